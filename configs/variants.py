@@ -1,0 +1,31 @@
+"""Variant arg strings for `get_config(arg)`: 'smoke,mnist' applies two named variants."""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import ml_collections
+
+
+def apply(config: ml_collections.ConfigDict, arg: str | None,
+          variants: Mapping[str, Callable[[ml_collections.ConfigDict], None]]) -> None:
+  for name in filter(None, (arg or '').split(',')):
+    if name not in variants:
+      raise ValueError(f"Unknown config variant '{name}'; choose from {sorted(variants)}.")
+    variants[name](config)
+
+
+def smoke(c: ml_collections.ConfigDict) -> None:
+  """Seconds on a laptop: scikit-learn's 8x8 digits, a few steps, tiny evaluation."""
+  c.data.name = 'digits'
+  c.batch_size = 32
+  c.eval_batch_size = 96
+  c.total_steps = 8
+  c.total_epochs = 0.0
+  c.total_examples = 0
+  c.steps_per_call = 2
+  c.log_every = 2
+  c.eval_every = 4
+  c.eval_log_points = 0
+  c.ckpt_every = 4
+  c.figures_every = 0

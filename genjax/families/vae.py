@@ -1,0 +1,94 @@
+"""The VAE family: model, objective and samplers handed to the one training loop."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from genjax import config as config_lib
+from genjax.figures import vae as vae_figures
+from genjax.models.vae import VAE
+from genjax.objectives import vae as objectives
+from genjax.samplers import vae as samplers
+from genjax.training.family import Family
+
+_SCATTER_EXAMPLES = 5000
+
+
+def schema() -> ml_collections.ConfigDict:
+  return config_lib.with_family_schema(
+      model=dict(latent_dim=20, hidden=(500,), activation='relu', architecture='mlp',
+                 conv_channels=(32, 64), likelihood='bernoulli', conditional=False),
+      eval_=dict(
+          iwae_k=50,  # IWAE samples at each evaluation
+          final_iwae_k=1000,  # IWAE samples for the final test log-likelihood estimate
+          test_examples=0,  # 0: the whole test set
+          train_examples=10000,  # training examples evaluated for the train curve
+          num_samples=100,  # prior samples drawn for figures
+          manifold_grid=20))
+
+
+def build(config: ml_collections.ConfigDict, info) -> Family:
+  m, e = config.model, config.eval
+  if m.likelihood == 'gaussian' and config.data.binarize != 'none':
+    raise ValueError('A Gaussian decoder models real-valued pixels; set '
+                     "--config.data.binarize=none (or use likelihood='bernoulli').")
+  model = VAE(image_shape=info.image_shape, latent_dim=m.latent_dim, hidden=tuple(m.hidden),
+              activation=m.activation, architecture=m.architecture,
+              conv_channels=tuple(m.conv_channels), likelihood=m.likelihood,
+              num_classes=info.num_classes if m.conditional else 0)
+  labels = (lambda batch: batch['label']) if m.conditional else (lambda batch: None)
+
+  def init_params(rng, batch):
+    y = jnp.asarray(batch['label'][:1]) if m.conditional else None
+    return model.init(rng, jnp.asarray(batch['image'][:1]), y)
+
+  def eval_with(k: int):
+    def eval_fn(params, batch, rng):
+      x, y = batch['image'], labels(batch)
+      terms = objectives.elbo_terms(model, params, x, y, rng)
+      iwae = objectives.iwae_bound(model, params, x, y, jax.random.fold_in(rng, 1), k)
+      return {**terms, f'iwae_{k}': iwae}
+    return eval_fn
+
+  test_images = info.test.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
+  test_labels = info.test.labels[:_SCATTER_EXAMPLES]
+
+  def artifacts_fn(params, rng):
+    out = {}
+    if m.conditional:
+      y = jnp.repeat(jnp.arange(info.num_classes), 10)
+      out['class_grid'] = samplers.sample_prior(model, params, rng, len(y), y)
+      out['class_grid_labels'] = y
+    else:
+      out['samples'] = samplers.sample_prior(model, params, rng, e.num_samples)
+    y = jnp.asarray(test_labels) if m.conditional else None
+    q = model.apply(params, jnp.asarray(test_images), y, method=VAE.encode)
+    out['recon_inputs'] = test_images[:16]
+    out['recon_means'] = samplers.decoder_mean(
+        model.apply(params, q.mean[:16], None if y is None else y[:16], method=VAE.decode))
+    out['interpolation'] = jnp.stack([
+        samplers.interpolate(model, params, test_images[2 * i], test_images[2 * i + 1], 10,
+                             None if y is None else y[2 * i])
+        for i in range(4)])
+    if m.latent_dim == 2:
+      out['latent_means'] = q.mean
+      out['latent_labels'] = test_labels
+      if not m.conditional:
+        out['manifold'] = samplers.latent_manifold(model, params, e.manifold_grid)
+    return out
+
+  return Family(
+      name='vae',
+      signature={'model': m.to_dict(), 'image_shape': list(info.image_shape)},
+      init_params=init_params,
+      loss_fn=objectives.negative_elbo_loss(model, m.conditional),
+      eval_fn=eval_with(e.iwae_k),
+      final_eval_fn=eval_with(e.final_iwae_k),
+      artifacts_fn=artifacts_fn,
+      render_figures=vae_figures.render_run,
+      eval_examples=e.test_examples,
+      train_eval_examples=e.train_examples,
+  )

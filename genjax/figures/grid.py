@@ -1,0 +1,39 @@
+"""Tiling images into one picture and saving figures; plain NumPy and matplotlib."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use('Agg')  # figures are files; no display is assumed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
+  """[N, H, W(, 1)] images -> one [rows*(H+pad)-pad, ncols*(W+pad)-pad] array, pad = 1.0."""
+  images = np.asarray(images)
+  if images.ndim == 4:
+    images = images[..., 0]
+  n, h, w = images.shape
+  nrows = -(-n // ncols)
+  out = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad), images.dtype)
+  for i, img in enumerate(images):
+    r, c = divmod(i, ncols)
+    out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = img
+  return out
+
+
+def show_tiles(ax, images: np.ndarray, ncols: int, title: str = '') -> None:
+  ax.imshow(tile(images, ncols), cmap='gray', vmin=0.0, vmax=1.0, interpolation='nearest')
+  ax.set_axis_off()
+  if title:
+    ax.set_title(title)
+
+
+def save(fig, path: str) -> str:
+  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+  fig.savefig(path, dpi=110, bbox_inches='tight')
+  plt.close(fig)
+  return path

@@ -1,0 +1,143 @@
+"""Variational autoencoders: MLP and convolutional encoders/decoders, optionally conditional.
+
+Kingma & Welling (2013), "Auto-Encoding Variational Bayes"; the conditional form p(x|y)
+follows Sohn et al. (2015). The model only maps inputs to distributions; the objectives
+live in `genjax.objectives.vae`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from genjax.distributions import Bernoulli, DiagGaussian
+
+ACTIVATIONS = {'relu': nn.relu, 'tanh': nn.tanh, 'elu': nn.elu, 'gelu': nn.gelu,
+               'softplus': nn.softplus}
+ARCHITECTURES = ('mlp', 'conv')
+LIKELIHOODS = ('bernoulli', 'gaussian')
+
+
+class VAE(nn.Module):
+  """q(z|x[,y]) = N(mu, sigma^2), p(z) = N(0, I), p(x|z[,y]) Bernoulli or Gaussian.
+
+  Attributes:
+    image_shape: (H, W, C) of the data.
+    latent_dim: size of z.
+    hidden: MLP hidden widths (encoder; the decoder mirrors them). The paper's MNIST
+      setting is (500,).
+    activation: a name in ACTIVATIONS; the paper uses tanh.
+    architecture: 'mlp', or 'conv' (two stride-2 convolutions with `conv_channels`).
+    likelihood: 'bernoulli' for binary pixels, 'gaussian' for real-valued ones.
+    num_classes: 0 for p(x); > 0 for the conditional VAE p(x|y) with one-hot labels.
+  """
+  image_shape: Sequence[int] = (28, 28, 1)
+  latent_dim: int = 20
+  hidden: Sequence[int] = (500,)
+  activation: str = 'relu'
+  architecture: str = 'mlp'
+  conv_channels: Sequence[int] = (32, 64)
+  likelihood: str = 'bernoulli'
+  num_classes: int = 0
+
+  def setup(self):
+    if self.activation not in ACTIVATIONS:
+      raise ValueError(f"activation '{self.activation}' is not one of {sorted(ACTIVATIONS)}")
+    if self.architecture not in ARCHITECTURES:
+      raise ValueError(f"architecture '{self.architecture}' is not one of {ARCHITECTURES}")
+    if self.likelihood not in LIKELIHOODS:
+      raise ValueError(f"likelihood '{self.likelihood}' is not one of {LIKELIHOODS}")
+    act = ACTIVATIONS[self.activation]
+    pixels = math.prod(self.image_shape)
+    out_per_pixel = 2 if self.likelihood == 'gaussian' else 1
+    if self.architecture == 'mlp':
+      self.encoder_body = _MLP(tuple(self.hidden), act, flatten_image=True)
+      self.decoder_body = _MLP(tuple(reversed(self.hidden)), act)
+      self.decoder_out = nn.Dense(pixels * out_per_pixel)
+    else:
+      self.encoder_body = _ConvDown(tuple(self.conv_channels), act)
+      self.decoder_body = _ConvUp(tuple(self.conv_channels), tuple(self.image_shape), act)
+      self.decoder_out = nn.Conv(self.image_shape[-1] * out_per_pixel, (3, 3))
+    self.to_posterior = nn.Dense(2 * self.latent_dim)
+
+  def _labels(self, y):
+    if not self.num_classes:
+      return None
+    if y is None:
+      raise ValueError('This VAE is conditional (num_classes > 0): pass labels y.')
+    return jax.nn.one_hot(y, self.num_classes)
+
+  def encode(self, x: jax.Array, y: jax.Array | None = None) -> DiagGaussian:
+    h = self.encoder_body(x)
+    onehot = self._labels(y)
+    if onehot is not None:
+      h = jnp.concatenate([h, onehot], axis=-1)
+    mean, log_scale = jnp.split(self.to_posterior(h), 2, axis=-1)
+    return DiagGaussian(mean, log_scale, event_ndims=1)
+
+  def decode(self, z: jax.Array, y: jax.Array | None = None) -> Bernoulli | DiagGaussian:
+    onehot = self._labels(y)
+    if onehot is not None:
+      z = jnp.concatenate([z, onehot], axis=-1)
+    out = self.decoder_out(self.decoder_body(z))
+    out = out.reshape(z.shape[:-1] + tuple(self.image_shape[:-1]) + (-1,))
+    if self.likelihood == 'bernoulli':
+      return Bernoulli(out, event_ndims=3)
+    mean, log_scale = jnp.split(out, 2, axis=-1)
+    # Pixels live in [0, 1]; a sigmoid mean and a floor on the scale keep the density finite.
+    return DiagGaussian(jax.nn.sigmoid(mean), jnp.maximum(log_scale, -5.0), event_ndims=3)
+
+  def __call__(self, x: jax.Array, y: jax.Array | None = None):
+    return self.decode(self.encode(x, y).mean, y)
+
+
+def decoder_mean(p_x: Bernoulli | DiagGaussian) -> jax.Array:
+  return p_x.probs if isinstance(p_x, Bernoulli) else p_x.mean
+
+
+class _MLP(nn.Module):
+  widths: tuple[int, ...]
+  act: callable
+  flatten_image: bool = False  # [..., H, W, C] -> [..., H*W*C]
+
+  @nn.compact
+  def __call__(self, x):
+    if self.flatten_image:
+      x = x.reshape(x.shape[:-3] + (-1,))
+    for w in self.widths:
+      x = self.act(nn.Dense(w)(x))
+    return x
+
+
+class _ConvDown(nn.Module):
+  channels: tuple[int, ...]
+  act: callable
+
+  @nn.compact
+  def __call__(self, x):
+    for c in self.channels:
+      x = self.act(nn.Conv(c, (3, 3), strides=(2, 2))(x))
+    return x.reshape(x.shape[:-3] + (-1,))
+
+
+class _ConvUp(nn.Module):
+  channels: tuple[int, ...]
+  image_shape: tuple[int, ...]
+  act: callable
+
+  @nn.compact
+  def __call__(self, z):
+    factor = 2**len(self.channels)
+    h, w = self.image_shape[0] // factor, self.image_shape[1] // factor
+    if h * factor != self.image_shape[0] or w * factor != self.image_shape[1]:
+      raise ValueError(f'conv VAE needs image sides divisible by {factor}, got {self.image_shape}')
+    lead = z.shape[:-1]
+    x = self.act(nn.Dense(h * w * self.channels[-1])(z))
+    x = x.reshape((-1, h, w, self.channels[-1]))
+    for c in reversed(self.channels):
+      x = self.act(nn.ConvTranspose(c, (3, 3), strides=(2, 2))(x))
+    return x.reshape(lead + x.shape[1:])
