@@ -113,3 +113,31 @@ def figure5(samples: dict[int, np.ndarray], path: str) -> str:
     show_tiles(ax, samples[dim][:100], 10, f'{dim}-D latent space')
   fig.suptitle('Random samples (decoder means) (Kingma & Welling Fig. 5)')
   return save(fig, path)
+
+
+def latest_artifacts(run_dir: str) -> dict[str, np.ndarray]:
+  folder = os.path.join(run_dir, 'artifacts')
+  return dict(np.load(os.path.join(folder, sorted(os.listdir(folder))[-1])))
+
+
+def paper_figures(workdir: str, figure2_dims, figure5_dims, batch_size: int) -> list[str]:
+  """Figs. 2, 4 and 5 (and the scatter and class grid) from a sweep's run directories."""
+  out = os.path.join(workdir, 'figures')
+  paths = [
+      figure2({d: os.path.join(workdir, f'z{d}') for d in figure2_dims}, batch_size,
+              os.path.join(out, 'fig2_lower_bound.png')),
+      figure5({d: latest_artifacts(os.path.join(workdir, f'z{d}'))['samples']
+               for d in figure5_dims}, os.path.join(out, 'fig5_samples.png')),
+  ]
+  z2 = os.path.join(workdir, 'z2')
+  if os.path.isdir(z2):
+    a = latest_artifacts(z2)
+    paths.append(figure4(a['manifold'], os.path.join(out, 'fig4_manifold.png')))
+    paths.append(latent_scatter(a['latent_means'], a['latent_labels'],
+                                os.path.join(out, 'latent_scatter.png')))
+  cvae = os.path.join(workdir, 'cvae')
+  if os.path.isdir(cvae):
+    a = latest_artifacts(cvae)
+    paths.append(class_grid(a['class_grid'], a['class_grid_labels'],
+                            os.path.join(out, 'class_grid.png')))
+  return paths

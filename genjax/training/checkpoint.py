@@ -53,8 +53,14 @@ class Checkpointer:
           f'  checkpoint: {meta.get("signature")}\n  this run:   {self._signature}\n'
           'Use a fresh --workdir, or the config that wrote it.')
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(target)))
+    try:
+      restored = self._manager.restore(step, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(target)))
+    except ValueError as e:  # same model, different optimiser or EMA setting
+      raise CheckpointMismatchError(
+          f'The checkpoint at {self.directory}/{step} does not fit this run\'s train state '
+          '(optimizer or ema_decay changed?). Use a fresh --workdir, or the config that '
+          f'wrote it.\nOrbax says: {str(e).splitlines()[0]}') from e
     return restored['state'], meta
 
   def wait(self) -> None:

@@ -1,0 +1,22 @@
+"""Shared fixtures. absl flags are marked parsed so library code may read them under pytest."""
+
+import os
+import sys
+
+import pytest
+from absl import flags
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+  sys.path.insert(0, REPO)
+
+flags.FLAGS.mark_as_parsed()
+
+
+@pytest.fixture
+def smoke_config():
+  """configs/vae.py:smoke, unlocked so a test may change fields."""
+  from configs import vae  # pylint: disable=g-import-not-at-top
+  c = vae.get_config('smoke')
+  c.unlock()
+  return c

@@ -1,0 +1,58 @@
+"""Run as a script under 8 forced CPU devices (see test_sharding.py): one train step over
+an 8-device mesh against the same step on one device. Prints JSON results."""
+
+import json
+import os
+import sys
+
+os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=8'
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from configs import vae  # noqa: E402
+from genjax import data as data_lib  # noqa: E402
+from genjax.families import vae as vae_family  # noqa: E402
+from genjax.training import mesh as mesh_lib  # noqa: E402
+from genjax.training.loop import DataInfo  # noqa: E402
+from genjax.training.optimizers import make_optimizer  # noqa: E402
+from genjax.training.state import create_train_state  # noqa: E402
+from genjax.training.step import make_train_step  # noqa: E402
+from genjax.training.update import gradient_update  # noqa: E402
+
+
+def one_step(devices):
+  config = vae.get_config('smoke')
+  arrays = data_lib.load_image_dataset('digits', 'train')
+  test = data_lib.load_image_dataset('digits', 'test')
+  family = vae_family.build(config, DataInfo((8, 8, 1), 10, len(arrays.images), test))
+  stream = data_lib.TrainStream(arrays, global_batch_size=32, seed=0, binarize='dynamic')
+  optimizer = make_optimizer(config.optimizer)
+  mesh = mesh_lib.make_mesh(devices)
+  state = create_train_state(family.init_params(jax.random.PRNGKey(0), stream.batch(0)),
+                             optimizer, jax.random.PRNGKey(1), ema=False)
+  state = jax.device_put(state, mesh_lib.replicated(mesh))
+  step = make_train_step(gradient_update(family.loss_fn, optimizer), mesh)
+  batch = mesh_lib.global_batch(stream.stacked(0, 1), mesh, batch_axis=1)
+  shards = len(batch['image'].addressable_shards)
+  state, metrics = step(state, batch)
+  return jax.device_get(state.params), float(metrics['loss'][0]), shards
+
+
+def main():
+  assert len(jax.devices()) == 8, jax.devices()
+  p8, loss8, shards8 = one_step(jax.devices())
+  p1, loss1, _ = one_step(jax.devices()[:1])
+  diffs = [float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(p8), jax.tree.leaves(p1))]
+  try:
+    mesh_lib.check_divides(12, mesh_lib.make_mesh())
+    divide_error = ''
+  except ValueError as e:
+    divide_error = str(e)
+  print(json.dumps({'loss8': loss8, 'loss1': loss1, 'max_param_diff': max(diffs),
+                    'shards8': shards8, 'divide_error': divide_error}))
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,20 @@
+"""Data parallelism: a step sharded over 8 devices equals the one-device step."""
+
+import json
+import os
+import subprocess
+import sys
+
+SCRIPT = os.path.join(os.path.dirname(__file__), 'sharded_step_check.py')
+
+
+def test_sharded_step_equals_single_device_step():
+  # XLA's device count is fixed at start-up, hence a fresh process.
+  out = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True, timeout=300,
+                       check=True).stdout
+  result = json.loads(out.strip().splitlines()[-1])
+  assert result['shards8'] == 8  # the batch really was split over 8 devices
+  assert abs(result['loss8'] - result['loss1']) < 1e-4 * abs(result['loss1'])
+  assert result['max_param_diff'] < 1e-5
+  assert 'batch_size=12 does not divide over the 8 devices' in result['divide_error']
+  assert '--config.batch_size to a multiple of 8' in result['divide_error']
