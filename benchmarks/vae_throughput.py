@@ -35,6 +35,7 @@ import json
 import math
 import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -59,6 +60,7 @@ BATCH = 128
 EVAL_BATCH = 1000
 TRAIN_GOAL = 2.5        # genjax train / torch preloaded train
 MATMUL_GOAL = 0.5       # genjax GFLOP/s / matmul GFLOP/s
+BUSY_OTHERS = 0.10      # others' share of all CPU time above which timings are unreliable
 
 
 def parse_args(argv=None):
@@ -103,10 +105,10 @@ def load_data(max_examples: int = 0):
 # ----------------------------------------------------------------------------- timing
 
 
-def time_calls(run_n, min_time: float) -> tuple[int, float]:
+def time_calls(run_n, min_time: float, n: int = 1) -> tuple[int, float]:
   """Runs `run_n(n)` (which must block before returning) with n large enough to take at
-  least `min_time` seconds; returns (n, seconds). n is calibrated from a short run."""
-  n = 1
+  least `min_time` seconds; returns (n, seconds). Starting from the given n (the count an
+  earlier repeat settled on), n grows until one timed run lasts long enough."""
   while True:
     t0 = time.perf_counter()
     run_n(n)
@@ -117,6 +119,39 @@ def time_calls(run_n, min_time: float) -> tuple[int, float]:
       n = max(n * 4, 1)
       continue
     n = math.ceil(n * 1.15 * min_time / dt)
+
+
+def _busy_cpu_seconds() -> float | None:
+  """CPU seconds all processes have spent busy since boot (Linux /proc/stat), or None."""
+  try:
+    with open('/proc/stat') as f:
+      fields = f.readline().split()[1:]
+    user, nice, system, _, _, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf('SC_CLK_TCK')
+  except (OSError, ValueError):
+    return None
+
+
+class OtherLoad:
+  """Share of the machine's CPU time that other processes took while the block ran."""
+
+  def __enter__(self):
+    self.wall, self.all, self.own = time.perf_counter(), _busy_cpu_seconds(), _own_cpu()
+    return self
+
+  def __exit__(self, *exc):
+    wall = time.perf_counter() - self.wall
+    total = _busy_cpu_seconds()
+    if total is None or self.all is None:
+      self.fraction = None
+    else:
+      others = (total - self.all) - (_own_cpu() - self.own)
+      self.fraction = max(0.0, others / (wall * (os.cpu_count() or 1)))
+
+
+def _own_cpu() -> float:
+  t = os.times()
+  return t.user + t.system + t.children_user + t.children_system
 
 
 # ----------------------------------------------------------------------------- genjax
@@ -185,8 +220,8 @@ class GenjaxTrain:
       self.state = jax.block_until_ready(state)
 
   def measure(self, min_time: float) -> float:
-    n, dt = time_calls(self.run_n, min_time)
-    return n * self.k * BATCH / dt
+    self.n, dt = time_calls(self.run_n, min_time, getattr(self, 'n', 1))
+    return self.n * self.k * BATCH / dt
 
 
 class GenjaxEval:
@@ -216,8 +251,8 @@ class GenjaxEval:
       jax.block_until_ready(outs)
 
   def measure(self, min_time: float) -> float:
-    n, dt = time_calls(self.run_n, min_time)
-    return n * len(self.batches) * EVAL_BATCH / dt
+    self.n, dt = time_calls(self.run_n, min_time, getattr(self, 'n', 1))
+    return self.n * len(self.batches) * EVAL_BATCH / dt
 
 
 class Matmul:
@@ -304,10 +339,20 @@ def main(argv=None):
   measures['matmul'] = Matmul(args.matmul_size)
 
   raw: dict[str, list[float]] = {name: [] for name in measures}
+  others = []
   for r in range(args.repeats):
-    for name, m in measures.items():
-      raw[name].append(m.measure(args.min_time))
-    print(f'  repeat {r + 1}/{args.repeats} done', flush=True)
+    with OtherLoad() as load:
+      for name, m in measures.items():
+        raw[name].append(m.measure(args.min_time))
+    others.append(load.fraction)
+    shown = 'unknown' if load.fraction is None else f'{load.fraction:.0%}'
+    print(f'  repeat {r + 1}/{args.repeats} done; other processes took {shown} of the CPUs',
+          flush=True)
+  env['other_processes_cpu_share_per_repeat'] = others
+  # When something else competes for the cores, the numbers (torch's OpenMP threads
+  # especially, which collapse when descheduled) are not comparable.
+  known = [o for o in others if o is not None]
+  busy = bool(known) and max(known) > BUSY_OTHERS
   best = {name: max(v) for name, v in raw.items()}
 
   # ---- table
@@ -351,17 +396,21 @@ def main(argv=None):
   for name, v in ratios.items():
     shown = f'{v:.1%}' if 'GFLOP' in name else f'{v:.2f}x'
     print(f'  {name:42s} {shown:>8s}')
-  print('goals:')
+  print('goals:' + (' (UNRELIABLE: the machine was busy, see below)' if busy else ''))
   for name, ok in goals.items():
     print(f"  {name:42s} {'MET' if ok else 'NOT MET':>8s}")
   env['loadavg_at_end'] = os.getloadavg()
   print(f"load average at start {env['loadavg_at_start'][0]:.2f}, "
-        f"at end {env['loadavg_at_end'][0]:.2f} (high values mean noisy timings)")
+        f"at end {env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs "
+        f"per repeat: " + ', '.join('?' if o is None else f'{o:.0%}' for o in others))
+  if busy:
+    print('WARNING: other processes were competing for the CPUs during this run; the '
+          'timings and ratios above are not trustworthy. Rerun on an idle machine.')
 
   if args.out:
     result = {
         'command': 'python -m benchmarks.vae_throughput ' + ' '.join(
-            a for a in (argv if argv is not None else __import__('sys').argv[1:])),
+            a for a in (argv if argv is not None else sys.argv[1:])),
         'data': data_line,
         'environment': env,
         'settings': {'batch_size': BATCH, 'eval_batch_size': EVAL_BATCH,
@@ -374,7 +423,7 @@ def main(argv=None):
         'flops_per_train_example': flops_ex,
         'genjax_train_gflops': {n: gflops(n) for n in train_names},
         'best_genjax_train': best_train_name,
-        'ratios': ratios, 'goals': goals,
+        'ratios': ratios, 'goals': goals, 'machine_busy': busy,
         'genjax_last_train_loss': {n: measures[n].last_loss for n in train_names},
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

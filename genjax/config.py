@@ -12,7 +12,6 @@ import difflib
 from typing import Any, Mapping
 
 import ml_collections
-from ml_collections import config_dict
 
 
 class ConfigError(ValueError):
@@ -65,11 +64,14 @@ def validate(config: ml_collections.ConfigDict,
              schema: ml_collections.ConfigDict) -> None:
   """Raises ConfigError naming the field and the remedy if `config` strays from `schema`."""
   _check(config.to_dict(), schema.to_dict(), prefix='')
-  durations = [n for n in ('total_steps', 'total_epochs', 'total_examples') if config[n] > 0]
+  durations = {n: config[n] for n in ('total_steps', 'total_epochs', 'total_examples')
+               if config[n] > 0}
   if len(durations) != 1:
+    given = ', '.join(f'{n}={v}' for n, v in durations.items()) or 'none'
     raise ConfigError(
         'Set exactly one of total_steps, total_epochs, total_examples to a positive value '
-        f'(got {durations or "none"}), e.g. --config.total_epochs=10.')
+        f'(got {given}). Zero the others, e.g. --config.total_steps=500 '
+        '--config.total_epochs=0.')
   if config.steps_per_call < 1:
     raise ConfigError('steps_per_call must be >= 1.')
   for name in ('log_every', 'eval_every', 'ckpt_every', 'figures_every'):
@@ -137,5 +139,3 @@ def lock(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   config.lock()
   return config
 
-
-placeholder = config_dict.placeholder

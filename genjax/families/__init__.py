@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-FAMILIES = ('vae',)
+FAMILIES = ('vae', 'autoregressive', 'diffusion', 'classifier')
 
 
 def get(name: str):

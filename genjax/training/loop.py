@@ -150,8 +150,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       bad = int(np.argmin(stacked['finite']))
       raise FloatingPointError(
           f'The loss became non-finite ({stacked["loss"][bad]}) within the last '
-          f'{len(stacked["loss"])} steps before step {step}. The run stopped; its '
-          f'checkpoints in {checkpointer.directory} hold the last good state. Lower '
+          f'{len(stacked["loss"])} steps before step {step}. The run stopped without saving; '
+          f'its checkpoints in {checkpointer.directory} hold the last good state. Lower '
           '--config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm.')
     return {key: float(v.mean()) for key, v in stacked.items() if key != 'finite'}
 

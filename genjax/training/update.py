@@ -21,23 +21,23 @@ def gradient_update(loss_fn: LossFn, optimizer: optax.GradientTransformation,
     ema = state.ema_params
     if ema is not None:
       ema = jax.tree.map(lambda e, p: ema_decay * e + (1 - ema_decay) * p, ema, params)
-    metrics = {'loss': loss, 'grad_norm': optax.global_norm(grads), **aux}
+    metrics = {'loss': loss, 'grad_norm': optax.tree.norm(grads), **aux}
     return state.replace(params=params, opt_state=opt_state, ema_params=ema), metrics
 
   return update
 
 
-def skip_if_not_finite(update):
-  """Wraps an update so a non-finite loss leaves the state untouched and flags it.
+def flag_non_finite(update):
+  """Wraps an update to count the step and report whether its loss was finite.
 
-  The loop stops on the flag; the state it then holds, and every checkpoint, is the last
-  good one.
+  The loop fetches the flag before every checkpoint save and stops on a non-finite loss,
+  so no checkpoint ever holds a state that a non-finite loss produced. (Masking the update
+  on device instead would copy every state leaf each step, ~7% of a small model's step.)
   """
 
-  def guarded(state, batch, rng):
+  def flagged(state, batch, rng):
     new_state, metrics = update(state, batch, rng)
     finite = jnp.isfinite(metrics['loss'])
-    state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), new_state, state)
-    return state.replace(step=state.step + 1), {**metrics, 'finite': finite}
+    return new_state.replace(step=state.step + 1), {**metrics, 'finite': finite}
 
-  return guarded
+  return flagged

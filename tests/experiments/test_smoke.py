@@ -13,6 +13,9 @@ EXPERIMENTS = {
     'vae': ['samples.png', 'reconstructions.png', 'interpolation.png'],
     'vae_paper': ['fig2_lower_bound.png', 'fig4_manifold.png', 'fig5_samples.png',
                   'latent_scatter.png', 'class_grid.png'],
+    'autoregressive': ['samples.png', 'completions.png'],
+    'classifier': ['confusion.png', 'predictions.png'],
+    'diffusion': ['samples.png', 'ddim_samples.png', 'forward_process.png', 'class_grid.png'],
 }
 
 

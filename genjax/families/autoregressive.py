@@ -1,0 +1,143 @@
+"""Autoregressive image models with exact likelihood, handed to the one training loop.
+
+config.model.architecture picks the network: 'pixelcnn' (masked convolutions),
+'gated_pixelcnn' (vertical and horizontal gated stacks), 'transformer' (causal
+self-attention over the raster sequence) or 'lstm'. All share the heads (Bernoulli for
+binarised pixels, 256-way softmax for 8-bit ones), the objective (exact NLL, reported in
+nats per image and bits/dim) and the samplers (jit + lax.scan over positions).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from genjax import config as config_lib
+from genjax.data.pipeline import binarize_static
+from genjax.figures import autoregressive as figures
+from genjax.models.gated_pixelcnn import GatedPixelCNN
+from genjax.models.lstm import PixelLSTM
+from genjax.models.pixelcnn import PixelCNN
+from genjax.models.transformer import PixelTransformer
+from genjax.objectives import autoregressive as objectives
+from genjax.samplers import autoregressive as samplers
+from genjax.training.family import Family
+
+ARCHITECTURES = ('pixelcnn', 'gated_pixelcnn', 'transformer', 'lstm')
+
+
+def schema() -> ml_collections.ConfigDict:
+  return config_lib.with_family_schema(
+      model=dict(
+          architecture='pixelcnn',  # one of ARCHITECTURES
+          likelihood='bernoulli',  # 'bernoulli' (binarised data) | 'categorical' (256-way)
+          conditional=False,  # p(x | y) through a label embedding
+          num_layers=7,  # residual blocks / gated layers / Transformer blocks / LSTM layers
+          channels=64,  # conv models: h (PixelCNN blocks carry 2h)
+          first_kernel=7,
+          kernel=3,
+          output_hidden=64,
+          dim=128,  # Transformer width
+          num_heads=4,
+          mlp_ratio=4,
+          positions='learned',  # 'learned' | 'sinusoidal'
+          hidden=256,  # LSTM state size
+          embed_dim=32),  # LSTM token embedding
+      eval_=dict(
+          test_examples=0,  # 0: the whole test set
+          train_examples=10000,  # training examples evaluated for the train curve
+          num_samples=64,  # unconditional samples drawn for figures
+          samples_per_class=10,  # conditional models: a class grid
+          num_completions=10,  # test images completed from their top half
+          sampler='fast'))  # 'fast' | 'naive' (full network per pixel; reference)
+
+
+def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int):
+  """The network named by m.architecture; num_classes > 0 makes it class-conditional."""
+  common = dict(likelihood=m.likelihood, num_classes=num_classes)
+  if m.architecture == 'pixelcnn':
+    return PixelCNN(channels=m.channels, num_blocks=m.num_layers, first_kernel=m.first_kernel,
+                    kernel=m.kernel, output_hidden=m.output_hidden, **common)
+  if m.architecture == 'gated_pixelcnn':
+    return GatedPixelCNN(channels=m.channels, num_layers=m.num_layers,
+                         first_kernel=m.first_kernel, kernel=m.kernel,
+                         output_hidden=m.output_hidden, **common)
+  if m.architecture == 'transformer':
+    return PixelTransformer(image_shape=tuple(image_shape), dim=m.dim, num_heads=m.num_heads,
+                            num_layers=m.num_layers, mlp_ratio=m.mlp_ratio,
+                            positions=m.positions, **common)
+  if m.architecture == 'lstm':
+    return PixelLSTM(hidden=m.hidden, num_layers=m.num_layers, embed_dim=m.embed_dim, **common)
+  raise ValueError(f"Unknown architecture '{m.architecture}'; choose one of {ARCHITECTURES} "
+                   'with --config.model.architecture.')
+
+
+def check_data(config: ml_collections.ConfigDict) -> None:
+  binary = config.data.binarize != 'none'
+  if config.model.likelihood == 'bernoulli' and not binary:
+    raise ValueError("A Bernoulli head models binary pixels; set --config.data.binarize="
+                     "dynamic (or use --config.model.likelihood=categorical).")
+  if config.model.likelihood == 'categorical' and binary:
+    raise ValueError('The 256-way softmax models 8-bit pixels; set '
+                     '--config.data.binarize=none (or use likelihood=bernoulli).')
+  if config.eval.sampler not in ('fast', 'naive'):
+    raise ValueError(f"eval.sampler must be 'fast' or 'naive', got {config.eval.sampler!r}.")
+
+
+def build(config: ml_collections.ConfigDict, info) -> Family:
+  m, e = config.model, config.eval
+  check_data(config)
+  model = make_model(m, info.image_shape, info.num_classes if m.conditional else 0)
+  labels = (lambda batch: batch['label']) if m.conditional else (lambda batch: None)
+  naive = e.sampler == 'naive'
+  image_shape = tuple(info.image_shape)
+
+  def init_params(rng, batch):
+    y = jnp.asarray(batch['label'][:1]) if m.conditional else None
+    return model.init(rng, jnp.asarray(batch['image'][:1]), y)
+
+  def eval_fn(params, batch, rng):
+    del rng
+    return objectives.nll_terms(model, params, batch['image'], labels(batch))
+
+  test_images = info.test.images[:e.num_completions].astype(np.float32) / 255.0
+  if m.likelihood == 'bernoulli':
+    test_images = binarize_static(test_images, config.seed)
+  test_labels = info.test.labels[:e.num_completions]
+  given_rows = image_shape[0] // 2
+
+  def artifacts_fn(params, rng):
+    out = {}
+    rng, *completion_rngs = jax.random.split(rng, 4)
+    if m.conditional:
+      y = jnp.repeat(jnp.arange(info.num_classes), e.samples_per_class)
+      out['class_grid'], logps = samplers.sample(model, params, rng, image_shape, len(y), y,
+                                                 naive=naive)
+      out['class_grid_labels'] = y
+    else:
+      out['samples'], logps = samplers.sample(model, params, rng, image_shape, e.num_samples,
+                                              naive=naive)
+    out['sample_nll'] = -logps.sum(axis=1)
+    if e.num_completions:
+      y = jnp.asarray(test_labels) if m.conditional else None
+      draws = [samplers.complete(model, params, rng_i, jnp.asarray(test_images), given_rows,
+                                 y, naive=naive)[0]
+               for rng_i in completion_rngs]
+      out['completion_inputs'] = test_images
+      out['completions'] = jnp.stack(draws)
+      out['completion_rows'] = np.int32(given_rows)
+    return out
+
+  return Family(
+      name='autoregressive',
+      signature={'model': m.to_dict(), 'image_shape': list(image_shape)},
+      init_params=init_params,
+      loss_fn=objectives.nll_loss(model, m.conditional),
+      eval_fn=eval_fn,
+      artifacts_fn=artifacts_fn,
+      render_figures=figures.render_run,
+      eval_examples=e.test_examples,
+      train_eval_examples=e.train_examples,
+  )

@@ -1,0 +1,147 @@
+"""The classifier family: a Fashion-MNIST CNN trained by the one loop, and its loading.
+
+Its purpose is the feature space of genjax's offline Fréchet distance
+(`genjax.metrics.frechet`): train it once (configs/classifier.py), then
+`load_feature_fn(workdir)` gives images -> penultimate features from the run's latest
+checkpoint (EMA params when the run kept them), and `export` / `load_exported` move the
+trained network as one msgpack file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+from genjax import config as config_lib
+from genjax.figures import classifier as classifier_figures
+from genjax.models.classifier import Classifier, cross_entropy
+from genjax.training.checkpoint import Checkpointer
+from genjax.training.family import Family
+from genjax.training.optimizers import make_optimizer
+from genjax.training.state import create_train_state, eval_params
+
+_CONFUSION_EXAMPLES = 10000
+
+
+def schema() -> ml_collections.ConfigDict:
+  return config_lib.with_family_schema(
+      model=dict(conv_channels=(32, 64), hidden=256, dropout=0.3),
+      eval_=dict(test_examples=0, train_examples=10000))
+
+
+def make_model(model_config, num_classes: int) -> Classifier:
+  m = model_config
+  return Classifier(num_classes=num_classes, conv_channels=tuple(m['conv_channels']),
+                    hidden=int(m['hidden']), dropout=float(m['dropout']))
+
+
+def build(config: ml_collections.ConfigDict, info) -> Family:
+  if config.data.binarize != 'none':
+    raise ValueError('The classifier sees grey-level images; set --config.data.binarize=none.')
+  model = make_model(config.model, info.num_classes)
+
+  def init_params(rng, batch):
+    return model.init(rng, jnp.asarray(batch['image'][:1]))
+
+  def loss_fn(params, batch, rng):
+    logits = model.apply(params, batch['image'], train=True, rngs={'dropout': rng})
+    nll = cross_entropy(logits, batch['label'])
+    accuracy = jnp.mean(jnp.argmax(logits, -1) == batch['label'])
+    return jnp.mean(nll), {'accuracy': accuracy}
+
+  def eval_fn(params, batch, rng):
+    del rng
+    logits = model.apply(params, batch['image'])
+    return {'nll': cross_entropy(logits, batch['label']),
+            'accuracy': (jnp.argmax(logits, -1) == batch['label']).astype(jnp.float32)}
+
+  test_images = info.test.images[:_CONFUSION_EXAMPLES].astype(np.float32) / 255.0
+  test_labels = info.test.labels[:_CONFUSION_EXAMPLES]
+  predict = jax.jit(lambda p, x: jnp.argmax(model.apply(p, x), -1))
+
+  def artifacts_fn(params, rng):
+    del rng
+    pred = np.concatenate([np.asarray(predict(params, test_images[i:i + 1000]))
+                           for i in range(0, len(test_images), 1000)])
+    k = info.num_classes
+    confusion = np.zeros((k, k), np.int64)
+    np.add.at(confusion, (test_labels, pred), 1)
+    return {'confusion': confusion, 'examples': test_images[:32],
+            'example_labels': test_labels[:32], 'example_predictions': pred[:32]}
+
+  return Family(
+      name='classifier',
+      signature={'model': config.model.to_dict(), 'image_shape': list(info.image_shape),
+                 'num_classes': info.num_classes},
+      init_params=init_params, loss_fn=loss_fn, eval_fn=eval_fn,
+      artifacts_fn=artifacts_fn, render_figures=classifier_figures.render_run,
+      eval_examples=config.eval.test_examples,
+      train_eval_examples=config.eval.train_examples)
+
+
+def load_checkpoint(workdir: str):
+  """(model, params, signature) from the latest checkpoint a classifier run left in workdir."""
+  with open(os.path.join(workdir, 'config.json')) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
+  manager = ocp.CheckpointManager(directory, item_names=('state', 'meta'))
+  step = manager.latest_step()
+  if step is None:
+    raise FileNotFoundError(f'No checkpoint in {directory}; train one with '
+                            'python -m experiments.classifier --config=configs/classifier.py')
+  meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))['meta']
+  manager.close()
+  signature = meta['signature']
+  if signature.get('family') != 'classifier':
+    raise ValueError(f'{workdir} holds a {signature.get("family")!r} run, not a classifier.')
+  model = make_model(signature['model'], signature['num_classes'])
+  x = jnp.zeros((1, *signature['image_shape']), jnp.float32)
+  optimizer = make_optimizer(config.optimizer)
+  abstract = jax.eval_shape(lambda: create_train_state(
+      model.init(jax.random.PRNGKey(0), x), optimizer, jax.random.PRNGKey(0),
+      ema=config.ema_decay > 0))
+  checkpointer = Checkpointer(workdir, keep=max(1, config.keep_checkpoints),
+                              signature=signature)
+  try:
+    state, _ = checkpointer.restore_latest(abstract)
+  finally:
+    checkpointer.close()
+  return model, eval_params(state), signature
+
+
+def export(workdir: str, path: str) -> str:
+  """Writes the latest checkpoint's network (eval params and model config) to one file."""
+  _, params, signature = load_checkpoint(workdir)
+  blob = {'signature': json.dumps(signature),
+          'params': flax.serialization.to_state_dict(jax.device_get(params))}
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path, 'wb') as f:
+    f.write(flax.serialization.msgpack_serialize(blob))
+  return path
+
+
+def load_exported(path: str):
+  """(model, params, signature) from a file written by `export`."""
+  with open(path, 'rb') as f:
+    blob = flax.serialization.msgpack_restore(f.read())
+  signature = json.loads(blob['signature'])
+  return make_model(signature['model'], signature['num_classes']), blob['params'], signature
+
+
+def feature_fn(model: Classifier, params):
+  """images [N, H, W, 1] in [0, 1] -> penultimate features [N, hidden], jitted."""
+  f = jax.jit(lambda p, x: model.apply(p, x, method=Classifier.features))
+  return lambda images: np.asarray(f(params, jnp.asarray(images, jnp.float32)))
+
+
+def load_feature_fn(path: str):
+  """Feature function from a classifier workdir or an exported file."""
+  model, params, _ = (load_checkpoint(path) if os.path.isdir(path) else load_exported(path))
+  return feature_fn(model, params)

@@ -1,0 +1,153 @@
+"""The DDPM family (Ho et al., 2020): U-Net, denoising loss, samplers, bound in bits/dim.
+
+Images from the loop are k/255 in [0, 1] (config.data.binarize must be 'none'); the model
+works on x = 2k/255 - 1 (see `genjax.objectives.diffusion` for the bound's
+discretization). Use config.ema_decay > 0 (e.g. 0.9999): the loop then evaluates and
+samples with the EMA params, as Ho et al. do.
+
+With model.conditional the U-Net also takes a class, dropped to a "no label" class with
+probability model.label_dropout in training, so one network gives p(x|y) and p(x) and
+sampling can use classifier-free guidance. Its bound is reported for p(x) (no label), so
+that it is comparable with unconditional models.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from genjax import config as config_lib
+from genjax.diffusion import schedules as sch
+from genjax.figures import diffusion as diffusion_figures
+from genjax.models.unet import UNet
+from genjax.objectives import diffusion as objectives
+from genjax.samplers import diffusion as samplers
+from genjax.training.family import Family
+
+
+def schema() -> ml_collections.ConfigDict:
+  return config_lib.with_family_schema(
+      model=dict(channels=64, channel_mults=(1, 2, 2), num_res_blocks=2,
+                 attn_resolutions=(7,), dropout=0.1, norm_groups=32, conditional=False,
+                 label_dropout=0.1),
+      objective=dict(schedule='linear', timesteps=1000, beta_start=1e-4, beta_end=0.02,
+                     prediction='eps',  # 'eps' | 'x0' | 'v'
+                     variance='fixedlarge'),  # reverse-process variance: 'fixedlarge' | 'fixedsmall'
+      eval_=dict(
+          nll_timesteps=8,  # periodic bound: T/k * k sampled terms (unbiased); 0: all T terms
+          final_nll_timesteps=0,  # the final test bound; 0: exact sum over all T terms
+          test_examples=0,  # 0: the whole test set
+          train_examples=0,
+          num_samples=64,  # ancestral and DDIM samples drawn for figures
+          ddim_steps=50,
+          ddim_eta=0.0,
+          guidance_scale=3.0,  # classifier-free guidance w for the class grid
+          classifier='',  # classifier workdir or exported file: enables the Fréchet distance
+          frechet_samples=0))  # samples scored against the test set (DDIM); 0: none
+
+
+def build(config: ml_collections.ConfigDict, info) -> Family:
+  m, o, e = config.model, config.objective, config.eval
+  if config.data.binarize != 'none':
+    raise ValueError('A diffusion model works on grey levels; set --config.data.binarize=none.')
+  schedule = sch.make_schedule(o.schedule, o.timesteps, o.beta_start, o.beta_end)
+  k = info.num_classes
+  model = UNet(channels=m.channels, channel_mults=tuple(m.channel_mults),
+               num_res_blocks=m.num_res_blocks, attn_resolutions=tuple(m.attn_resolutions),
+               dropout=m.dropout, norm_groups=m.norm_groups,
+               num_classes=k if m.conditional else 0)
+  null = lambda n: jnp.full((n,), k, jnp.int32) if m.conditional else None
+
+  def init_params(rng, batch):
+    x = jnp.asarray(batch['image'][:1])
+    return model.init(rng, x, jnp.zeros((1,), jnp.int32), null(1))
+
+  def loss_fn(params, batch, rng):
+    drop_rng, label_rng, rng = jax.random.split(rng, 3)
+    x0 = objectives.to_model_space(batch['image'])
+    y = None
+    if m.conditional:
+      keep = jax.random.uniform(label_rng, batch['label'].shape) >= m.label_dropout
+      y = jnp.where(keep, batch['label'], k)
+    net = lambda x, t: model.apply(params, x, t, y, train=True, rngs={'dropout': drop_rng})
+    loss = objectives.simple_loss_terms(net, schedule, x0, rng, o.prediction)
+    return jnp.mean(loss), {}
+
+  def eval_with(nll_timesteps: int):
+    def eval_fn(params, batch, rng):
+      x0 = objectives.to_model_space(batch['image'])
+      net = lambda x, t: model.apply(params, x, t, null(x.shape[0]))
+      loss_rng, rng = jax.random.split(rng)
+      out = objectives.vb_bound(net, schedule, x0, rng, nll_timesteps, o.prediction,
+                                o.variance)
+      out['loss'] = objectives.simple_loss_terms(net, schedule, x0, loss_rng, o.prediction)
+      return out
+    return eval_fn
+
+  def denoiser(params, y, w):
+    net = lambda x, t, labels: model.apply(params, x, t, labels)
+    if y is None:
+      return lambda x, t: net(x, t, null(x.shape[0]))
+    return samplers.guided(net, y, k, w)
+
+  @jax.jit
+  def ddpm(params, x_T, rng):
+    return samplers.ddpm_sample(denoiser(params, None, 0.0), schedule, x_T, rng,
+                                o.prediction, o.variance)
+
+  @jax.jit
+  def ddim(params, x_T, rng, y, w):
+    return samplers.ddim_sample(denoiser(params, y, w), schedule, x_T, rng, e.ddim_steps,
+                                e.ddim_eta, o.prediction)
+
+  shape = tuple(info.image_shape)
+  noise = lambda rng, n: jax.random.normal(rng, (n,) + shape)
+  to01 = lambda x: np.asarray(objectives.to_unit_interval(x))
+  test01 = info.test.images[:8].astype(np.float32) / 255.0
+  scorer = None
+  if e.classifier and e.frechet_samples:
+    from genjax.families import classifier  # pylint: disable=g-import-not-at-top
+    from genjax.metrics.frechet import FrechetScorer  # pylint: disable=g-import-not-at-top
+    scorer = FrechetScorer(classifier.load_feature_fn(e.classifier),
+                           info.test.images.astype(np.float32) / 255.0)
+
+  def artifacts_fn(params, rng):
+    rngs = jax.random.split(rng, 8)
+    n = e.num_samples
+    out = {'samples': to01(ddpm(params, noise(rngs[0], n), rngs[1])),
+           'ddim_samples': to01(ddim(params, noise(rngs[2], n), rngs[3], None, 0.0))}
+    ts = np.round(np.linspace(0, o.timesteps - 1, 6)).astype(np.int32)
+    x0 = objectives.to_model_space(jnp.asarray(test01))
+    out['forward_process'] = np.stack([to01(sch.q_sample(
+        schedule, x0, jnp.full((len(x0),), t), noise(rngs[4], len(x0)))) for t in ts], 1)
+    out['forward_timesteps'] = ts + 1  # the paper's t
+    if m.conditional:
+      y = jnp.repeat(jnp.arange(k, dtype=jnp.int32), 10)
+      out['class_grid'] = to01(ddim(params, noise(rngs[5], len(y)), rngs[6], y,
+                                    e.guidance_scale))
+      out['class_grid_labels'] = np.asarray(y)
+      out['guidance_scale'] = np.float32(e.guidance_scale)
+    if scorer is not None:
+      batches = []
+      for i, start in enumerate(range(0, e.frechet_samples, 500)):
+        b = min(500, e.frechet_samples - start)
+        r = jax.random.fold_in(rngs[7], i)
+        batches.append(to01(ddim(params, noise(r, b), jax.random.fold_in(r, 1), None, 0.0)))
+      out['frechet_distance'] = np.float64(scorer(np.concatenate(batches)))
+    return out
+
+  return Family(
+      name='diffusion',
+      signature={'model': m.to_dict(), 'objective': o.to_dict(),
+                 'image_shape': list(info.image_shape)},
+      init_params=init_params,
+      loss_fn=loss_fn,
+      eval_fn=eval_with(e.nll_timesteps),
+      final_eval_fn=eval_with(e.final_nll_timesteps),
+      artifacts_fn=artifacts_fn,
+      render_figures=diffusion_figures.render_run,
+      eval_examples=e.test_examples,
+      train_eval_examples=e.train_examples,
+  )

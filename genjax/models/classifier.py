@@ -1,0 +1,48 @@
+"""A small CNN classifier whose penultimate layer is genjax's offline feature space.
+
+conv(c1)-conv(c1)-maxpool-conv(c2)-conv(c2)-maxpool-dense(hidden)-dropout-dense(classes),
+ReLU throughout, inputs in [0, 1]. `features` is the ReLU output of the hidden layer: the
+space in which `genjax.metrics.frechet` compares sample sets. No batch norm, so the
+network is a pure function of its params (the train state has no mutable statistics).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class Classifier(nn.Module):
+  num_classes: int = 10
+  conv_channels: Sequence[int] = (32, 64)
+  hidden: int = 256
+  dropout: float = 0.3
+
+  def setup(self):
+    self.convs = [(nn.Conv(c, (3, 3)), nn.Conv(c, (3, 3))) for c in self.conv_channels]
+    self.conv_dropout = nn.Dropout(self.dropout / 2)
+    self.dense = nn.Dense(self.hidden)
+    self.head_dropout = nn.Dropout(self.dropout)
+    self.head = nn.Dense(self.num_classes)
+
+  def features(self, x: jax.Array, train: bool = False) -> jax.Array:
+    """Penultimate features [B, hidden] of images x [B, H, W, C] in [0, 1]."""
+    h = 2.0 * x - 1.0
+    for a, b in self.convs:
+      h = nn.relu(b(nn.relu(a(h))))
+      h = nn.max_pool(h, (2, 2), (2, 2), padding='SAME')
+      h = self.conv_dropout(h, deterministic=not train)
+    return nn.relu(self.dense(h.reshape(h.shape[0], -1)))
+
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    """Class logits [B, num_classes]."""
+    h = self.head_dropout(self.features(x, train), deterministic=not train)
+    return self.head(h)
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+  """Per-example -log softmax(logits)[label]."""
+  return -jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=-1)[:, 0]

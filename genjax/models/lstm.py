@@ -1,0 +1,100 @@
+"""An LSTM over the raster pixel sequence (cf. the Row/Diagonal LSTMs of van den Oord et
+al., 2016; here the plain one-dimensional version).
+
+Pixel tokens are embedded and shifted right behind a learned start vector, so the state
+that predicts pixel i has read pixels < i only; stacked LSTM layers (Hochreiter &
+Schmidhuber, 1997, with forget gates) run by `lax.scan`; a dense head gives the logits.
+The input-to-gate projections of a whole sequence are computed in parallel; only the
+recurrence h_{t-1} @ U is sequential. `decode_step` advances every layer one position.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import linen as nn
+
+from genjax.models import pixels
+
+
+def lstm_cell(gates_x: jax.Array, carry, recurrent: jax.Array):
+  """One step: gates_x = W x_t + b [B, 4H]; carry = (h, c); returns the new (h, c)."""
+  h, c = carry
+  i, f, g, o = jnp.split(gates_x + h @ recurrent, 4, axis=-1)
+  c = nn.sigmoid(f) * c + nn.sigmoid(i) * jnp.tanh(g)
+  h = nn.sigmoid(o) * jnp.tanh(c)
+  return h, c
+
+
+class PixelLSTM(nn.Module):
+  likelihood: str = 'bernoulli'
+  hidden: int = 128
+  num_layers: int = 1
+  embed_dim: int = 32
+  num_classes: int = 0
+
+  def setup(self):
+    pixels.check_likelihood(self.likelihood)
+    self.token_embed = nn.Embed(pixels.num_levels(self.likelihood), self.embed_dim)
+    self.start = self.param('start', nn.initializers.normal(0.1), (self.embed_dim,))
+    # Forget-gate bias 1 (Jozefowicz et al., 2015).
+    bias_init = lambda key, shape, dtype=jnp.float32: jnp.zeros(shape, dtype).at[
+        self.hidden:2 * self.hidden].set(1.0)
+    self.input_proj = [nn.Dense(4 * self.hidden, bias_init=bias_init)
+                       for _ in range(self.num_layers)]
+    self.recurrent = [self.param(f'recurrent_{i}', nn.initializers.orthogonal(),
+                                 (self.hidden, 4 * self.hidden))
+                      for i in range(self.num_layers)]
+    self.head = nn.Dense(pixels.num_outputs(self.likelihood))
+    if self.num_classes:
+      self.label_embed = nn.Embed(self.num_classes, self.embed_dim)
+
+  def _label(self, y):
+    if not self.num_classes:
+      return 0.0
+    if y is None:
+      raise ValueError('This LSTM is class-conditional: pass labels y.')
+    return self.label_embed(y)
+
+  def features(self, x: jax.Array) -> jax.Array:
+    """Per-pixel token embeddings [B, H, W, E] (not yet shifted)."""
+    return self.token_embed(pixels.to_tokens(x, self.likelihood))
+
+  def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
+    b, hh, ww, e = f.shape
+    seq = f.reshape(b, hh * ww, e)
+    start = jnp.broadcast_to(self.start, (b, 1, e))
+    h = jnp.concatenate([start, seq[:, :-1]], axis=1)
+    h = h + (self._label(y)[:, None, :] if self.num_classes else 0.0)
+    zeros = jnp.zeros((b, self.hidden), h.dtype)
+    for proj, recurrent in zip(self.input_proj, self.recurrent):
+      gates = jnp.swapaxes(proj(h), 0, 1)  # [N, B, 4H]
+
+      def body(carry, g, recurrent=recurrent):
+        carry = lstm_cell(g, carry, recurrent)
+        return carry, carry[0]
+
+      _, outs = jax.lax.scan(body, (zeros, zeros), gates)
+      h = jnp.swapaxes(outs, 0, 1)
+    return self.head(h).reshape(b, hh, ww, -1)
+
+  def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
+    return self.logits_from_features(self.features(x), y)
+
+  def decode_init(self, batch_size: int):
+    zeros = jnp.zeros((self.num_layers, batch_size, self.hidden))
+    return {'h': zeros, 'c': zeros}
+
+  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
+    """Logits [B, C] at raster position `pos`: reads only pixel pos-1 of `canvas`."""
+    w = canvas.shape[2]
+    prev = jnp.maximum(pos - 1, 0)
+    emb = self.token_embed(pixels.to_tokens(canvas[:, prev // w, prev % w], self.likelihood))
+    inp = jnp.where(pos == 0, jnp.broadcast_to(self.start, emb.shape), emb) + self._label(y)
+    hs, cs = [], []
+    for i, (proj, recurrent) in enumerate(zip(self.input_proj, self.recurrent)):
+      h, c = lstm_cell(proj(inp), (state['h'][i], state['c'][i]), recurrent)
+      hs.append(h)
+      cs.append(c)
+      inp = h
+    return self.head(inp), {'h': jnp.stack(hs), 'c': jnp.stack(cs)}

@@ -1,0 +1,151 @@
+"""A causal Transformer over the raster pixel sequence (image-GPT style; Chen et al., 2020).
+
+Pixel tokens are embedded, shifted right one place behind a learned start token, given
+learned or fixed sinusoidal positions, and passed through pre-LayerNorm blocks of causal
+multi-head self-attention and an MLP; the head emits one Bernoulli logit or 256 softmax
+logits per pixel. A class label, if any, is embedded and added at every position.
+
+`decode_step` runs one position against a key/value cache [layers, B, N, heads, head_dim],
+so sampling costs O(N) attention per position instead of a full O(N^2) pass.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import linen as nn
+
+from genjax.models import pixels
+
+
+def sinusoidal_positions(num: int, dim: int) -> np.ndarray:
+  """Vaswani et al. (2017): sin/cos at geometric frequencies, [num, dim]."""
+  pos = np.arange(num)[:, None]
+  freq = np.exp(-math.log(10000.0) * np.arange(0, dim, 2) / dim)
+  table = np.zeros((num, dim), np.float32)
+  table[:, 0::2] = np.sin(pos * freq)
+  table[:, 1::2] = np.cos(pos * freq)[:, :dim // 2]
+  return table
+
+
+class Block(nn.Module):
+  dim: int
+  num_heads: int
+  mlp_ratio: int = 4
+
+  def setup(self):
+    self.ln1 = nn.LayerNorm()
+    self.qkv = nn.Dense(3 * self.dim)
+    self.proj = nn.Dense(self.dim)
+    self.ln2 = nn.LayerNorm()
+    self.mlp_in = nn.Dense(self.mlp_ratio * self.dim)
+    self.mlp_out = nn.Dense(self.dim)
+
+  def _heads(self, h):
+    q, k, v = jnp.split(self.qkv(self.ln1(h)), 3, axis=-1)
+    split = lambda t: t.reshape(t.shape[:-1] + (self.num_heads, self.dim // self.num_heads))
+    return split(q), split(k), split(v)
+
+  def _finish(self, h, attended):
+    h = h + self.proj(attended.reshape(attended.shape[:-2] + (self.dim,)))
+    return h + self.mlp_out(nn.gelu(self.mlp_in(self.ln2(h))))
+
+  def __call__(self, h):
+    """h [B, N, D] -> [B, N, D], position i attending to positions <= i."""
+    q, k, v = self._heads(h)
+    n = h.shape[1]
+    causal = jnp.tril(jnp.ones((n, n), bool))
+    return self._finish(h, _attend(q, k, v, causal[None, None]))
+
+  def step(self, h, cache_k, cache_v, pos):
+    """h [B, 1, D] at position `pos`; caches [B, N, heads, head_dim] hold positions < pos."""
+    q, k, v = self._heads(h)
+    cache_k = jax.lax.dynamic_update_slice(cache_k, k, (0, pos, 0, 0))
+    cache_v = jax.lax.dynamic_update_slice(cache_v, v, (0, pos, 0, 0))
+    visible = (jnp.arange(cache_k.shape[1]) <= pos)[None, None, None, :]
+    return self._finish(h, _attend(q, cache_k, cache_v, visible)), cache_k, cache_v
+
+
+def _attend(q, k, v, mask):
+  """Softmax attention; q [B, Nq, H, d], k/v [B, Nk, H, d], mask broadcast to [B, H, Nq, Nk]."""
+  scores = jnp.einsum('bqhd,bkhd->bhqk', q, k) / math.sqrt(q.shape[-1])
+  scores = jnp.where(mask, scores, jnp.finfo(scores.dtype).min)
+  return jnp.einsum('bhqk,bkhd->bqhd', jax.nn.softmax(scores, axis=-1), v)
+
+
+class PixelTransformer(nn.Module):
+  image_shape: tuple[int, ...] = (28, 28, 1)
+  likelihood: str = 'bernoulli'
+  dim: int = 128
+  num_heads: int = 4
+  num_layers: int = 4
+  mlp_ratio: int = 4
+  positions: str = 'learned'  # 'learned' | 'sinusoidal'
+  num_classes: int = 0
+
+  def setup(self):
+    pixels.check_likelihood(self.likelihood)
+    if self.dim % self.num_heads:
+      raise ValueError(f'dim={self.dim} must be divisible by num_heads={self.num_heads}.')
+    n = self.image_shape[0] * self.image_shape[1]
+    self.token_embed = nn.Embed(pixels.num_levels(self.likelihood), self.dim)
+    self.start = self.param('start', nn.initializers.normal(0.02), (self.dim,))
+    if self.positions == 'learned':
+      self.pos_table = self.param('positions', nn.initializers.normal(0.02), (n, self.dim))
+    elif self.positions == 'sinusoidal':
+      self.pos_table = jnp.asarray(sinusoidal_positions(n, self.dim))
+    else:
+      raise ValueError(f"positions must be 'learned' or 'sinusoidal', got {self.positions!r}.")
+    self.blocks = [Block(self.dim, self.num_heads, self.mlp_ratio)
+                   for _ in range(self.num_layers)]
+    self.ln_f = nn.LayerNorm()
+    self.head = nn.Dense(pixels.num_outputs(self.likelihood))
+    if self.num_classes:
+      self.label_embed = nn.Embed(self.num_classes, self.dim)
+
+  def _label(self, y):
+    if not self.num_classes:
+      return 0.0
+    if y is None:
+      raise ValueError('This Transformer is class-conditional: pass labels y.')
+    return self.label_embed(y)[:, None, :]
+
+  def features(self, x: jax.Array) -> jax.Array:
+    """Per-pixel token embeddings [B, H, W, D] (not yet shifted)."""
+    return self.token_embed(pixels.to_tokens(x, self.likelihood))
+
+  def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
+    b, hh, ww, d = f.shape
+    seq = f.reshape(b, hh * ww, d)
+    start = jnp.broadcast_to(self.start, (b, 1, d))
+    h = jnp.concatenate([start, seq[:, :-1]], axis=1) + self.pos_table[None] + self._label(y)
+    for block in self.blocks:
+      h = block(h)
+    return self.head(self.ln_f(h)).reshape(b, hh, ww, -1)
+
+  def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
+    return self.logits_from_features(self.features(x), y)
+
+  def decode_init(self, batch_size: int):
+    n = self.image_shape[0] * self.image_shape[1]
+    shape = (self.num_layers, batch_size, n, self.num_heads, self.dim // self.num_heads)
+    return {'k': jnp.zeros(shape), 'v': jnp.zeros(shape)}
+
+  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
+    """Logits [B, C] at raster position `pos`: reads only pixel pos-1 of `canvas`."""
+    b, w = canvas.shape[0], canvas.shape[2]
+    prev = jnp.maximum(pos - 1, 0)
+    token = pixels.to_tokens(canvas[:, prev // w, prev % w], self.likelihood)  # [B]
+    emb = self.token_embed(token)
+    h = jnp.where(pos == 0, jnp.broadcast_to(self.start, emb.shape), emb)[:, None, :]
+    h = h + jax.lax.dynamic_slice_in_dim(self.pos_table, pos, 1)[None] + self._label(y)
+    ks, vs = [], []
+    for i, block in enumerate(self.blocks):
+      h, k, v = block.step(h, state['k'][i], state['v'][i], pos)
+      ks.append(k)
+      vs.append(v)
+    logits = self.head(self.ln_f(h))[:, 0]
+    return logits, {'k': jnp.stack(ks), 'v': jnp.stack(vs)}

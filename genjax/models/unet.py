@@ -1,0 +1,108 @@
+"""A DDPM U-Net for small images (Ho et al., 2020, appendix B, scaled down).
+
+Sinusoidal time embedding -> MLP; residual blocks (GroupNorm, swish, conv, + time
+embedding, dropout); self-attention at the resolutions in `attn_resolutions`; strided-conv
+downsampling and nearest-neighbour upsampling to the skip connection's own size, so odd
+sizes (28 -> 14 -> 7) and 8x8 both work. Optional class conditioning adds a learned class
+embedding to the time embedding; index `num_classes` is the "no label" class that
+classifier-free guidance trains with label dropout.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def timestep_embedding(t: jax.Array, dim: int, max_period: float = 10000.0) -> jax.Array:
+  """Transformer sinusoids of the integer timesteps t [B] -> [B, dim] (dim even)."""
+  half = dim // 2
+  freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
+  args = jnp.asarray(t, jnp.float32)[:, None] * freqs[None]
+  return jnp.concatenate([jnp.sin(args), jnp.cos(args)], axis=-1)
+
+
+def _norm(channels: int, groups: int) -> nn.GroupNorm:
+  return nn.GroupNorm(num_groups=math.gcd(groups, channels))
+
+
+class ResBlock(nn.Module):
+  channels: int
+  groups: int = 32
+  dropout: float = 0.0
+
+  @nn.compact
+  def __call__(self, x, emb, train: bool):
+    h = nn.swish(_norm(x.shape[-1], self.groups)(x))
+    h = nn.Conv(self.channels, (3, 3))(h)
+    h = h + nn.Dense(self.channels)(nn.swish(emb))[:, None, None, :]
+    h = nn.swish(_norm(self.channels, self.groups)(h))
+    h = nn.Dropout(self.dropout, deterministic=not train)(h)
+    h = nn.Conv(self.channels, (3, 3), kernel_init=nn.initializers.zeros)(h)
+    if x.shape[-1] != self.channels:
+      x = nn.Conv(self.channels, (1, 1))(x)
+    return x + h
+
+
+class AttnBlock(nn.Module):
+  """Single-head self-attention over the H*W positions, residual."""
+  groups: int = 32
+
+  @nn.compact
+  def __call__(self, x):
+    b, h, w, c = x.shape
+    y = _norm(c, self.groups)(x).reshape(b, h * w, c)
+    q, k, v = (nn.Dense(c)(y) for _ in range(3))
+    attn = jax.nn.softmax(jnp.einsum('bqc,bkc->bqk', q, k) / math.sqrt(c), axis=-1)
+    out = nn.Dense(c, kernel_init=nn.initializers.zeros)(jnp.einsum('bqk,bkc->bqc', attn, v))
+    return x + out.reshape(b, h, w, c)
+
+
+class UNet(nn.Module):
+  """net(x [B,H,W,C], t [B] int, y [B] int or None, train) -> [B,H,W,C]."""
+  channels: int = 64
+  channel_mults: Sequence[int] = (1, 2, 2)
+  num_res_blocks: int = 2
+  attn_resolutions: Sequence[int] = (7,)
+  dropout: float = 0.1
+  norm_groups: int = 32
+  num_classes: int = 0  # > 0: class-conditional, with a "no label" class at num_classes
+
+  @nn.compact
+  def __call__(self, x, t, y=None, train: bool = False):
+    ch, g = self.channels, self.norm_groups
+    emb = timestep_embedding(t, ch)
+    emb = nn.Dense(4 * ch)(nn.swish(nn.Dense(4 * ch)(emb)))
+    if self.num_classes:
+      if y is None:
+        y = jnp.full((x.shape[0],), self.num_classes, jnp.int32)
+      emb = emb + nn.Embed(self.num_classes + 1, 4 * ch)(y)
+    block = lambda c: ResBlock(c, g, self.dropout)
+    attend = lambda h: AttnBlock(g)(h) if h.shape[1] in self.attn_resolutions else h
+
+    h = nn.Conv(ch, (3, 3))(x)
+    skips = [h]
+    for level, mult in enumerate(self.channel_mults):
+      for _ in range(self.num_res_blocks):
+        h = attend(block(ch * mult)(h, emb, train))
+        skips.append(h)
+      if level < len(self.channel_mults) - 1:
+        h = nn.Conv(h.shape[-1], (3, 3), strides=(2, 2))(h)
+        skips.append(h)
+    h = block(h.shape[-1])(h, emb, train)
+    h = AttnBlock(g)(h)
+    h = block(h.shape[-1])(h, emb, train)
+    for level, mult in reversed(list(enumerate(self.channel_mults))):
+      for _ in range(self.num_res_blocks + 1):
+        h = attend(block(ch * mult)(jnp.concatenate([h, skips.pop()], -1), emb, train))
+      if level > 0:
+        target = skips[-1].shape
+        h = jax.image.resize(h, (h.shape[0], target[1], target[2], h.shape[-1]), 'nearest')
+        h = nn.Conv(h.shape[-1], (3, 3))(h)
+    assert not skips
+    h = nn.swish(_norm(h.shape[-1], g)(h))
+    return nn.Conv(x.shape[-1], (3, 3), kernel_init=nn.initializers.zeros)(h)

@@ -1,0 +1,99 @@
+"""DDPM samplers, each one `lax.scan` over the timesteps (jit them whole).
+
+`denoise(x_t, t) -> network output` is the model with its params bound; `prediction`
+says whether that output is eps, x0 or v. The starting noise x_T is an argument, and
+`rng` only drives the per-step noise, so a deterministic sampler (DDIM at eta = 0) can be
+checked to ignore it.
+
+- `ddpm_sample`: ancestral sampling (Ho et al., 2020, Algorithm 2), x_{t-1} = mu(x_t, x0_hat)
+  + sigma_t z, with x0_hat clipped to [-1, 1] and no noise at the last step.
+- `ddim_sample`: Song et al. (2021), eq. 12, on an evenly spaced subsequence of timesteps;
+  eta = 0 is deterministic, eta = 1 matches DDPM's posterior variance.
+- `guided`: classifier-free guidance (Ho & Salimans, 2022):
+  eps = eps(x, t, none) + w (eps(x, t, y) - eps(x, t, none)); w = 1 is the plain
+  conditional model, w = 0 the unconditional one, w > 1 sharpens towards the class.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from genjax.diffusion import schedules as sch
+
+DenoiseFn = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def guided(net: Callable[[jax.Array, jax.Array, jax.Array | None], jax.Array],
+           y: jax.Array, null_label: int, guidance_scale) -> DenoiseFn:
+  """denoise(x, t) from net(x, t, y): both branches in one batch of 2B."""
+
+  def denoise(x, t):
+    b = x.shape[0]
+    labels = jnp.concatenate([y, jnp.full((b,), null_label, y.dtype)])
+    out = net(jnp.concatenate([x, x]), jnp.concatenate([t, t]), labels)
+    cond, uncond = out[:b], out[b:]
+    return uncond + guidance_scale * (cond - uncond)
+
+  return denoise
+
+
+def _clipped_x0(schedule, x, t, out, prediction, clip):
+  _, x0 = sch.eps_x0_from_prediction(schedule, x, t, out, prediction)
+  return jnp.clip(x0, -1.0, 1.0) if clip else x0
+
+
+def ddpm_sample(denoise: DenoiseFn, schedule: sch.Schedule, x_T: jax.Array, rng: jax.Array,
+                prediction: str = 'eps', variance: str = 'fixedlarge',
+                clip: bool = True) -> jax.Array:
+  """Ancestral sampling from x_T over all T steps; returns x_0 in model space [-1, 1]."""
+  T, b = schedule.num_timesteps, x_T.shape[0]
+
+  def step(x, inputs):
+    i, key = inputs
+    t = jnp.full((b,), i)
+    x0 = _clipped_x0(schedule, x, t, denoise(x, t), prediction, clip)
+    mean, _, _ = sch.posterior_mean_variance(schedule, x0, x, t)
+    logvar = sch.model_log_variance(schedule, t, x, variance)
+    noise = jax.random.normal(key, x.shape, x.dtype)
+    return mean + jnp.where(i > 0, jnp.exp(0.5 * logvar), 0.0) * noise, None
+
+  x, _ = jax.lax.scan(step, x_T, (jnp.arange(T - 1, -1, -1), jax.random.split(rng, T)))
+  return x
+
+
+def ddim_timesteps(num_timesteps: int, num_steps: int) -> np.ndarray:
+  """An evenly spaced, increasing subsequence of 0..T-1 of length num_steps, ending at T-1."""
+  if not 1 <= num_steps <= num_timesteps:
+    raise ValueError(f'DDIM steps must be in 1..{num_timesteps}, got {num_steps}.')
+  return np.unique(np.round(np.linspace(0, num_timesteps - 1, num_steps)).astype(np.int32))
+
+
+def ddim_sample(denoise: DenoiseFn, schedule: sch.Schedule, x_T: jax.Array, rng: jax.Array,
+                num_steps: int = 50, eta: float = 0.0, prediction: str = 'eps',
+                clip: bool = True) -> jax.Array:
+  """DDIM from x_T on `num_steps` timesteps; returns x_0 in model space."""
+  taus = ddim_timesteps(schedule.num_timesteps, num_steps)
+  prevs = np.append(-1, taus[:-1])  # -1: abar = 1, i.e. x_0 itself
+  b = x_T.shape[0]
+  abar_all = schedule.alphas_cumprod
+
+  def step(x, inputs):
+    i, i_prev, key = inputs
+    t = jnp.full((b,), i)
+    out = denoise(x, t)
+    x0 = _clipped_x0(schedule, x, t, out, prediction, clip)
+    eps = sch.predict_eps_from_x0(schedule, x, t, x0)
+    abar, abar_prev = abar_all[i], jnp.where(i_prev >= 0, abar_all[i_prev], 1.0)
+    sigma = eta * jnp.sqrt((1 - abar_prev) / (1 - abar) * (1 - abar / abar_prev))
+    noise = jax.random.normal(key, x.shape, x.dtype)
+    x = (jnp.sqrt(abar_prev) * x0 + jnp.sqrt(jnp.maximum(1 - abar_prev - sigma**2, 0.0)) * eps
+         + sigma * noise)
+    return x, None
+
+  x, _ = jax.lax.scan(step, x_T, (jnp.asarray(taus[::-1]), jnp.asarray(prevs[::-1]),
+                                  jax.random.split(rng, len(taus))))
+  return x

@@ -1,0 +1,44 @@
+"""The diffusion family's configs and the checks it makes before anything compiles."""
+
+import itertools
+
+import pytest
+
+from configs import diffusion as diffusion_config
+from genjax import config as config_lib
+from genjax import data as data_lib
+from genjax.families import diffusion
+from genjax.training.loop import DataInfo
+
+VARIANTS = ['', 'smoke', 'mnist', 'cosine', 'v', 'x0', 'cond', 'fixedsmall']
+
+
+@pytest.mark.parametrize('a,b', itertools.combinations(VARIANTS, 2))
+def test_variants_validate(a, b):
+  c = diffusion_config.get_config(','.join(filter(None, (a, b))))
+  config_lib.validate(c, diffusion.schema())
+  assert c.data.binarize == 'none' and c.ema_decay > 0
+
+
+def _info():
+  test = data_lib.load_image_dataset('digits', 'test')
+  return DataInfo(test.images.shape[1:], test.num_classes, 1500, test)
+
+
+def test_build_refuses_binarized_data_and_unknown_choices():
+  c = diffusion_config.get_config('smoke')
+  c.unlock()
+  c.data.binarize = 'dynamic'
+  with pytest.raises(ValueError, match='binarize=none'):
+    diffusion.build(c, _info())
+  c.data.binarize = 'none'
+  c.objective.schedule = 'quadratic'
+  with pytest.raises(ValueError, match='schedule'):
+    diffusion.build(c, _info())
+
+
+def test_signature_names_model_and_objective():
+  family = diffusion.build(diffusion_config.get_config('smoke,cosine'), _info())
+  assert family.name == 'diffusion'
+  assert family.signature['objective']['schedule'] == 'cosine'
+  assert family.signature['image_shape'] == [8, 8, 1]
