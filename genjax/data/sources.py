@@ -67,7 +67,7 @@ def _from_tfds(name, split, data_dir, download, tried) -> ImageArrays | None:
     if download:
       tfds.builder(name, data_dir=data_dir).download_and_prepare()
     source = tfds.data_source(name, split=split, data_dir=data_dir)
-    records = source[0:len(source)]
+    records = [source[i] for i in range(len(source))]  # data sources take no slices
   except Exception as e:  # TFDS raises many types; each means "this source failed".
     tried.append(f'TFDS at {data_dir}: {type(e).__name__}: {str(e).splitlines()[0][:200]}')
     return None

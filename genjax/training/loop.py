@@ -125,9 +125,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                  '  '.join(f'{key} {v:.4f}' for key, v in means.items()))
     return means
 
+  rendered_at = set()
+
   def render(step: int):
-    if family.artifacts_fn is None or not is_lead:
+    if family.artifacts_fn is None or not is_lead or step in rendered_at:
       return
+    rendered_at.add(step)
     local_params = jax.tree.map(np.asarray, jax.device_get(eval_params(state)))
     artifacts = to_numpy(family.artifacts_fn(local_params, jax.random.fold_in(figure_rng, step)))
     os.makedirs(os.path.join(workdir, 'artifacts'), exist_ok=True)

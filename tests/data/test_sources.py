@@ -42,6 +42,16 @@ def test_idx_round_trip(tmp_path, compress):
   assert got.split == 'test' and got.source == f'idx:{tmp_path}'
 
 
+def test_prepared_tfds_dataset_is_read_without_tensorflow(tmp_path):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  (tmp_path / 'mnist').mkdir()  # what a prepared data dir holds
+  with tfds.testing.mock_data(num_examples=6, policy=tfds.testing.MockPolicy.USE_CODE):
+    got = load_image_dataset('mnist', 'test', tfds_data_dir=str(tmp_path))
+  assert got.images.shape == (6, 28, 28, 1) and got.images.dtype == np.uint8
+  assert got.labels.shape == (6,) and got.labels.dtype == np.int32
+  assert got.source == f'tfds:{tmp_path}'
+
+
 def test_idx_rejects_a_file_that_is_not_idx(tmp_path):
   path = tmp_path / 'bad'
   path.write_bytes(b'hello world')
