@@ -74,7 +74,7 @@ class GatedLayer(nn.Module):
     return v_out, (h_out if self.first else h + h_out)
 
 
-class GatedPixelCNN(nn.Module):
+class GatedPixelCNN(masked_conv.WindowSampling, nn.Module):
   likelihood: str = 'bernoulli'
   channels: int = 64
   num_layers: int = 8  # gated layers after the first
@@ -111,15 +111,3 @@ class GatedPixelCNN(nn.Module):
     for layer in self.layers:
       v, h = layer(v, h, cond)
     return self.out_logits(nn.relu(self.out_hidden(nn.relu(h))))
-
-  def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
-    return self.logits_from_features(self.features(x), y)
-
-  def decode_init(self, batch_size: int):
-    del batch_size
-    return {}
-
-  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
-    """Logits [B, C] for raster position `pos` of `canvas`, from its receptive window."""
-    net = lambda window: self(window, y)
-    return masked_conv.logits_at_pixel(net, canvas, pos, self.extent), state

@@ -109,3 +109,21 @@ def logits_at_pixel(net, canvas: jax.Array, pos: jax.Array,
   out = net(window)
   r, c = pos // image_hw[1] - r0, pos % image_hw[1] - c0
   return jax.lax.dynamic_slice(out, (0, r, c, 0), (out.shape[0], 1, 1, out.shape[3]))[:, 0, 0]
+
+
+class WindowSampling:
+  """What the convolutional models share: logits from `features` and `logits_from_features`,
+  and per-pixel decoding that runs the network on the pixel's receptive window only
+  (`self.extent`). Mixed into PixelCNN and GatedPixelCNN."""
+
+  def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
+    return self.logits_from_features(self.features(x), y)
+
+  def decode_init(self, batch_size: int):
+    del batch_size
+    return {}
+
+  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
+    """Logits [B, C] for raster position `pos` of `canvas`, from its receptive window."""
+    net = lambda window: self(window, y)
+    return logits_at_pixel(net, canvas, pos, self.extent), state

@@ -21,7 +21,7 @@ from flax import linen as nn
 from genjax.models import masked_conv, pixels
 
 
-class PixelCNN(nn.Module):
+class PixelCNN(masked_conv.WindowSampling, nn.Module):
   likelihood: str = 'bernoulli'
   channels: int = 64  # h in the paper: blocks carry 2h channels
   num_blocks: int = 7
@@ -62,15 +62,3 @@ class PixelCNN(nn.Module):
       r = conv_out(nn.relu(conv_mid(nn.relu(conv_in(nn.relu(h))))))
       h = h + r
     return self.out_logits(nn.relu(self.out_hidden(nn.relu(h))))
-
-  def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
-    return self.logits_from_features(self.features(x), y)
-
-  def decode_init(self, batch_size: int):
-    del batch_size
-    return {}
-
-  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
-    """Logits [B, C] for raster position `pos` of `canvas`, from its receptive window."""
-    net = lambda window: self(window, y)
-    return masked_conv.logits_at_pixel(net, canvas, pos, self.extent), state

@@ -9,9 +9,8 @@ import pytest
 
 from configs import autoregressive as ar_config
 from genjax import config as config_lib
-from genjax import data as data_lib
 from genjax.families import autoregressive
-from genjax.training.loop import DataInfo, train_and_evaluate
+from genjax.training.loop import train_and_evaluate
 
 ARCHS = ['pixelcnn', 'gated', 'transformer', 'lstm']
 MODIFIERS = ['', 'smoke', 'cond', 'sinusoidal', 'gray8', 'mnist', 'naive']
@@ -25,25 +24,20 @@ def test_variants_validate(arch):
     assert (c.data.binarize == 'none') == (c.model.likelihood == 'categorical')
 
 
-def _info():
-  test = data_lib.load_image_dataset('digits', 'test')
-  return DataInfo(test.images.shape[1:], test.num_classes, 1500, test)
-
-
-def test_build_refuses_mismatched_data_and_unknown_choices():
+def test_build_refuses_mismatched_data_and_unknown_choices(digits_info):
   c = ar_config.get_config('smoke')
   c.unlock()
   c.data.binarize = 'none'
   with pytest.raises(ValueError, match='binarize=dynamic'):
-    autoregressive.build(c, _info())
+    autoregressive.build(c, digits_info)
   c.model.likelihood = 'categorical'
   c.data.binarize = 'static'
   with pytest.raises(ValueError, match='binarize=none'):
-    autoregressive.build(c, _info())
+    autoregressive.build(c, digits_info)
   c.data.binarize = 'none'
   c.model.architecture = 'wavenet'
   with pytest.raises(ValueError, match='architecture'):
-    autoregressive.build(c, _info())
+    autoregressive.build(c, digits_info)
 
 
 def test_smoke_variant_trains_end_to_end(tmp_path, variant='lstm,gray8,cond'):

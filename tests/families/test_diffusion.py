@@ -6,9 +6,7 @@ import pytest
 
 from configs import diffusion as diffusion_config
 from genjax import config as config_lib
-from genjax import data as data_lib
 from genjax.families import diffusion
-from genjax.training.loop import DataInfo
 
 VARIANTS = ['', 'smoke', 'mnist', 'cosine', 'v', 'x0', 'cond', 'fixedsmall']
 
@@ -20,25 +18,20 @@ def test_variants_validate(a, b):
   assert c.data.binarize == 'none' and c.ema_decay > 0
 
 
-def _info():
-  test = data_lib.load_image_dataset('digits', 'test')
-  return DataInfo(test.images.shape[1:], test.num_classes, 1500, test)
-
-
-def test_build_refuses_binarized_data_and_unknown_choices():
+def test_build_refuses_binarized_data_and_unknown_choices(digits_info):
   c = diffusion_config.get_config('smoke')
   c.unlock()
   c.data.binarize = 'dynamic'
   with pytest.raises(ValueError, match='binarize=none'):
-    diffusion.build(c, _info())
+    diffusion.build(c, digits_info)
   c.data.binarize = 'none'
   c.objective.schedule = 'quadratic'
   with pytest.raises(ValueError, match='schedule'):
-    diffusion.build(c, _info())
+    diffusion.build(c, digits_info)
 
 
-def test_signature_names_model_and_objective():
-  family = diffusion.build(diffusion_config.get_config('smoke,cosine'), _info())
+def test_signature_names_model_and_objective(digits_info):
+  family = diffusion.build(diffusion_config.get_config('smoke,cosine'), digits_info)
   assert family.name == 'diffusion'
   assert family.signature['objective']['schedule'] == 'cosine'
   assert family.signature['image_shape'] == [8, 8, 1]
