@@ -29,7 +29,7 @@ def get_config(arg: str | None = None):
       'smoke': _smoke,
       'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
       'z2': lambda c: setattr(c.model, 'latent_dim', 2),
-      'conv': _conv,
+      'conv': lambda c: setattr(c.model, 'architecture', 'conv'),
       'cvae': lambda c: setattr(c.model, 'conditional', True),
       'gaussian': _gaussian,
       'paper': _paper,
@@ -45,13 +45,6 @@ def _smoke(c):
   c.eval.train_examples = 96
   c.eval.num_samples = 16
   c.eval.manifold_grid = 4
-
-
-def _conv(c):
-  c.model.architecture = 'conv'
-  # One step per compiled call: XLA:CPU convolutions slow down inside lax.scan.
-  c.steps_per_call = 1
-  c.log_every = 100
 
 
 def _gaussian(c):
