@@ -9,7 +9,9 @@ den Oord et al., 2016b), transformer (image-GPT style, 4 blocks of width 128), l
 256-unit LSTM over the raster sequence); and modifiers - cond (p(x|y) via a label
 embedding), sinusoidal (fixed Transformer positions), gray8 (8-bit pixels, 256-way
 softmax, no binarisation), mnist, naive (figures from the full-network-per-pixel sampler),
-smoke (seconds, on 8x8 digits; combine with an architecture, e.g. 'smoke,transformer').
+smoke (seconds, on 8x8 digits; combine with an architecture, e.g. 'smoke,transformer'),
+cpu (about 12 minutes of training on 2 CPU cores, RESULTS.md's table; put it after the
+architecture, e.g. 'gated,cpu').
 Test NLL is exact: nats per image and bits/dim, on the whole test set.
 """
 
@@ -41,6 +43,7 @@ def get_config(arg: str | None = None):
       'gray8': _gray8,
       'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
       'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
+      'cpu': _cpu,
   })
   return lock(c)
 
@@ -69,6 +72,32 @@ def _lstm(c):
   c.model.num_layers = 1
   c.model.hidden = 256
   c.optimizer.learning_rate = 1e-3
+
+
+# Steps that take about 12 minutes on 2 CPU cores at the `cpu` widths.
+_CPU_STEPS = {'pixelcnn': 750, 'gated_pixelcnn': 750, 'lstm': 750, 'transformer': 250}
+
+
+def _cpu(c):
+  """A fixed CPU budget instead of 20 epochs, with narrower Gated/LSTM/Transformer nets."""
+  arch = c.model.architecture
+  c.total_epochs = 0.0
+  c.total_steps = _CPU_STEPS[arch]
+  if arch == 'gated_pixelcnn':
+    c.model.channels = 32
+  elif arch == 'lstm':
+    c.model.hidden = 128
+  elif arch == 'transformer':  # attention over 784 positions is memory-bound on CPU
+    c.model.dim = 64
+    c.model.num_layers = 2
+    c.model.num_heads = 2
+  c.log_every = 50
+  c.eval_every = 0
+  c.ckpt_every = 50
+  c.eval.train_examples = 2000
+  c.eval.num_samples = 36
+  c.eval.samples_per_class = 6
+  c.eval.num_completions = 8
 
 
 def _gray8(c):
