@@ -1,4 +1,5 @@
-"""Autoregressive-model figures from a run's artifacts .npz: samples, completions, classes."""
+"""Autoregressive-model figures: samples, completions and classes from a run's artifacts
+.npz, and receptive-field maps."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import ListedColormap
 
 from genjax.figures.grid import save, show_tiles
 
@@ -47,4 +49,39 @@ def completions(inputs: np.ndarray, completed: np.ndarray, given_rows: int, path
   fig, ax = plt.subplots(figsize=(0.6 * n, 0.65 * len(rows)))
   show_tiles(ax, np.concatenate(rows), n,
              f'Completion: originals, top {given_rows} rows given, sampled completions')
+  return save(fig, path)
+
+
+def receptive_fields(maps: dict[str, np.ndarray], pixel: tuple[int, int], path: str) -> str:
+  """One panel per model: the input pixels its output at `pixel` depends on.
+
+  `maps` name -> [H, W] boolean dependence. The target pixel is red. Of the pixels before
+  it in raster order that the model cannot see, those above and to the right of it inside
+  the bounding box of what it does see are orange (PixelCNN's blind spot: stacked masks
+  lose a column to the right per row); the rest are grey (beyond the network's reach).
+  """
+  r, c = pixel
+  fig, axes = plt.subplots(1, len(maps), figsize=(3.8 * len(maps), 4.4))
+  cmap = ListedColormap(['white', '#3b6ea8', '#d62728', '#ff9f1c', '#d9d9d9'])
+  for ax, (name, seen) in zip(np.atleast_1d(axes), maps.items()):
+    h, w = seen.shape
+    rows, cols = np.nonzero(seen)
+    in_box = np.zeros_like(seen)
+    in_box[rows.min():rows.max() + 1, cols.min():cols.max() + 1] = True
+    unseen_before = (np.arange(h * w).reshape(h, w) < r * w + c) & ~seen
+    codes = seen.astype(np.int32)
+    blind = unseen_before & in_box
+    blind[r:] = False
+    blind[:, :c + 1] = False
+    codes[unseen_before] = 4
+    codes[blind] = 3
+    codes[r, c] = 2
+    ax.imshow(codes, cmap=cmap, vmin=0, vmax=4, interpolation='nearest')
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f'{name}\n{int(seen.sum())} seen (blue), {int(blind.sum())} in the blind '
+                 'spot (orange)', fontsize=9)
+  fig.suptitle(f'Inputs the output at pixel {pixel} depends on (input gradients);\n'
+               'grey: beyond the reach of the layers', fontsize=10)
+  fig.tight_layout(rect=(0, 0, 1, 0.9))
   return save(fig, path)

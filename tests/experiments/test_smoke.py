@@ -18,11 +18,27 @@ EXPERIMENTS = {
     'diffusion': ['samples.png', 'ddim_samples.png', 'forward_process.png', 'class_grid.png'],
 }
 
+# Mains that train nothing: their quick flags, and the PNG they must write under tmp_path.
+ANALYSES = {
+    'receptive_field': (['--variant=smoke', '--row=5', '--col=5', '--out={tmp}/rf.png'],
+                        'rf.png'),
+}
+
 
 def test_every_experiment_has_a_smoke_test():
   mains = {f[:-3] for f in os.listdir(os.path.join(REPO, 'experiments'))
            if f.endswith('.py') and not f.startswith('_')}
-  assert mains == set(EXPERIMENTS)
+  assert mains == set(EXPERIMENTS) | set(ANALYSES)
+
+
+@pytest.mark.parametrize('name', sorted(ANALYSES))
+def test_analysis_runs_end_to_end(tmp_path, name):
+  flags, png = ANALYSES[name]
+  result = subprocess.run(
+      [sys.executable, '-m', f'experiments.{name}'] + [f.format(tmp=tmp_path) for f in flags],
+      cwd=REPO, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  assert os.path.getsize(os.path.join(tmp_path, png)) > 1000
 
 
 @pytest.mark.parametrize('name', sorted(EXPERIMENTS))

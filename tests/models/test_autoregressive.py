@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genjax.models import masked_conv
+from genjax.models import masked_conv, receptive_field
 from genjax.models.gated_pixelcnn import GatedPixelCNN
 from genjax.models.lstm import PixelLSTM
 from genjax.models.pixelcnn import PixelCNN
@@ -31,27 +31,7 @@ def small(arch, likelihood='bernoulli', num_classes=0, **kw):
 ARCHS = ('pixelcnn', 'gated_pixelcnn', 'transformer', 'lstm')
 
 
-def dependence(model, params, shape, y=None, out_pixel=None):
-  """dep[i, j] = d logits(pixel i) / d features(pixel j) is not identically zero.
-
-  With `out_pixel`, only that row i = out_pixel, as [n].
-
-  Gradients are taken with respect to the per-pixel input features (the centred pixel
-  for conv models, the token embedding for sequence models), at random features.
-  """
-  x = jnp.zeros((1,) + shape)
-  f = model.apply(params, x, method='features')
-  f = jax.random.normal(jax.random.PRNGKey(1), f.shape)
-  n = shape[0] * shape[1]
-
-  def outputs(f):
-    return model.apply(params, f, y, method='logits_from_features').sum(-1).reshape(n)
-
-  if out_pixel is not None:
-    grad = jax.jit(jax.grad(lambda f: outputs(f)[out_pixel]))(f)
-    return np.asarray(jnp.any(grad != 0, axis=-1).reshape(n))
-  jac = jax.jit(jax.jacrev(outputs))(f)  # [n, 1, H, W, F]
-  return np.asarray(jnp.any(jac != 0, axis=-1).reshape(n, n))
+dependence = receptive_field.input_dependence
 
 
 def test_causal_masks():
