@@ -8,6 +8,14 @@ Causality by construction, with zero-padded convolutions over causal offsets onl
   horizontal stack shifted down one row, so they only see rows above r;
 - the horizontal stack's 1 x (k//2+1) kernel covers columns c-k//2 .. c of row r; in the
   first layer its input is shifted right one column, so pixel (r, c) itself is excluded.
+
+Cached decoding (Ramachandran et al., 2017) follows the same two paths. The vertical stack
+at (r, c) reads row r to the right of c, which is not sampled yet at step (r, c); but only
+row r+1 of the horizontal stack reads it. So each vertical layer is computed a whole row at
+a time, at the first step of the next row (row r - 1 at step (r, 0), from cached rows of
+its input), and kept until then; the horizontal stack is computed at pixel (r, c) alone,
+from a cache of its inputs in the current row and the vertical row above. Per step that is
+one pixel of the horizontal stack and, averaged over a row, one pixel of the vertical one.
 """
 
 from __future__ import annotations
@@ -27,27 +35,23 @@ def shift_right(x: jax.Array) -> jax.Array:
   return jnp.pad(x, ((0, 0), (0, 0), (1, 0), (0, 0)))[:, :, :-1]
 
 
-class VerticalConv(nn.Module):
+class VerticalConv(masked_conv.TapConvLayer):
   """Output row r sees input rows r-k//2 .. r, columns c-k//2 .. c+k//2."""
-  features: int
   kernel: int
 
-  @nn.compact
-  def __call__(self, x):
+  @property
+  def taps(self):
     r = self.kernel // 2
-    taps = tuple((dy, dx) for dy in range(-r, 1) for dx in range(-r, r + 1))
-    return masked_conv.TapConv(self.features, taps)(x)
+    return tuple((dy, dx) for dy in range(-r, 1) for dx in range(-r, r + 1))
 
 
-class HorizontalConv(nn.Module):
+class HorizontalConv(masked_conv.TapConvLayer):
   """Output column c sees input columns c-k//2 .. c of the same row."""
-  features: int
   kernel: int
 
-  @nn.compact
-  def __call__(self, x):
-    r = self.kernel // 2
-    return masked_conv.TapConv(self.features, tuple((0, dx) for dx in range(-r, 1)))(x)
+  @property
+  def taps(self):
+    return tuple((0, dx) for dx in range(-(self.kernel // 2), 1))
 
 
 def gate(x: jax.Array) -> jax.Array:
@@ -59,22 +63,54 @@ class GatedLayer(nn.Module):
   channels: int
   kernel: int
   first: bool = False
+  conditional: bool = False
 
-  @nn.compact
-  def __call__(self, v, h, cond):
+  def setup(self):
+    # Named as the compact form of this layer named them, so checkpoints keep loading.
     c = self.channels
-    v_pre = VerticalConv(2 * c, self.kernel)(v)
-    h_pre = HorizontalConv(2 * c, self.kernel)(shift_right(h) if self.first else h)
-    h_pre = h_pre + nn.Dense(2 * c)(shift_down(v_pre))
-    if cond is not None:
-      v_pre = v_pre + nn.Dense(2 * c)(cond)[:, None, None, :]
-      h_pre = h_pre + nn.Dense(2 * c)(cond)[:, None, None, :]
-    v_out = gate(v_pre)
-    h_out = nn.Dense(c)(gate(h_pre))
-    return v_out, (h_out if self.first else h + h_out)
+    self.vertical = VerticalConv(2 * c, self.kernel, name='VerticalConv_0')
+    self.horizontal = HorizontalConv(2 * c, self.kernel, name='HorizontalConv_0')
+    self.down = nn.Dense(2 * c, name='Dense_0')  # vertical features into the row below
+    if self.conditional:
+      self.cond_v = nn.Dense(2 * c, name='Dense_1')
+      self.cond_h = nn.Dense(2 * c, name='Dense_2')
+    self.out = nn.Dense(c, name='Dense_3' if self.conditional else 'Dense_1')
+
+  def _label_terms(self, cond, spatial_dims: int):
+    """(vertical, horizontal) label terms [B, 1 x spatial_dims, 2c]; 0 when unconditional."""
+    if cond is None:
+      return 0.0, 0.0
+    expand = lambda t: t.reshape(t.shape[:1] + (1,) * spatial_dims + t.shape[1:])
+    return expand(self.cond_v(cond)), expand(self.cond_h(cond))
+
+  def _residual(self, h, h_pre):
+    """Gate and 1x1 of the horizontal pre-activation; residual after the first layer."""
+    h_out = self.out(gate(h_pre))
+    return h_out if self.first else h + h_out
+
+  def __call__(self, v, h, cond):
+    label_v, label_h = self._label_terms(cond, 2)
+    v_pre = self.vertical(v)
+    h_pre = self.horizontal(shift_right(h) if self.first else h) + self.down(shift_down(v_pre))
+    return gate(v_pre + label_v), self._residual(h, h_pre + label_h)
+
+  def vertical_row(self, v_in, r, width: int, cond):
+    """Row r of the vertical stack [B, W, 2c] from its cached (padded) input `v_in`, as
+    (pre-activation: what row r + 1 of the horizontal stack reads, gated output)."""
+    label_v, _ = self._label_terms(cond, 1)
+    v_pre = self.vertical.conv.at(v_in, r, 0, width)
+    return v_pre, gate(v_pre + label_v)
+
+  def horizontal_at(self, h_in, c, h, v_pre_above, cond):
+    """The horizontal stack's output at column c [B, 1, ch] from its cached input row
+    `h_in`, the layer input h there, and the vertical pre-activation one row up [B, 1, 2c]
+    (zero above the image)."""
+    _, label_h = self._label_terms(cond, 1)
+    h_pre = self.horizontal.conv.at(h_in, 0, c) + self.down(v_pre_above)
+    return self._residual(h, h_pre + label_h)
 
 
-class GatedPixelCNN(masked_conv.WindowSampling, nn.Module):
+class GatedPixelCNN(nn.Module):
   likelihood: str = 'bernoulli'
   channels: int = 64
   num_layers: int = 8  # gated layers after the first
@@ -85,29 +121,83 @@ class GatedPixelCNN(masked_conv.WindowSampling, nn.Module):
 
   def setup(self):
     pixels.check_likelihood(self.likelihood)
-    self.layers = [GatedLayer(self.channels, self.first_kernel, first=True)] + [
-        GatedLayer(self.channels, self.kernel) for _ in range(self.num_layers)]
+    conditional = bool(self.num_classes)
+    self.layers = [GatedLayer(self.channels, self.first_kernel, True, conditional)] + [
+        GatedLayer(self.channels, self.kernel, False, conditional)
+        for _ in range(self.num_layers)]
     self.out_hidden = nn.Dense(self.output_hidden)
     self.out_logits = nn.Dense(pixels.num_outputs(self.likelihood))
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, self.channels)
 
-  @property
-  def extent(self) -> tuple[int, int, int]:
-    """(up, left, right) reach of one output pixel's receptive field."""
-    reach = self.first_kernel // 2 + self.num_layers * (self.kernel // 2)
-    return reach + 1, reach + 1, reach
-
   def features(self, x: jax.Array) -> jax.Array:
     return pixels.centred(x)
 
+  def _label(self, y):
+    if not self.num_classes:
+      return None
+    if y is None:
+      raise ValueError('This Gated PixelCNN is class-conditional: pass labels y.')
+    return self.label_embed(y)
+
+  def _head(self, h: jax.Array) -> jax.Array:
+    return self.out_logits(nn.relu(self.out_hidden(nn.relu(h))))
+
   def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
-    cond = None
-    if self.num_classes:
-      if y is None:
-        raise ValueError('This Gated PixelCNN is class-conditional: pass labels y.')
-      cond = self.label_embed(y)
+    cond = self._label(y)
     v, h = f, f
     for layer in self.layers:
       v, h = layer(v, h, cond)
-    return self.out_logits(nn.relu(self.out_hidden(nn.relu(h))))
+    return self._head(h)
+
+  def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
+    return self.logits_from_features(self.features(x), y)
+
+  def decode_init(self, batch_size: int, image_shape: tuple[int, ...]):
+    """Zero caches, per layer: the vertical conv's input (pixel features for the first
+    layer), the vertical pre-activation of the row above, the horizontal conv's input row."""
+    hw = tuple(image_shape[:2])
+    inputs = [1] + [self.channels] * self.num_layers
+    return {
+        'v_in': [layer.vertical.conv.empty_input(batch_size, hw, ch)
+                 for layer, ch in zip(self.layers, inputs)],
+        'v_above': [jnp.zeros((batch_size, hw[1], 2 * self.channels)) for _ in self.layers],
+        'h_in': [layer.horizontal.conv.empty_input(batch_size, (1, hw[1]), ch)
+                 for layer, ch in zip(self.layers, inputs)],
+    }
+
+  def _vertical_rows(self, state, r, cond):
+    """Every layer's vertical stack at row r, into the caches; row r must be sampled."""
+    width = state['v_above'][0].shape[1]
+    v_in, above = list(state['v_in']), []
+    for i, layer in enumerate(self.layers):
+      v_pre, v_out = layer.vertical_row(v_in[i], r, width, cond)
+      above.append(v_pre)
+      if i + 1 < len(self.layers):
+        v_in[i + 1] = self.layers[i + 1].vertical.conv.store(v_in[i + 1], v_out, r, 0)
+    return dict(state, v_in=v_in, v_above=above)
+
+  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
+    """Logits [B, C] at raster position `pos`, computed at that pixel only (and, at the
+    start of a row, the vertical stack on the row above).
+
+    Reads pixel pos - 1 of `canvas` (into the caches); everything else comes from `state`.
+    """
+    w = canvas.shape[2]
+    r, c = pos // w, pos % w
+    cond = self._label(y)
+    pr, pc, prev = masked_conv.previous_pixel(canvas, pos)
+    v_in = list(state['v_in'])
+    v_in[0] = self.layers[0].vertical.conv.store(v_in[0], prev, pr, pc)
+    state = nn.cond(jnp.logical_and(c == 0, r > 0), GatedPixelCNN._vertical_rows,
+                    lambda mdl, state, r, cond: state, self, dict(state, v_in=v_in), r - 1,
+                    cond)
+    h_in = list(state['h_in'])
+    # The first layer's horizontal input is shifted right: pixel (r, c - 1), zero at c = 0.
+    first_input = jnp.where(c > 0, prev, 0.0)
+    h = None
+    for i, layer in enumerate(self.layers):
+      h_in[i] = layer.horizontal.conv.store(h_in[i], first_input if i == 0 else h, 0, c)
+      above = jax.lax.dynamic_slice_in_dim(state['v_above'][i], c, 1, axis=1)
+      h = layer.horizontal_at(h_in[i], c, h, above, cond)
+    return self._head(h)[:, 0], dict(state, h_in=h_in)

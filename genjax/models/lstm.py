@@ -81,7 +81,8 @@ class PixelLSTM(nn.Module):
   def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
     return self.logits_from_features(self.features(x), y)
 
-  def decode_init(self, batch_size: int):
+  def decode_init(self, batch_size: int, image_shape: tuple[int, ...]):
+    del image_shape  # the state does not depend on it
     zeros = jnp.zeros((self.num_layers, batch_size, self.hidden))
     return {'h': zeros, 'c': zeros}
 

@@ -1,9 +1,16 @@
-"""Masked convolutions (van den Oord et al., 2016, PixelRNN/PixelCNN).
+"""Masked convolutions (van den Oord et al., 2016, PixelRNN/PixelCNN), and the per-pixel
+form of them that cached sampling uses.
 
 A k x k kernel is multiplied by a fixed spatial mask so that the output at pixel (r, c)
 only sees rows above r, and in row r only columns left of c (type 'A', used by the first
 layer) or up to and including c (type 'B', every later layer). Grayscale images have one
 colour channel, so the mask is spatial only. Zero padding keeps the image size.
+
+Cached sampling (Ramachandran et al., 2017, "Fast Generation for Convolutional
+Autoregressive Models"): a causal convolution's output at one pixel reads its input at a
+few earlier pixels only. A sampler keeps each conv's input in a zero-padded cache
+(`TapConv.empty_input`), writes each new input pixel into it (`TapConv.store`) and
+computes the output at one pixel (`TapConv.at`) with the kernel of the full pass.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
+
+from genjax.models import pixels
 
 
 def causal_mask(kernel_size: int, mask_type: str) -> np.ndarray:
@@ -45,11 +54,15 @@ class TapConv(nn.Module):
   features: int
   taps: tuple[tuple[int, int], ...]
 
+  @property
+  def padding(self) -> tuple[int, int, int, int]:
+    """Zeros (up, down, left, right) the taps reach beyond the image."""
+    dys, dxs = [t[0] for t in self.taps], [t[1] for t in self.taps]
+    return max(0, -min(dys)), max(0, max(dys)), max(0, -min(dxs)), max(0, max(dxs))
+
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    dys, dxs = [t[0] for t in self.taps], [t[1] for t in self.taps]
-    up, down = max(0, -min(dys)), max(0, max(dys))
-    left, right = max(0, -min(dxs)), max(0, max(dxs))
+    up, down, left, right = self.padding
     h, w = x.shape[1:3]
     padded = jnp.pad(x, ((0, 0), (up, down), (left, right), (0, 0)))
     shifted = [padded[:, up + dy:up + dy + h, left + dx:left + dx + w] for dy, dx in self.taps]
@@ -59,71 +72,69 @@ class TapConv(nn.Module):
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     return stacked @ kernel + bias
 
+  def empty_input(self, batch_size: int, image_hw: tuple[int, int], channels: int):
+    """An all-zero input [B, H, W, C] with this conv's zero padding around it."""
+    up, down, left, right = self.padding
+    h, w = image_hw
+    return jnp.zeros((batch_size, up + h + down, left + w + right, channels))
 
-class MaskedConv2D(nn.Module):
-  """A zero-padded k x k convolution masked by `causal_mask(kernel_size, mask_type)`."""
+  def store(self, padded: jax.Array, value: jax.Array, r, c) -> jax.Array:
+    """`padded` with the input pixels (r, c .. c + width - 1) set to value [B, width, C]."""
+    up, _, left, _ = self.padding
+    return jax.lax.dynamic_update_slice(padded, value[:, None], (0, r + up, c + left, 0))
+
+  def at(self, padded: jax.Array, r, c, width: int = 1) -> jax.Array:
+    """Output [B, width, features] at pixels (r, c .. c + width - 1), as in the full pass.
+
+    `padded` is the input as built by `empty_input` and `store`; only the pixels the taps
+    reach are read (the caller makes sure they are final). Needs bound parameters.
+    """
+    up, down, left, right = self.padding
+    window = jax.lax.dynamic_slice(
+        padded, (0, r, c, 0),
+        (padded.shape[0], up + down + 1, left + right + width, padded.shape[3]))
+    stacked = jnp.concatenate(
+        [window[:, up + dy, left + dx:left + dx + width] for dy, dx in self.taps], axis=-1)
+    return stacked @ self.get_variable('params', 'kernel') + self.get_variable('params', 'bias')
+
+
+class TapConvLayer(nn.Module):
+  """A layer holding one TapConv (`self.conv`, taps from the subclass's `taps`).
+
+  The TapConv keeps the name the earlier compact form of these layers gave it, so trained
+  checkpoints keep loading; a sampler reaches its per-pixel methods through `conv`.
+  """
   features: int
+
+  @property
+  def taps(self) -> tuple[tuple[int, int], ...]:
+    raise NotImplementedError
+
+  def setup(self):
+    self.conv = TapConv(self.features, self.taps, name='TapConv_0')
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return self.conv(x)
+
+
+class MaskedConv2D(TapConvLayer):
+  """A zero-padded k x k convolution masked by `causal_mask(kernel_size, mask_type)`."""
   kernel_size: int
   mask_type: str = 'B'
 
-  @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
-    return TapConv(self.features, mask_taps(self.kernel_size, self.mask_type))(x)
+  @property
+  def taps(self):
+    return mask_taps(self.kernel_size, self.mask_type)
 
 
-def crop_window(image_hw: tuple[int, int], extent: tuple[int, int, int]) -> tuple[int, int]:
-  """Static size (rows, cols) of the window a causal conv net needs to compute one pixel.
+def previous_pixel(canvas: jax.Array, pos: jax.Array):
+  """Raster position pos - 1 as (row, col) and its conv input features [B, 1, C].
 
-  `extent` = (up, left, right): how far the network's receptive field reaches above, left
-  and right of a pixel (nothing below: it is causal). The window is clipped to the image.
+  At pos 0 there is none: position 0 with zero features, harmless to store because it is
+  overwritten at the next step before any conv reads it.
   """
-  up, left, right = extent
-  return min(up + 1, image_hw[0]), min(left + right + 1, image_hw[1])
-
-
-def window_origin(pos: jax.Array, image_hw: tuple[int, int],
-                  extent: tuple[int, int, int]) -> tuple[jax.Array, jax.Array]:
-  """Top-left corner of the window for raster position `pos`, kept inside the image.
-
-  Each window edge is either an image edge (where the full network pads with zeros too)
-  or at least the receptive extent away from the pixel, so the network run on the window
-  gives the pixel exactly the logits of the full-image pass.
-  """
-  h, w = image_hw
-  wh, ww = crop_window(image_hw, extent)
-  r, c = pos // w, pos % w
-  return jnp.clip(r - extent[0], 0, h - wh), jnp.clip(c - extent[1], 0, w - ww)
-
-
-def logits_at_pixel(net, canvas: jax.Array, pos: jax.Array,
-                    extent: tuple[int, int, int]) -> jax.Array:
-  """net(window of canvas)[pixel pos]: [B, C] logits for raster position `pos`.
-
-  `net` maps [B, h, w, 1] -> [B, h, w, C] with zero padding at its borders; only the
-  (extent-sized) neighbourhood of the pixel is computed, not the whole image.
-  """
-  image_hw = canvas.shape[1:3]
-  wh, ww = crop_window(image_hw, extent)
-  r0, c0 = window_origin(pos, image_hw, extent)
-  window = jax.lax.dynamic_slice(canvas, (0, r0, c0, 0), (canvas.shape[0], wh, ww, canvas.shape[3]))
-  out = net(window)
-  r, c = pos // image_hw[1] - r0, pos % image_hw[1] - c0
-  return jax.lax.dynamic_slice(out, (0, r, c, 0), (out.shape[0], 1, 1, out.shape[3]))[:, 0, 0]
-
-
-class WindowSampling:
-  """What the convolutional models share: logits from `features` and `logits_from_features`,
-  and per-pixel decoding that runs the network on the pixel's receptive window only
-  (`self.extent`). Mixed into PixelCNN and GatedPixelCNN."""
-
-  def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
-    return self.logits_from_features(self.features(x), y)
-
-  def decode_init(self, batch_size: int):
-    del batch_size
-    return {}
-
-  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
-    """Logits [B, C] for raster position `pos` of `canvas`, from its receptive window."""
-    net = lambda window: self(window, y)
-    return logits_at_pixel(net, canvas, pos, self.extent), state
+  w = canvas.shape[2]
+  prev = jnp.maximum(pos - 1, 0)
+  r, c = prev // w, prev % w
+  value = jnp.where(pos > 0, pixels.centred(canvas[:, r, c]), 0.0)
+  return r, c, value[:, None, :]

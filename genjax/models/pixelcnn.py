@@ -8,8 +8,14 @@ convolutions leave a blind spot above-right of each pixel (see gated_pixelcnn.py
 Every autoregressive model here shares one interface:
   __call__(x, y) -> logits [B, H, W, C], logits at pixel i depending on pixels < i only;
   logits_from_features(f, y): the same from per-pixel input features (for gradient tests);
-  decode_init(batch_size) / decode_step(state, canvas, pos, y): one position's logits
-  for a sampler, here computed on the pixel's receptive window only.
+  decode_init(batch_size, image_shape) / decode_step(state, canvas, pos, y): one position's
+  logits for a sampler, from a cache of what earlier positions computed.
+
+Cached decoding (Ramachandran et al., 2017): the 1x1 layers act on one pixel, and each
+masked conv's output at raster position i reads its input at positions <= i only (< i
+for type A), which earlier steps (or this one) computed. So step i computes every layer
+at pixel i alone, keeping each masked conv's input in a cache: one pixel's worth of
+network per step, with the kernels of the full pass.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from flax import linen as nn
 from genjax.models import masked_conv, pixels
 
 
-class PixelCNN(masked_conv.WindowSampling, nn.Module):
+class PixelCNN(nn.Module):
   likelihood: str = 'bernoulli'
   channels: int = 64  # h in the paper: blocks carry 2h channels
   num_blocks: int = 7
@@ -43,22 +49,58 @@ class PixelCNN(masked_conv.WindowSampling, nn.Module):
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, 2 * h)
 
-  @property
-  def extent(self) -> tuple[int, int, int]:
-    """(up, left, right) reach of the receptive field of one output pixel."""
-    r = self.first_kernel // 2 + self.num_blocks * (self.kernel // 2)
-    return r, r, r
-
   def features(self, x: jax.Array) -> jax.Array:
     return pixels.centred(x)
+
+  def _label(self, y):
+    """The label embedding, broadcast over pixels [B, 1, 2h]; 0 when unconditional."""
+    if not self.num_classes:
+      return 0.0
+    if y is None:
+      raise ValueError('This PixelCNN is class-conditional: pass labels y.')
+    return self.label_embed(y)[:, None, :]
+
+  def _block(self, i: int, h: jax.Array, masked) -> jax.Array:
+    """Residual block i; `masked` applies block_mid[i] to its input."""
+    return h + self.block_out[i](nn.relu(masked(nn.relu(self.block_in[i](nn.relu(h))))))
+
+  def _head(self, h: jax.Array) -> jax.Array:
+    return self.out_logits(nn.relu(self.out_hidden(nn.relu(h))))
 
   def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
     h = self.first(f)
     if self.num_classes:
-      if y is None:
-        raise ValueError('This PixelCNN is class-conditional: pass labels y.')
-      h = h + self.label_embed(y)[:, None, None, :]
-    for conv_in, conv_mid, conv_out in zip(self.block_in, self.block_mid, self.block_out):
-      r = conv_out(nn.relu(conv_mid(nn.relu(conv_in(nn.relu(h))))))
-      h = h + r
-    return self.out_logits(nn.relu(self.out_hidden(nn.relu(h))))
+      h = h + self._label(y)[:, None]
+    for i in range(self.num_blocks):
+      h = self._block(i, h, self.block_mid[i])
+    return self._head(h)
+
+  def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
+    return self.logits_from_features(self.features(x), y)
+
+  def decode_init(self, batch_size: int, image_shape: tuple[int, ...]):
+    """Zero caches of the first conv's input (pixel features) and every masked 3x3's."""
+    hw = tuple(image_shape[:2])
+    return {'pixels': self.first.conv.empty_input(batch_size, hw, 1),
+            'mid': [m.conv.empty_input(batch_size, hw, self.channels) for m in self.block_mid]}
+
+  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
+    """Logits [B, C] at raster position `pos`, computed at that pixel only.
+
+    Reads pixel pos - 1 of `canvas` (into the cache); everything else comes from `state`.
+    """
+    w = canvas.shape[2]
+    r, c = pos // w, pos % w
+    pr, pc, prev = masked_conv.previous_pixel(canvas, pos)
+    first = self.first.conv
+    state = dict(state, pixels=first.store(state['pixels'], prev, pr, pc))
+    h = first.at(state['pixels'], r, c) + self._label(y)  # [B, 1, 2h]
+    mids = []
+    for i, mid in enumerate(self.block_mid):
+
+      def masked(u, i=i, conv=mid.conv):  # type B: u at (r, c) is cached before it is read
+        mids.append(conv.store(state['mid'][i], u, r, c))
+        return conv.at(mids[-1], r, c)
+
+      h = self._block(i, h, masked)
+    return self._head(h)[:, 0], dict(state, mid=mids)

@@ -129,7 +129,9 @@ class PixelTransformer(nn.Module):
   def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
     return self.logits_from_features(self.features(x), y)
 
-  def decode_init(self, batch_size: int):
+  def decode_init(self, batch_size: int, image_shape: tuple[int, ...]):
+    if tuple(image_shape[:2]) != tuple(self.image_shape[:2]):
+      raise ValueError(f'This Transformer models {self.image_shape} images, not {image_shape}.')
     n = self.image_shape[0] * self.image_shape[1]
     shape = (self.num_layers, batch_size, n, self.num_heads, self.dim // self.num_heads)
     return {'k': jnp.zeros(shape), 'v': jnp.zeros(shape)}

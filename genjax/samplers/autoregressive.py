@@ -4,7 +4,8 @@ At raster position i the sampler asks the model for the logits of p(x_i | x_<i),
 x_i with the key fold_in(rng, i), writes it into the canvas, and records log p(x_i | x_<i).
 Two ways to get the logits, with the same draws from the same key:
 - fast: the model's `decode_step`: a key/value cache (Transformer), the recurrent state
-  (LSTM), or the network on the pixel's receptive window only (PixelCNNs);
+  (LSTM), or caches of every masked conv's input, so that each step computes the network
+  at one pixel only (PixelCNNs; Ramachandran et al., 2017);
 - naive: the full network on the whole canvas at every position (the reference).
 Completion fixes the first `num_given` positions (e.g. the top half) to a given image
 and samples the rest.
@@ -47,7 +48,7 @@ def sample(model, params, rng: jax.Array, image_shape: tuple[int, ...], num: int
       logits = model.apply(params, canvas, y)
       return logits[:, pos // w, pos % w], state
   else:
-    state = model.apply(params, num, method='decode_init')
+    state = model.apply(params, num, image_shape, method='decode_init')
 
     def logits_at(state, canvas, pos):
       return model.apply(params, state, canvas, pos, y, method='decode_step')

@@ -57,15 +57,22 @@ def test_masked_conv_equals_a_masked_dense_convolution():
   np.testing.assert_allclose(conv.apply(params, x), expected, atol=1e-5)
 
 
-def test_window_origin_stays_inside_the_image():
-  extent = (2, 2, 2)  # window 3 x 5 on an 8 x 8 image
-  assert masked_conv.crop_window((8, 8), extent) == (3, 5)
-  origin = lambda r, c: tuple(int(v) for v in masked_conv.window_origin(r * 8 + c, (8, 8), extent))
-  assert origin(0, 0) == (0, 0)
-  assert origin(5, 5) == (3, 3)
-  assert origin(7, 7) == (5, 3)
-  assert origin(1, 1) == (0, 0)
-  assert masked_conv.crop_window((4, 4), (9, 9, 9)) == (4, 4)
+@pytest.mark.parametrize('taps', [masked_conv.mask_taps(5, 'A'), masked_conv.mask_taps(3, 'B'),
+                                  ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1))])
+def test_tap_conv_at_pixels_from_a_cache_equals_the_full_pass(taps):
+  """Cached decoding's building block: store pixels one by one, read outputs anywhere."""
+  conv = masked_conv.TapConv(features=4, taps=taps)
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 7, 3))
+  params = conv.init(jax.random.PRNGKey(1), x)
+  full = conv.apply(params, x)
+  cache = conv.apply(params, 2, (5, 7), 3, method='empty_input')
+  for r in range(5):  # row by row, as a sampler fills it, then check the row
+    cache = conv.apply(params, cache, x[:, r], r, 0, method='store')
+    np.testing.assert_allclose(conv.apply(params, cache, r, 0, 7, method='at'), full[:, r],
+                               atol=1e-5)
+    for c in (0, 3, 6):
+      np.testing.assert_allclose(conv.apply(params, cache, r, c, method='at')[:, 0],
+                                 full[:, r, c], atol=1e-5)
 
 
 @pytest.mark.parametrize('arch', ARCHS)
