@@ -5,8 +5,10 @@ learned or fixed sinusoidal positions, and passed through pre-LayerNorm blocks o
 multi-head self-attention and an MLP; the head emits one Bernoulli logit or 256 softmax
 logits per pixel. A class label, if any, is embedded and added at every position.
 
-`decode_step` runs one position against a key/value cache [layers, B, N, heads, head_dim],
-so sampling costs O(N) attention per position instead of a full O(N^2) pass.
+`decode_step` runs one position against a key/value cache [B, N, heads, head_dim] per
+layer, so sampling costs O(N) attention per position instead of a full O(N^2) pass. The
+caches are separate arrays, not one stacked array, so that each step writes its keys and
+values in place instead of copying every layer's whole cache.
 """
 
 from __future__ import annotations
@@ -133,8 +135,9 @@ class PixelTransformer(nn.Module):
     if tuple(image_shape[:2]) != tuple(self.image_shape[:2]):
       raise ValueError(f'This Transformer models {self.image_shape} images, not {image_shape}.')
     n = self.image_shape[0] * self.image_shape[1]
-    shape = (self.num_layers, batch_size, n, self.num_heads, self.dim // self.num_heads)
-    return {'k': jnp.zeros(shape), 'v': jnp.zeros(shape)}
+    shape = (batch_size, n, self.num_heads, self.dim // self.num_heads)
+    return {'k': [jnp.zeros(shape) for _ in self.blocks],
+            'v': [jnp.zeros(shape) for _ in self.blocks]}
 
   def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
     """Logits [B, C] at raster position `pos`: reads only pixel pos-1 of `canvas`."""
@@ -150,4 +153,4 @@ class PixelTransformer(nn.Module):
       ks.append(k)
       vs.append(v)
     logits = self.head(self.ln_f(h))[:, 0]
-    return logits, {'k': jnp.stack(ks), 'v': jnp.stack(vs)}
+    return logits, {'k': ks, 'v': vs}
