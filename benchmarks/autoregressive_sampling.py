@@ -11,14 +11,14 @@ excluded (one warm-up call first, then calls ended by `block_until_ready`); the 
 sampler's time is the best of --repeats calls, the naive one's a single call. Each model's
 two samplers draw from the same key and the run checks that their samples agree.
 
+* fast: the model's `decode_step`: cached convolutions (PixelCNN, Gated PixelCNN: one
+  pixel of network per step), the key/value cache (Transformer), the recurrent state (LSTM);
+* naive: the full network on the whole canvas at every position (N full passes).
+
 The naive sampler runs the full network N times per image, which at 28x28 takes minutes
 per model on a loaded CPU. With --naive-estimate it is not run: its time is taken as N
 times one jitted full pass over the batch (best of --repeats), which is the work of each
 of its steps whatever the position; the table marks such numbers 'est.'.
-
-* fast: the model's `decode_step`: cached convolutions (PixelCNN, Gated PixelCNN: one
-  pixel of network per step), the key/value cache (Transformer), the recurrent state (LSTM);
-* naive: the full network on the whole canvas at every position (N full passes).
 
 The Transformer is also timed at several sequence lengths N (--transformer-sizes, images
 of s x s) to show how its cost grows: the table gives the cost per pixel and the log-log
@@ -180,6 +180,9 @@ def main(argv=None):
               'naive': slope(pixels, [r['naive_s'] for r in scaling])}
       print(f"log-log slope of total cost against N: fast {fits['fast']:.2f}, naive "
             f"{fits['naive']:.2f} (1: linear; 2: quadratic; per pixel it is one less)")
+      print('(the fast sampler is timed with its fixed-size cache: each step attends over all '
+            'N slots, masked, so a slope near 2 means attention dominates the projections '
+            'and MLP, whose total is linear in N)')
       env['transformer_slopes'] = fits
 
   env['loadavg_at_end'] = os.getloadavg()
