@@ -27,15 +27,14 @@ batch sizes will differ. Results go to --out as JSON.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
-import time
 
 import numpy as np
 
 import jax
-import jax.numpy as jnp
 import torch
 
 from benchmarks import diffusion_setup as setup
@@ -162,7 +161,6 @@ def main(argv=None):
           'timings and ratios above are not trustworthy. Rerun on an idle machine.')
 
   if args.out:
-    import json  # pylint: disable=g-import-not-at-top
     result = {
         'command': 'python -m benchmarks.diffusion_throughput ' + ' '.join(
             argv if argv is not None else sys.argv[1:]),
