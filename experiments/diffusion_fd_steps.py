@@ -5,7 +5,7 @@
 Writes <workdir>/fd_vs_steps/fd_vs_steps.{json,png}; see genjax/diffusion/fd_vs_steps.py.
 """
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from genjax.diffusion import fd_vs_steps
 
@@ -24,6 +24,7 @@ _OUT_DIR = flags.DEFINE_string('out_dir', '', 'Default: <workdir>/fd_vs_steps.')
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  logging.set_verbosity(logging.WARNING)  # Orbax logs every file it reads at INFO
   fd_vs_steps.run(_WORKDIR.value, _CLASSIFIER.value, num_samples=_NUM_SAMPLES.value,
                   steps=[int(s) for s in _STEPS.value], batch_size=_BATCH_SIZE.value,
                   seed=_SEED.value, out_dir=_OUT_DIR.value)

@@ -41,6 +41,7 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
   """Scores both samplers at each step count; writes fd_vs_steps.json and .png to out_dir
   (default <workdir>/fd_vs_steps) and returns the results."""
   config, model, params, schedule, step = diffusion_family.load_checkpoint(workdir)
+  params = jax.device_put(params)
   T = schedule.num_timesteps
   bad = [n for n in steps if not 1 <= n <= T]
   if bad:
@@ -57,17 +58,15 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
   floor = scorer(train.images[pick].astype(np.float32) / 255.0)
   log(f'floor: Fréchet distance of {num_samples} train images to the test set = {floor:.3f}')
 
-  null = (jnp.full((1,), test.num_classes, jnp.int32)
-          if config.model.conditional else None)  # the unconditional p(x)
+  null = test.num_classes if config.model.conditional else None  # sample p(x), no label
 
-  def denoise(x, t):
-    y = None if null is None else jnp.broadcast_to(null, (x.shape[0],))
-    return model.apply(params, x, t, y)
+  def sample(params, x_T, rng, num_steps, eta):
+    y = None if null is None else jnp.full((x_T.shape[0],), null, jnp.int32)
+    denoise = lambda x, t: model.apply(params, x, t, y)
+    return samplers.ddim_sample(denoise, schedule, x_T, rng, num_steps, eta,
+                                config.objective.prediction)
 
-  sample = jax.jit(
-      lambda x_T, rng, num_steps, eta: samplers.ddim_sample(
-          denoise, schedule, x_T, rng, num_steps, eta, config.objective.prediction),
-      static_argnums=2)
+  sample = jax.jit(sample, static_argnums=3)  # params as an argument, not folded constants
   shape = tuple(test.images.shape[1:])
   key = jax.random.PRNGKey(seed)
   results = {name: [] for name in SAMPLER_ETA}
@@ -78,7 +77,7 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
         r = jax.random.fold_in(key, i)  # same x_T for every sampler and step count
         x_T = jax.random.normal(r, (min(batch_size, num_samples - b0),) + shape)
         images.append(np.asarray(objectives.to_unit_interval(
-            sample(x_T, jax.random.fold_in(r, 1), n, eta))))
+            sample(params, x_T, jax.random.fold_in(r, 1), n, eta))))
       fd = scorer(np.concatenate(images))
       results[name].append(fd)
       log(f'{name:4s} {n:5d} steps: Fréchet distance {fd:.3f}  ({time.time() - start:.0f}s)')

@@ -51,8 +51,9 @@ def guidance_grids(a, path: str) -> str:
   labels, scales = a['class_grid_labels'], a['guidance_scales']
   classes = len(np.unique(labels))
   per_row = len(labels) // classes
+  width = max(len(scales) * per_row * 0.55, 6)
   fig, axes = plt.subplots(1, len(scales), squeeze=False,
-                           figsize=(len(scales) * per_row * 0.55, classes * 0.55 + 0.6))
+                           figsize=(width, classes * 0.55 + 0.6))
   for ax, grid, w in zip(axes[0], a['class_grid'], scales):
     show_tiles(ax, grid, per_row, f'w = {float(w):g}')
   fig.suptitle('Classifier-free guidance (w = 0: unconditional, 1: conditional); '
