@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 from genjax.figures.grid import save
 
@@ -21,6 +22,8 @@ def plot_fd_vs_steps(json_path: str, png_path: str) -> str:
   ax.axhline(r['floor'], color='gray', ls=':',
              label=f'floor: {r["floor_train_samples"]} train images')
   ax.set_xscale('log')
+  ax.set_xticks(r['steps'], [str(n) for n in r['steps']])
+  ax.xaxis.set_minor_locator(ticker.NullLocator())
   ax.set_xlabel('sampling steps')
   ax.set_ylabel('Fréchet distance (classifier features)')
   ax.set_title(f'Fréchet distance of {r["num_samples"]} samples to the test set')
