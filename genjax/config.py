@@ -44,6 +44,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.learning_rate = 1e-3
   c.optimizer.weight_decay = 0.0
   c.optimizer.grad_clip_norm = 0.0  # 0 disables clipping
+  c.optimizer.warmup_steps = 0  # linear warmup of the learning rate from 0; 0: constant
   c.ema_decay = 0.0  # 0 keeps no EMA params
 
   # Intervals in steps; 0 disables. Evaluation also runs at the end.

@@ -17,15 +17,12 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 
 from genjax import config as config_lib
 from genjax.figures import classifier as classifier_figures
 from genjax.models.classifier import Classifier, cross_entropy
-from genjax.training.checkpoint import Checkpointer
+from genjax.training import restore
 from genjax.training.family import Family
-from genjax.training.optimizers import make_optimizer
-from genjax.training.state import create_train_state, eval_params
 
 _CONFUSION_EXAMPLES = 10000
 
@@ -86,34 +83,19 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       train_eval_examples=config.eval.train_examples)
 
 
+TRAIN_COMMAND = ('python -m experiments.classifier --config=configs/classifier.py '
+                 '--workdir=runs/classifier')
+
+
 def load_checkpoint(workdir: str):
   """(model, params, signature) from the latest checkpoint a classifier run left in workdir."""
-  with open(os.path.join(workdir, 'config.json')) as f:
-    config = ml_collections.ConfigDict(json.load(f))
-  directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
-  manager = ocp.CheckpointManager(directory, item_names=('state', 'meta'))
-  step = manager.latest_step()
-  if step is None:
-    raise FileNotFoundError(f'No checkpoint in {directory}; train one with '
-                            'python -m experiments.classifier --config=configs/classifier.py')
-  meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))['meta']
-  manager.close()
-  signature = meta['signature']
-  if signature.get('family') != 'classifier':
-    raise ValueError(f'{workdir} holds a {signature.get("family")!r} run, not a classifier.')
+  config = restore.read_run_config(workdir, 'classifier', TRAIN_COMMAND)
+  signature = restore.latest_signature(workdir, TRAIN_COMMAND)
   model = make_model(signature['model'], signature['num_classes'])
   x = jnp.zeros((1, *signature['image_shape']), jnp.float32)
-  optimizer = make_optimizer(config.optimizer)
-  abstract = jax.eval_shape(lambda: create_train_state(
-      model.init(jax.random.PRNGKey(0), x), optimizer, jax.random.PRNGKey(0),
-      ema=config.ema_decay > 0))
-  checkpointer = Checkpointer(workdir, keep=max(1, config.keep_checkpoints),
-                              signature=signature)
-  try:
-    state, _ = checkpointer.restore_latest(abstract)
-  finally:
-    checkpointer.close()
-  return model, eval_params(state), signature
+  template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), x))
+  params, _ = restore.restore_eval_params(workdir, config, template, signature)
+  return model, params, signature
 
 
 def export(workdir: str, path: str) -> str:

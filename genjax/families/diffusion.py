@@ -24,6 +24,7 @@ from genjax.figures import diffusion as diffusion_figures
 from genjax.models.unet import UNet
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
+from genjax.training import restore
 from genjax.training.family import Family
 
 
@@ -41,23 +42,37 @@ def schema() -> ml_collections.ConfigDict:
           test_examples=0,  # 0: the whole test set
           train_examples=0,
           num_samples=64,  # ancestral and DDIM samples drawn for figures
+          progressive_frames=8,  # x_t and predicted x0 kept along the ancestral chain
           ddim_steps=50,
           ddim_eta=0.0,
-          guidance_scale=3.0,  # classifier-free guidance w for the class grid
+          guidance_scales=(0.0, 1.0, 3.0, 5.0),  # classifier-free guidance w, a grid each
+          class_grid_per_class=6,
           classifier='',  # classifier workdir or exported file: enables the Fréchet distance
           frechet_samples=0))  # samples scored against the test set (DDIM); 0: none
+
+
+TRAIN_COMMAND = ('python -m experiments.diffusion --config=configs/diffusion.py '
+                 '--workdir=runs/ddpm')
+
+
+def make_model(m, num_classes: int) -> UNet:
+  return UNet(channels=m['channels'], channel_mults=tuple(m['channel_mults']),
+              num_res_blocks=m['num_res_blocks'], attn_resolutions=tuple(m['attn_resolutions']),
+              dropout=m['dropout'], norm_groups=m['norm_groups'],
+              num_classes=num_classes if m['conditional'] else 0)
+
+
+def make_schedule(o) -> sch.Schedule:
+  return sch.make_schedule(o['schedule'], o['timesteps'], o['beta_start'], o['beta_end'])
 
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, o, e = config.model, config.objective, config.eval
   if config.data.binarize != 'none':
     raise ValueError('A diffusion model works on grey levels; set --config.data.binarize=none.')
-  schedule = sch.make_schedule(o.schedule, o.timesteps, o.beta_start, o.beta_end)
+  schedule = make_schedule(o)
   k = info.num_classes
-  model = UNet(channels=m.channels, channel_mults=tuple(m.channel_mults),
-               num_res_blocks=m.num_res_blocks, attn_resolutions=tuple(m.attn_resolutions),
-               dropout=m.dropout, norm_groups=m.norm_groups,
-               num_classes=k if m.conditional else 0)
+  model = make_model(m, k)
   null = lambda n: jnp.full((n,), k, jnp.int32) if m.conditional else None
 
   def init_params(rng, batch):
@@ -92,10 +107,12 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       return lambda x, t: net(x, t, null(x.shape[0]))
     return samplers.guided(net, y, k, w)
 
+  keep = samplers.trajectory_steps(o.timesteps, e.progressive_frames)
+
   @jax.jit
   def ddpm(params, x_T, rng):
     return samplers.ddpm_sample(denoiser(params, None, 0.0), schedule, x_T, rng,
-                                o.prediction, o.variance)
+                                o.prediction, o.variance, keep=keep)
 
   @jax.jit
   def ddim(params, x_T, rng, y, w):
@@ -116,19 +133,25 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   def artifacts_fn(params, rng):
     rngs = jax.random.split(rng, 8)
     n = e.num_samples
-    out = {'samples': to01(ddpm(params, noise(rngs[0], n), rngs[1])),
-           'ddim_samples': to01(ddim(params, noise(rngs[2], n), rngs[3], None, 0.0))}
+    samples, trajectory = ddpm(params, noise(rngs[0], n), rngs[1])
+    out = {'samples': to01(samples),
+           'ddim_samples': to01(ddim(params, noise(rngs[2], n), rngs[3], None, 0.0)),
+           # [sample, frame, H, W, C]: Ho et al.'s progressive generation, t decreasing
+           'progressive_x_t': to01(trajectory['x_t']).swapaxes(0, 1),
+           'progressive_x0_pred': to01(trajectory['x0_pred']).swapaxes(0, 1),
+           'progressive_t': np.asarray(trajectory['t'])}
     ts = np.round(np.linspace(0, o.timesteps - 1, 6)).astype(np.int32)
     x0 = objectives.to_model_space(jnp.asarray(test01))
     out['forward_process'] = np.stack([to01(sch.q_sample(
         schedule, x0, jnp.full((len(x0),), t), noise(rngs[4], len(x0)))) for t in ts], 1)
     out['forward_timesteps'] = ts + 1  # the paper's t
     if m.conditional:
-      y = jnp.repeat(jnp.arange(k, dtype=jnp.int32), 10)
-      out['class_grid'] = to01(ddim(params, noise(rngs[5], len(y)), rngs[6], y,
-                                    e.guidance_scale))
+      y = jnp.repeat(jnp.arange(k, dtype=jnp.int32), e.class_grid_per_class)
+      x_T = noise(rngs[5], len(y))  # the same noise at every w, so columns compare
+      out['class_grid'] = np.stack([to01(ddim(params, x_T, rngs[6], y, w))
+                                    for w in e.guidance_scales])
       out['class_grid_labels'] = np.asarray(y)
-      out['guidance_scale'] = np.float32(e.guidance_scale)
+      out['guidance_scales'] = np.asarray(e.guidance_scales, np.float32)
     if scorer is not None:
       batches = []
       for i, start in enumerate(range(0, e.frechet_samples, 500)):
@@ -151,3 +174,20 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       eval_examples=e.test_examples,
       train_eval_examples=e.train_examples,
   )
+
+
+def load_checkpoint(workdir: str, num_classes: int = 10):
+  """(config, model, eval params, schedule, step) of a diffusion run's latest checkpoint.
+
+  Refuses, naming the remedy, a workdir that holds no diffusion run or no checkpoint yet.
+  """
+  config = restore.read_run_config(workdir, 'diffusion', TRAIN_COMMAND)
+  signature = restore.latest_signature(workdir, TRAIN_COMMAND)
+  m = signature['model']
+  model = make_model(m, num_classes)
+  x = jnp.zeros((1, *signature['image_shape']), jnp.float32)
+  template = jax.eval_shape(lambda: model.init(
+      jax.random.PRNGKey(0), x, jnp.zeros((1,), jnp.int32),
+      jnp.full((1,), num_classes, jnp.int32) if m['conditional'] else None))
+  params, step = restore.restore_eval_params(workdir, config, template, signature)
+  return config, model, params, make_schedule(signature['objective']), step

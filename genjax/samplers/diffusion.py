@@ -9,6 +9,10 @@ checked to ignore it.
   + sigma_t z, with x0_hat clipped to [-1, 1] and no noise at the last step.
 - `ddim_sample`: Song et al. (2021), eq. 12, on an evenly spaced subsequence of timesteps;
   eta = 0 is deterministic, eta = 1 matches DDPM's posterior variance.
+- `keep` (both samplers): step indices (0 = the first step, from x_T) after which to record
+  x and the predicted x0; the sampler then returns (x_0, trajectory), the frames collected
+  in the scan's carry, so memory grows with len(keep), not with the number of steps. Ho et
+  al.'s progressive-generation figure (their Fig. 6) is this trajectory.
 - `guided`: classifier-free guidance (Ho & Salimans, 2022):
   eps = eps(x, t, none) + w (eps(x, t, y) - eps(x, t, none)); w = 1 is the plain
   conditional model, w = 0 the unconditional one, w > 1 sharpens towards the class.
@@ -46,10 +50,41 @@ def _clipped_x0(schedule, x, t, out, prediction, clip):
   return jnp.clip(x0, -1.0, 1.0) if clip else x0
 
 
+def trajectory_steps(num_steps: int, count: int) -> np.ndarray:
+  """`count` evenly spaced step indices of a `num_steps`-step sampler, ending at the last."""
+  return np.unique(np.round(np.linspace(0, num_steps - 1, count)).astype(np.int32))
+
+
+def _scan_keeping(step, x_T, inputs, keep, x_timesteps):
+  """Runs `step(x, inputs) -> (x, x0_pred)` under lax.scan; with `keep`, also records
+  both after the kept steps. x_timesteps[j]: the paper's t of x after step j (0: data)."""
+  if keep is None:
+    x, _ = jax.lax.scan(lambda x, inp: (step(x, inp)[0], None), x_T, inputs)
+    return x
+  keep = jnp.asarray(keep, jnp.int32)
+  frames = jnp.zeros((len(keep),) + x_T.shape, x_T.dtype)
+
+  def kept_step(carry, inp):
+    (x, xs, x0s), j = carry, inp[0]
+    x, x0 = step(x, inp[1:])
+    hit = (keep == j).reshape((-1,) + (1,) * x.ndim)
+    return (x, jnp.where(hit, x[None], xs), jnp.where(hit, x0[None], x0s)), None
+
+  n = len(x_timesteps)
+  (x, xs, x0s), _ = jax.lax.scan(kept_step, (x_T, frames, frames),
+                                 (jnp.arange(n),) + tuple(inputs))
+  return x, {'x_t': xs, 'x0_pred': x0s, 't': jnp.asarray(x_timesteps)[keep]}
+
+
 def ddpm_sample(denoise: DenoiseFn, schedule: sch.Schedule, x_T: jax.Array, rng: jax.Array,
                 prediction: str = 'eps', variance: str = 'fixedlarge',
-                clip: bool = True) -> jax.Array:
-  """Ancestral sampling from x_T over all T steps; returns x_0 in model space [-1, 1]."""
+                clip: bool = True, keep=None):
+  """Ancestral sampling from x_T over all T steps; returns x_0 in model space [-1, 1].
+
+  With `keep` (step indices in 0..T-1), returns (x_0, trajectory): trajectory['x_t'] and
+  ['x0_pred'] are [len(keep), B, ...], x and the clipped x0 prediction after each kept
+  step, and ['t'] the paper's t of each kept x (T - 1 - step; 0 for the final x_0).
+  """
   T, b = schedule.num_timesteps, x_T.shape[0]
 
   def step(x, inputs):
@@ -59,10 +94,10 @@ def ddpm_sample(denoise: DenoiseFn, schedule: sch.Schedule, x_T: jax.Array, rng:
     mean, _, _ = sch.posterior_mean_variance(schedule, x0, x, t)
     logvar = sch.model_log_variance(schedule, t, x, variance)
     noise = jax.random.normal(key, x.shape, x.dtype)
-    return mean + jnp.where(i > 0, jnp.exp(0.5 * logvar), 0.0) * noise, None
+    return mean + jnp.where(i > 0, jnp.exp(0.5 * logvar), 0.0) * noise, x0
 
-  x, _ = jax.lax.scan(step, x_T, (jnp.arange(T - 1, -1, -1), jax.random.split(rng, T)))
-  return x
+  return _scan_keeping(step, x_T, (jnp.arange(T - 1, -1, -1), jax.random.split(rng, T)),
+                       keep, np.arange(T - 1, -1, -1))
 
 
 def ddim_timesteps(num_timesteps: int, num_steps: int) -> np.ndarray:
@@ -74,8 +109,13 @@ def ddim_timesteps(num_timesteps: int, num_steps: int) -> np.ndarray:
 
 def ddim_sample(denoise: DenoiseFn, schedule: sch.Schedule, x_T: jax.Array, rng: jax.Array,
                 num_steps: int = 50, eta: float = 0.0, prediction: str = 'eps',
-                clip: bool = True) -> jax.Array:
-  """DDIM from x_T on `num_steps` timesteps; returns x_0 in model space."""
+                clip: bool = True, keep=None):
+  """DDIM from x_T on `num_steps` timesteps; returns x_0 in model space.
+
+  At eta = 1 each step samples the DDPM posterior q(x_prev | x_t, x0_hat) between the
+  subsequence's timesteps, i.e. strided ancestral sampling (fixedsmall variance). `keep`
+  as in `ddpm_sample`, with step indices in 0..num_steps-1.
+  """
   taus = ddim_timesteps(schedule.num_timesteps, num_steps)
   prevs = np.append(-1, taus[:-1])  # -1: abar = 1, i.e. x_0 itself
   b = x_T.shape[0]
@@ -92,8 +132,7 @@ def ddim_sample(denoise: DenoiseFn, schedule: sch.Schedule, x_T: jax.Array, rng:
     noise = jax.random.normal(key, x.shape, x.dtype)
     x = (jnp.sqrt(abar_prev) * x0 + jnp.sqrt(jnp.maximum(1 - abar_prev - sigma**2, 0.0)) * eps
          + sigma * noise)
-    return x, None
+    return x, x0
 
-  x, _ = jax.lax.scan(step, x_T, (jnp.asarray(taus[::-1]), jnp.asarray(prevs[::-1]),
-                                  jax.random.split(rng, len(taus))))
-  return x
+  return _scan_keeping(step, x_T, (jnp.asarray(taus[::-1]), jnp.asarray(prevs[::-1]),
+                                   jax.random.split(rng, len(taus))), keep, prevs[::-1] + 1)

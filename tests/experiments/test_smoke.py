@@ -1,4 +1,5 @@
-"""Every experiment's `smoke` variant runs end to end from its command line."""
+"""Every experiment's `smoke` variant runs end to end from its command line, and every tool
+main runs on smoke runs."""
 
 import json
 import os
@@ -15,8 +16,23 @@ EXPERIMENTS = {
                   'latent_scatter.png', 'class_grid.png'],
     'autoregressive': ['samples.png', 'completions.png'],
     'classifier': ['confusion.png', 'predictions.png'],
-    'diffusion': ['samples.png', 'ddim_samples.png', 'forward_process.png', 'class_grid.png'],
+    'diffusion': ['samples.png', 'ddim_samples.png', 'forward_process.png',
+                  'progressive_generation.png', 'class_grid.png'],
+    'diffusion_fd_steps': ['fd_vs_steps.png'],
 }
+TOOLS = {'diffusion_fd_steps'}  # mains that read trained runs instead of training one
+
+
+def _run(*args):
+  return subprocess.run([sys.executable, '-m', *args], cwd=REPO, capture_output=True,
+                        text=True, timeout=600)
+
+
+def _train_smoke(name, workdir):
+  result = _run(f'experiments.{name}', f'--config=configs/{name}.py:smoke',
+                f'--workdir={workdir}')
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  return result
 
 # Mains that train nothing: their quick flags, and the PNG they must write under tmp_path.
 ANALYSES = {
@@ -44,15 +60,36 @@ def test_analysis_runs_end_to_end(tmp_path, name):
   assert os.path.getsize(os.path.join(tmp_path, png)) > 1000
 
 
-@pytest.mark.parametrize('name', sorted(EXPERIMENTS))
+@pytest.mark.parametrize('name', sorted(set(EXPERIMENTS) - TOOLS))
 def test_smoke_variant_runs_end_to_end(tmp_path, name):
-  result = subprocess.run(
-      [sys.executable, '-m', f'experiments.{name}', f'--config=configs/{name}.py:smoke',
-       f'--workdir={tmp_path}'], cwd=REPO, capture_output=True, text=True, timeout=600)
-  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  result = _train_smoke(name, tmp_path)
   assert 'examples/s' in result.stdout and 'ETA' in result.stdout  # progress is shown
   for png in EXPERIMENTS[name]:
     assert os.path.getsize(os.path.join(tmp_path, 'figures', png)) > 1000, png
   if name == 'vae':
     final = json.load(open(os.path.join(tmp_path, 'final_metrics.json')))
     assert final['iwae_8'] >= final['elbo'] - 1.0
+
+
+def test_fd_vs_steps_scores_a_smoke_diffusion_run_with_a_smoke_classifier(tmp_path):
+  ddpm, classifier, out = tmp_path / 'ddpm', tmp_path / 'classifier', tmp_path / 'out'
+  _train_smoke('diffusion', ddpm)
+  _train_smoke('classifier', classifier)
+  tool = lambda workdir, *flags: _run('experiments.diffusion_fd_steps', f'--workdir={workdir}',
+                                      f'--classifier={classifier}', *flags)
+  result = tool(ddpm, '--num_samples=40', '--steps=2,5,20', '--batch_size=24',
+                f'--out_dir={out}')
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  assert 'ddim' in result.stdout and 'floor' in result.stdout  # progress is shown
+  r = json.load(open(out / 'fd_vs_steps.json'))
+  assert r['steps'] == [2, 5, 20] and r['num_samples'] == r['floor_train_samples'] == 40
+  for values in r['fd'].values():
+    assert len(values) == 3 and all(v >= 0 for v in values)
+  assert r['floor'] >= 0
+  for png in EXPERIMENTS['diffusion_fd_steps']:
+    assert os.path.getsize(out / png) > 1000, png
+  # Refusals name the remedy: another family's run, an empty dir, too many steps.
+  assert "not a diffusion run" in tool(classifier).stderr
+  (tmp_path / 'empty').mkdir()
+  assert 'no genjax run' in tool(tmp_path / 'empty').stderr
+  assert 'outside 1..T = 20' in tool(ddpm, '--steps=50').stderr

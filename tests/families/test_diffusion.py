@@ -8,7 +8,7 @@ from configs import diffusion as diffusion_config
 from genjax import config as config_lib
 from genjax.families import diffusion
 
-VARIANTS = ['', 'smoke', 'mnist', 'cosine', 'v', 'x0', 'cond', 'fixedsmall']
+VARIANTS = ['', 'smoke', 'cpu', 'mnist', 'cosine', 'v', 'x0', 'cond', 'fixedsmall']
 
 
 @pytest.mark.parametrize('a,b', itertools.combinations(VARIANTS, 2))

@@ -91,3 +91,39 @@ def test_other_parameterisations_sample_the_point(prediction):
   out = jax.jit(lambda x, r: smp.ddim_sample(net, S, x, r, 10, 0.0, prediction))(
       x_T(2), jax.random.PRNGKey(4))
   np.testing.assert_allclose(out, jnp.broadcast_to(X0, out.shape), atol=1e-4)
+
+
+def test_ddpm_trajectory_keeps_the_chosen_steps_and_ends_at_the_sample():
+  keep = smp.trajectory_steps(1000, 4)
+  np.testing.assert_array_equal(keep, [0, 333, 666, 999])
+  run = jax.jit(lambda x, r: smp.ddpm_sample(exact_denoiser(X0), S, x, r, keep=keep))
+  out, traj = run(x_T(3), jax.random.PRNGKey(1))
+  chex.assert_shape([traj['x_t'], traj['x0_pred']], (4, 3, 4, 4, 1))
+  np.testing.assert_array_equal(traj['t'], [999, 666, 333, 0])
+  np.testing.assert_array_equal(traj['x_t'][-1], out)
+  # Keeping frames does not change the sampler: same rng, same sample.
+  plain = jax.jit(lambda x, r: smp.ddpm_sample(exact_denoiser(X0), S, x, r))(
+      x_T(3), jax.random.PRNGKey(1))
+  np.testing.assert_allclose(out, plain, atol=1e-6)
+  # The exact denoiser predicts the point itself at every step.
+  np.testing.assert_allclose(traj['x0_pred'], jnp.broadcast_to(X0, traj['x0_pred'].shape),
+                             atol=1e-4)
+
+
+def test_ddim_trajectory_follows_the_closed_form_deterministic_path():
+  """With the exact denoiser at eta = 0, DDIM keeps eps fixed: every kept x is
+  sqrt(abar_t) x0 + sqrt(1 - abar_t) eps_T, eps_T the noise of x_T at t = T."""
+  steps, keep = 20, jnp.array([0, 7, 19])
+  xT = x_T(2)
+  out, traj = jax.jit(lambda x, r: smp.ddim_sample(exact_denoiser(X0), S, x, r, steps,
+                                                   keep=keep))(xT, jax.random.PRNGKey(1))
+  chex.assert_shape(traj['x_t'], (3, 2, 4, 4, 1))
+  np.testing.assert_array_equal(traj['x_t'][-1], out)
+  taus = smp.ddim_timesteps(1000, steps)
+  t = np.asarray(traj['t'])
+  np.testing.assert_array_equal(t, np.append(taus[::-1][1:] + 1, 0)[np.asarray(keep)])
+  abar = np.asarray(S.alphas_cumprod)
+  eps = (xT - np.sqrt(abar[-1]) * X0) / np.sqrt(1 - abar[-1])
+  abar_t = np.where(t > 0, abar[np.maximum(t - 1, 0)], 1.0)[:, None, None, None, None]
+  np.testing.assert_allclose(traj['x_t'], np.sqrt(abar_t) * X0 + np.sqrt(1 - abar_t) * eps,
+                             atol=1e-4)

@@ -1,0 +1,95 @@
+"""Fréchet distance against the number of sampling steps, DDIM against strided DDPM.
+
+The trained network is the same for every point; only the sampler changes:
+
+- 'ddim': Song et al. (2021) at eta = 0, deterministic, on an evenly spaced subsequence of
+  `n` of the T timesteps (`samplers.ddim_timesteps`).
+- 'ddpm': ancestral sampling on the same subsequence. It is DDIM at eta = 1, which draws
+  each x_prev from the forward process's posterior q(x_prev | x_t, x0_hat) between
+  consecutive subsequence timesteps: exactly Ho et al.'s Algorithm 2 on the strided chain,
+  with the posterior ("fixedsmall") variance. At n = T it is the full ancestral sampler.
+
+Each point scores `num_samples` images against the test set in the feature space of a
+genjax classifier (`genjax.metrics.frechet`). The floor is the same distance for
+`num_samples` training images: the best any sampler can do at that sample size, since
+the squared distance between finite-sample statistics is biased upwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from genjax import data as data_lib
+from genjax.families import classifier as classifier_family
+from genjax.families import diffusion as diffusion_family
+from genjax.figures import diffusion_fd
+from genjax.metrics.frechet import FrechetScorer
+from genjax.objectives import diffusion as objectives
+from genjax.samplers import diffusion as samplers
+
+SAMPLER_ETA = {'ddim': 0.0, 'ddpm': 1.0}
+
+
+def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
+        batch_size: int = 500, seed: int = 0, out_dir: str = '', log=print) -> dict:
+  """Scores both samplers at each step count; writes fd_vs_steps.json and .png to out_dir
+  (default <workdir>/fd_vs_steps) and returns the results."""
+  config, model, params, schedule, step = diffusion_family.load_checkpoint(workdir)
+  params = jax.device_put(params)
+  T = schedule.num_timesteps
+  bad = [n for n in steps if not 1 <= n <= T]
+  if bad:
+    raise ValueError(f'Step counts {bad} are outside 1..T = {T}; choose --steps within it.')
+  load = lambda split: data_lib.load_image_dataset(
+      config.data.name, split, tfds_data_dir=config.data.tfds_data_dir,
+      idx_dir=config.data.idx_dir)
+  train, test = load('train'), load('test')
+  log(f'{workdir}: diffusion run at step {step}, T = {T}, {config.data.name}; '
+      f'scoring {num_samples} samples a point with the classifier in {classifier}')
+  scorer = FrechetScorer(classifier_family.load_feature_fn(classifier),
+                         test.images.astype(np.float32) / 255.0)
+  pick = np.random.default_rng(seed).choice(len(train.images), num_samples, replace=False)
+  floor = scorer(train.images[pick].astype(np.float32) / 255.0)
+  log(f'floor: Fréchet distance of {num_samples} train images to the test set = {floor:.3f}')
+
+  null = test.num_classes if config.model.conditional else None  # sample p(x), no label
+
+  def sample(params, x_T, rng, num_steps, eta):
+    y = None if null is None else jnp.full((x_T.shape[0],), null, jnp.int32)
+    denoise = lambda x, t: model.apply(params, x, t, y)
+    return samplers.ddim_sample(denoise, schedule, x_T, rng, num_steps, eta,
+                                config.objective.prediction)
+
+  sample = jax.jit(sample, static_argnums=3)  # params as an argument, not folded constants
+  shape = tuple(test.images.shape[1:])
+  key = jax.random.PRNGKey(seed)
+  results = {name: [] for name in SAMPLER_ETA}
+  for n in steps:
+    for name, eta in SAMPLER_ETA.items():
+      start, images = time.time(), []
+      for i, b0 in enumerate(range(0, num_samples, batch_size)):
+        r = jax.random.fold_in(key, i)  # same x_T for every sampler and step count
+        x_T = jax.random.normal(r, (min(batch_size, num_samples - b0),) + shape)
+        images.append(np.asarray(objectives.to_unit_interval(
+            sample(params, x_T, jax.random.fold_in(r, 1), n, eta))))
+      fd = scorer(np.concatenate(images))
+      results[name].append(fd)
+      log(f'{name:4s} {n:5d} steps: Fréchet distance {fd:.3f}  ({time.time() - start:.0f}s)')
+  out = {'workdir': os.path.abspath(workdir), 'step': step, 'classifier': classifier,
+         'num_samples': num_samples, 'floor_train_samples': num_samples, 'steps': steps,
+         'fd': results, 'floor': floor, 'timesteps': T,
+         'samplers': {'ddim': 'DDIM, eta = 0', 'ddpm': 'strided ancestral DDPM (DDIM, eta = 1)'}}
+  out_dir = out_dir or os.path.join(workdir, 'fd_vs_steps')
+  os.makedirs(out_dir, exist_ok=True)
+  path = os.path.join(out_dir, 'fd_vs_steps.json')
+  with open(path, 'w') as f:
+    json.dump(out, f, indent=2)
+  png = diffusion_fd.plot_fd_vs_steps(path, os.path.join(out_dir, 'fd_vs_steps.png'))
+  log(f'wrote {path} and {png}')
+  return out
