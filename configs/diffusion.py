@@ -10,8 +10,8 @@ cosine (Nichol & Dhariwal's schedule), v / x0 (v- or x0-prediction), cond
 Default: U-Net 64 channels, mults (1, 2, 2) (28 -> 14 -> 7), 2 residual blocks a level,
 attention at 7x7 and in the middle, dropout 0.1; T = 1000, beta 1e-4..0.02; Adam 2e-4
 after a linear warmup of 5000 steps (Ho et al.'s released CIFAR-10 script; REFERENCES.md
-lists T, the schedule, the loss, the U-Net and EMA, not the warmup), batch 128, gradient clipping 1.0,
-EMA 0.9999, 100k steps. The final test bound sums all T terms exactly; periodic
+lists T, the schedule, the loss, the U-Net and EMA, not the warmup), batch 128, gradient
+clipping 1.0, EMA 0.9999, 100k steps. The final test bound sums all T terms exactly; periodic
 evaluations use an unbiased 8-timestep estimate.
 """
 
@@ -101,7 +101,7 @@ def _cpu(c):
   c.model.dropout = 0.0
   c.log_every = 100
   c.eval_every = 1000
-  c.ckpt_every = 500
+  c.ckpt_every = 100  # a kill loses at most a few minutes
   c.figures_every = 0  # figures once, at the end: 1000-step ancestral chains are slow here
   c.eval.test_examples = 500
   c.eval.final_nll_timesteps = 32  # an unbiased estimate; all 1000 terms would take hours

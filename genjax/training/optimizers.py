@@ -16,8 +16,8 @@ _OPTIMIZERS = {
 def learning_rate(c: ml_collections.ConfigDict) -> float | optax.Schedule:
   """The constant rate, or a linear ramp from 0 over `warmup_steps` then constant.
 
-  Ho et al. (2020) warm up for 5000 steps (their released CIFAR-10 script). Without warmup the rate stays a float, so the
-  optimiser state (and old checkpoints) keep their layout.
+  Ho et al. (2020) warm up for 5000 steps (their released CIFAR-10 script). Without warmup
+  the rate stays a float, so the optimiser state (and old checkpoints) keep their layout.
   """
   warmup = c.get('warmup_steps', 0)  # configs saved before the field existed lack it
   if warmup < 0:
