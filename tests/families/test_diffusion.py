@@ -11,7 +11,7 @@ from genjax.families import diffusion
 VARIANTS = ['', 'smoke', 'cpu', 'mnist', 'cosine', 'v', 'x0', 'cond', 'fixedsmall']
 
 
-@pytest.mark.parametrize('a,b', itertools.combinations(VARIANTS, 2))
+@pytest.mark.parametrize('a,b', list(itertools.combinations(VARIANTS, 2)))
 def test_variants_validate(a, b):
   c = diffusion_config.get_config(','.join(filter(None, (a, b))))
   config_lib.validate(c, diffusion.schema())
