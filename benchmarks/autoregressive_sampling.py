@@ -35,7 +35,6 @@ printed and recorded.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -46,6 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs.autoregressive import get_config
+from benchmarks import report
 from genjax.families.autoregressive import ARCHITECTURES, make_model
 from genjax.samplers import autoregressive as samplers
 
@@ -195,10 +195,7 @@ def main(argv=None):
               'settings': {'batch': args.batch, 'size': args.size, 'repeats': args.repeats,
                            'transformer_sizes': sizes, 'naive_estimate': args.naive_estimate},
               'models': rows, 'transformer_scaling': scaling}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-      json.dump(result, f, indent=2)
-    print(f'wrote {args.out}')
+    report.write_json(args.out, result)
 
 
 if __name__ == '__main__':

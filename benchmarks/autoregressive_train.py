@@ -23,7 +23,6 @@ examples/s. When the machine is shared, trust the ratios, not the absolute numbe
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -34,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import torch
 
-from benchmarks import torch_pixelcnn
+from benchmarks import report, torch_pixelcnn
 from benchmarks.vae_throughput import OtherLoad, load_data, time_calls
 from configs import autoregressive as ar_config
 from genjax.families.autoregressive import make_model
@@ -213,10 +212,7 @@ def main(argv=None):
         'models': rows,
         'examples_per_sec_raw': {f'{n} {s}': v for (n, s), v in raw.items()},
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-      json.dump(result, f, indent=2)
-    print(f'wrote {args.out}')
+    report.write_json(args.out, result)
 
 
 if __name__ == '__main__':

@@ -27,7 +27,6 @@ batch sizes will differ. Results go to --out as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -37,7 +36,7 @@ import numpy as np
 import jax
 import torch
 
-from benchmarks import diffusion_setup as setup
+from benchmarks import report, diffusion_setup as setup
 from benchmarks.vae_throughput import BUSY_OTHERS, OtherLoad, time_calls
 
 
@@ -180,10 +179,7 @@ def main(argv=None):
         'ratios_genjax_over_torch': ratios, 'machine_busy': busy,
         'genjax_last_train_loss': genjax_side.last_loss,
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-      json.dump(result, f, indent=2, default=str)
-    print(f'wrote {args.out}')
+    report.write_json(args.out, result)
 
 
 if __name__ == '__main__':

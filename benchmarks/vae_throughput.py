@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import platform
@@ -45,7 +44,7 @@ import jax.numpy as jnp
 import optax
 import torch
 
-from benchmarks import torch_vae
+from benchmarks import report, torch_vae
 from genjax.models.vae import VAE
 from genjax.objectives.vae import elbo_terms, negative_elbo_loss
 from genjax.training import mesh as mesh_lib
@@ -426,10 +425,7 @@ def main(argv=None):
         'ratios': ratios, 'goals': goals, 'machine_busy': busy,
         'genjax_last_train_loss': {n: measures[n].last_loss for n in train_names},
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-      json.dump(result, f, indent=2)
-    print(f'wrote {args.out}')
+    report.write_json(args.out, result)
 
 
 if __name__ == '__main__':
