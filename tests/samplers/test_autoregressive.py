@@ -35,17 +35,23 @@ MODELS = {
 }
 
 
+def fast_and_naive(model, shape, labels, seed):
+  """Both samplers from the same key, after checking they drew the same images."""
+  y = jnp.array(labels) if model.num_classes else None
+  params = jax.jit(model.init)(jax.random.PRNGKey(0), jnp.zeros((1,) + shape),
+                               None if y is None else y[:1])
+  rng = jax.random.PRNGKey(seed)
+  fast, fast_logp = samplers.sample(model, params, rng, shape, len(labels), y)
+  naive, naive_logp = samplers.sample(model, params, rng, shape, len(labels), y, naive=True)
+  np.testing.assert_array_equal(fast, naive)
+  np.testing.assert_allclose(fast_logp, naive_logp, atol=1e-4)
+  return params, y, fast, fast_logp
+
+
 @pytest.mark.parametrize('name', sorted(MODELS))
 def test_fast_equals_naive_and_steps_sum_to_the_parallel_log_prob(name):
   model = MODELS[name]
-  y = jnp.array([3, 8, 1]) if model.num_classes else None
-  params = jax.jit(model.init)(jax.random.PRNGKey(0), jnp.zeros((1,) + SHAPE),
-                      None if y is None else y[:1])
-  rng = jax.random.PRNGKey(42)
-  fast, fast_logp = samplers.sample(model, params, rng, SHAPE, 3, y)
-  naive, naive_logp = samplers.sample(model, params, rng, SHAPE, 3, y, naive=True)
-  np.testing.assert_array_equal(fast, naive)
-  np.testing.assert_allclose(fast_logp, naive_logp, atol=1e-4)
+  params, y, fast, fast_logp = fast_and_naive(model, SHAPE, [3, 8, 1], seed=42)
   assert fast_logp.shape == (3, 64)
   parallel = ar.log_prob(jax.jit(model.apply)(params, fast, y), fast, model.likelihood)
   np.testing.assert_allclose(fast_logp.sum(axis=1), parallel, rtol=1e-5, atol=1e-3)
@@ -57,15 +63,7 @@ def test_fast_equals_naive_and_steps_sum_to_the_parallel_log_prob(name):
 @pytest.mark.parametrize('name', ['pixelcnn', 'gated_pixelcnn_8bit_cond'])
 def test_conv_caches_on_a_non_square_image(name):
   """Rows and columns kept apart: 5 x 7 images, fast == naive."""
-  model, shape = MODELS[name], (5, 7, 1)
-  y = jnp.array([2, 9]) if model.num_classes else None
-  params = jax.jit(model.init)(jax.random.PRNGKey(0), jnp.zeros((1,) + shape),
-                               None if y is None else y[:1])
-  rng = jax.random.PRNGKey(3)
-  fast, fast_logp = samplers.sample(model, params, rng, shape, 2, y)
-  naive, naive_logp = samplers.sample(model, params, rng, shape, 2, y, naive=True)
-  np.testing.assert_array_equal(fast, naive)
-  np.testing.assert_allclose(fast_logp, naive_logp, atol=1e-4)
+  fast_and_naive(MODELS[name], (5, 7, 1), [2, 9], seed=3)
 
 
 def test_completion_keeps_the_top_half_and_samples_the_rest():
