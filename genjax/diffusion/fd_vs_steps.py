@@ -70,6 +70,13 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
   shape = tuple(test.images.shape[1:])
   key = jax.random.PRNGKey(seed)
   results = {name: [] for name in SAMPLER_ETA}
+  out = {'workdir': os.path.abspath(workdir), 'step': step, 'classifier': classifier,
+         'num_samples': num_samples, 'floor_train_samples': num_samples, 'steps': [],
+         'fd': results, 'floor': floor, 'timesteps': T,
+         'samplers': {'ddim': 'DDIM, eta = 0', 'ddpm': 'strided ancestral DDPM (DDIM, eta = 1)'}}
+  out_dir = out_dir or os.path.join(workdir, 'fd_vs_steps')
+  os.makedirs(out_dir, exist_ok=True)
+  path = os.path.join(out_dir, 'fd_vs_steps.json')
   for n in steps:
     for name, eta in SAMPLER_ETA.items():
       start, images = time.time(), []
@@ -81,15 +88,14 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
       fd = scorer(np.concatenate(images))
       results[name].append(fd)
       log(f'{name:4s} {n:5d} steps: Fréchet distance {fd:.3f}  ({time.time() - start:.0f}s)')
-  out = {'workdir': os.path.abspath(workdir), 'step': step, 'classifier': classifier,
-         'num_samples': num_samples, 'floor_train_samples': num_samples, 'steps': steps,
-         'fd': results, 'floor': floor, 'timesteps': T,
-         'samplers': {'ddim': 'DDIM, eta = 0', 'ddpm': 'strided ancestral DDPM (DDIM, eta = 1)'}}
-  out_dir = out_dir or os.path.join(workdir, 'fd_vs_steps')
-  os.makedirs(out_dir, exist_ok=True)
-  path = os.path.join(out_dir, 'fd_vs_steps.json')
-  with open(path, 'w') as f:
-    json.dump(out, f, indent=2)
+    out['steps'].append(n)
+    _write_json(out, path)  # a kill keeps every finished step count
   png = diffusion_fd.plot_fd_vs_steps(path, os.path.join(out_dir, 'fd_vs_steps.png'))
   log(f'wrote {path} and {png}')
   return out
+
+
+def _write_json(out: dict, path: str):
+  with open(path + '.tmp', 'w') as f:
+    json.dump(out, f, indent=2)
+  os.replace(path + '.tmp', path)
