@@ -159,6 +159,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
         r = jax.random.fold_in(rngs[7], i)
         batches.append(to01(ddim(params, noise(r, b), jax.random.fold_in(r, 1), None, 0.0)))
       out['frechet_distance'] = np.float64(scorer(np.concatenate(batches)))
+      out['frechet_samples'] = np.int64(e.frechet_samples)  # the score's sample count
     return out
 
   return Family(

@@ -51,7 +51,9 @@ class Family:
     loss_fn: the pure objective, minimised by the default gradient update.
     eval_fn: (params, batch, rng) -> {metric: per-example values [B]}; the loop averages
       them over the split, skipping padded examples.
-    artifacts_fn: (params, rng) -> {name: array}, saved for figures; may be None.
+    artifacts_fn: (params, rng) -> {name: array}, saved for figures; may be None. Its
+      numeric scalars (a sample-based score, say) are also metrics: the loop writes them
+      to metrics.jsonl under split 'artifacts' and into final_metrics.json.
     render_figures: (artifacts_npz_path, out_dir) -> [png paths]; plain NumPy/matplotlib,
       it never imports the training loop.
     update_fn: replaces the default gradient update when set.

@@ -125,20 +125,27 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                  '  '.join(f'{key} {v:.4f}' for key, v in means.items()))
     return means
 
-  rendered_at = set()
+  rendered_at = {}  # step -> the scalars its artifacts held
 
-  def render(step: int):
-    if family.artifacts_fn is None or not is_lead or step in rendered_at:
-      return
-    rendered_at.add(step)
+  def render(step: int) -> dict[str, float]:
+    if family.artifacts_fn is None or not is_lead:
+      return {}
+    if step in rendered_at:
+      return rendered_at[step]
     local_params = jax.tree.map(np.asarray, jax.device_get(eval_params(state)))
     artifacts = to_numpy(family.artifacts_fn(local_params, jax.random.fold_in(figure_rng, step)))
+    scalars = {key: float(v) for key, v in artifacts.items()
+               if v.ndim == 0 and np.issubdtype(v.dtype, np.number)}
+    if scalars:
+      writer.write(step, 'artifacts', scalars)
+    rendered_at[step] = scalars
     os.makedirs(os.path.join(workdir, 'artifacts'), exist_ok=True)
     path = os.path.join(workdir, 'artifacts', f'step_{step:08d}.npz')
     np.savez_compressed(path, **artifacts)
     if family.render_figures is not None:
       pngs = family.render_figures(path, os.path.join(workdir, 'figures'))
       logging.info('figures: %s', ', '.join(pngs))
+    return scalars
 
   pending = []  # per-call metrics still on device; fetched only when needed
 
@@ -187,10 +194,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     if family.final_eval_fn is not None:
       final = evaluate(step, make_eval_step(family.final_eval_fn, mesh), 'test_final',
                        test_arrays, family.eval_examples)
-    render(step)
+    scalars = render(step)
     if is_lead:
       with open(os.path.join(workdir, 'final_metrics.json'), 'w') as f:
-        json.dump({'step': step, **final}, f, indent=2)
+        json.dump({'step': step, **final, **scalars}, f, indent=2)
     return final
   finally:
     checkpointer.wait()

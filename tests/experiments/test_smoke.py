@@ -32,9 +32,9 @@ def _run(*args):
                         text=True, timeout=600)
 
 
-def _train_smoke(name, workdir):
+def _train_smoke(name, workdir, *flags):
   result = _run(f'experiments.{name}', f'--config=configs/{name}.py:smoke',
-                f'--workdir={workdir}')
+                f'--workdir={workdir}', *flags)
   assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
   return result
 
@@ -65,8 +65,15 @@ def test_smoke_variant_runs_end_to_end(tmp_path, name):
 
 def test_fd_vs_steps_scores_a_smoke_diffusion_run_with_a_smoke_classifier(tmp_path):
   ddpm, classifier, out = tmp_path / 'ddpm', tmp_path / 'classifier', tmp_path / 'out'
-  _train_smoke('diffusion', ddpm)
   _train_smoke('classifier', classifier)
+  _train_smoke('diffusion', ddpm, f'--config.eval.classifier={classifier}',
+               '--config.eval.frechet_samples=24')
+  # The run's own sample-based score is a metric, with its sample count beside it.
+  final = json.load(open(ddpm / 'final_metrics.json'))
+  assert final['frechet_samples'] == 24 and final['frechet_distance'] > 0
+  rows = [json.loads(line) for line in open(ddpm / 'metrics.jsonl')]
+  assert [r['frechet_distance'] for r in rows if r['split'] == 'artifacts'] == [
+      final['frechet_distance']]
   tool = lambda workdir, *flags: _run('experiments.diffusion_fd_steps', f'--workdir={workdir}',
                                       f'--classifier={classifier}', *flags)
   result = tool(ddpm, '--num_samples=40', '--steps=2,5,20', '--batch_size=24',
