@@ -1,4 +1,4 @@
-"""Samplers against exact denoisers (one data point, and Gaussian data), DDIM determinism, guidance."""
+"""Samplers against exact denoisers (a point, Gaussian data), DDIM determinism, guidance."""
 
 import chex
 import jax
