@@ -37,7 +37,7 @@ def schema() -> ml_collections.ConfigDict:
                      prediction='eps',  # 'eps' | 'x0' | 'v'
                      variance='fixedlarge'),  # reverse-process variance: 'fixedlarge' | 'fixedsmall'
       eval_=dict(
-          nll_timesteps=8,  # periodic bound: T/k * k sampled terms (unbiased); 0: all T terms
+          nll_timesteps=8,  # periodic bound from k terms, unbiased (objectives.vb_bound); 0: all T
           final_nll_timesteps=0,  # the final test bound; 0: exact sum over all T terms
           test_examples=0,  # 0: the whole test set
           train_examples=0,

@@ -11,7 +11,7 @@ The bound (Ho et al., eq. 5), in nats per example, over D pixels:
   L = KL(q(x_T|x_0) || N(0, I)) + sum_{t=2}^T KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t))
       - log p(x_0|x_1),
 and bits/dim = L / (D ln 2). `vb_bound` computes the T network terms either exactly (a scan
-over every t) or as an unbiased estimate T * mean of k uniformly drawn terms.
+over every t) or as an unbiased estimate from k of them (the first few exactly).
 """
 
 from __future__ import annotations
@@ -113,29 +113,39 @@ def vb_bound(denoise: DenoiseFn, schedule: sch.Schedule, x0: jax.Array, rng: jax
              variance: str = 'fixedlarge') -> dict[str, jax.Array]:
   """Per-example terms of the bound and its bits/dim.
 
-  num_timesteps = 0: every t, exactly (T network calls, under lax.scan). k > 0: the sum
-  over t is estimated without bias by T/k times the sum of k terms at t drawn uniformly
-  (with replacement), a fresh draw per example.
+  num_timesteps = 0: every t, exactly (T network calls, under lax.scan). k > 0: k calls,
+  an unbiased estimate. The terms shrink by orders of magnitude with t (the cpu run's:
+  830 nats at t = 1, 23 at t = 11, under 1 beyond t = 100), so drawing t uniformly would
+  hinge on rare draws of the first few. They are summed exactly, the k // 2 smallest t,
+  and the sum over the other T - k // 2 is estimated by (T - k // 2) / (k - k // 2) times
+  the sum of k - k // 2 terms at t drawn uniformly among them (with replacement), a
+  fresh draw per example.
   """
   T, b = schedule.num_timesteps, x0.shape[0]
   prior = prior_kl(schedule, x0)
-  if num_timesteps:
-    keys = jax.random.split(rng, num_timesteps)
 
-    def one(carry, key):
-      t_key, n_key = jax.random.split(key)
-      t = jax.random.randint(t_key, (b,), 0, T)
-      return carry + vb_term(denoise, schedule, x0, t, n_key, prediction, variance), None
-
-    total, _ = jax.lax.scan(one, jnp.zeros((b,)), keys)
-    terms = total * (T / num_timesteps)
-  else:
+  def exact_sum(ts, rng):
     def one(carry, inputs):
       t, key = inputs
       return carry + vb_term(denoise, schedule, x0, jnp.full((b,), t), key, prediction,
                              variance), None
+    return jax.lax.scan(one, jnp.zeros((b,)), (ts, jax.random.split(rng, len(ts))))[0]
 
-    terms, _ = jax.lax.scan(one, jnp.zeros((b,)), (jnp.arange(T), jax.random.split(rng, T)))
+  if not num_timesteps or num_timesteps >= T:
+    terms = exact_sum(jnp.arange(T), rng)
+  else:
+    exact, sampled = num_timesteps // 2, num_timesteps - num_timesteps // 2
+    exact_rng, rng = jax.random.split(rng)
+
+    def one(carry, key):
+      t_key, n_key = jax.random.split(key)
+      t = jax.random.randint(t_key, (b,), exact, T)
+      return carry + vb_term(denoise, schedule, x0, t, n_key, prediction, variance), None
+
+    tail, _ = jax.lax.scan(one, jnp.zeros((b,)), jax.random.split(rng, sampled))
+    terms = tail * ((T - exact) / sampled)
+    if exact:
+      terms = terms + exact_sum(jnp.arange(exact), exact_rng)
   nats = prior + terms
   dims = math.prod(x0.shape[1:])
   return {'vb_nats': nats, 'prior_bpd': prior / (dims * math.log(2)),
