@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -21,7 +22,8 @@ EXPERIMENTS = {
 }
 # Mains that train nothing (they read trained runs or draw a figure), and their tests.
 TOOLS = {
-    'diffusion_fd_steps': 'test_fd_vs_steps_scores_a_smoke_diffusion_run_with_a_smoke_classifier',
+    'diffusion_fd_steps': 'test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier',
+    'diffusion_bound': 'test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier',
     'receptive_field': 'test_receptive_field_draws_both_models',
     'autoregressive_table': 'test_autoregressive_table.py',
 }
@@ -63,7 +65,7 @@ def test_smoke_variant_runs_end_to_end(tmp_path, name):
     assert final['iwae_8'] >= final['elbo'] - 1.0
 
 
-def test_fd_vs_steps_scores_a_smoke_diffusion_run_with_a_smoke_classifier(tmp_path):
+def test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier(tmp_path):
   ddpm, classifier, out = tmp_path / 'ddpm', tmp_path / 'classifier', tmp_path / 'out'
   _train_smoke('classifier', classifier)
   _train_smoke('diffusion', ddpm, f'--config.eval.classifier={classifier}',
@@ -91,3 +93,18 @@ def test_fd_vs_steps_scores_a_smoke_diffusion_run_with_a_smoke_classifier(tmp_pa
   (tmp_path / 'empty').mkdir()
   assert 'no genjax run' in tool(tmp_path / 'empty').stderr
   assert 'outside 1..T = 20' in tool(ddpm, '--steps=50').stderr
+
+  # The bound tool: its exact bound is the run's own final one (smoke: all T terms on the
+  # first 96 test images), up to the noise of x_t; an estimate from 6 terms agrees.
+  bound = lambda *flags: _run('experiments.diffusion_bound', f'--workdir={ddpm}', *flags)
+  exact, estimate = tmp_path / 'exact.json', tmp_path / 'estimate.json'
+  for k, path in ((0, exact), (6, estimate)):
+    result = bound('--num_examples=96', f'--timesteps={k}', '--batch_size=40', f'--out={path}')
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert 'bits/dim' in result.stdout
+  exact, estimate = json.load(open(exact)), json.load(open(estimate))
+  assert exact['num_examples'] == 96 and exact['T'] == 20 and exact['bpd_standard_error'] > 0
+  assert abs(exact['bpd'] - final['bpd']) < 3 * exact['bpd_standard_error'], (exact, final)
+  se = np.hypot(exact['bpd_standard_error'], estimate['bpd_standard_error'])
+  assert abs(exact['bpd'] - estimate['bpd']) < 3 * se, (exact, estimate)
+  assert 'must be in 1..297' in bound('--num_examples=20000').stderr  # digits' test set
