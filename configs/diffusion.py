@@ -3,7 +3,7 @@
     python -m experiments.diffusion --config=configs/diffusion.py --workdir=runs/ddpm
 
 Variants, comma-separated after ':': smoke (seconds, on 8x8 digits, class-conditional),
-cpu (a small U-Net that trains in about 40 minutes on 2 CPU cores; see `_cpu`), mnist,
+cpu (a small U-Net that trains in about 45 minutes on 2 CPU cores; see `_cpu`), mnist,
 cosine (Nichol & Dhariwal's schedule), v / x0 (v- or x0-prediction), cond
 (class-conditional with label dropout 0.1, for classifier-free guidance), fixedsmall
 (reverse variance beta~_t instead of beta_t).
@@ -81,9 +81,9 @@ def _smoke(c):
 
 
 def _cpu(c):
-  """About 40 minutes of training on 2 CPU cores (2000 steps of 64, ~2 epochs; see
-  CPU_STEPS), then ~10 minutes of final bound, samples and Fréchet distance (needs
-  runs/classifier). The U-Net has 1.1M parameters: 32 channels, mults (1, 2, 2), one
+  """About 45 minutes of training on 2 CPU cores (43 measured; 2000 steps of 64, ~2
+  epochs; see CPU_STEPS), then ~12 minutes of final bound, samples and Fréchet distance
+  (needs runs/classifier). The U-Net has 1.1M parameters: 32 channels, mults (1, 2, 2), one
   residual block a level, attention at 7x7, no dropout (2 epochs do not overfit). A
   higher rate with a short warmup suits the short run; EMA 0.995 (a ~200-step horizon)
   keeps 0.995^2000 < 1e-4 of the initial weights, where 0.999 would keep 14%."""
