@@ -13,6 +13,7 @@ import math
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from genjax import data as data_lib
@@ -37,17 +38,17 @@ def run(workdir: str, *, num_examples: int, timesteps: int, batch_size: int = 10
 
   @jax.jit
   def bpd(params, images01, rng):
-    y = None if null is None else jax.numpy.full((images01.shape[0],), null, jax.numpy.int32)
+    y = None if null is None else jnp.full((images01.shape[0],), null, jnp.int32)
     net = lambda x, t: model.apply(params, x, t, y)
     return objectives.vb_bound(net, schedule, objectives.to_model_space(images01), rng,
                                timesteps, o.prediction, o.variance)['bpd']
 
   log(f'{workdir}: diffusion run at step {step}; the bound of {num_examples} test images '
       f'from {timesteps or schedule.num_timesteps} terms' + ('' if timesteps else ' (exact)'))
-  values = []
+  key, values = jax.random.PRNGKey(seed), []
   for i, start in enumerate(range(0, num_examples, batch_size)):
     images = test.images[start:min(start + batch_size, num_examples)].astype(np.float32) / 255
-    values.append(np.asarray(bpd(params, images, jax.random.fold_in(jax.random.PRNGKey(seed), i))))
+    values.append(np.asarray(bpd(params, images, jax.random.fold_in(key, i))))
     log(f'  {start + len(images)}/{num_examples} images: running mean '
         f'{np.concatenate(values).mean():.4f} bits/dim')
   values = np.concatenate(values)
