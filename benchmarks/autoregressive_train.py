@@ -23,6 +23,7 @@ examples/s. When the machine is shared, trust the ratios, not the absolute numbe
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import sys
@@ -34,7 +35,7 @@ import jax.numpy as jnp
 import torch
 
 from benchmarks import report, torch_pixelcnn
-from benchmarks.vae_throughput import OtherLoad, load_data, time_calls
+from benchmarks.vae_throughput import interleaved_repeats, load_data, others_line, time_calls
 from configs import autoregressive as ar_config
 from genjax.families.autoregressive import make_model
 from genjax.objectives.autoregressive import nll_loss
@@ -162,16 +163,9 @@ def main(argv=None):
     print(f'  {name}: {measures[(name, "genjax")].num_params:,} parameters'
           + ('' if args.skip_torch else ' on both sides'), flush=True)
 
-  raw = {key: [] for key in measures}
-  others = []
-  for r in range(args.repeats):
-    with OtherLoad() as load:
-      for key, m in measures.items():
-        raw[key].append(m.measure(args.min_time))
-    others.append(load.fraction)
-    shown = '?' if load.fraction is None else f'{load.fraction:.0%}'
-    print(f'  repeat {r + 1}/{args.repeats}: other processes took {shown} of the CPUs; '
-          + ', '.join(f'{n} {s} {raw[(n, s)][-1]:.1f}' for n, s in measures), flush=True)
+  raw, others = interleaved_repeats(
+      {key: functools.partial(m.measure, args.min_time) for key, m in measures.items()},
+      args.repeats)
 
   median = {key: float(np.median(v)) for key, v in raw.items()}
   print()
@@ -199,7 +193,7 @@ def main(argv=None):
   env['loadavg_at_end'] = os.getloadavg()
   env['other_processes_cpu_share_per_repeat'] = others
   print(f"Medians of {args.repeats} interleaved repeats. Other processes took "
-        + ', '.join('?' if o is None else f'{o:.0%}' for o in others)
+        + others_line(others)
         + ' of the CPUs per repeat: on a shared machine compare the ratios, not the '
         'absolute examples/s.')
 

@@ -27,6 +27,7 @@ batch sizes will differ. Results go to --out as JSON.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import sys
@@ -37,7 +38,7 @@ import jax
 import torch
 
 from benchmarks import report, diffusion_setup as setup
-from benchmarks.vae_throughput import BUSY_OTHERS, OtherLoad, time_calls
+from benchmarks.vae_throughput import interleaved_repeats, machine_busy, others_line, time_calls
 
 
 def parse_args(argv=None):
@@ -120,22 +121,16 @@ def main(argv=None):
       measures[name]['torch'] = torch_side.sample_measure(name.split()[0], batches[name])
   print(params_line, flush=True)
 
-  raw = {(task, side): [] for task, sides in measures.items() for side in sides}
-  others = []
-  for r in range(args.repeats):
-    with OtherLoad() as load:
-      for task, sides in measures.items():
-        for side, measure in sides.items():
-          n, dt = time_calls(measure.run_n, args.min_time, getattr(measure, 'n', 1))
-          measure.n = n
-          raw[task, side].append(n * measure.images_per_call / dt)
-    others.append(load.fraction)
-    shown = 'unknown' if load.fraction is None else f'{load.fraction:.0%}'
-    print(f'  repeat {r + 1}/{args.repeats} done; other processes took {shown} of the CPUs',
-          flush=True)
+  def rate(measure):
+    n, dt = time_calls(measure.run_n, args.min_time, getattr(measure, 'n', 1))
+    measure.n = n  # later repeats start from the call count that filled min_time
+    return n * measure.images_per_call / dt
+
+  raw, others = interleaved_repeats(
+      {(task, side): functools.partial(rate, measure)
+       for task, sides in measures.items() for side, measure in sides.items()}, args.repeats)
   genjax_side.check_finite()
-  known = [o for o in others if o is not None]
-  busy = bool(known) and max(known) > BUSY_OTHERS
+  busy = machine_busy(others)
   best = {key: max(v) for key, v in raw.items()}
 
   print()
@@ -154,7 +149,7 @@ def main(argv=None):
   env['other_processes_cpu_share_per_repeat'] = others
   print(f"load average at start {env['loadavg_at_start'][0]:.2f}, at end "
         f"{env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs per repeat: "
-        + ', '.join('?' if o is None else f'{o:.0%}' for o in others))
+        + others_line(others))
   if busy:
     print('WARNING: other processes were competing for the CPUs during this run; the '
           'timings and ratios above are not trustworthy. Rerun on an idle machine.')

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import platform
@@ -146,6 +147,33 @@ class OtherLoad:
     else:
       others = (total - self.all) - (_own_cpu() - self.own)
       self.fraction = max(0.0, others / (wall * (os.cpu_count() or 1)))
+
+
+def interleaved_repeats(measures: dict, repeats: int) -> tuple[dict, list]:
+  """Calls every measure (no arguments, returns a rate) once a repeat, in turn, so that a
+  burst of background load hits all of them; returns ({key: [rate per repeat]}, [others'
+  CPU share per repeat, None where unknown])."""
+  raw, others = {key: [] for key in measures}, []
+  for r in range(repeats):
+    with OtherLoad() as load:
+      for key, measure in measures.items():
+        raw[key].append(measure())
+    others.append(load.fraction)
+    shown = 'unknown' if load.fraction is None else f'{load.fraction:.0%}'
+    print(f'  repeat {r + 1}/{repeats} done; other processes took {shown} of the CPUs',
+          flush=True)
+  return raw, others
+
+
+def machine_busy(others: list) -> bool:
+  # When something else competes for the cores, the numbers (torch's OpenMP threads
+  # especially, which collapse when descheduled) are not comparable.
+  known = [o for o in others if o is not None]
+  return bool(known) and max(known) > BUSY_OTHERS
+
+
+def others_line(others: list) -> str:
+  return ', '.join('?' if o is None else f'{o:.0%}' for o in others)
 
 
 def _own_cpu() -> float:
@@ -337,21 +365,11 @@ def main(argv=None):
         torch_vae.eval_examples_per_sec, images, len(images), 'repeats', 1, args.min_time)
   measures['matmul'] = Matmul(args.matmul_size)
 
-  raw: dict[str, list[float]] = {name: [] for name in measures}
-  others = []
-  for r in range(args.repeats):
-    with OtherLoad() as load:
-      for name, m in measures.items():
-        raw[name].append(m.measure(args.min_time))
-    others.append(load.fraction)
-    shown = 'unknown' if load.fraction is None else f'{load.fraction:.0%}'
-    print(f'  repeat {r + 1}/{args.repeats} done; other processes took {shown} of the CPUs',
-          flush=True)
+  raw, others = interleaved_repeats(
+      {name: functools.partial(m.measure, args.min_time) for name, m in measures.items()},
+      args.repeats)
   env['other_processes_cpu_share_per_repeat'] = others
-  # When something else competes for the cores, the numbers (torch's OpenMP threads
-  # especially, which collapse when descheduled) are not comparable.
-  known = [o for o in others if o is not None]
-  busy = bool(known) and max(known) > BUSY_OTHERS
+  busy = machine_busy(others)
   best = {name: max(v) for name, v in raw.items()}
 
   # ---- table
@@ -401,7 +419,7 @@ def main(argv=None):
   env['loadavg_at_end'] = os.getloadavg()
   print(f"load average at start {env['loadavg_at_start'][0]:.2f}, "
         f"at end {env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs "
-        f"per repeat: " + ', '.join('?' if o is None else f'{o:.0%}' for o in others))
+        f"per repeat: " + others_line(others))
   if busy:
     print('WARNING: other processes were competing for the CPUs during this run; the '
           'timings and ratios above are not trustworthy. Rerun on an idle machine.')
