@@ -1,7 +1,7 @@
 """Trains one autoregressive model. Configs and variants: configs/autoregressive.py."""
 
 from genjax import launch
-from genjax.training.loop import train_and_evaluate
+from genjax.families import autoregressive
 
 if __name__ == '__main__':
-  launch.run(train_and_evaluate)
+  launch.train(autoregressive.FAMILY)

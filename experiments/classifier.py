@@ -1,7 +1,7 @@
 """Trains the feature classifier of the offline Fréchet distance. Configs: configs/classifier.py."""
 
 from genjax import launch
-from genjax.training.loop import train_and_evaluate
+from genjax.families import classifier
 
 if __name__ == '__main__':
-  launch.run(train_and_evaluate)
+  launch.train(classifier.FAMILY)

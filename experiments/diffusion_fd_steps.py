@@ -2,12 +2,12 @@
 
     python -m experiments.diffusion_fd_steps --workdir=runs/ddpm --classifier=runs/classifier
 
-Writes <workdir>/fd_vs_steps/fd_vs_steps.{json,png}; see genjax/diffusion/fd_vs_steps.py.
+Writes <workdir>/fd_vs_steps/fd_vs_steps.{json,png}; see genjax/evals/fd_vs_steps.py.
 """
 
 from absl import app, flags, logging
 
-from genjax.diffusion import fd_vs_steps
+from genjax.evals import fd_vs_steps
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A diffusion run with a checkpoint.')
 _CLASSIFIER = flags.DEFINE_string('classifier', None,

@@ -1,7 +1,7 @@
 """Trains one VAE. Configs and what they reproduce: configs/vae.py."""
 
 from genjax import launch
-from genjax.training.loop import train_and_evaluate
+from genjax.families import vae
 
 if __name__ == '__main__':
-  launch.run(train_and_evaluate)
+  launch.train(vae.FAMILY)

@@ -4,6 +4,7 @@ import json
 import os
 
 from genjax import launch
+from genjax.families import vae
 from genjax.figures import vae as vae_figures
 from genjax.training.loop import train_and_evaluate
 
@@ -19,7 +20,7 @@ def train_sweep(config, workdir: str) -> dict:
     run = config.run.copy_and_resolve_references()
     run.model.latent_dim = dim
     run.model.conditional = conditional
-    summary[name] = train_and_evaluate(run, os.path.join(workdir, name))
+    summary[name] = train_and_evaluate(vae.FAMILY, run, os.path.join(workdir, name))
   with open(os.path.join(workdir, 'summary.json'), 'w') as f:
     json.dump(summary, f, indent=2)
   vae_figures.paper_figures(workdir, config.figure2_latent_dims, config.figure5_latent_dims,

@@ -10,6 +10,7 @@ flags may be left out).
 
 from __future__ import annotations
 
+import functools
 import logging as pylogging
 import sys
 from typing import Callable
@@ -34,6 +35,12 @@ class _QuietLibraries(pylogging.Filter):
 
   def filter(self, record):
     return record.levelno >= pylogging.WARNING or '/genjax/' in record.pathname
+
+
+def train(family_def) -> None:
+  """The whole main of an experiment that trains one model of `family_def`."""
+  from genjax.training.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
+  run(functools.partial(train_and_evaluate, family_def))
 
 
 def run(experiment: Callable[..., object]) -> None:

@@ -26,6 +26,7 @@ def smoke_config():
 def digits_info():
   """What a family's `build` learns of the data, for the 8x8 digits."""
   from genjax import data as data_lib  # pylint: disable=g-import-not-at-top
-  from genjax.training.loop import DataInfo  # pylint: disable=g-import-not-at-top
+  from genjax.training.family import DataInfo  # pylint: disable=g-import-not-at-top
   test = data_lib.load_image_dataset('digits', 'test')
-  return DataInfo(test.images.shape[1:], test.num_classes, 1500, test)
+  return DataInfo(num_train=1500, num_classes=test.num_classes,
+                  example_shape=test.images.shape[1:], test=test)

@@ -23,7 +23,9 @@ from genjax.models.pixelcnn import PixelCNN
 from genjax.models.transformer import PixelTransformer
 from genjax.objectives import autoregressive as objectives
 from genjax.samplers import autoregressive as samplers
-from genjax.training.family import Family
+from genjax.families.image_data import image_data
+from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
+                                   stateless_loss)
 
 ARCHITECTURES = ('pixelcnn', 'gated_pixelcnn', 'transformer', 'lstm')
 
@@ -134,10 +136,13 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='autoregressive',
       signature={'model': m.to_dict(), 'image_shape': list(image_shape)},
       init_params=init_params,
-      loss_fn=objectives.nll_loss(model, m.conditional),
-      eval_fn=eval_fn,
-      artifacts_fn=artifacts_fn,
+      loss_fn=stateless_loss(objectives.nll_loss(model, m.conditional)),
+      eval_fn=stateless_eval(eval_fn),
+      artifacts_fn=stateless_artifacts(artifacts_fn),
       render_figures=figures.render_run,
       eval_examples=e.test_examples,
       train_eval_examples=e.train_examples,
   )
+
+
+FAMILY = FamilyDef(name='autoregressive', schema=schema, build=build, data=image_data)

@@ -1,28 +1,22 @@
-"""The classifier family: a Fashion-MNIST CNN trained by the one loop, and its loading.
+"""The classifier family: a Fashion-MNIST CNN trained by the one loop.
 
-Its purpose is the feature space of genjax's offline Fréchet distance
-(`genjax.metrics.frechet`): train it once (configs/classifier.py), then
-`load_feature_fn(workdir)` gives images -> penultimate features from the run's latest
-checkpoint (EMA params when the run kept them), and `export` / `load_exported` move the
-trained network as one msgpack file.
+Its purpose is the feature space of genjax's offline Fréchet distance: train it once
+(configs/classifier.py), then `genjax.evals.classifier_features` reads the run.
 """
 
 from __future__ import annotations
 
-import json
-import os
-
-import flax.serialization
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
+from genjax.families.image_data import image_data
 from genjax.figures import classifier as classifier_figures
 from genjax.models.classifier import Classifier, cross_entropy
-from genjax.training import restore
-from genjax.training.family import Family
+from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
+                                   stateless_loss)
 
 _CONFUSION_EXAMPLES = 10000
 
@@ -77,53 +71,13 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='classifier',
       signature={'model': config.model.to_dict(), 'image_shape': list(info.image_shape),
                  'num_classes': info.num_classes},
-      init_params=init_params, loss_fn=loss_fn, eval_fn=eval_fn,
-      artifacts_fn=artifacts_fn, render_figures=classifier_figures.render_run,
+      init_params=init_params, loss_fn=stateless_loss(loss_fn),
+      eval_fn=stateless_eval(eval_fn), artifacts_fn=stateless_artifacts(artifacts_fn), render_figures=classifier_figures.render_run,
       eval_examples=config.eval.test_examples,
       train_eval_examples=config.eval.train_examples)
 
 
+FAMILY = FamilyDef(name='classifier', schema=schema, build=build, data=image_data)
+
 TRAIN_COMMAND = ('python -m experiments.classifier --config=configs/classifier.py '
                  '--workdir=runs/classifier')
-
-
-def load_checkpoint(workdir: str):
-  """(model, params, signature) from the latest checkpoint a classifier run left in workdir."""
-  config = restore.read_run_config(workdir, 'classifier', TRAIN_COMMAND)
-  signature = restore.latest_signature(workdir, TRAIN_COMMAND)
-  model = make_model(signature['model'], signature['num_classes'])
-  x = jnp.zeros((1, *signature['image_shape']), jnp.float32)
-  template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), x))
-  params, _ = restore.restore_eval_params(workdir, config, template, signature)
-  return model, params, signature
-
-
-def export(workdir: str, path: str) -> str:
-  """Writes the latest checkpoint's network (eval params and model config) to one file."""
-  _, params, signature = load_checkpoint(workdir)
-  blob = {'signature': json.dumps(signature),
-          'params': flax.serialization.to_state_dict(jax.device_get(params))}
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  with open(path, 'wb') as f:
-    f.write(flax.serialization.msgpack_serialize(blob))
-  return path
-
-
-def load_exported(path: str):
-  """(model, params, signature) from a file written by `export`."""
-  with open(path, 'rb') as f:
-    blob = flax.serialization.msgpack_restore(f.read())
-  signature = json.loads(blob['signature'])
-  return make_model(signature['model'], signature['num_classes']), blob['params'], signature
-
-
-def feature_fn(model: Classifier, params):
-  """images [N, H, W, 1] in [0, 1] -> penultimate features [N, hidden], jitted."""
-  f = jax.jit(lambda p, x: model.apply(p, x, method=Classifier.features))
-  return lambda images: np.asarray(f(params, jnp.asarray(images, jnp.float32)))
-
-
-def load_feature_fn(path: str):
-  """Feature function from a classifier workdir or an exported file."""
-  model, params, _ = (load_checkpoint(path) if os.path.isdir(path) else load_exported(path))
-  return feature_fn(model, params)

@@ -24,8 +24,9 @@ from genjax.figures import diffusion as diffusion_figures
 from genjax.models.unet import UNet
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
-from genjax.training import restore
-from genjax.training.family import Family
+from genjax.families.image_data import image_data
+from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
+                                   stateless_loss)
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -125,9 +126,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   test01 = info.test.images[:8].astype(np.float32) / 255.0
   scorer = None
   if e.classifier and e.frechet_samples:
-    from genjax.families import classifier  # pylint: disable=g-import-not-at-top
+    from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
     from genjax.metrics.frechet import FrechetScorer  # pylint: disable=g-import-not-at-top
-    scorer = FrechetScorer(classifier.load_feature_fn(e.classifier),
+    scorer = FrechetScorer(classifier_features.load_feature_fn(e.classifier),
                            info.test.images.astype(np.float32) / 255.0)
 
   def artifacts_fn(params, rng):
@@ -167,28 +168,14 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       signature={'model': m.to_dict(), 'objective': o.to_dict(),
                  'image_shape': list(info.image_shape)},
       init_params=init_params,
-      loss_fn=loss_fn,
-      eval_fn=eval_with(e.nll_timesteps),
-      final_eval_fn=eval_with(e.final_nll_timesteps),
-      artifacts_fn=artifacts_fn,
+      loss_fn=stateless_loss(loss_fn),
+      eval_fn=stateless_eval(eval_with(e.nll_timesteps)),
+      final_eval_fn=stateless_eval(eval_with(e.final_nll_timesteps)),
+      artifacts_fn=stateless_artifacts(artifacts_fn),
       render_figures=diffusion_figures.render_run,
       eval_examples=e.test_examples,
       train_eval_examples=e.train_examples,
   )
 
 
-def load_checkpoint(workdir: str, num_classes: int = 10):
-  """(config, model, eval params, schedule, step) of a diffusion run's latest checkpoint.
-
-  Refuses, naming the remedy, a workdir that holds no diffusion run or no checkpoint yet.
-  """
-  config = restore.read_run_config(workdir, 'diffusion', TRAIN_COMMAND)
-  signature = restore.latest_signature(workdir, TRAIN_COMMAND)
-  m = signature['model']
-  model = make_model(m, num_classes)
-  x = jnp.zeros((1, *signature['image_shape']), jnp.float32)
-  template = jax.eval_shape(lambda: model.init(
-      jax.random.PRNGKey(0), x, jnp.zeros((1,), jnp.int32),
-      jnp.full((1,), num_classes, jnp.int32) if m['conditional'] else None))
-  params, step = restore.restore_eval_params(workdir, config, template, signature)
-  return config, model, params, make_schedule(signature['objective']), step
+FAMILY = FamilyDef(name='diffusion', schema=schema, build=build, data=image_data)

@@ -12,7 +12,9 @@ from genjax.figures import vae as vae_figures
 from genjax.models.vae import VAE
 from genjax.objectives import vae as objectives
 from genjax.samplers import vae as samplers
-from genjax.training.family import Family
+from genjax.families.image_data import image_data
+from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
+                                   stateless_loss)
 
 _SCATTER_EXAMPLES = 5000
 
@@ -86,11 +88,14 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='vae',
       signature={'model': m.to_dict(), 'image_shape': list(info.image_shape)},
       init_params=init_params,
-      loss_fn=objectives.negative_elbo_loss(model, m.conditional),
-      eval_fn=eval_with(e.iwae_k),
-      final_eval_fn=eval_with(e.final_iwae_k),
-      artifacts_fn=artifacts_fn,
+      loss_fn=stateless_loss(objectives.negative_elbo_loss(model, m.conditional)),
+      eval_fn=stateless_eval(eval_with(e.iwae_k)),
+      final_eval_fn=stateless_eval(eval_with(e.final_iwae_k)),
+      artifacts_fn=stateless_artifacts(artifacts_fn),
       render_figures=vae_figures.render_run,
       eval_examples=e.test_examples,
       train_eval_examples=e.train_examples,
   )
+
+
+FAMILY = FamilyDef(name='vae', schema=schema, build=build, data=image_data)

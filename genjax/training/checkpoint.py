@@ -21,9 +21,12 @@ class CheckpointMismatchError(ValueError):
 class Checkpointer:
   """Saves and restores {state, meta} under `<workdir>/checkpoints/<step>`."""
 
-  def __init__(self, workdir: str, *, keep: int, signature: Mapping[str, Any]):
+  def __init__(self, workdir: str, *, keep: int, signature: Mapping[str, Any],
+               upstream: Mapping[str, Any] | None = None):
     self.directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
-    self._signature = json.loads(json.dumps(dict(signature)))  # JSON-normal form
+    self._signature = _json_normal(signature)
+    # The run whose params this one reads frozen: recorded, and checked on resume.
+    self._upstream = None if upstream is None else _json_normal(upstream)
     self._manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
@@ -36,7 +39,8 @@ class Checkpointer:
     step = int(jax.device_get(state.step))
     if step in self._manager.all_steps():
       return
-    meta = {'signature': self._signature, 'data_position': data_position, 'step': step}
+    meta = {'signature': self._signature, 'data_position': data_position, 'step': step,
+            'upstream': self._upstream}
     self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                                       meta=ocp.args.JsonSave(meta)))
 
@@ -52,6 +56,12 @@ class Checkpointer:
           f'The checkpoint at {self.directory}/{step} was written by a different model:\n'
           f'  checkpoint: {meta.get("signature")}\n  this run:   {self._signature}\n'
           'Use a fresh --workdir, or the config that wrote it.')
+    saved_upstream = (meta.get('upstream') or {}).get('signature')
+    if saved_upstream != (self._upstream or {}).get('signature'):
+      raise CheckpointMismatchError(
+          f'The checkpoint at {self.directory}/{step} was trained on another upstream run:\n'
+          f'  checkpoint: {meta.get("upstream")}\n  this run:   {self._upstream}\n'
+          'Point the run at the upstream it was trained on, or use a fresh --workdir.')
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
     try:
       restored = self._manager.restore(step, args=ocp.args.Composite(
@@ -68,3 +78,7 @@ class Checkpointer:
 
   def close(self) -> None:
     self._manager.close()
+
+
+def _json_normal(tree: Mapping[str, Any]) -> dict:
+  return json.loads(json.dumps(dict(tree)))

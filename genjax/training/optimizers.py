@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 import ml_collections
 import optax
 
@@ -40,3 +42,57 @@ def make_optimizer(c: ml_collections.ConfigDict) -> optax.GradientTransformation
     parts.append(optax.add_decayed_weights(c.weight_decay))
   parts.append(_OPTIMIZERS[c.name](c, learning_rate(c)))
   return optax.chain(*parts) if len(parts) > 1 else parts[0]
+
+
+def _is_transform(optimizer) -> bool:
+  return isinstance(optimizer, optax.GradientTransformation)
+
+
+def _check_networks(optimizer: Mapping[str, Any], params) -> None:
+  if not isinstance(params, Mapping) or set(optimizer) != set(params):
+    got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+    raise ValueError(f'A dict of optimisers needs params with the same top-level keys: '
+                     f'optimisers for {sorted(optimizer)}, params {got}.')
+
+
+def init_optimizer_state(optimizer, params):
+  """The optimiser state of `params`: one state per network for a dict of transforms.
+
+  Args:
+    optimizer: an optax transform, a dict of them keyed like `params`' top level (one per
+      network, e.g. {'generator': adam, 'discriminator': adam}), or None (no gradient).
+    params: the params pytree.
+
+  Returns:
+    optax.EmptyState() for None, the transform's state, or a dict of per-network states.
+  """
+  if optimizer is None:
+    return optax.EmptyState()
+  if _is_transform(optimizer):
+    return optimizer.init(params)
+  _check_networks(optimizer, params)
+  return {name: init_optimizer_state(optimizer[name], params[name]) for name in optimizer}
+
+
+def apply_optimizer(optimizer, grads, opt_state, params, *, only: Sequence[str] | None = None):
+  """One optimiser step: (new params, new optimiser state).
+
+  With a dict of transforms each network is stepped with its own optimiser and state, and
+  `only` names the networks to step (a GAN's D-only step: only=('discriminator',)); the
+  others, params and optimiser state alike, are returned as they came, bitwise. `grads`
+  needs entries only for the networks stepped.
+  """
+  if _is_transform(optimizer):
+    if only is not None:
+      raise ValueError('`only` names networks; it needs a dict of optimisers.')
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+  _check_networks(optimizer, params)
+  unknown = set(only or ()) - set(optimizer)
+  if unknown:
+    raise ValueError(f'No optimiser for {sorted(unknown)}; networks: {sorted(optimizer)}.')
+  new_params, new_state = dict(params), dict(opt_state)
+  for name in (optimizer if only is None else only):
+    new_params[name], new_state[name] = apply_optimizer(
+        optimizer[name], grads[name], opt_state[name], params[name])
+  return new_params, new_state

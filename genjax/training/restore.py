@@ -1,23 +1,56 @@
-"""Reading a finished (or running) run back from its workdir, without the training loop.
+"""The one reader of saved runs: a run's config, params, EMA params and model state.
 
-Tools that use a trained network (the Fréchet classifier, a diffusion model's sampler
-sweeps) rebuild the train state's shape from the run's saved config.json and restore its
-latest checkpoint's eval params (EMA when the run kept them).
+Every tool that uses a trained network (the Fréchet classifier, a diffusion model's bound
+and sampler sweeps, a second stage over a first stage's codes, a GAN's generator) reads it
+with `load_run(workdir)`. Nothing is rebuilt: no model, no optimiser. The checkpoint's
+arrays come back in the layout they were saved in, which is the layout `model.apply`
+takes, so a tool rebuilds its network from `run.signature` and applies `run.eval_params`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Any, Mapping
 
 import jax
 import ml_collections
+import numpy as np
 import orbax.checkpoint as ocp
 
-from genjax.training.checkpoint import Checkpointer
-from genjax.training.optimizers import make_optimizer
-from genjax.training.state import create_train_state, eval_params
+
+@dataclasses.dataclass(frozen=True)
+class SavedRun:
+  """A run as its latest checkpoint left it.
+
+  Attributes:
+    workdir: the run's workdir, absolute.
+    config: the config the run saved (config.json).
+    step: the checkpoint's step.
+    signature: the model signature checkpoints are marked with ({'family', 'model', ...}).
+    params: the trained params; a GAN's are {'generator': ..., 'discriminator': ...}.
+    ema_params: the EMA params, or None when the run kept none.
+    model_state: BatchNorm statistics, codebook counts...; None when the run kept none.
+    upstream: the run this run read its frozen params from, or None.
+  """
+  workdir: str
+  config: ml_collections.ConfigDict
+  step: int
+  signature: Mapping[str, Any]
+  params: Any
+  ema_params: Any
+  model_state: Any
+  upstream: Mapping[str, Any] | None
+
+  @property
+  def eval_params(self):
+    """EMA weights when the run keeps them, as sampling and evaluation should use."""
+    return self.ema_params if self.ema_params is not None else self.params
+
+  def record(self) -> dict[str, Any]:
+    """What a second stage records of this run in its own checkpoints."""
+    return {'workdir': self.workdir, 'step': self.step, 'signature': dict(self.signature)}
 
 
 def read_run_config(workdir: str, family: str, train_command: str) -> ml_collections.ConfigDict:
@@ -28,14 +61,25 @@ def read_run_config(workdir: str, family: str, train_command: str) -> ml_collect
                             f'train one with {train_command}')
   with open(path) as f:
     config = ml_collections.ConfigDict(json.load(f))
-  if config.family != family:
+  if family and config.family != family:
     raise ValueError(f'{workdir} holds a {config.family!r} run, not a {family} run; '
                      f'point at a {family} workdir, or train one with {train_command}')
   return config
 
 
-def latest_signature(workdir: str, train_command: str) -> dict[str, Any]:
-  """The model signature the latest checkpoint was saved with (family, model, shapes)."""
+def load_run(workdir: str, *, family: str = '', train_command: str = '') -> SavedRun:
+  """The latest checkpoint of the run in `workdir`.
+
+  Args:
+    workdir: a run's --workdir.
+    family: when set, a run of another family is refused.
+    train_command: the command that trains such a run, named in every refusal.
+
+  Returns:
+    A SavedRun whose arrays are NumPy arrays on the host.
+  """
+  train_command = train_command or 'the experiment main that trains it'
+  config = read_run_config(workdir, family, train_command)
   directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
   manager = ocp.CheckpointManager(directory, item_names=('state', 'meta'))
   try:
@@ -43,22 +87,13 @@ def latest_signature(workdir: str, train_command: str) -> dict[str, Any]:
     if step is None:
       raise FileNotFoundError(f'No checkpoint in {directory} yet; wait for the run\'s first '
                               f'checkpoint (ckpt_every) or train one with {train_command}')
-    return manager.restore(step, args=ocp.args.Composite(
-        meta=ocp.args.JsonRestore()))['meta']['signature']
+    meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))['meta']
+    state = manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore()))['state']
   finally:
     manager.close()
-
-
-def restore_eval_params(workdir: str, config: ml_collections.ConfigDict, params_template,
-                        signature: Mapping[str, Any]):
-  """(eval params, step) of the latest checkpoint; `params_template` gives the shapes."""
-  checkpointer = Checkpointer(workdir, keep=max(1, config.keep_checkpoints),
-                              signature=signature)
-  try:
-    abstract = jax.eval_shape(lambda p: create_train_state(
-        p, make_optimizer(config.optimizer), jax.random.PRNGKey(0),
-        ema=config.ema_decay > 0), params_template)
-    state, meta = checkpointer.restore_latest(abstract)
-  finally:
-    checkpointer.close()
-  return eval_params(state), int(meta['step'])
+  host = lambda tree: None if tree is None else jax.tree.map(np.asarray, tree)
+  return SavedRun(workdir=os.path.abspath(workdir), config=config, step=int(step),
+                  signature=meta['signature'], params=host(state['params']),
+                  ema_params=host(state.get('ema_params')),
+                  model_state=host(state.get('model_state')), upstream=meta.get('upstream'))

@@ -7,32 +7,37 @@ from typing import Any
 import flax.struct
 import jax
 import jax.numpy as jnp
-import optax
+
+from genjax.training.optimizers import init_optimizer_state
 
 
 @flax.struct.dataclass
 class TrainState:
-  """step, params, optimiser state, optional EMA params and the run's base rng.
+  """step, params, optimiser state, EMA params, model state and the run's base rng.
 
   Step rngs are `fold_in(rng, step)`, so the same seed gives the same run, resumed or not.
   Families with several networks (a GAN's generator and discriminator) keep them as
-  entries of one `params` dict and one `opt_state` dict.
+  entries of one `params` dict, and with a dict of optimisers `opt_state` holds one state
+  per network. `model_state` is what is not a gradient parameter (BatchNorm statistics,
+  codebook counts, EM sufficient statistics); None when the family keeps none.
   """
   step: jax.Array
   params: Any
   opt_state: Any
   ema_params: Any
   rng: jax.Array
+  model_state: Any = None
 
 
-def create_train_state(params, optimizer: optax.GradientTransformation | None,
-                       rng: jax.Array, ema: bool) -> TrainState:
+def create_train_state(params, optimizer, rng: jax.Array, ema: bool,
+                       model_state: Any = None) -> TrainState:
   return TrainState(
       step=jnp.zeros((), jnp.int32),
       params=params,
-      opt_state=optimizer.init(params) if optimizer is not None else optax.EmptyState(),
+      opt_state=init_optimizer_state(optimizer, params),
       ema_params=jax.tree.map(jnp.copy, params) if ema else None,
       rng=rng,
+      model_state=model_state,
   )
 
 

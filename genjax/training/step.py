@@ -11,43 +11,49 @@ from genjax.training.update import flag_non_finite
 
 
 def make_train_step(update_fn, mesh: Mesh, state_sharding=None):
-  """Jits `steps_per_call` updates into one call: (state, batches) -> (state, metrics).
+  """Jits `steps_per_call` updates into one call: (state, batches[, frozen]) -> (state,
+  metrics).
 
   `batches` carries a leading axis of steps; `lax.scan` runs one update per entry, so small
   models pay Python and dispatch overhead once per call, not once per step. The state is
   donated (updated in place) and replicated; batches are sharded on their batch axis (1).
-  Metrics come back stacked per step. The step rng is fold_in(state.rng, step).
+  `frozen` (another run's params, or None) is a replicated argument, so new values reuse
+  the compiled step. Metrics come back stacked per step. The step rng is
+  fold_in(state.rng, step).
   """
   flagged = flag_non_finite(update_fn)
-
-  def one_step(state, batch):
-    return flagged(state, batch, jax.random.fold_in(state.rng, state.step))
 
   # XLA:CPU compiles a loop body without its fast convolution kernels (measured 4x slower
   # on the conv VAE, 17x on the classifier), so on CPU up to 10 fused steps are unrolled;
   # unrolling 50 halved the MLP VAE's throughput.
   on_cpu = jax.default_backend() == 'cpu'
 
-  def run(state, batches):
+  def run(state, batches, frozen):
+    def one_step(state, batch):
+      return flagged(state, batch, jax.random.fold_in(state.rng, state.step), frozen)
+
     steps = jax.tree.leaves(batches)[0].shape[0]
     return jax.lax.scan(one_step, state, batches, unroll=min(steps, 10) if on_cpu else 1)
 
   replicated = mesh_lib.replicated(mesh)
-  return jax.jit(run,
-                 in_shardings=(state_sharding or replicated, mesh_lib.batch_sharding(mesh, 1)),
-                 out_shardings=(state_sharding or replicated, replicated),
-                 donate_argnums=0)
+  compiled = jax.jit(
+      run, in_shardings=(state_sharding or replicated, mesh_lib.batch_sharding(mesh, 1),
+                         replicated),
+      out_shardings=(state_sharding or replicated, replicated), donate_argnums=0)
+  return lambda state, batches, frozen=None: compiled(state, batches, frozen)
 
 
 def make_eval_step(eval_fn, mesh: Mesh):
-  """(params, batch, rng) -> masked sums and count of eval_fn's per-example metrics."""
+  """(params, model_state, batch, rng, frozen) -> masked sums and count of eval_fn's
+  per-example metrics."""
 
-  def run(params, batch, rng):
-    values = eval_fn(params, batch, rng)
+  def run(params, model_state, batch, rng, frozen):
+    values = eval_fn(params, model_state, batch, rng, frozen)
     mask = batch['mask']
     sums = {k: jnp.sum(v * mask) for k, v in values.items()}
     return sums, jnp.sum(mask)
 
   replicated = mesh_lib.replicated(mesh)
-  return jax.jit(run, in_shardings=(replicated, mesh_lib.batch_sharding(mesh, 0), replicated),
+  return jax.jit(run, in_shardings=(replicated, replicated, mesh_lib.batch_sharding(mesh, 0),
+                                    replicated, replicated),
                  out_shardings=replicated)

@@ -7,22 +7,31 @@ import jax.numpy as jnp
 import optax
 
 from genjax.training.family import LossFn
+from genjax.training.optimizers import apply_optimizer
 from genjax.training.state import TrainState
 
 
-def gradient_update(loss_fn: LossFn, optimizer: optax.GradientTransformation,
-                    ema_decay: float = 0.0):
-  """Returns update(state, batch, rng) -> (state, metrics) for a differentiable loss."""
+def ema_update(ema, params, decay: float):
+  """decay * ema + (1 - decay) * params, leaf by leaf; None when the run keeps no EMA."""
+  if ema is None:
+    return None
+  return jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, ema, params)
 
-  def update(state: TrainState, batch, rng):
-    (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, rng)
-    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    ema = state.ema_params
-    if ema is not None:
-      ema = jax.tree.map(lambda e, p: ema_decay * e + (1 - ema_decay) * p, ema, params)
+
+def gradient_update(loss_fn: LossFn, optimizer, ema_decay: float = 0.0):
+  """update(state, batch, rng, frozen) -> (state, metrics) for a differentiable loss.
+
+  The gradient is taken with respect to `state.params` alone: model state and frozen
+  upstream params enter the loss as values, and the loss returns the new model state.
+  """
+
+  def update(state: TrainState, batch, rng, frozen=None):
+    (loss, (aux, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.params, state.model_state, batch, rng, frozen)
+    params, opt_state = apply_optimizer(optimizer, grads, state.opt_state, state.params)
     metrics = {'loss': loss, 'grad_norm': optax.tree.norm(grads), **aux}
-    return state.replace(params=params, opt_state=opt_state, ema_params=ema), metrics
+    return state.replace(params=params, opt_state=opt_state, model_state=model_state,
+                         ema_params=ema_update(state.ema_params, params, ema_decay)), metrics
 
   return update
 
@@ -35,8 +44,8 @@ def flag_non_finite(update):
   on device instead would copy every state leaf each step, ~7% of a small model's step.)
   """
 
-  def flagged(state, batch, rng):
-    new_state, metrics = update(state, batch, rng)
+  def flagged(state, batch, rng, frozen):
+    new_state, metrics = update(state, batch, rng, frozen)
     finite = jnp.isfinite(metrics['loss'])
     return new_state.replace(step=state.step + 1), {**metrics, 'finite': finite}
 

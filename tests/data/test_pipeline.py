@@ -63,3 +63,30 @@ def test_eval_batches_cover_the_split_once_with_a_padding_mask():
   labels = np.concatenate([b['label'] for b in batches])[mask == 1]
   np.testing.assert_array_equal(labels, np.arange(25))
   assert mask.sum() == 25
+
+
+def test_train_batch_is_the_shuffled_rows_with_one_global_draw_per_step():
+  # Pins the exact rule, so that refactoring keeps every stored run's data stream.
+  arrays = _arrays(25)
+  grey = arrays.images.astype(np.float32) / 255.0
+  for process_index in range(2):
+    s = TrainStream(arrays, global_batch_size=10, seed=5, binarize='dynamic',
+                    process_index=process_index, process_count=2)
+    host = slice(5 * process_index, 5 * process_index + 5)
+    for step in (0, 3):  # 2 steps per epoch: step 3 is the second batch of epoch 1
+      epoch, i = divmod(step, 2)
+      rows = np.random.default_rng([5, epoch]).permutation(25)[i * 10:(i + 1) * 10][host]
+      u = np.random.default_rng([5, 1, step]).random((10, 4, 4, 1), dtype=np.float32)[host]
+      batch = s.batch(step)
+      np.testing.assert_array_equal(batch['label'], arrays.labels[rows])
+      np.testing.assert_array_equal(batch['image'], (u < grey[rows]).astype(np.float32))
+
+
+def test_eval_batches_are_binarised_once_with_a_fixed_seed():
+  arrays = _arrays(25)
+  fixed = np.random.default_rng(12345).random((13, 4, 4, 1), dtype=np.float32)
+  expected = (fixed < arrays.images[:13] / np.float32(255)).astype(np.float32)
+  batches = list(eval_batches(arrays, global_batch_size=10, binarize='static',
+                              max_examples=13))
+  image = np.concatenate([b['image'] for b in batches])
+  np.testing.assert_array_equal(image[:13], expected)

@@ -51,7 +51,7 @@ def test_smoke_variant_trains_end_to_end(tmp_path, variant='lstm,gray8,cond'):
   c.eval.num_samples = 2
   c.eval.samples_per_class = 1
   c.eval.num_completions = 2
-  train_and_evaluate(c, str(tmp_path))
+  train_and_evaluate(autoregressive.FAMILY, c, str(tmp_path))
   rows = [json.loads(line) for line in open(tmp_path / 'metrics.jsonl')]
   test = [r for r in rows if r['split'] == 'test']
   assert test and all(np.isfinite(r['nll']) for r in test)

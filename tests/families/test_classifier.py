@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from genjax import data as data_lib
-from genjax.families import classifier
+from genjax.evals import classifier_features as classifier
+from genjax.families import classifier as classifier_family
 from genjax.metrics.frechet import FrechetScorer
 from genjax.models.classifier import Classifier
 from genjax.training.loop import train_and_evaluate
@@ -23,7 +24,7 @@ def workdir(tmp_path_factory):
   c.eval.train_examples = 0
   c.total_steps, c.eval_every, c.ckpt_every = 4, 0, 0  # one evaluation and save, at the end
   path = str(tmp_path_factory.mktemp('classifier'))
-  train_and_evaluate(c, path)
+  train_and_evaluate(classifier_family.FAMILY, c, path)
   return path
 
 

@@ -15,7 +15,7 @@ from configs import vae  # noqa: E402
 from genjax import data as data_lib  # noqa: E402
 from genjax.families import vae as vae_family  # noqa: E402
 from genjax.training import mesh as mesh_lib  # noqa: E402
-from genjax.training.loop import DataInfo  # noqa: E402
+from genjax.training.family import DataInfo  # noqa: E402
 from genjax.training.optimizers import make_optimizer  # noqa: E402
 from genjax.training.state import create_train_state  # noqa: E402
 from genjax.training.step import make_train_step  # noqa: E402
@@ -26,7 +26,8 @@ def one_step(devices):
   config = vae.get_config('smoke')
   arrays = data_lib.load_image_dataset('digits', 'train')
   test = data_lib.load_image_dataset('digits', 'test')
-  family = vae_family.build(config, DataInfo((8, 8, 1), 10, len(arrays.images), test))
+  family = vae_family.build(config, DataInfo(num_train=len(arrays.images), num_classes=10,
+                                                example_shape=(8, 8, 1), test=test))
   stream = data_lib.TrainStream(arrays, global_batch_size=32, seed=0, binarize='dynamic')
   optimizer = make_optimizer(config.optimizer)
   mesh = mesh_lib.make_mesh(devices)

@@ -13,7 +13,8 @@ from genjax import data as data_lib
 from genjax.families import vae as vae_family
 from genjax.training import mesh as mesh_lib
 from genjax.training.checkpoint import CheckpointMismatchError
-from genjax.training.loop import DataInfo, train_and_evaluate
+from genjax.training.family import DataInfo
+from genjax.training.loop import train_and_evaluate
 from genjax.training.optimizers import make_optimizer
 from genjax.training.state import create_train_state
 from genjax.training.step import make_train_step
@@ -27,22 +28,22 @@ def _params_at(workdir, step):
 
 def test_resume_continues_exactly(tmp_path, smoke_config):
   straight, resumed = str(tmp_path / 'straight'), str(tmp_path / 'resumed')
-  train_and_evaluate(smoke_config, straight)
+  train_and_evaluate(vae_family.FAMILY, smoke_config, straight)
   smoke_config.total_steps = 4
-  train_and_evaluate(smoke_config, resumed)  # "stopped" after 4 of 8 steps
+  train_and_evaluate(vae_family.FAMILY, smoke_config, resumed)  # "stopped" after 4 of 8 steps
   smoke_config.total_steps = 8
-  train_and_evaluate(smoke_config, resumed)
+  train_and_evaluate(vae_family.FAMILY, smoke_config, resumed)
   chex.assert_trees_all_close(_params_at(straight, 8), _params_at(resumed, 8), rtol=1e-6)
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, smoke_config):
   workdir = str(tmp_path)
-  train_and_evaluate(smoke_config, workdir)  # a good checkpoint at step 8
+  train_and_evaluate(vae_family.FAMILY, smoke_config, workdir)  # a good checkpoint at step 8
   good = _params_at(workdir, 8)
   smoke_config.total_steps = 16
   smoke_config.optimizer.learning_rate = 1e30
   with pytest.raises(FloatingPointError, match='non-finite.*learning_rate'):
-    train_and_evaluate(smoke_config, workdir)
+    train_and_evaluate(vae_family.FAMILY, smoke_config, workdir)
   latest = max(int(s) for s in os.listdir(os.path.join(workdir, 'checkpoints')) if s.isdigit())
   params = _params_at(workdir, latest)
   assert all(np.all(np.isfinite(p)) for p in jax.tree.leaves(params))
@@ -51,22 +52,23 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, smok
 
 
 def test_a_checkpoint_from_another_model_is_refused(tmp_path, smoke_config):
-  train_and_evaluate(smoke_config, str(tmp_path))
+  train_and_evaluate(vae_family.FAMILY, smoke_config, str(tmp_path))
   smoke_config.model.latent_dim = 3
   with pytest.raises(CheckpointMismatchError, match='(?s)different model.*fresh --workdir'):
-    train_and_evaluate(smoke_config, str(tmp_path))
+    train_and_evaluate(vae_family.FAMILY, smoke_config, str(tmp_path))
 
 
 def test_unknown_dataset_fails_before_training(tmp_path, smoke_config):
   smoke_config.data.name = 'imagenet'
   with pytest.raises(ValueError, match="Unknown dataset 'imagenet'"):
-    train_and_evaluate(smoke_config, str(tmp_path))
+    train_and_evaluate(vae_family.FAMILY, smoke_config, str(tmp_path))
 
 
 def test_the_train_step_compiles_once(smoke_config):
   arrays = data_lib.load_image_dataset('digits', 'train')
   test = data_lib.load_image_dataset('digits', 'test')
-  family = vae_family.build(smoke_config, DataInfo((8, 8, 1), 10, len(arrays.images), test))
+  family = vae_family.build(smoke_config, DataInfo(num_train=len(arrays.images), num_classes=10,
+                                                      example_shape=(8, 8, 1), test=test))
   stream = data_lib.TrainStream(arrays, global_batch_size=32, seed=0, binarize='dynamic')
   optimizer = make_optimizer(smoke_config.optimizer)
   chex.clear_trace_counter()

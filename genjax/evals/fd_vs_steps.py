@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from genjax import data as data_lib
-from genjax.families import classifier as classifier_family
-from genjax.families import diffusion as diffusion_family
+from genjax.evals import classifier_features
+from genjax.evals import trained_ddpm
 from genjax.figures import diffusion_fd
 from genjax.metrics.frechet import FrechetScorer
 from genjax.objectives import diffusion as objectives
@@ -40,7 +40,9 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
         batch_size: int = 500, seed: int = 0, out_dir: str = '', log=print) -> dict:
   """Scores both samplers at each step count; writes fd_vs_steps.json and .png to out_dir
   (default <workdir>/fd_vs_steps) and returns the results."""
-  config, model, params, schedule, step = diffusion_family.load_checkpoint(workdir)
+  trained = trained_ddpm.load(workdir)
+  config, model, params, schedule, step = (trained.config, trained.model, trained.params,
+                                           trained.schedule, trained.step)
   params = jax.device_put(params)
   T = schedule.num_timesteps
   bad = [n for n in steps if not 1 <= n <= T]
@@ -52,7 +54,7 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
   train, test = load('train'), load('test')
   log(f'{workdir}: diffusion run at step {step}, T = {T}, {config.data.name}; '
       f'scoring {num_samples} samples a point with the classifier in {classifier}')
-  scorer = FrechetScorer(classifier_family.load_feature_fn(classifier),
+  scorer = FrechetScorer(classifier_features.load_feature_fn(classifier),
                          test.images.astype(np.float32) / 255.0)
   pick = np.random.default_rng(seed).choice(len(train.images), num_samples, replace=False)
   floor = scorer(train.images[pick].astype(np.float32) / 255.0)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from genjax import data as data_lib
-from genjax.families import diffusion as diffusion_family
+from genjax.evals import trained_ddpm
 from genjax.objectives import diffusion as objectives
 
 
@@ -25,7 +25,9 @@ def run(workdir: str, *, num_examples: int, timesteps: int, batch_size: int = 10
         seed: int = 0, out: str = '', log=print) -> dict:
   """Bits/dim of the first `num_examples` test images; writes JSON to `out` (default
   <workdir>/bound/bound_<timesteps>.json) and returns it."""
-  config, model, params, schedule, step = diffusion_family.load_checkpoint(workdir)
+  trained = trained_ddpm.load(workdir)
+  config, model, params, schedule, step = (trained.config, trained.model, trained.params,
+                                           trained.schedule, trained.step)
   test = data_lib.load_image_dataset(config.data.name, 'test',
                                      tfds_data_dir=config.data.tfds_data_dir,
                                      idx_dir=config.data.idx_dir)

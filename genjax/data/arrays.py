@@ -1,0 +1,136 @@
+"""Host-sharded batches of in-memory arrays, as a pure function of (seed, step).
+
+Because batch `s` depends only on the seed and `s`, the data position saved in a
+checkpoint is just the next step, and a resumed run continues the same stream. Each
+host materialises only its own rows of every global batch, and the row boundaries do
+not change what the global batch is, so one host and two hosts see the same data.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Mapping
+
+import numpy as np
+
+
+def local_slice(global_size: int, process_index: int, process_count: int) -> slice:
+  """This host's rows of a global batch of `global_size` rows."""
+  if global_size % process_count:
+    raise ValueError(f'Batch size {global_size} does not divide over {process_count} hosts; '
+                     f'set --config.batch_size to a multiple of {process_count}.')
+  per_host = global_size // process_count
+  return slice(process_index * per_host, (process_index + 1) * per_host)
+
+
+def common_length(arrays: Mapping[str, np.ndarray]) -> int:
+  """The leading length every array shares; a ValueError names them when they differ."""
+  if not arrays:
+    raise ValueError('No arrays given; pass a mapping of at least one name to an array.')
+  lengths = {key: len(a) for key, a in arrays.items()}
+  if len(set(lengths.values())) > 1:
+    raise ValueError(f'Arrays differ in leading length: {lengths}; every array needs one '
+                     'row per example, so trim or pad them to the same length.')
+  return next(iter(lengths.values()))
+
+
+class StepStream:
+  """What the training loop reads: `batch(step)` and `stacked(first_step, num_steps)`.
+
+  A subclass sets `num_examples` and `global_batch_size` and defines `batch`.
+  """
+
+  num_examples: int
+  global_batch_size: int
+
+  def batch(self, step: int) -> dict[str, np.ndarray]:
+    raise NotImplementedError
+
+  def stacked(self, first_step: int, num_steps: int) -> dict[str, np.ndarray]:
+    """Batches for steps first_step .. first_step+num_steps-1, stacked on a leading axis."""
+    batches = [self.batch(s) for s in range(first_step, first_step + num_steps)]
+    return {k: np.stack([b[k] for b in batches]) for k in batches[0]}
+
+
+class ArrayStream(StepStream):
+  """Shuffled rows of named arrays; `batch(step)` is this host's share of batch `step`.
+
+  Epoch `e` visits the rows in the order `np.random.default_rng([seed, e]).permutation(N)`
+  and the last `N % global_batch_size` rows of that order are dropped, so every batch
+  is full and lies within one epoch.
+
+  Args:
+    arrays: name -> array, all with the same leading length N.
+    global_batch_size: rows per step over all hosts, at most N.
+    seed: chooses the epoch permutations.
+    process_index: this host's index in 0..process_count-1.
+    process_count: the number of hosts; it must divide `global_batch_size`.
+    name: what the arrays are, for error messages.
+  """
+
+  def __init__(self, arrays: Mapping[str, np.ndarray], *, global_batch_size: int, seed: int,
+               process_index: int = 0, process_count: int = 1, name: str = 'train'):
+    self.num_examples = common_length(arrays)
+    if not 0 < global_batch_size <= self.num_examples:
+      raise ValueError(f'batch_size={global_batch_size} does not fit the {self.num_examples} '
+                       f'examples of {name}; set --config.batch_size to a number from 1 to '
+                       f'{self.num_examples}.')
+    self.global_batch_size = global_batch_size
+    self.steps_per_epoch = self.num_examples // global_batch_size
+    self.host_rows = local_slice(global_batch_size, process_index, process_count)
+    self._arrays = dict(arrays)
+    self._seed = seed
+    self._epoch, self._order = None, None
+
+  def _permutation(self, epoch: int) -> np.ndarray:
+    if epoch != self._epoch:  # consecutive steps share an epoch: draw each order once
+      self._order = np.random.default_rng([self._seed, epoch]).permutation(self.num_examples)
+      self._epoch = epoch
+    return self._order
+
+  def rows(self, step: int) -> np.ndarray:
+    """Indices into the arrays of this host's rows of global batch `step`."""
+    epoch, i = divmod(step, self.steps_per_epoch)
+    b = self.global_batch_size
+    return self._permutation(epoch)[i * b:(i + 1) * b][self.host_rows]
+
+  def batch(self, step: int) -> dict[str, np.ndarray]:
+    rows = self.rows(step)
+    return {key: a[rows] for key, a in self._arrays.items()}
+
+
+def padded_eval_batches(arrays: Mapping[str, np.ndarray], *, global_batch_size: int,
+                        process_index: int = 0, process_count: int = 1,
+                        max_examples: int = 0) -> Iterator[dict[str, np.ndarray]]:
+  """This host's share of every evaluation batch, in order, the last one zero-padded.
+
+  Args:
+    arrays: name -> array, all with the same leading length N; no name may be 'mask'.
+    global_batch_size: rows per batch over all hosts.
+    process_index: this host's index in 0..process_count-1.
+    process_count: the number of hosts; it must divide `global_batch_size`.
+    max_examples: when positive, only the first `max_examples` rows are evaluated.
+
+  Yields:
+    The arrays' rows for this host plus a float32 `mask`, 1 for real rows and 0 for
+    padding, so sums weighted by the mask over all batches count every row once.
+  """
+  if 'mask' in arrays:
+    raise ValueError("An evaluation array is named 'mask', which the padding mask needs; "
+                     'rename it.')
+  n = common_length(arrays)
+  if max_examples:
+    n = min(n, max_examples)
+  rows = local_slice(global_batch_size, process_index, process_count)
+  return _padded_batches(dict(arrays), n, global_batch_size, rows)
+
+
+def _padded_batches(arrays, n, global_batch_size, rows):
+  # Apart from padded_eval_batches so that its checks fail at the call, not at the first batch.
+  for start in range(0, n, global_batch_size):
+    stop = min(start + global_batch_size, n)
+    pad = global_batch_size - (stop - start)
+    batch = {key: np.concatenate([a[start:stop], np.zeros((pad,) + a.shape[1:], a.dtype)])[rows]
+             for key, a in arrays.items()}
+    batch['mask'] = np.concatenate([np.ones(stop - start, np.float32),
+                                    np.zeros(pad, np.float32)])[rows]
+    yield batch

@@ -1,0 +1,214 @@
+"""What word2vec's skip-gram with negative sampling reads: a vocabulary and pair batches.
+
+References: Mikolov et al., "Efficient Estimation of Word Representations in Vector
+Space" (2013) and "Distributed Representations of Words and Phrases and their
+Compositionality" (NeurIPS 2013), and the word2vec C code that both describe.
+
+The C code reads the corpus in order; here every batch is drawn afresh, as a pure
+function of (seed, step), from the distribution of the pairs that code trains on, so
+batches are host-sharded and resumable like every other stream.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from genjax.data.arrays import StepStream, local_slice
+
+NOISE_POWER = 0.75  # the unigram distribution raised to 3/4, as in the paper
+_PAIRS, _NEGATIVES, _SUBSAMPLE = 0, 1, 2  # keys the draws of one step apart
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Vocabulary:
+  """Words by count, most frequent first (ties alphabetically); a word's id is its rank.
+
+  Attributes:
+    words: the words, in id order.
+    counts: int64 [V], how often each word occurred in the text it was built from.
+    index: word -> id.
+  """
+  words: tuple[str, ...]
+  counts: np.ndarray
+  index: dict[str, int]
+
+  def __len__(self) -> int:
+    return len(self.words)
+
+  def encode(self, words: Iterable[str]) -> np.ndarray:
+    """int32 ids of `words`, leaving out those not in the vocabulary."""
+    return np.asarray([self.index[w] for w in words if w in self.index], np.int32)
+
+
+def build_vocabulary(words: Sequence[str], *, min_count: int = 1,
+                     max_size: int = 0) -> Vocabulary:
+  """The words occurring at least `min_count` times, at most `max_size` of them if positive."""
+  counter = collections.Counter(words)
+  kept = sorted((w for w, c in counter.items() if c >= min_count),
+                key=lambda w: (-counter[w], w))
+  if max_size:
+    kept = kept[:max_size]
+  return Vocabulary(tuple(kept), np.asarray([counter[w] for w in kept], np.int64),
+                    {w: i for i, w in enumerate(kept)})
+
+
+def noise_distribution(counts: np.ndarray) -> np.ndarray:
+  """Probabilities of drawing each word as a negative: counts^0.75, normalised."""
+  weights = np.asarray(counts, np.float64) ** NOISE_POWER
+  return weights / weights.sum()
+
+
+def keep_probability(counts: np.ndarray, threshold: float) -> np.ndarray:
+  """Probability that subsampling keeps one occurrence of each word.
+
+  word2vec.c keeps a word of corpus frequency f with probability sqrt(t/f) + t/f (the
+  paper writes the discard probability 1 - sqrt(t/f); the code adds t/f), capped at 1,
+  so words rarer than about t are always kept.
+  """
+  counts = np.asarray(counts, np.float64)
+  ratio = threshold * counts.sum() / np.maximum(counts, 1)  # t / f; unseen words: kept
+  return np.minimum(np.sqrt(ratio) + ratio, 1.0)
+
+
+def sample_pairs(rng: np.random.Generator, length: int, window: int,
+                 size: int) -> tuple[np.ndarray, np.ndarray]:
+  """Positions (center, context) of `size` skip-gram pairs in a sequence of `length`.
+
+  word2vec visits every position i, draws a reduced window r uniform in 1..window and
+  trains on every offset d with 1 <= |d| <= r that stays inside the sequence. Pair
+  (i, i+d) is therefore trained on with probability P(r >= |d|) = (window-|d|+1)/window,
+  and drawing one pair of that stream means: a center uniform over the sequence, a
+  distance |d| with probability proportional to window-|d|+1, a sign uniform, and, when
+  i+d falls outside the sequence, the whole pair (center and offset) drawn again. The
+  redraw makes this exact at the ends too, where word2vec emits fewer pairs per center.
+  (One offset uniform in ±r for a uniform r would weight distances by sum_{r>=|d|} 1/r
+  instead, favouring near words more than word2vec does.)
+
+  Args:
+    rng: the source of every draw.
+    length: the sequence length, at least 2.
+    window: the largest distance between the words of a pair.
+    size: how many pairs.
+
+  Returns:
+    int64 center and context positions, each [size].
+  """
+  distances = np.arange(1, window + 1)
+  p = (window + 1 - distances) / (window * (window + 1) / 2)
+  center, context = np.empty(size, np.int64), np.empty(size, np.int64)
+  todo = np.arange(size)
+  while todo.size:
+    c = rng.integers(0, length, todo.size)
+    d = rng.choice(distances, todo.size, p=p) * rng.choice((-1, 1), todo.size)
+    inside = (c + d >= 0) & (c + d < length)
+    center[todo[inside]], context[todo[inside]] = c[inside], (c + d)[inside]
+    todo = todo[~inside]
+  return center, context
+
+
+def check_tokens(tokens: np.ndarray, vocab_size: int | None = None) -> np.ndarray:
+  """`tokens` as a 1-D integer array of at least 2 ids, in range when vocab_size is given."""
+  tokens = np.asarray(tokens)
+  if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer) or len(tokens) < 2:
+    raise ValueError(f'Tokens must be a 1-D integer array of at least 2 ids, not '
+                     f'{tokens.dtype} {tokens.shape}; encode the text with '
+                     'Vocabulary.encode.')
+  if vocab_size is not None and (tokens.min() < 0 or tokens.max() >= vocab_size):
+    raise ValueError(f'Token ids span {tokens.min()}..{tokens.max()}, outside the '
+                     f'vocabulary 0..{vocab_size - 1}; encode with the same vocabulary.')
+  return tokens
+
+
+class SkipGramStream(StepStream):
+  """Skip-gram pairs with negatives; `batch(step)` is this host's share of batch `step`.
+
+  Every draw is made for the whole global batch, keyed by (seed, step), and then
+  sliced by host. Negatives are drawn from counts^0.75 independently of the pair, so
+  one may equal the context word; word2vec skips such a negative, and a loss can do the
+  same with `negatives == context`.
+
+  With `subsample` = t > 0 each occurrence is kept with `keep_probability(counts, t)`
+  once per epoch (key (seed, epoch)), and the pairs of that epoch are drawn from the
+  surviving words, so windows reach past the dropped ones as in word2vec. An epoch is
+  `num_examples` = len(tokens) pairs; batch `step` belongs to epoch
+  step * global_batch_size // len(tokens).
+
+  Args:
+    tokens: int [N] word ids, the corpus read as one sequence.
+    vocab_size: V; every id lies in 0..V-1.
+    counts: [V] word counts for the noise distribution and for subsampling.
+    window: the largest distance between center and context.
+    num_negatives: K, negatives per pair.
+    global_batch_size: pairs per step over all hosts.
+    seed: keys every draw.
+    process_index: this host's index in 0..process_count-1.
+    process_count: the number of hosts; it must divide `global_batch_size`.
+    subsample: Mikolov's threshold t (1e-5 for large corpora), or 0 to keep every word.
+  """
+
+  def __init__(self, tokens: np.ndarray, *, vocab_size: int, counts: np.ndarray,
+               window: int, num_negatives: int, global_batch_size: int, seed: int,
+               process_index: int = 0, process_count: int = 1, subsample: float = 0.0):
+    self._tokens = check_tokens(tokens, vocab_size)
+    counts = np.asarray(counts)
+    if counts.shape != (vocab_size,) or (counts < 0).any() or counts.sum() <= 0:
+      raise ValueError(f'counts must be {vocab_size} non-negative numbers, not all 0; got '
+                       f'shape {counts.shape}; pass the Vocabulary.counts of the vocabulary.')
+    if window < 1 or num_negatives < 0 or subsample < 0:
+      raise ValueError(f'window={window}, num_negatives={num_negatives} and '
+                       f'subsample={subsample} must be >= 1, >= 0 and >= 0.')
+    self.num_examples = len(self._tokens)
+    self.global_batch_size = global_batch_size
+    self.host_rows = local_slice(global_batch_size, process_index, process_count)
+    self.vocab_size, self.window, self.num_negatives = vocab_size, window, num_negatives
+    self._seed = seed
+    self._noise = noise_distribution(counts)
+    self._keep = keep_probability(counts, subsample) if subsample else None
+    self._epoch, self._corpus = None, None
+
+  def epoch(self, step: int) -> int:
+    return step * self.global_batch_size // self.num_examples
+
+  def corpus(self, epoch: int) -> np.ndarray:
+    """The token ids the pairs of `epoch` are drawn from."""
+    if self._keep is None:
+      return self._tokens
+    if epoch != self._epoch:
+      u = np.random.default_rng([self._seed, _SUBSAMPLE, epoch]).random(self.num_examples)
+      corpus = self._tokens[u < self._keep[self._tokens]]
+      if len(corpus) < 2:
+        raise ValueError(f'Subsampling left {len(corpus)} words of {self.num_examples} in '
+                         f'epoch {epoch}; lower the subsample threshold or use more text.')
+      self._epoch, self._corpus = epoch, corpus
+    return self._corpus
+
+  def batch(self, step: int) -> dict[str, np.ndarray]:
+    corpus = self.corpus(self.epoch(step))
+    b, rows = self.global_batch_size, self.host_rows
+    center, context = sample_pairs(np.random.default_rng([self._seed, _PAIRS, step]),
+                                   len(corpus), self.window, b)
+    negatives = np.random.default_rng([self._seed, _NEGATIVES, step]).choice(
+        self.vocab_size, (b, self.num_negatives), p=self._noise)
+    return {'center': corpus[center[rows]].astype(np.int32),
+            'context': corpus[context[rows]].astype(np.int32),
+            'negatives': negatives[rows].astype(np.int32)}
+
+
+def skipgram_eval_pairs(tokens: np.ndarray, *, window: int, num_pairs: int,
+                        seed: int) -> dict[str, np.ndarray]:
+  """Fixed (center, context) pairs of held-out tokens, drawn as `sample_pairs` draws them.
+
+  Nothing is subsampled, so the pairs measure the text as written. Pass the result to
+  `padded_eval_batches`.
+
+  Returns:
+    {'center': int32 [num_pairs], 'context': int32 [num_pairs]}.
+  """
+  tokens = check_tokens(tokens)
+  center, context = sample_pairs(np.random.default_rng(seed), len(tokens), window, num_pairs)
+  return {'center': tokens[center].astype(np.int32),
+          'context': tokens[context].astype(np.int32)}

@@ -1,0 +1,132 @@
+"""Skip-gram data: vocabulary order, word2vec's pair distribution, noise, subsampling."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from genjax.data import (SkipGramStream, build_vocabulary, keep_probability, padded_eval_batches,
+                         skipgram_eval_pairs)
+
+
+def _stream(tokens, vocab_size=None, counts=None, **kwargs):
+  vocab_size = vocab_size or int(tokens.max()) + 1
+  counts = np.bincount(tokens, minlength=vocab_size) if counts is None else counts
+  kwargs = {'window': 4, 'num_negatives': 3, 'global_batch_size': 8, 'seed': 0, **kwargs}
+  return SkipGramStream(tokens, vocab_size=vocab_size, counts=counts, **kwargs)
+
+
+def test_vocabulary_orders_by_count_then_alphabet_and_drops_unknown_words():
+  text = 'b a c a b d b e e'.split()
+  vocab = build_vocabulary(text)
+  assert vocab.words == ('b', 'a', 'e', 'c', 'd')
+  assert vocab.counts.dtype == np.int64 and list(vocab.counts) == [3, 2, 2, 1, 1]
+  assert vocab.index == {'b': 0, 'a': 1, 'e': 2, 'c': 3, 'd': 4}
+  ids = vocab.encode(['a', 'zzz', 'b', 'd'])
+  assert ids.dtype == np.int32 and list(ids) == [1, 0, 4]
+  assert build_vocabulary(text, min_count=2).words == ('b', 'a', 'e')
+  assert build_vocabulary(text, max_size=2).words == ('b', 'a')
+  assert build_vocabulary(text, min_count=2).encode(['c', 'd']).shape == (0,)
+
+
+def test_pairs_follow_word2vecs_distribution_including_the_ends():
+  # Tokens are their own positions, so context - center is the offset. word2vec trains
+  # on pair (i, i+d) with weight (w - |d| + 1) when i+d is inside the corpus, else 0.
+  n, w = 12, 4
+  stream = _stream(np.arange(n), window=w, global_batch_size=4000)
+  center = np.concatenate([stream.batch(s)['center'] for s in range(5)])
+  offset = np.concatenate([stream.batch(s)['context'] for s in range(5)]) - center
+  assert np.all((np.abs(offset) >= 1) & (np.abs(offset) <= w))
+  i, d = np.meshgrid(np.arange(n), np.concatenate([np.arange(-w, 0), np.arange(1, w + 1)]),
+                     indexing='ij')
+  weight = np.where((i + d >= 0) & (i + d < n), w - np.abs(d) + 1, 0).astype(float)
+  cells = (i * 100 + d).ravel()
+  observed = np.array([np.sum(center * 100 + offset == c) for c in cells])
+  expected = weight.ravel() / weight.sum() * len(center)
+  assert observed[expected == 0].sum() == 0
+  chi2 = np.sum((observed - expected)[expected > 0] ** 2 / expected[expected > 0])
+  dof = np.sum(expected > 0) - 1
+  assert chi2 < stats.chi2.ppf(0.999, dof), (chi2, dof)
+
+
+def test_negatives_follow_the_three_quarter_power_of_the_counts():
+  counts = np.array([50, 20, 10, 5, 0, 1])
+  tokens = np.repeat(np.arange(6), counts)
+  stream = _stream(tokens, counts=counts, num_negatives=4, global_batch_size=1000)
+  negatives = stream.batch(0)['negatives']
+  assert negatives.shape == (1000, 4) and negatives.dtype == np.int32
+  freq = np.bincount(negatives.ravel(), minlength=6) / negatives.size
+  p = counts ** 0.75 / np.sum(counts ** 0.75)
+  # 4000 draws: each frequency has a standard deviation below 0.008; 0.03 is ~4 of them,
+  # and the plain unigram (exponent 1) is 0.09 away, so a wrong exponent fails.
+  assert np.max(np.abs(freq - p)) < 0.03
+  assert np.max(np.abs(counts / counts.sum() - p)) > 0.08
+  assert freq[4] == 0
+
+
+def test_batches_are_a_function_of_seed_and_step():
+  tokens = np.random.default_rng(0).integers(0, 20, 500)
+  a, b = _stream(tokens, subsample=0.01), _stream(tokens, subsample=0.01)
+  for step in (3, 0, 200, 3):  # 8 pairs a step, 500 a epoch: step 200 is in epoch 3
+    for key, value in a.batch(step).items():
+      np.testing.assert_array_equal(value, b.batch(step)[key])
+  for key in ('center', 'context', 'negatives'):
+    assert not np.array_equal(a.batch(0)[key], a.batch(1)[key])
+  stacked = a.stacked(5, 3)
+  assert stacked['negatives'].shape == (3, 8, 3)
+  np.testing.assert_array_equal(stacked['center'][1], a.batch(6)['center'])
+
+
+@pytest.mark.parametrize('subsample', [0.0, 0.01])
+def test_hosts_concatenate_to_the_one_host_batch(subsample):
+  tokens = np.random.default_rng(1).integers(0, 20, 500)
+  whole = _stream(tokens, subsample=subsample).batch(70)
+  parts = [_stream(tokens, subsample=subsample, process_index=i, process_count=2).batch(70)
+           for i in range(2)]
+  assert parts[0]['center'].shape == (4,)
+  for key in whole:
+    np.testing.assert_array_equal(np.concatenate([p[key] for p in parts]), whole[key])
+
+
+def test_keep_probability_is_mikolovs_formula():
+  t = 0.05  # frequencies 0.6, 0.3, 0.1
+  np.testing.assert_allclose(keep_probability(np.array([60, 30, 10]), t),
+                             [np.sqrt(t / 0.6) + t / 0.6, np.sqrt(t / 0.3) + t / 0.3, 1.0])
+
+
+def test_subsampling_keeps_frequent_words_less_often_near_the_formula():
+  counts = np.array([6000, 3000, 1000])
+  tokens = np.random.default_rng(2).permutation(np.repeat(np.arange(3), counts))
+  stream = _stream(tokens, subsample=0.05, global_batch_size=4000)
+  keep = keep_probability(counts, 0.05)  # about 0.37, 0.58, 1
+  for epoch in range(2):
+    kept = np.bincount(stream.corpus(epoch), minlength=3) / counts
+    np.testing.assert_allclose(kept, keep, atol=0.03)  # sd of each fraction < 0.01
+  assert not np.array_equal(stream.corpus(0), stream.corpus(1))
+  center = np.bincount(stream.batch(0)['center'], minlength=3) / 4000
+  np.testing.assert_allclose(center, counts * keep / np.sum(counts * keep), atol=0.03)
+  plain = np.bincount(_stream(tokens, global_batch_size=4000).batch(0)['center'], minlength=3)
+  np.testing.assert_allclose(plain / 4000, counts / counts.sum(), atol=0.03)
+
+
+def test_eval_pairs_are_fixed_within_the_window_and_pad_for_evaluation():
+  tokens = np.arange(50)
+  pairs = skipgram_eval_pairs(tokens, window=3, num_pairs=25, seed=7)
+  again = skipgram_eval_pairs(tokens, window=3, num_pairs=25, seed=7)
+  np.testing.assert_array_equal(pairs['context'], again['context'])
+  offset = pairs['context'] - pairs['center']
+  assert pairs['center'].dtype == np.int32 and np.all((np.abs(offset) >= 1) & (np.abs(offset) <= 3))
+  batches = list(padded_eval_batches(pairs, global_batch_size=10))
+  assert [b['mask'].sum() for b in batches] == [10, 10, 5]
+
+
+def test_user_errors_name_the_values_and_the_fix():
+  with pytest.raises(ValueError, match='outside the vocabulary 0..4'):
+    _stream(np.array([0, 5]), vocab_size=5, counts=np.ones(5))
+  with pytest.raises(ValueError, match='1-D integer array of at least 2'):
+    _stream(np.array([1]))
+  with pytest.raises(ValueError, match='counts must be 5'):
+    _stream(np.array([0, 1]), vocab_size=5, counts=np.ones(4))
+  with pytest.raises(ValueError, match='does not divide over 3 hosts'):
+    _stream(np.arange(10), process_count=3)
+  with pytest.raises(ValueError, match='Subsampling left'):
+    _stream(np.zeros(10, int), vocab_size=2, counts=np.array([10, 0]), subsample=1e-6).batch(0)
