@@ -20,7 +20,7 @@ import torch
 from flax import linen as nn
 
 from benchmarks import autoregressive_train as bench
-from benchmarks.vae_throughput import load_data
+from benchmarks.harness import load_data, print_machine_facts
 from genjax.models import masked_conv
 
 
@@ -120,6 +120,7 @@ def main():
   p.add_argument('--torch', default='full', help='comma-separated torch variants: full, '
                  'cropped, with +cl (channels_last) and/or +t1 (one thread)')
   args = p.parse_args()
+  print_machine_facts()
   images, _ = load_data(4096)
   original = masked_conv.TapConv
   measures = {}

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 
 import jax
@@ -45,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs.autoregressive import get_config
-from benchmarks import report
+from benchmarks.harness import command_line, print_machine_facts, write_json
 from genjax.families.autoregressive import ARCHITECTURES, make_model
 from genjax.samplers import autoregressive as samplers
 
@@ -139,6 +138,7 @@ def main(argv=None):
          'devices': [str(d) for d in jax.devices()], 'cpu_count': os.cpu_count(),
          'XLA_FLAGS': os.environ.get('XLA_FLAGS', ''), 'loadavg_at_start': os.getloadavg()}
   print(__doc__.split('\n\n')[0])
+  machine = print_machine_facts()
   print(f"jax {env['jax']} on {env['devices']}, {env['cpu_count']} CPUs, load average "
         f"{env['loadavg_at_start'][0]:.2f}; batch {args.batch}, {args.size}x{args.size} "
         f'images, fast best of {args.repeats}, naive '
@@ -189,13 +189,12 @@ def main(argv=None):
   print(f"\nload average at start {env['loadavg_at_start'][0]:.2f}, at end "
         f"{env['loadavg_at_end'][0]:.2f} (timings are under that load)")
   if args.out:
-    result = {'command': 'python -m benchmarks.autoregressive_sampling ' + ' '.join(
-                  argv if argv is not None else sys.argv[1:]),
+    result = {'command': command_line('benchmarks.autoregressive_sampling', argv),
               'environment': env,
               'settings': {'batch': args.batch, 'size': args.size, 'repeats': args.repeats,
                            'transformer_sizes': sizes, 'naive_estimate': args.naive_estimate},
               'models': rows, 'transformer_scaling': scaling}
-    report.write_json(args.out, result)
+    write_json(args.out, result, machine)
 
 
 if __name__ == '__main__':

@@ -26,7 +26,6 @@ import argparse
 import functools
 import os
 import platform
-import sys
 
 import numpy as np
 
@@ -34,8 +33,9 @@ import jax
 import jax.numpy as jnp
 import torch
 
-from benchmarks import report, torch_pixelcnn
-from benchmarks.vae_throughput import interleaved_repeats, load_data, others_line, time_calls
+from benchmarks import torch_pixelcnn
+from benchmarks.harness import (command_line, interleaved_repeats, load_data, others_line,
+                                print_machine_facts, time_calls, write_json)
 from configs import autoregressive as ar_config
 from genjax.families.autoregressive import make_model
 from genjax.objectives.autoregressive import nll_loss
@@ -43,6 +43,7 @@ from genjax.training import mesh as mesh_lib
 from genjax.training.optimizers import make_optimizer
 from genjax.training.state import create_train_state
 from genjax.training.step import make_train_step
+from genjax.training.family import stateless_loss
 from genjax.training.update import gradient_update
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -87,7 +88,7 @@ class GenjaxTrain:
     self.mesh = mesh_lib.make_mesh()
     model = make_model(c.model, IMAGE_SHAPE, 0)
     optimizer = make_optimizer(c.optimizer)
-    self.step = make_train_step(gradient_update(nll_loss(model, False), optimizer), self.mesh)
+    self.step = make_train_step(gradient_update(stateless_loss(nll_loss(model, False)), optimizer), self.mesh)
     init_rng, state_rng = jax.random.split(jax.random.PRNGKey(0))
     params = model.init(init_rng, jnp.asarray(images[:1]))
     self.num_params = sum(p.size for p in jax.tree.leaves(params))
@@ -142,6 +143,7 @@ def main(argv=None):
          'python': platform.python_version(), 'cpu_count': os.cpu_count(),
          'XLA_FLAGS': os.environ.get('XLA_FLAGS', ''), 'loadavg_at_start': os.getloadavg()}
   print(__doc__.split('\n\n')[0])
+  machine = print_machine_facts()
   print(f'data: {data_line}')
   print(f"jax {env['jax']}, torch {env['torch']} "
         f"({args.torch_threads or torch.get_num_threads()} threads), "
@@ -199,14 +201,13 @@ def main(argv=None):
 
   if args.out:
     result = {
-        'command': 'python -m benchmarks.autoregressive_train ' + ' '.join(
-            argv if argv is not None else sys.argv[1:]),
+        'command': command_line('benchmarks.autoregressive_train', argv),
         'data': data_line, 'environment': env,
         'settings': {k: v for k, v in vars(args).items() if k != 'out'},
         'models': rows,
         'examples_per_sec_raw': {f'{n} {s}': v for (n, s), v in raw.items()},
     }
-    report.write_json(args.out, result)
+    write_json(args.out, result, machine)
 
 
 if __name__ == '__main__':

@@ -25,13 +25,13 @@ import torch
 from benchmarks import torch_unet
 from configs import diffusion as diffusion_config
 from genjax import config as config_lib
-from genjax import families
 from genjax.data import DatasetNotFoundError, ImageArrays, TrainStream, load_image_dataset
 from genjax.diffusion import schedules as sch
 from genjax.models.unet import UNet
 from genjax.samplers import diffusion as samplers
 from genjax.training import mesh as mesh_lib
-from genjax.training.loop import DataInfo
+from genjax.families import diffusion as diffusion_family
+from genjax.training.family import DataInfo
 from genjax.training.optimizers import make_optimizer
 from genjax.training.state import create_train_state, eval_params
 from genjax.training.step import make_train_step
@@ -66,7 +66,7 @@ def benchmark_config(args):
   for (section, field), value in overrides.items():
     if value is not None:
       setattr(c[section] if section else c, field, value)
-  config_lib.validate(c, families.get('diffusion').schema())
+  config_lib.validate(c, diffusion_family.schema())
   return c
 
 
@@ -118,8 +118,9 @@ class GenjaxDiffusion:
                          seed=config.seed, binarize=config.data.binarize)
     self.image_shape = tuple(arrays.train.images.shape[1:])
     self.num_classes = arrays.train.num_classes
-    family = families.get('diffusion').build(config, DataInfo(
-        self.image_shape, self.num_classes, stream.num_examples, arrays.test))
+    family = diffusion_family.build(config, DataInfo(
+        num_train=stream.num_examples, num_classes=self.num_classes,
+        example_shape=self.image_shape, test=arrays.test))
     optimizer = make_optimizer(config.optimizer)
     init_rng, state_rng = jax.random.split(jax.random.PRNGKey(config.seed))
     example = stream.batch(0)

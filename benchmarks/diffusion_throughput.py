@@ -4,10 +4,10 @@ Command (from the repository root):
 
   .venv/bin/python -m benchmarks.diffusion_throughput [--out results.json]
 
-What is compared (images/s, best of --repeats repeats, interleaved as in
-benchmarks/vae_throughput.py so that a burst of background load hits every measurement):
+What is compared (images/s, best of --repeats repeats, interleaved by
+benchmarks/harness.py so that a burst of background load hits every measurement):
 
-* training: genjax through the loop's own path (`families.diffusion.build(config)` ->
+* training: genjax through the loop's own path (`genjax.families.diffusion.build(config, info)` ->
   `gradient_update(family.loss_fn, make_optimizer(config.optimizer), config.ema_decay)`
   -> `make_train_step`, steps_per_call fused steps per call, batches from the loop's
   TrainStream put on the device once) against benchmarks/torch_unet.py's step (the same
@@ -30,15 +30,15 @@ import argparse
 import functools
 import os
 import platform
-import sys
 
 import numpy as np
 
 import jax
 import torch
 
-from benchmarks import report, diffusion_setup as setup
-from benchmarks.vae_throughput import interleaved_repeats, machine_busy, others_line, time_calls
+from benchmarks import diffusion_setup as setup
+from benchmarks.harness import (BUSY_WARNING, command_line, interleaved_repeats, machine_busy,
+                                others_line, print_machine_facts, time_calls, write_json)
 
 
 def parse_args(argv=None):
@@ -84,6 +84,7 @@ def main(argv=None):
                 f"{'class-conditional' if m.conditional else 'unconditional'}; "
                 f'{o.prediction}-prediction, {o.schedule} schedule, T={o.timesteps}')
   print(__doc__.split('\n\n')[0])
+  machine = print_machine_facts()
   print(f'data: {data_line}')
   print(f'model: {model_line}')
   print(f'training: batch {config.batch_size}, Adam {config.optimizer.learning_rate:g}, '
@@ -151,13 +152,11 @@ def main(argv=None):
         f"{env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs per repeat: "
         + others_line(others))
   if busy:
-    print('WARNING: other processes were competing for the CPUs during this run; the '
-          'timings and ratios above are not trustworthy. Rerun on an idle machine.')
+    print(BUSY_WARNING)
 
   if args.out:
     result = {
-        'command': 'python -m benchmarks.diffusion_throughput ' + ' '.join(
-            argv if argv is not None else sys.argv[1:]),
+        'command': command_line('benchmarks.diffusion_throughput', argv),
         'data': data_line, 'model': model_line, 'environment': env,
         'settings': {'batch_size': config.batch_size,
                      'steps_per_call': config.steps_per_call,
@@ -174,7 +173,7 @@ def main(argv=None):
         'ratios_genjax_over_torch': ratios, 'machine_busy': busy,
         'genjax_last_train_loss': genjax_side.last_loss,
     }
-    report.write_json(args.out, result)
+    write_json(args.out, result, machine)
 
 
 if __name__ == '__main__':

@@ -35,7 +35,6 @@ import functools
 import math
 import os
 import platform
-import sys
 import time
 
 import numpy as np
@@ -45,22 +44,23 @@ import jax.numpy as jnp
 import optax
 import torch
 
-from benchmarks import report, torch_vae
+from benchmarks import torch_vae
+from benchmarks.harness import (BUSY_WARNING, IMAGE_SHAPE, command_line, interleaved_repeats,
+                                load_data, machine_busy, others_line, print_machine_facts,
+                                time_calls, write_json)
 from genjax.models.vae import VAE
 from genjax.objectives.vae import elbo_terms, negative_elbo_loss
 from genjax.training import mesh as mesh_lib
 from genjax.training.mesh import make_mesh
+from genjax.training.family import stateless_loss
 from genjax.training.state import create_train_state
 from genjax.training.step import make_train_step
 from genjax.training.update import gradient_update
 
-FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'
-IMAGE_SHAPE = (28, 28, 1)
 BATCH = 128
 EVAL_BATCH = 1000
 TRAIN_GOAL = 2.5        # genjax train / torch preloaded train
 MATMUL_GOAL = 0.5       # genjax GFLOP/s / matmul GFLOP/s
-BUSY_OTHERS = 0.10      # others' share of all CPU time above which timings are unreliable
 
 
 def parse_args(argv=None):
@@ -80,107 +80,6 @@ def parse_args(argv=None):
   return p.parse_args(argv)
 
 
-# ----------------------------------------------------------------------------- data
-
-
-def load_data(max_examples: int = 0):
-  """Binarised images float32 [N, 28, 28, 1] in {0, 1}, and a line saying where from."""
-  if os.path.isdir(FASHION_MNIST_DIR):
-    from genjax.data import load_image_dataset  # pylint: disable=g-import-not-at-top
-    from genjax.data.pipeline import binarize_static  # pylint: disable=g-import-not-at-top
-    arrays = load_image_dataset('fashion_mnist', 'train')
-    images = binarize_static(arrays.images / 255, 0)
-    what = (f'real data: Fashion-MNIST {arrays.split} ({arrays.source}), '
-            f'statically binarised (seed 0)')
-  else:
-    rng = np.random.default_rng(0)
-    images = (rng.random((60000,) + IMAGE_SHAPE, dtype=np.float32) < 0.5).astype(np.float32)
-    what = f'RANDOM binary data ({FASHION_MNIST_DIR} not found)'
-  images = np.ascontiguousarray(images, dtype=np.float32)
-  if max_examples:
-    images = images[:max_examples]
-  return images, f'{what}; {len(images)} examples'
-
-
-# ----------------------------------------------------------------------------- timing
-
-
-def time_calls(run_n, min_time: float, n: int = 1) -> tuple[int, float]:
-  """Runs `run_n(n)` (which must block before returning) with n large enough to take at
-  least `min_time` seconds; returns (n, seconds). Starting from the given n (the count an
-  earlier repeat settled on), n grows until one timed run lasts long enough."""
-  while True:
-    t0 = time.perf_counter()
-    run_n(n)
-    dt = time.perf_counter() - t0
-    if dt >= min_time:
-      return n, dt
-    if dt < 0.05 * min_time:  # calibration: too short to extrapolate reliably
-      n = max(n * 4, 1)
-      continue
-    n = math.ceil(n * 1.15 * min_time / dt)
-
-
-def _busy_cpu_seconds() -> float | None:
-  """CPU seconds all processes have spent busy since boot (Linux /proc/stat), or None."""
-  try:
-    with open('/proc/stat') as f:
-      fields = f.readline().split()[1:]
-    user, nice, system, _, _, irq, softirq, steal = (int(v) for v in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf('SC_CLK_TCK')
-  except (OSError, ValueError):
-    return None
-
-
-class OtherLoad:
-  """Share of the machine's CPU time that other processes took while the block ran."""
-
-  def __enter__(self):
-    self.wall, self.all, self.own = time.perf_counter(), _busy_cpu_seconds(), _own_cpu()
-    return self
-
-  def __exit__(self, *exc):
-    wall = time.perf_counter() - self.wall
-    total = _busy_cpu_seconds()
-    if total is None or self.all is None:
-      self.fraction = None
-    else:
-      others = (total - self.all) - (_own_cpu() - self.own)
-      self.fraction = max(0.0, others / (wall * (os.cpu_count() or 1)))
-
-
-def interleaved_repeats(measures: dict, repeats: int) -> tuple[dict, list]:
-  """Calls every measure (no arguments, returns a rate) once a repeat, in turn, so that a
-  burst of background load hits all of them; returns ({key: [rate per repeat]}, [others'
-  CPU share per repeat, None where unknown])."""
-  raw, others = {key: [] for key in measures}, []
-  for r in range(repeats):
-    with OtherLoad() as load:
-      for key, measure in measures.items():
-        raw[key].append(measure())
-    others.append(load.fraction)
-    shown = 'unknown' if load.fraction is None else f'{load.fraction:.0%}'
-    print(f'  repeat {r + 1}/{repeats} done; other processes took {shown} of the CPUs',
-          flush=True)
-  return raw, others
-
-
-def machine_busy(others: list) -> bool:
-  # When something else competes for the cores, the numbers (torch's OpenMP threads
-  # especially, which collapse when descheduled) are not comparable.
-  known = [o for o in others if o is not None]
-  return bool(known) and max(known) > BUSY_OTHERS
-
-
-def others_line(others: list) -> str:
-  return ', '.join('?' if o is None else f'{o:.0%}' for o in others)
-
-
-def _own_cpu() -> float:
-  t = os.times()
-  return t.user + t.system + t.children_user + t.children_system
-
-
 # ----------------------------------------------------------------------------- genjax
 
 
@@ -194,7 +93,7 @@ class GenjaxTrain:
     mesh_lib.check_divides(BATCH, self.mesh)
     model = VAE(image_shape=IMAGE_SHAPE, latent_dim=20, hidden=(400,), activation='relu')
     optimizer = optax.adam(1e-3)
-    update = gradient_update(negative_elbo_loss(model, False), optimizer)
+    update = gradient_update(stateless_loss(negative_elbo_loss(model, False)), optimizer)
     self.step = make_train_step(update, self.mesh)
 
     init_rng, state_rng = jax.random.split(jax.random.PRNGKey(0))
@@ -340,6 +239,7 @@ def main(argv=None):
       'loadavg_at_start': os.getloadavg(),
   }
   print(__doc__.split('\n\n')[0])
+  machine = print_machine_facts()
   print(f'data: {data_line}')
   print(f"jax {env['jax']} on {env['devices']}, torch {env['torch']} "
         f"({env['torch_threads']} threads), {env['cpu_count']} CPUs, "
@@ -421,13 +321,11 @@ def main(argv=None):
         f"at end {env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs "
         f"per repeat: " + others_line(others))
   if busy:
-    print('WARNING: other processes were competing for the CPUs during this run; the '
-          'timings and ratios above are not trustworthy. Rerun on an idle machine.')
+    print(BUSY_WARNING)
 
   if args.out:
     result = {
-        'command': 'python -m benchmarks.vae_throughput ' + ' '.join(
-            a for a in (argv if argv is not None else sys.argv[1:])),
+        'command': command_line('benchmarks.vae_throughput', argv),
         'data': data_line,
         'environment': env,
         'settings': {'batch_size': BATCH, 'eval_batch_size': EVAL_BATCH,
@@ -443,7 +341,7 @@ def main(argv=None):
         'ratios': ratios, 'goals': goals, 'machine_busy': busy,
         'genjax_last_train_loss': {n: measures[n].last_loss for n in train_names},
     }
-    report.write_json(args.out, result)
+    write_json(args.out, result, machine)
 
 
 if __name__ == '__main__':

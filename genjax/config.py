@@ -112,9 +112,16 @@ def _same_kind(value: Any, expected: Any) -> bool:
 
 
 def with_family_schema(model: Mapping[str, Any], objective: Mapping[str, Any] = (),
-                       eval_: Mapping[str, Any] = ()) -> ml_collections.ConfigDict:
-  """The base schema with a family's `model`, `objective` and `eval` sections filled in."""
+                       eval_: Mapping[str, Any] = (),
+                       data: Mapping[str, Any] | None = None) -> ml_collections.ConfigDict:
+  """The base schema with a family's `model`, `objective` and `eval` sections filled in.
+
+  `data` replaces the image data section for a family that brings its own data (text, code
+  grids, synthetic points); None keeps the image one.
+  """
   schema = base_config()
+  if data is not None:
+    schema.data = ml_collections.ConfigDict(dict(data))
   schema.model = ml_collections.ConfigDict(dict(model))
   schema.objective = ml_collections.ConfigDict(dict(objective))
   schema.eval = ml_collections.ConfigDict(dict(eval_))

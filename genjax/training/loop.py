@@ -55,6 +55,11 @@ def check_family(config: ml_collections.ConfigDict, family_def: FamilyDef) -> No
   config_lib.validate(config, family_def.schema())
 
 
+def family_optimizer(family: Family, config: ml_collections.ConfigDict):
+  """The family's own optimiser(s) when it brings them, else the config's `optimizer`."""
+  return family.make_optimizer() if family.make_optimizer else make_optimizer(config.optimizer)
+
+
 @dataclasses.dataclass
 class Run:
   """What one run's steps share: the config, the built family, its data and its outputs."""
@@ -222,8 +227,7 @@ def train_and_evaluate(family_def: FamilyDef, config: ml_collections.ConfigDict,
             frozen=jax.device_put(family.frozen, mesh_lib.replicated(mesh)),
             writer=MetricsWriter(workdir), eval_rng=eval_rng, figure_rng=figure_rng)
 
-  optimizer = family.make_optimizer() if family.make_optimizer else make_optimizer(
-      config.optimizer)
+  optimizer = family_optimizer(family, config)
   checkpointer = Checkpointer(workdir, keep=config.keep_checkpoints,
                               signature={'family': family.name, **family.signature},
                               upstream=family.upstream)

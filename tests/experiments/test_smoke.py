@@ -54,6 +54,13 @@ def test_receptive_field_draws_both_models(tmp_path):
   assert os.path.getsize(tmp_path / 'rf.png') > 1000
 
 
+def test_a_main_refuses_another_familys_config(tmp_path):
+  result = _run('experiments.vae', '--config=configs/diffusion.py:smoke', f'--workdir={tmp_path}')
+  assert result.returncode != 0
+  assert "'diffusion' config, but this main trains the 'vae' family" in result.stderr
+  assert not os.listdir(tmp_path)  # nothing written
+
+
 @pytest.mark.parametrize('name', sorted(EXPERIMENTS))
 def test_smoke_variant_runs_end_to_end(tmp_path, name):
   result = _train_smoke(name, tmp_path)

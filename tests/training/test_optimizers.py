@@ -1,11 +1,14 @@
-"""Learning-rate warmup: the step an optimiser takes ramps linearly from 0."""
+"""Optimisers: learning-rate warmup, and one optimiser per network."""
 
+import chex
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from genjax.config import base_config
-from genjax.training.optimizers import make_optimizer
+from genjax.training.optimizers import apply_optimizer, init_optimizer_state, make_optimizer
 
 
 def _sgd_steps(warmup_steps, n):
@@ -33,3 +36,46 @@ def test_no_warmup_is_the_constant_rate():
 def test_negative_warmup_is_refused():
   with pytest.raises(ValueError, match='warmup_steps'):
     _sgd_steps(-1, 1)
+
+
+def _two_networks():
+  params = {'generator': {'w': jnp.ones((3,))}, 'discriminator': {'w': jnp.ones((2,))}}
+  optimizer = {'generator': optax.adam(0.1), 'discriminator': optax.sgd(0.5)}
+  return params, optimizer
+
+
+def test_a_dict_of_optimisers_keeps_one_state_per_network():
+  params, optimizer = _two_networks()
+  state = init_optimizer_state(optimizer, params)
+  assert set(state) == {'generator', 'discriminator'}
+  chex.assert_trees_all_equal_structs(state['generator'], optimizer['generator'].init(
+      params['generator']))
+  grads = jax.tree.map(jnp.ones_like, params)
+  new_params, new_state = apply_optimizer(optimizer, grads, state, params)
+  np.testing.assert_allclose(new_params['discriminator']['w'], 0.5)  # SGD: 1 - 0.5 * 1
+  np.testing.assert_allclose(new_params['generator']['w'], 0.9, rtol=1e-5)  # Adam: lr * sign
+  assert int(new_state['generator'][0].count) == 1
+
+
+def test_stepping_one_network_returns_the_other_as_it_came():
+  params, optimizer = _two_networks()
+  state = init_optimizer_state(optimizer, params)
+  grads = {'discriminator': {'w': jnp.ones((2,))}}
+  new_params, new_state = apply_optimizer(optimizer, grads, state, params,
+                                          only=('discriminator',))
+  assert new_params['generator'] is params['generator']
+  assert new_state['generator'] is state['generator']
+  assert float(new_params['discriminator']['w'][0]) == 0.5
+
+
+def test_mismatched_networks_are_refused():
+  params, optimizer = _two_networks()
+  with pytest.raises(ValueError, match='same top-level keys'):
+    init_optimizer_state({'generator': optimizer['generator']}, params)
+  with pytest.raises(ValueError, match="No optimiser for \\['critic'\\]"):
+    apply_optimizer(optimizer, params, init_optimizer_state(optimizer, params), params,
+                    only=('critic',))
+
+
+def test_no_optimiser_has_an_empty_state():
+  assert init_optimizer_state(None, {'w': jnp.ones(2)}) == optax.EmptyState()

@@ -1,0 +1,20 @@
+"""Pinned results of a smoke run: a change to the loop, the data or the keys that moves
+them shows up here. They were recorded before spine v2 and were unchanged by it."""
+
+import json
+import os
+
+import pytest
+
+from genjax.families import vae as vae_family
+from genjax.training.loop import train_and_evaluate
+
+VAE_SMOKE_FINAL = {'step': 8, 'elbo': -52.78050031565657, 'iwae_8': -48.560244370791246,
+                   'kl': 2.9100892551820285, 'recon': -49.870413115530305}
+
+
+def test_the_vae_smoke_run_gives_its_recorded_metrics(tmp_path, smoke_config):
+  train_and_evaluate(vae_family.FAMILY, smoke_config, str(tmp_path))
+  with open(os.path.join(tmp_path, 'final_metrics.json')) as f:
+    final = json.load(f)
+  assert final == pytest.approx(VAE_SMOKE_FINAL, rel=1e-4)
