@@ -66,6 +66,7 @@ def benchmark_config(args):
   for (section, field), value in overrides.items():
     if value is not None:
       setattr(c[section] if section else c, field, value)
+  c.eval.frechet_samples = 0  # a benchmark times steps; it never needs the classifier
   config_lib.validate(c, diffusion_family.schema())
   return c
 

@@ -8,6 +8,7 @@ genjax/objectives/diffusion.py.
 
 from absl import app, flags, logging
 
+from genjax import cli_errors
 from genjax.evals import bound
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A diffusion run with a checkpoint.')
@@ -29,4 +30,4 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.mark_flags_as_required(['workdir'])
-  app.run(main)
+  cli_errors.run_tool(main)

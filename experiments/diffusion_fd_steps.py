@@ -7,6 +7,7 @@ Writes <workdir>/fd_vs_steps/fd_vs_steps.{json,png}; see genjax/evals/fd_vs_step
 
 from absl import app, flags, logging
 
+from genjax import cli_errors
 from genjax.evals import fd_vs_steps
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A diffusion run with a checkpoint.')
@@ -32,4 +33,4 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.mark_flags_as_required(['workdir', 'classifier'])
-  app.run(main)
+  cli_errors.run_tool(main)

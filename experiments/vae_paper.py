@@ -16,11 +16,13 @@ def train_sweep(config, workdir: str) -> dict:
   if config.conditional_latent_dim:
     runs['cvae'] = (config.conditional_latent_dim, True)
   summary = {}
-  for name, (dim, conditional) in runs.items():
+  for i, (name, (dim, conditional)) in enumerate(runs.items()):
     run = config.run.copy_and_resolve_references()
     run.model.latent_dim = dim
     run.model.conditional = conditional
-    summary[name] = train_and_evaluate(vae.FAMILY, run, os.path.join(workdir, name))
+    summary[name] = train_and_evaluate(
+        vae.FAMILY, run, os.path.join(workdir, name), final_eval_again=launch.final_eval_again(),
+        label=f'model {i + 1}/{len(runs)} ({name})', runs_after=len(runs) - i - 1)
   with open(os.path.join(workdir, 'summary.json'), 'w') as f:
     json.dump(summary, f, indent=2)
   vae_figures.paper_figures(workdir, config.figure2_latent_dims, config.figure5_latent_dims,

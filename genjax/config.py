@@ -13,8 +13,10 @@ from typing import Any, Mapping
 
 import ml_collections
 
+from genjax.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(ValueError, UserError):
   """A config field is unknown, mistyped or inconsistent."""
 
 
@@ -46,6 +48,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.grad_clip_norm = 0.0  # 0 disables clipping
   c.optimizer.warmup_steps = 0  # linear warmup of the learning rate from 0; 0: constant
   c.ema_decay = 0.0  # 0 keeps no EMA params
+  # On a non-finite loss or state: False stops the run; True rolls back to the last
+  # checkpoint and skips the batch of the offending step (logged; at most 10 times).
+  c.skip_non_finite = False
 
   # Intervals in steps; 0 disables. Evaluation also runs at the end.
   c.log_every = 100
@@ -53,6 +58,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_log_points = 0  # extra evaluations at log-spaced steps, for log-x learning curves
   c.ckpt_every = 1000
   c.keep_checkpoints = 2
+  # Also save when this many minutes of training passed since the last save; 0: steps only.
+  c.ckpt_every_minutes = 10.0
   c.figures_every = 0
 
   c.model = ml_collections.ConfigDict()
@@ -61,10 +68,49 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
-def validate(config: ml_collections.ConfigDict,
-             schema: ml_collections.ConfigDict) -> None:
-  """Raises ConfigError naming the field and the remedy if `config` strays from `schema`."""
+# The keys of genjax.training.optimizers._OPTIMIZERS and genjax.data.pipeline.BINARIZATIONS,
+# spelled out so that validating a config imports neither optax nor the data code
+# (tests/test_configs.py keeps them equal).
+OPTIMIZER_NAMES = ('adagrad', 'adam', 'adamw', 'sgd')
+BINARIZE_MODES = ('none', 'dynamic', 'static')
+
+BASE_RANGES = {
+    'batch_size': 'positive',
+    'eval_batch_size': 'positive',
+    'total_steps': 'non_negative',
+    'total_epochs': 'non_negative',
+    'total_examples': 'non_negative',
+    'steps_per_call': 'positive',
+    'log_every': 'non_negative',
+    'eval_every': 'non_negative',
+    'eval_log_points': 'non_negative',
+    'ckpt_every': 'non_negative',
+    'ckpt_every_minutes': 'non_negative',
+    'figures_every': 'non_negative',
+    'keep_checkpoints': 'positive',
+    'optimizer.name': OPTIMIZER_NAMES,
+    'optimizer.learning_rate': 'positive',
+    'optimizer.weight_decay': 'non_negative',
+    'optimizer.grad_clip_norm': 'non_negative',
+    'optimizer.warmup_steps': 'non_negative',
+    'ema_decay': 'unit_interval',
+    # Skipped where a family's sections lack them (its own data, no example counts).
+    'data.binarize': BINARIZE_MODES,
+    'eval.test_examples': 'non_negative',  # 0: the whole test set
+    'eval.train_examples': 'non_negative',
+}
+
+
+def validate(config: ml_collections.ConfigDict, schema: ml_collections.ConfigDict,
+             ranges: Mapping[str, Any] | None = None) -> None:
+  """Raises ConfigError naming the field and the remedy if `config` strays from `schema`.
+
+  `ranges`: the family's own constraints on its fields (see FamilyDef.ranges), checked
+  with BASE_RANGES once the fields' names and types are known to be right, so that a bad
+  value fails here and not inside a model or a data stream.
+  """
   _check(config.to_dict(), schema.to_dict(), prefix='')
+  check_ranges(config, {**BASE_RANGES, **(ranges or {})}, examples=schema)
   durations = {n: config[n] for n in ('total_steps', 'total_epochs', 'total_examples')
                if config[n] > 0}
   if len(durations) != 1:
@@ -73,8 +119,6 @@ def validate(config: ml_collections.ConfigDict,
         'Set exactly one of total_steps, total_epochs, total_examples to a positive value '
         f'(got {given}). Zero the others, e.g. --config.total_steps=500 '
         '--config.total_epochs=0.')
-  if config.steps_per_call < 1:
-    raise ConfigError('steps_per_call must be >= 1.')
   for name in ('log_every', 'eval_every', 'ckpt_every', 'figures_every'):
     if config[name] and config[name] % config.steps_per_call:
       raise ConfigError(
@@ -109,6 +153,96 @@ def _same_kind(value: Any, expected: Any) -> bool:
   if isinstance(expected, (tuple, list)):
     return isinstance(value, (tuple, list))
   return isinstance(value, type(expected))
+
+
+def check_ranges(config: ml_collections.ConfigDict, ranges: Mapping[str, Any],
+                 examples: ml_collections.ConfigDict | None = None) -> None:
+  """Raises ConfigError for the first field of `config` that breaks its rule in `ranges`.
+
+  Args:
+    config: the experiment config.
+    ranges: dotted field path -> rule. A rule is 'positive' (> 0), 'non_negative' (>= 0),
+      'unit_interval' (0 <= v < 1), 'positive_each' (a non-empty list of numbers > 0),
+      'positive_each_or_empty' (the same, possibly empty) or a tuple of allowed values.
+      A path the config lacks is skipped: a family may replace a whole section (`data`).
+    examples: a config whose values the message offers as the fix (the schema's
+      defaults); without it, the closest allowed value or a plain one.
+
+  Example: check_ranges(c, {'model.latent_dim': 'positive'}) with c.model.latent_dim = 0
+  raises "model.latent_dim=0 must be a positive integer; set --config.model.latent_dim=1
+  (or another positive integer)."
+  """
+  values = config.to_dict()
+  defaults = examples.to_dict() if examples is not None else {}
+  for path, rule in ranges.items():
+    found, value = _lookup(values, path)
+    if not found or value is None:
+      continue
+    if isinstance(rule, tuple):
+      if value not in rule:
+        fix = _enum_fix(value, rule, _lookup(defaults, path)[1])
+        raise ConfigError(f'{path}={value!r} is not one of {rule}; set '
+                          f'--config.{path}={fix} (or another of those).')
+      continue
+    if rule not in _RULES:
+      raise ValueError(f"Unknown range rule {rule!r} for '{path}'; use one of "
+                       f'{sorted(_RULES)} or a tuple of allowed values.')
+    holds, fallback = _RULES[rule]
+    if not holds(value):
+      has_default, default = _lookup(defaults, path)
+      kind = _describe(rule, default if has_default else value)
+      fix = default if has_default and holds(default) else fallback
+      raise ConfigError(f'{path}={value!r} must be {kind}; set --config.{path}={_flag(fix)} '
+                        f'(or another {kind.removeprefix("a ")}).')
+
+
+def _is_number(v: Any) -> bool:
+  return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _positive_each(v: Any) -> bool:
+  return isinstance(v, (tuple, list)) and all(_is_number(x) and x > 0 for x in v)
+
+
+# rule -> (whether a value keeps it, a value that does, offered when no example fits)
+_RULES = {
+    'positive': (lambda v: _is_number(v) and v > 0, 1),
+    'non_negative': (lambda v: _is_number(v) and v >= 0, 0),
+    'unit_interval': (lambda v: _is_number(v) and 0 <= v < 1, 0.0),
+    'positive_each': (lambda v: _positive_each(v) and len(v) > 0, (1,)),
+    'positive_each_or_empty': (_positive_each, ()),
+}
+
+
+def _describe(rule: str, like: Any) -> str:
+  noun = 'integer' if isinstance(like, int) and not isinstance(like, bool) else 'number'
+  return {'positive': f'a positive {noun}',
+          'non_negative': f'a non-negative {noun}',
+          'unit_interval': 'a number in [0, 1)',
+          'positive_each': 'a non-empty list of positive numbers',
+          'positive_each_or_empty': 'a list of positive numbers (or empty)'}[rule]
+
+
+def _enum_fix(value: Any, allowed: tuple, default: Any) -> Any:
+  """The allowed value closest to a typo, else the schema's default, else the first."""
+  if isinstance(value, str):
+    close = difflib.get_close_matches(value, [a for a in allowed if isinstance(a, str)], n=1)
+    if close:
+      return close[0]
+  return default if default in allowed else allowed[0]
+
+
+def _flag(value: Any) -> str:
+  """How a value is written after --config.field=; lists are quoted for the shell."""
+  return f"'{tuple(value)!r}'" if isinstance(value, (tuple, list)) else str(value)
+
+
+def _lookup(values: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+  for key in path.split('.'):
+    if not isinstance(values, Mapping) or key not in values:
+      return False, None
+    values = values[key]
+  return True, values
 
 
 def with_family_schema(model: Mapping[str, Any], objective: Mapping[str, Any] = (),

@@ -6,54 +6,107 @@
 Several hosts: run the same command on each with --coordinator_address, --num_processes
 and --process_id (on TPU pods and SLURM, jax.distributed finds these by itself and the
 flags may be left out).
+
+An error the user can fix (a config field, the data, the workdir, a checkpoint) prints
+one line, `error: <what and the remedy>`, and exits with status 2; --debug (or
+GENJAX_DEBUG=1) shows its traceback too. SIGTERM saves a checkpoint and exits with 0.
 """
 
 from __future__ import annotations
 
-import functools
 import logging as pylogging
+import os
 import sys
 from typing import Callable
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from genjax.cli_errors import exit_with, parse_flags, user_errors_in_one_line
 from genjax.training.mesh import initialize_distributed
+from genjax.training.preemption import Preempted
 
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'configs/<name>.py[:variants]',
-                                          lock_config=True)
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', None, 'configs/<name>.py[:variants]; add --config_help to list its fields.',
+    lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Where checkpoints, metrics and figures go; '
                                'a run resumes from it.')
+_CONFIG_HELP = flags.DEFINE_bool('config_help', False, 'Print the config\'s fields with '
+                                 'their values and its variants, then exit.')
+_FINAL_EVAL_AGAIN = flags.DEFINE_bool('final_eval_again', False, 'A finished run evaluates '
+                                      'again instead of reporting its saved final metrics.')
 _COORDINATOR = flags.DEFINE_string('coordinator_address', '', 'host:port of process 0.')
 _NUM_PROCESSES = flags.DEFINE_integer('num_processes', 1, 'Processes (hosts) in the run.')
 _PROCESS_ID = flags.DEFINE_integer('process_id', 0, 'This process, 0 .. num_processes-1.')
 
-
-class _QuietLibraries(pylogging.Filter):
-  """Keeps the progress lines readable: library INFO chatter (Orbax logs every file it
-  writes) is dropped, its warnings and errors kept."""
+class _GenjaxRecordsOnly(pylogging.Filter):
+  """Keeps the progress lines readable: other libraries' INFO chatter (Orbax logs every
+  file it writes) is dropped, their warnings and errors kept. genjax's modules log through
+  Python loggers named after them, so their records are told by the logger's name."""
 
   def filter(self, record):
-    return record.levelno >= pylogging.WARNING or '/genjax/' in record.pathname
+    return (record.levelno >= pylogging.WARNING or record.name == 'genjax'
+            or record.name.startswith('genjax.'))
+
+
+def _config_help(config) -> str:
+  module_doc = ''
+  path = flags.FLAGS['config'].value and flags.FLAGS['config'].config_filename
+  if path:
+    with open(path) as f:
+      import ast  # pylint: disable=g-import-not-at-top
+      module_doc = ast.get_docstring(ast.parse(f.read())) or ''
+  return f'{module_doc}\n\nFields (override with --config.<field>=<value>):\n{config}'
+
+
+def final_eval_again() -> bool:
+  """Whether --final_eval_again was given: finished runs evaluate again."""
+  return _FINAL_EVAL_AGAIN.value
 
 
 def train(family_def) -> None:
   """The whole main of an experiment that trains one model of `family_def`."""
   from genjax.training.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
-  run(functools.partial(train_and_evaluate, family_def))
+  run(lambda config, workdir: train_and_evaluate(
+      family_def, config, workdir, final_eval_again=_FINAL_EVAL_AGAIN.value))
+
+
+_USAGE = """
+    python -m experiments.<name> --config=configs/<name>.py[:variants] --workdir=DIR \\
+        [--config.<field>=<value> ...]
+
+  --config_help         the config's fields with their values, and its variants
+  --workdir             checkpoints, metrics and figures; a run resumes from it
+  --final_eval_again    a finished run evaluates again
+  --debug               tracebacks for errors in the input too
+"""
 
 
 def run(experiment: Callable[..., object]) -> None:
   """Parses flags, joins the distributed run if asked, and calls experiment(config, workdir)."""
-  flags.mark_flags_as_required(['config', 'workdir'])
+  main_module = sys.modules.get('__main__')
+  if main_module is not None:  # absl's --help prints the main's docstring
+    main_module.__doc__ = (main_module.__doc__ or '').rstrip() + '\n' + _USAGE
 
   def main(argv):
     if len(argv) > 1:
-      raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+      exit_with(f'Unexpected arguments: {argv[1:]}; flags are written --name=value.')
+    if _CONFIG.value is None:
+      exit_with('--config is required, e.g. --config=configs/vae.py:smoke.')
+    if _CONFIG_HELP.value:
+      print(_config_help(_CONFIG.value))
+      return
+    if _WORKDIR.value is None:
+      exit_with('--workdir is required: where checkpoints, metrics and figures go.')
     handler = logging.get_absl_handler()
     handler.python_handler.stream = sys.stdout
-    handler.addFilter(_QuietLibraries())
-    initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-    experiment(_CONFIG.value, _WORKDIR.value)
+    handler.addFilter(_GenjaxRecordsOnly())
+    pylogging.getLogger('genjax').setLevel(pylogging.INFO)
+    try:
+      initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+      experiment(_CONFIG.value, _WORKDIR.value)
+    except Preempted as e:
+      logging.warning('%s', e)
 
-  app.run(main)
+  app.run(user_errors_in_one_line(main), flags_parser=parse_flags)
+

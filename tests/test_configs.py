@@ -3,11 +3,13 @@
 import glob
 import importlib
 import os
+import re
 
 import ml_collections
 import pytest
 
 from genjax import config as config_lib
+from genjax.errors import UserError
 from genjax.families import vae as vae_family
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,7 +36,7 @@ def test_every_config_and_variant_validates(name):
     for run in _run_configs(module.get_config(variant)):
       family_def = importlib.import_module(f'genjax.families.{run.family}').FAMILY
       assert family_def.name == run.family
-      config_lib.validate(run, family_def.schema())
+      config_lib.validate(run, family_def.schema(), ranges=family_def.ranges)
 
 
 def test_a_mistyped_field_fails_with_a_suggestion(smoke_config):
@@ -72,3 +74,83 @@ def test_unknown_variant_is_a_clear_error():
   from configs import vae
   with pytest.raises(ValueError, match="Unknown config variant 'tiny'"):
     vae.get_config('tiny')
+
+
+# (config:variant, field, bad value, what the message says the field must be)
+OUT_OF_RANGE = [
+    ('vae:smoke', 'batch_size', -32, 'must be a positive integer'),
+    ('vae:smoke', 'batch_size', 0, 'must be a positive integer'),
+    ('vae:smoke', 'model.latent_dim', 0, 'must be a positive integer'),
+    ('vae:smoke', 'model.latent_dim', -3, 'must be a positive integer'),
+    ('vae:smoke', 'total_steps', -5, 'must be a non-negative integer'),
+    ('vae:smoke', 'steps_per_call', 0, 'must be a positive integer'),
+    ('vae:smoke', 'keep_checkpoints', 0, 'must be a positive integer'),
+    ('vae:smoke', 'optimizer.learning_rate', 0.0, 'must be a positive number'),
+    ('vae:smoke', 'ema_decay', 1.0, 'must be a number in [0, 1)'),
+    ('vae:smoke', 'optimizer.name', 'adamm', "is not one of ('adagrad', 'adam', 'adamw', 'sgd')"),
+    ('vae:smoke', 'data.binarize', 'maybe', "is not one of ('none', 'dynamic', 'static')"),
+    ('vae:smoke', 'model.conv_channels', (), 'must be a non-empty list of positive numbers'),
+    ('vae:smoke', 'eval.iwae_k', -1, 'must be a non-negative integer'),
+    ('diffusion:smoke', 'objective.schedule', 'quadratic', "is not one of ('linear', 'cosine')"),
+    ('diffusion:smoke', 'model.channel_mults', (1, 0), 'must be a non-empty list of positive'),
+    ('diffusion:smoke', 'model.label_dropout', 1.0, 'must be a number in [0, 1)'),
+    ('diffusion:smoke', 'objective.prediction', 'epsilon', "is not one of ('eps', 'x0', 'v')"),
+    ('autoregressive:smoke', 'model.architecture', 'pixelcn', "is not one of ('pixelcnn',"),
+    ('autoregressive:smoke', 'eval.sampler', 'slow', "is not one of ('fast', 'naive')"),
+    ('classifier:smoke', 'model.dropout', -0.1, 'must be a number in [0, 1)'),
+]
+
+
+def _config_with(name_variant, field, value):
+  name, variant = name_variant.split(':')
+  c = importlib.import_module(f'configs.{name}').get_config(variant)
+  c.unlock()
+  *sections, leaf = field.split('.')
+  section = c
+  for key in sections:
+    section = section[key]
+  section[leaf] = value
+  return c, importlib.import_module(f'genjax.families.{name}').FAMILY
+
+
+@pytest.mark.parametrize('name_variant,field,value,constraint', OUT_OF_RANGE)
+def test_an_out_of_range_field_names_itself_and_the_remedy(name_variant, field, value,
+                                                           constraint):
+  config, family_def = _config_with(name_variant, field, value)
+  with pytest.raises(config_lib.ConfigError) as e:
+    config_lib.validate(config, family_def.schema(), ranges=family_def.ranges)
+  message = str(e.value)
+  assert message.startswith(f'{field}={value!r} {constraint}'), message
+  assert f'--config.{field}=' in message
+  assert isinstance(e.value, UserError)
+
+
+@pytest.mark.parametrize('name_variant,field,value,fix', [
+    ('vae:smoke', 'batch_size', -32, '--config.batch_size=128 '),  # the schema's default
+    ('vae:smoke', 'optimizer.name', 'adamm', '--config.optimizer.name=adam '),  # the closest
+    ('autoregressive:smoke', 'model.architecture', 'pixelcn',
+     '--config.model.architecture=pixelcnn '),
+    ('vae:smoke', 'model.hidden', (32, -1), "--config.model.hidden='(500,)' "),
+])
+def test_the_remedy_offers_a_value_that_passes(name_variant, field, value, fix):
+  config, family_def = _config_with(name_variant, field, value)
+  with pytest.raises(config_lib.ConfigError, match=re.escape(fix)):
+    config_lib.validate(config, family_def.schema(), ranges=family_def.ranges)
+
+
+def test_ranges_skip_fields_a_config_lacks_and_accept_empty_lists_where_allowed():
+  c = ml_collections.ConfigDict({'data': {'codes_path': ''}, 'model': {'hidden': ()}})
+  config_lib.check_ranges(c, {'data.binarize': config_lib.BINARIZE_MODES,
+                              'model.hidden': 'positive_each_or_empty'})
+  with pytest.raises(config_lib.ConfigError, match=r"model.hidden=\(\) must be a non-empty"):
+    config_lib.check_ranges(c, {'model.hidden': 'positive_each'})
+  with pytest.raises(ValueError, match="Unknown range rule 'positve'"):
+    config_lib.check_ranges(c, {'model.hidden': 'positve'})
+
+
+def test_spelled_out_choices_match_the_code_that_uses_them():
+  from genjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  from genjax.training import optimizers  # pylint: disable=g-import-not-at-top
+  names = optimizers._OPTIMIZERS  # pylint: disable=protected-access
+  assert list(config_lib.OPTIMIZER_NAMES) == sorted(names)
+  assert config_lib.BINARIZE_MODES == pipeline.BINARIZATIONS

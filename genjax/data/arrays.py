@@ -12,11 +12,13 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
+from genjax.data.sources import DataError
+
 
 def local_slice(global_size: int, process_index: int, process_count: int) -> slice:
   """This host's rows of a global batch of `global_size` rows."""
   if global_size % process_count:
-    raise ValueError(f'Batch size {global_size} does not divide over {process_count} hosts; '
+    raise DataError(f'Batch size {global_size} does not divide over {process_count} hosts; '
                      f'set --config.batch_size to a multiple of {process_count}.')
   per_host = global_size // process_count
   return slice(process_index * per_host, (process_index + 1) * per_host)
@@ -28,7 +30,7 @@ def common_length(arrays: Mapping[str, np.ndarray]) -> int:
     raise ValueError('No arrays given; pass a mapping of at least one name to an array.')
   lengths = {key: len(a) for key, a in arrays.items()}
   if len(set(lengths.values())) > 1:
-    raise ValueError(f'Arrays differ in leading length: {lengths}; every array needs one '
+    raise DataError(f'Arrays differ in leading length: {lengths}; every array needs one '
                      'row per example, so trim or pad them to the same length.')
   return next(iter(lengths.values()))
 
@@ -71,9 +73,10 @@ class ArrayStream(StepStream):
                process_index: int = 0, process_count: int = 1, name: str = 'train'):
     self.num_examples = common_length(arrays)
     if not 0 < global_batch_size <= self.num_examples:
-      raise ValueError(f'batch_size={global_batch_size} does not fit the {self.num_examples} '
-                       f'examples of {name}; set --config.batch_size to a number from 1 to '
-                       f'{self.num_examples}.')
+      fits = min(128, self.num_examples)  # the base config's batch size, where it fits
+      raise DataError(f'batch_size={global_batch_size} does not fit the {self.num_examples} '
+                      f'examples of {name}; set --config.batch_size={fits} (or any number '
+                      f'from 1 to {self.num_examples}).')
     self.global_batch_size = global_batch_size
     self.steps_per_epoch = self.num_examples // global_batch_size
     self.host_rows = local_slice(global_batch_size, process_index, process_count)

@@ -11,7 +11,7 @@ from typing import Iterator
 import numpy as np
 
 from genjax.data.arrays import ArrayStream, StepStream, padded_eval_batches
-from genjax.data.sources import ImageArrays
+from genjax.data.sources import DataError, ImageArrays
 
 BINARIZATIONS = ('none', 'dynamic', 'static')
 _EVAL_BINARIZATION_SEED = 12345  # the test set is binarised once, the same for every run
@@ -29,7 +29,7 @@ def binarize_static(images01: np.ndarray, seed: int) -> np.ndarray:
 
 def _check_binarize(binarize: str) -> None:
   if binarize not in BINARIZATIONS:
-    raise ValueError(f"Unknown binarization '{binarize}'; use one of {BINARIZATIONS} "
+    raise DataError(f"Unknown binarization '{binarize}'; use one of {BINARIZATIONS} "
                      'with --config.data.binarize.')
 
 

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from genjax import data as data_lib
+from genjax.errors import UserError
 from genjax.evals import trained_ddpm
 from genjax.objectives import diffusion as objectives
 
@@ -32,9 +33,9 @@ def run(workdir: str, *, num_examples: int, timesteps: int, batch_size: int = 10
                                      tfds_data_dir=config.data.tfds_data_dir,
                                      idx_dir=config.data.idx_dir)
   if not 0 < num_examples <= len(test.images):
-    raise ValueError(f'--num_examples must be in 1..{len(test.images)}, the test set size.')
+    raise UserError(f'--num_examples must be in 1..{len(test.images)}, the test set size.')
   if timesteps < 0:
-    raise ValueError('--timesteps must be 0 (all T terms, exactly) or a positive count.')
+    raise UserError('--timesteps must be 0 (all T terms, exactly) or a positive count.')
   null = test.num_classes if config.model.conditional else None  # the bound of p(x)
   o = config.objective
 

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from genjax import data as data_lib
+from genjax.errors import UserError
 from genjax.evals import classifier_features
 from genjax.evals import trained_ddpm
 from genjax.figures import diffusion_fd
@@ -47,7 +48,7 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
   T = schedule.num_timesteps
   bad = [n for n in steps if not 1 <= n <= T]
   if bad:
-    raise ValueError(f'Step counts {bad} are outside 1..T = {T}; choose --steps within it.')
+    raise UserError(f'Step counts {bad} are outside 1..T = {T}; choose --steps within it.')
   load = lambda split: data_lib.load_image_dataset(
       config.data.name, split, tfds_data_dir=config.data.tfds_data_dir,
       idx_dir=config.data.idx_dir)

@@ -16,6 +16,7 @@ import numpy as np
 
 from genjax import config as config_lib
 from genjax.data.pipeline import binarize_static
+from genjax.families.image_data import image_data
 from genjax.figures import autoregressive as figures
 from genjax.models.gated_pixelcnn import GatedPixelCNN
 from genjax.models.lstm import PixelLSTM
@@ -23,7 +24,6 @@ from genjax.models.pixelcnn import PixelCNN
 from genjax.models.transformer import PixelTransformer
 from genjax.objectives import autoregressive as objectives
 from genjax.samplers import autoregressive as samplers
-from genjax.families.image_data import image_data
 from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
                                    stateless_loss)
 
@@ -72,20 +72,20 @@ def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int):
                             positions=m.positions, **common)
   if m.architecture == 'lstm':
     return PixelLSTM(hidden=m.hidden, num_layers=m.num_layers, embed_dim=m.embed_dim, **common)
-  raise ValueError(f"Unknown architecture '{m.architecture}'; choose one of {ARCHITECTURES} "
+  raise config_lib.ConfigError(f"Unknown architecture '{m.architecture}'; choose one of {ARCHITECTURES} "
                    'with --config.model.architecture.')
 
 
 def check_data(config: ml_collections.ConfigDict) -> None:
   binary = config.data.binarize != 'none'
   if config.model.likelihood == 'bernoulli' and not binary:
-    raise ValueError("A Bernoulli head models binary pixels; set --config.data.binarize="
+    raise config_lib.ConfigError("A Bernoulli head models binary pixels; set --config.data.binarize="
                      "dynamic (or use --config.model.likelihood=categorical).")
   if config.model.likelihood == 'categorical' and binary:
-    raise ValueError('The 256-way softmax models 8-bit pixels; set '
+    raise config_lib.ConfigError('The 256-way softmax models 8-bit pixels; set '
                      '--config.data.binarize=none (or use likelihood=bernoulli).')
   if config.eval.sampler not in ('fast', 'naive'):
-    raise ValueError(f"eval.sampler must be 'fast' or 'naive', got {config.eval.sampler!r}.")
+    raise config_lib.ConfigError(f"eval.sampler must be 'fast' or 'naive', got {config.eval.sampler!r}.")
 
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
@@ -145,4 +145,26 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   )
 
 
-FAMILY = FamilyDef(name='autoregressive', schema=schema, build=build, data=image_data)
+# likelihood is genjax.models.pixels.LIKELIHOODS (tests/families/test_ranges.py).
+RANGES = {
+    'model.architecture': ARCHITECTURES,
+    'model.likelihood': ('bernoulli', 'categorical'),
+    'model.num_layers': 'positive',
+    'model.channels': 'positive',
+    'model.first_kernel': 'positive',
+    'model.kernel': 'positive',
+    'model.output_hidden': 'positive',
+    'model.dim': 'positive',
+    'model.num_heads': 'positive',
+    'model.mlp_ratio': 'positive',
+    'model.positions': ('learned', 'sinusoidal'),
+    'model.hidden': 'positive',
+    'model.embed_dim': 'positive',
+    'eval.num_samples': 'positive',
+    'eval.samples_per_class': 'positive',
+    'eval.num_completions': 'non_negative',
+    'eval.sampler': ('fast', 'naive'),
+}
+
+FAMILY = FamilyDef(name='autoregressive', schema=schema, build=build, data=image_data,
+                   ranges=RANGES)

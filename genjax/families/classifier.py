@@ -35,7 +35,7 @@ def make_model(model_config, num_classes: int) -> Classifier:
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
   if config.data.binarize != 'none':
-    raise ValueError('The classifier sees grey-level images; set --config.data.binarize=none.')
+    raise config_lib.ConfigError('The classifier sees grey-level images; set --config.data.binarize=none.')
   model = make_model(config.model, info.num_classes)
 
   def init_params(rng, batch):
@@ -77,7 +77,14 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       train_eval_examples=config.eval.train_examples)
 
 
-FAMILY = FamilyDef(name='classifier', schema=schema, build=build, data=image_data)
+RANGES = {
+    'model.conv_channels': 'positive_each',
+    'model.hidden': 'positive',
+    'model.dropout': 'unit_interval',
+}
+
+FAMILY = FamilyDef(name='classifier', schema=schema, build=build, data=image_data,
+                   ranges=RANGES)
 
 TRAIN_COMMAND = ('python -m experiments.classifier --config=configs/classifier.py '
                  '--workdir=runs/classifier')

@@ -13,6 +13,8 @@ that it is comparable with unconditional models.
 
 from __future__ import annotations
 
+import os
+
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -20,11 +22,12 @@ import numpy as np
 
 from genjax import config as config_lib
 from genjax.diffusion import schedules as sch
+from genjax.errors import UserError
+from genjax.families.image_data import image_data
 from genjax.figures import diffusion as diffusion_figures
 from genjax.models.unet import UNet
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
-from genjax.families.image_data import image_data
 from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
                                    stateless_loss)
 
@@ -56,6 +59,17 @@ TRAIN_COMMAND = ('python -m experiments.diffusion --config=configs/diffusion.py 
                  '--workdir=runs/ddpm')
 
 
+def check_classifier(path: str) -> None:
+  """Refuses, before anything compiles, a Fréchet classifier that was never trained."""
+  if not os.path.exists(path):
+    from genjax.families import classifier  # pylint: disable=g-import-not-at-top
+    raise UserError(
+        f'eval.classifier={path} does not exist; the Fréchet distance needs a trained '
+        f'classifier there. Train it first with {classifier.TRAIN_COMMAND} '
+        '--config.total_epochs=6 (about 20 minutes on 2 CPU cores), or skip the score with '
+        '--config.eval.frechet_samples=0.')
+
+
 def make_model(m, num_classes: int) -> UNet:
   return UNet(channels=m['channels'], channel_mults=tuple(m['channel_mults']),
               num_res_blocks=m['num_res_blocks'], attn_resolutions=tuple(m['attn_resolutions']),
@@ -70,7 +84,7 @@ def make_schedule(o) -> sch.Schedule:
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, o, e = config.model, config.objective, config.eval
   if config.data.binarize != 'none':
-    raise ValueError('A diffusion model works on grey levels; set --config.data.binarize=none.')
+    raise config_lib.ConfigError('A diffusion model works on grey levels; set --config.data.binarize=none.')
   schedule = make_schedule(o)
   k = info.num_classes
   model = make_model(m, k)
@@ -126,6 +140,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   test01 = info.test.images[:8].astype(np.float32) / 255.0
   scorer = None
   if e.classifier and e.frechet_samples:
+    check_classifier(e.classifier)
     from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
     from genjax.metrics.frechet import FrechetScorer  # pylint: disable=g-import-not-at-top
     scorer = FrechetScorer(classifier_features.load_feature_fn(e.classifier),
@@ -178,4 +193,29 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   )
 
 
-FAMILY = FamilyDef(name='diffusion', schema=schema, build=build, data=image_data)
+RANGES = {
+    'model.channels': 'positive',
+    'model.channel_mults': 'positive_each',
+    'model.num_res_blocks': 'positive',
+    'model.attn_resolutions': 'positive_each_or_empty',  # (): no attention
+    'model.dropout': 'unit_interval',
+    'model.norm_groups': 'positive',
+    'model.label_dropout': 'unit_interval',
+    'objective.schedule': sch.SCHEDULES,
+    'objective.timesteps': 'positive',
+    'objective.beta_start': 'unit_interval',
+    'objective.beta_end': 'unit_interval',
+    'objective.prediction': ('eps', 'x0', 'v'),
+    'objective.variance': ('fixedlarge', 'fixedsmall'),
+    'eval.nll_timesteps': 'non_negative',
+    'eval.final_nll_timesteps': 'non_negative',
+    'eval.num_samples': 'positive',
+    'eval.progressive_frames': 'positive',
+    'eval.ddim_steps': 'positive',
+    'eval.ddim_eta': 'non_negative',
+    'eval.class_grid_per_class': 'positive',
+    'eval.frechet_samples': 'non_negative',
+}
+
+FAMILY = FamilyDef(name='diffusion', schema=schema, build=build, data=image_data,
+                   ranges=RANGES)

@@ -8,11 +8,11 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
+from genjax.families.image_data import image_data
 from genjax.figures import vae as vae_figures
 from genjax.models.vae import VAE
 from genjax.objectives import vae as objectives
 from genjax.samplers import vae as samplers
-from genjax.families.image_data import image_data
 from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
                                    stateless_loss)
 
@@ -35,7 +35,7 @@ def schema() -> ml_collections.ConfigDict:
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, e = config.model, config.eval
   if m.likelihood == 'gaussian' and config.data.binarize != 'none':
-    raise ValueError('A Gaussian decoder models real-valued pixels; set '
+    raise config_lib.ConfigError('A Gaussian decoder models real-valued pixels; set '
                      "--config.data.binarize=none (or use likelihood='bernoulli').")
   model = VAE(image_shape=info.image_shape, latent_dim=m.latent_dim, hidden=tuple(m.hidden),
               activation=m.activation, architecture=m.architecture,
@@ -98,4 +98,19 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   )
 
 
-FAMILY = FamilyDef(name='vae', schema=schema, build=build, data=image_data)
+# The enums are genjax.models.vae's ACTIVATIONS, ARCHITECTURES and LIKELIHOODS
+# (tests/families/test_ranges.py keeps them equal).
+RANGES = {
+    'model.latent_dim': 'positive',
+    'model.hidden': 'positive_each_or_empty',  # () is a linear encoder and decoder
+    'model.activation': ('elu', 'gelu', 'relu', 'softplus', 'tanh'),
+    'model.architecture': ('mlp', 'conv'),
+    'model.conv_channels': 'positive_each',
+    'model.likelihood': ('bernoulli', 'gaussian'),
+    'eval.iwae_k': 'non_negative',
+    'eval.final_iwae_k': 'non_negative',
+    'eval.num_samples': 'positive',
+    'eval.manifold_grid': 'positive',
+}
+
+FAMILY = FamilyDef(name='vae', schema=schema, build=build, data=image_data, ranges=RANGES)

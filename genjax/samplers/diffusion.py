@@ -51,7 +51,10 @@ def _clipped_x0(schedule, x, t, out, prediction, clip):
 
 
 def trajectory_steps(num_steps: int, count: int) -> np.ndarray:
-  """`count` evenly spaced step indices of a `num_steps`-step sampler, ending at the last."""
+  """`count` evenly spaced step indices of a `num_steps`-step sampler, ending at the last
+  (fewer when count > num_steps); one frame is the last step, the sample itself."""
+  if count == 1:
+    return np.array([num_steps - 1], np.int32)
   return np.unique(np.round(np.linspace(0, num_steps - 1, count)).astype(np.int32))
 
 
@@ -101,10 +104,19 @@ def ddpm_sample(denoise: DenoiseFn, schedule: sch.Schedule, x_T: jax.Array, rng:
 
 
 def ddim_timesteps(num_timesteps: int, num_steps: int) -> np.ndarray:
-  """An evenly spaced, increasing subsequence of 0..T-1 of length num_steps, ending at T-1."""
+  """DDIM's subsequence tau of 0..T-1 (Song et al., 2021, sec. 4.2), increasing.
+
+  The sampler walks it backwards: its first step is at T-1, from x_T, and its last at
+  tau_1, to x_0. For num_steps >= 2 the timesteps are evenly spaced from 0 to T-1 (distinct,
+  since the spacing (T-1)/(n-1) is at least 1); one step is [T-1], x_T straight to the
+  predicted x0 (an evenly spaced [0] would denoise x_T as if it were x_1 and return noise).
+  """
   if not 1 <= num_steps <= num_timesteps:
-    raise ValueError(f'DDIM steps must be in 1..{num_timesteps}, got {num_steps}.')
-  return np.unique(np.round(np.linspace(0, num_timesteps - 1, num_steps)).astype(np.int32))
+    raise ValueError(f'DDIM steps must be in 1..T = {num_timesteps}, got {num_steps}; '
+                     'choose a step count within it.')
+  if num_steps == 1:
+    return np.array([num_timesteps - 1], np.int32)
+  return np.round(np.linspace(0, num_timesteps - 1, num_steps)).astype(np.int32)
 
 
 def ddim_sample(denoise: DenoiseFn, schedule: sch.Schedule, x_T: jax.Array, rng: jax.Array,

@@ -155,11 +155,16 @@ class Family:
 
 @dataclasses.dataclass(frozen=True)
 class FamilyDef:
-  """A family as an experiment main names it: its config schema, its data and its build."""
+  """A family as an experiment main names it: its config schema, its data and its build.
+
+  `ranges` constrains the family's own fields beyond their types ({'model.latent_dim':
+  'positive', ...}; see `genjax.config.check_ranges`), checked before anything compiles.
+  """
   name: str
   schema: Callable[[], ml_collections.ConfigDict]
   build: Callable[[ml_collections.ConfigDict, DataInfo], Family]
   data: Callable[[ml_collections.ConfigDict, int, int], Data]
+  ranges: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def stateless_loss(loss_fn: Callable[[Params, Batch, jax.Array], tuple[jax.Array, dict]]

@@ -10,23 +10,31 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
+import time
 
 import jax
 import ml_collections
 import numpy as np
-from absl import logging
 from jax.sharding import Mesh
 
 from genjax import config as config_lib
+from genjax.errors import UserError
 from genjax.training import mesh as mesh_lib
 from genjax.training.checkpoint import Checkpointer
 from genjax.training.family import Data, Family, FamilyDef, to_numpy
 from genjax.training.optimizers import make_optimizer
+from genjax.training.pending import NonFiniteError, PendingMetrics
+from genjax.training.positions import stacked_batches
+from genjax.training.preemption import Preempted, PreemptionGuard
 from genjax.training.progress import MetricsWriter, Progress
 from genjax.training.state import TrainState, create_train_state, eval_params
 from genjax.training.step import make_eval_step, make_train_step
 from genjax.training.update import gradient_update
+from genjax.training.workdir_lock import WorkdirLock
+
+logger = logging.getLogger(__name__)
 
 
 def eval_schedule(config: ml_collections.ConfigDict, total: int) -> set[int]:
@@ -52,7 +60,7 @@ def check_family(config: ml_collections.ConfigDict, family_def: FamilyDef) -> No
         f"This is a '{config.family}' config, but this main trains the "
         f"'{family_def.name}' family. Run the config with its own family's main, or pass "
         f"a '{family_def.name}' config (configs/<name>.py).")
-  config_lib.validate(config, family_def.schema())
+  config_lib.validate(config, family_def.schema(), ranges=family_def.ranges)
 
 
 def family_optimizer(family: Family, config: ml_collections.ConfigDict):
@@ -72,6 +80,7 @@ class Run:
   writer: MetricsWriter
   eval_rng: jax.Array
   figure_rng: jax.Array
+  _config_written: bool = False
 
   @property
   def is_lead(self) -> bool:
@@ -90,12 +99,23 @@ class Run:
       sums = s if sums is None else jax.tree.map(lambda a, b: a + b, sums, s)
       count = count + c
     if sums is None:
-      raise ValueError(f"The '{split}' split is empty; nothing to evaluate.")
+      raise UserError(f"The '{split}' split of the data is empty; there is nothing to "
+                      'evaluate. Check the dataset\'s files (--config.data).')
     means = {key: float(v) / float(count) for key, v in jax.device_get(sums).items()}
     self.writer.write(step, name or split, means)
-    logging.info('step %d  %s: %s', step, name or split,
+    logger.info('step %d  %s: %s', step, name or split,
                  '  '.join(f'{key} {v:.4f}' for key, v in means.items()))
     return means
+
+  def save(self, checkpointer: Checkpointer, state: TrainState, step: int,
+           skipped: list[int]) -> None:
+    """Saves a checkpoint; the first save of this invocation writes config.json beside it,
+    so a run that fails before saving anything leaves the workdir as it found it."""
+    if self.is_lead and not self._config_written:
+      with open(os.path.join(self.workdir, 'config.json'), 'w') as f:
+        f.write(self.config.to_json(indent=2))
+    self._config_written = True
+    checkpointer.save(state, data_position=step, skipped_batches=skipped)
 
   def write_artifacts(self, state: TrainState, step: int) -> dict[str, float]:
     """Saves the family's artifacts (and figures) at `step`; returns their numeric scalars."""
@@ -113,7 +133,7 @@ class Run:
     np.savez_compressed(path, **artifacts)
     if self.family.render_figures is not None:
       pngs = self.family.render_figures(path, os.path.join(self.workdir, 'figures'))
-      logging.info('figures: %s', ', '.join(pngs))
+      logger.info('figures: %s', ', '.join(pngs))
     return scalars
 
 
@@ -132,95 +152,159 @@ def initial_state(run: Run, optimizer, example) -> TrainState:
   return jax.jit(create, out_shardings=mesh_lib.replicated(run.mesh))(init_rng)
 
 
-def restore_or_init(run: Run, checkpointer: Checkpointer, optimizer) -> tuple[TrainState, int]:
-  """The latest checkpoint's state and data position, or a fresh state at step 0."""
+def restore_or_init(run: Run, checkpointer: Checkpointer,
+                    optimizer) -> tuple[TrainState, int, list[int]]:
+  """The latest checkpoint's state, step and skipped batches, or a fresh state at step 0."""
   state = initial_state(run, optimizer, run.data.train.batch(0))
   restored = checkpointer.restore_latest(state)
   if restored is None:
-    return state, 0
+    return state, 0, []
   state, meta = restored
   start = int(meta['data_position'])
-  logging.info('resumed from %s at step %d', checkpointer.directory, start)
+  logger.info('resumed from %s at step %d', checkpointer.directory, start)
   if start % run.config.steps_per_call:
-    raise ValueError(f'The checkpoint is at step {start}, not a multiple of '
+    raise config_lib.ConfigError(f'The checkpoint is at step {start}, not a multiple of '
                      f'steps_per_call={run.config.steps_per_call}; resume with the '
                      'steps_per_call that wrote it.')
-  return state, start
+  return state, start, list(meta.get('skipped_batches', []))
 
 
-class _PendingMetrics:
-  """Per-call train metrics kept on device, fetched only when a log line or save needs them."""
-
-  def __init__(self, checkpointer: Checkpointer):
-    self._pending, self._checkpointer = [], checkpointer
-
-  def append(self, metrics) -> None:
-    self._pending.append(metrics)
-
-  def drain(self, step: int) -> dict[str, float]:
-    """Means since the last drain; raises on a non-finite loss among them."""
-    if not self._pending:
-      return {}
-    fetched = jax.device_get(self._pending)
-    self._pending.clear()
-    stacked = {key: np.concatenate([np.atleast_1d(m[key]) for m in fetched])
-               for key in fetched[0]}
-    if not stacked['finite'].all():
-      bad = int(np.argmin(stacked['finite']))
-      raise FloatingPointError(
-          f'The loss became non-finite ({stacked["loss"][bad]}) within the last '
-          f'{len(stacked["loss"])} steps before step {step}. The run stopped without saving; '
-          f'its checkpoints in {self._checkpointer.directory} hold the last good state. Lower '
-          '--config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm.')
-    return {key: float(v.mean()) for key, v in stacked.items() if key != 'finite'}
+_MAX_ROLLBACKS = 10
 
 
-def train(run: Run, state: TrainState, start: int, total: int, train_step, eval_step,
-          checkpointer: Checkpointer) -> tuple[TrainState, int]:
-  """Steps `start`..`total`, with the config's log, eval, checkpoint and figure intervals;
-  returns the state and the step it reached."""
+def train(run: Run, state: TrainState, start: int, skipped: list[int], total: int,
+          train_step, eval_step, checkpointer: Checkpointer, progress: Progress,
+          preemption: PreemptionGuard) -> tuple[TrainState, int, bool]:
+  """Steps `start`..`total`, with the config's log, eval, checkpoint and figure intervals.
+
+  With `config.skip_non_finite`, a non-finite step rolls the run back to its last
+  checkpoint and skips that step's batch (at most _MAX_ROLLBACKS times); otherwise it
+  stops the run. Returns the state, the step it reached, and whether it stopped early on
+  SIGTERM (after saving at that step).
+  """
   config, family = run.config, run.family
   k = config.steps_per_call
-  progress = Progress(total, start, config.batch_size)
-  pending = _PendingMetrics(checkpointer)
+  pending = PendingMetrics(checkpointer.directory, checkpointer.latest_step)
   evaluate_at = eval_schedule(config, total)
-  step = start
+  save_seconds = 60 * config.ckpt_every_minutes
+  last_save = time.monotonic()
+  if config.skip_non_finite:
+    logger.info('skip_non_finite is on: a non-finite step rolls back to the last checkpoint '
+                'and skips its batch.')
+    if start == 0:  # a checkpoint to roll back to before the first interval's
+      run.save(checkpointer, state, 0, skipped)
+  rollbacks, step = 0, start
   while step < total:
-    batches = mesh_lib.global_batch(run.data.train.stacked(step, k), run.mesh, batch_axis=1)
-    state, metrics = train_step(state, batches, run.frozen)
-    pending.append(metrics)
-    step += k
-    if _due(step, config.log_every) or step == total:
-      means = pending.drain(step)
-      means.update(progress.report(step, means['loss']))
-      run.writer.write(step, 'train', means)
-    if step in evaluate_at:
-      pending.drain(step)
-      run.evaluate(state, step, eval_step, 'test', family.eval_examples)
-      if family.train_eval_examples and 'train_eval' in run.data.splits:
-        run.evaluate(state, step, eval_step, 'train_eval', family.train_eval_examples)
-      progress.restart_clock(step)
-    if _due(step, config.ckpt_every):
-      pending.drain(step)
-      checkpointer.save(state, data_position=step)
-    if _due(step, config.figures_every) and step < total:  # the end writes its own
-      run.write_artifacts(state, step)
+    try:
+      stacked, positions = stacked_batches(run.data.train, step, k, skipped)
+      batches = mesh_lib.global_batch(stacked, run.mesh, batch_axis=1)
+      state, metrics = train_step(state, batches, run.frozen)
+      pending.append(metrics, positions)
+      if step == start:
+        jax.block_until_ready(metrics)
+        progress.first_call_done(step + k)
+      step += k
+      if _due(step, config.log_every) or step == total:
+        means = pending.drain(step)
+        means.update(progress.report(step, means['loss']))
+        run.writer.write(step, 'train', means)
+      elif progress.heartbeat_due():
+        progress.line(step, float(np.mean(jax.device_get(metrics['loss']))))
+      if step in evaluate_at:
+        pending.drain(step)
+        run.evaluate(state, step, eval_step, 'test', family.eval_examples)
+        if family.train_eval_examples and 'train_eval' in run.data.splits:
+          run.evaluate(state, step, eval_step, 'train_eval', family.train_eval_examples)
+        progress.restart_clock(step)
+      if (_due(step, config.ckpt_every) or preemption.requested
+          or (save_seconds and time.monotonic() - last_save >= save_seconds)):
+        pending.drain(step)
+        run.save(checkpointer, state, step, skipped)
+        last_save = time.monotonic()
+        if preemption.requested:
+          logger.warning('Saved step %d in %s after SIGTERM; run the same command to '
+                         'resume.', step, checkpointer.directory)
+          return state, step, True
+      if _due(step, config.figures_every) and step < total:  # the end writes its own
+        run.write_artifacts(state, step)
+        progress.restart_clock(step)
+    except NonFiniteError as e:
+      if not config.skip_non_finite or rollbacks >= _MAX_ROLLBACKS:
+        raise
+      rollbacks += 1
+      pending.clear()
+      state, meta = checkpointer.restore_latest(state)
+      step = int(meta['data_position'])
+      skipped.append(e.bad_position)
+      run.writer.drop_after(step)
+      logger.warning('Non-finite at data position %d: rolled back to step %d and skipping '
+                     'that batch (rollback %d of at most %d).', e.bad_position, step,
+                     rollbacks, _MAX_ROLLBACKS)
       progress.restart_clock(step)
   pending.drain(step)
-  checkpointer.save(state, data_position=step)
-  return state, step
+  run.save(checkpointer, state, step, skipped)
+  return state, step, False
 
 
-def train_and_evaluate(family_def: FamilyDef, config: ml_collections.ConfigDict,
-                       workdir: str) -> dict[str, float]:
-  """Trains `family_def` per `config`, resuming from `workdir`; returns final metrics."""
-  check_family(config, family_def)
+def _prepare_workdir(workdir: str, family_name: str) -> None:
+  """Makes the workdir; refuses a file in its place or another family's run in it."""
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise UserError(f'--workdir={workdir} is a file, not a directory; pass a directory '
+                    '(it is made if missing).')
   os.makedirs(workdir, exist_ok=True)
+  saved = os.path.join(workdir, 'config.json')
+  if os.path.exists(saved):
+    with open(saved) as f:
+      try:
+        other = json.load(f).get('family')
+      except json.JSONDecodeError:
+        other = None
+    if other and other != family_name:
+      raise UserError(f'{workdir} holds a {other!r} run, not a {family_name!r} one; train in '
+                      'another --workdir.')
+
+
+def _finished(workdir: str, start: int, total: int) -> dict | None:
+  """The saved final metrics of a run that already reached `total`; None otherwise."""
+  path = os.path.join(workdir, 'final_metrics.json')
+  if start < total or not os.path.exists(path):
+    return None
+  with open(path) as f:
+    final = json.load(f)
+  return final if final.get('step') == start else None
+
+
+def train_and_evaluate(family_def: FamilyDef, config: ml_collections.ConfigDict, workdir: str,
+                       *, final_eval_again: bool = False, label: str = '',
+                       runs_after: int = 0) -> dict[str, float]:
+  """Trains `family_def` per `config`, resuming from `workdir`; returns final metrics.
+
+  Args:
+    family_def: the family, as the experiment main names it.
+    config: validated against the family's schema before anything else happens.
+    workdir: checkpoints, metrics and figures; one live run at a time.
+    final_eval_again: a run that already finished evaluates again instead of returning
+      its saved final metrics.
+    label, runs_after: for a run that is one of several, its name in progress lines and
+      the number of runs after it, added to its ETA.
+
+  Raises:
+    Preempted: after SIGTERM, once the state at the next step boundary is saved.
+  """
+  check_family(config, family_def)
+  _prepare_workdir(workdir, family_def.name)
+  with WorkdirLock(workdir, enabled=jax.process_index() == 0), PreemptionGuard() as guard:
+    return _train_and_evaluate(family_def, config, workdir, guard, final_eval_again, label,
+                               runs_after)
+
+
+def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_again, label,
+                        runs_after):
   mesh = mesh_lib.make_mesh()
   mesh_lib.check_divides(config.batch_size, mesh, 'batch_size')
   mesh_lib.check_divides(config.eval_batch_size, mesh, 'eval_batch_size')
   data = family_def.data(config, jax.process_index(), jax.process_count())
-  logging.info('data: %s', data.description)
+  logger.info('data: %s', data.description)
   family = family_def.build(config, data.info)
   _, _, eval_rng, figure_rng = jax.random.split(jax.random.PRNGKey(config.seed), 4)
   run = Run(config=config, workdir=workdir, family=family, data=data, mesh=mesh,
@@ -232,15 +316,24 @@ def train_and_evaluate(family_def: FamilyDef, config: ml_collections.ConfigDict,
                               signature={'family': family.name, **family.signature},
                               upstream=family.upstream)
   try:
-    state, start = restore_or_init(run, checkpointer, optimizer)
-    if run.is_lead:  # only once the workdir's checkpoint is known to be this model's
-      with open(os.path.join(workdir, 'config.json'), 'w') as f:
-        f.write(config.to_json(indent=2))
+    state, start, skipped = restore_or_init(run, checkpointer, optimizer)
+    total = config_lib.total_steps(config, data.train.num_examples)
+    finished = None if final_eval_again else _finished(workdir, start, total)
+    if finished is not None:
+      logger.info('%s already finished at step %d; its final metrics are in '
+                   'final_metrics.json (evaluate again with --final_eval_again).', workdir,
+                   start)
+      return {key: v for key, v in finished.items() if key != 'step'}
+    run.writer.drop_after(start)
     update = family.update_fn or gradient_update(family.loss_fn, optimizer, config.ema_decay)
     eval_step = make_eval_step(family.eval_fn, mesh)
-    total = config_lib.total_steps(config, data.train.num_examples)
-    state, step = train(run, state, start, total, make_train_step(update, mesh), eval_step,
-                        checkpointer)
+    progress = Progress(total, start, config.batch_size, label=label, runs_after=runs_after)
+    state, step, preempted = train(run, state, start, skipped, total,
+                                   make_train_step(update, mesh), eval_step, checkpointer,
+                                   progress, preemption)
+    if preempted:
+      raise Preempted(f'Stopped on SIGTERM after saving step {step} in {workdir}; run the '
+                      'same command again to resume.')
     final = {}
     if family.final_eval_fn is not None:
       final = run.evaluate(state, step, make_eval_step(family.final_eval_fn, mesh), 'test',

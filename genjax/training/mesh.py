@@ -11,6 +11,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from genjax.config import ConfigError
+
 DATA_AXIS = 'data'
 
 
@@ -43,7 +45,7 @@ def batch_sharding(mesh: Mesh, batch_axis: int = 0) -> NamedSharding:
 def check_divides(global_batch_size: int, mesh: Mesh, what: str = 'batch_size') -> None:
   n = mesh.devices.size
   if global_batch_size % n:
-    raise ValueError(
+    raise ConfigError(
         f'{what}={global_batch_size} does not divide over the {n} devices of the mesh; '
         f'set --config.{what} to a multiple of {n} (e.g. {-(-global_batch_size // n) * n}).')
 

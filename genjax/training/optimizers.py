@@ -7,6 +7,8 @@ from typing import Any, Mapping, Sequence
 import ml_collections
 import optax
 
+from genjax.config import ConfigError
+
 _OPTIMIZERS = {
     'adam': lambda c, lr: optax.adam(lr),
     'adamw': lambda c, lr: optax.adamw(lr, weight_decay=c.weight_decay),
@@ -23,7 +25,7 @@ def learning_rate(c: ml_collections.ConfigDict) -> float | optax.Schedule:
   """
   warmup = c.get('warmup_steps', 0)  # configs saved before the field existed lack it
   if warmup < 0:
-    raise ValueError(f'optimizer.warmup_steps must be >= 0, got {warmup}.')
+    raise ConfigError(f'optimizer.warmup_steps must be >= 0, got {warmup}.')
   if not warmup:
     return c.learning_rate
   return optax.linear_schedule(0.0, c.learning_rate, transition_steps=warmup)
@@ -31,7 +33,7 @@ def learning_rate(c: ml_collections.ConfigDict) -> float | optax.Schedule:
 
 def make_optimizer(c: ml_collections.ConfigDict) -> optax.GradientTransformation:
   if c.name not in _OPTIMIZERS:
-    raise ValueError(f"Unknown optimizer '{c.name}'; choose one of {sorted(_OPTIMIZERS)} "
+    raise ConfigError(f"Unknown optimizer '{c.name}'; choose one of {sorted(_OPTIMIZERS)} "
                      'with --config.optimizer.name.')
   parts = []
   if c.grad_clip_norm > 0:

@@ -4,38 +4,72 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import time
 from typing import Any, Mapping
 
 import jax
 import numpy as np
-from absl import logging
+
+logger = logging.getLogger(__name__)
 
 
 class Progress:
-  """Rates over the interval since the last report, and the ETA from them."""
+  """Progress lines with rates and ETA, from the first seconds of a run.
 
-  def __init__(self, total_steps: int, first_step: int, examples_per_step: int):
+  The clock starts after the first compiled call (`first_call_done`), so rates exclude
+  compile time. A line is logged at every `report` (the log_every rows) and, between them,
+  whenever `heartbeat_seconds` have passed (`heartbeat_due`). A run that is one of several
+  (a sweep) names itself with `label` and adds the runs still to come to its ETA.
+  """
+
+  def __init__(self, total_steps: int, first_step: int, examples_per_step: int, *,
+               label: str = '', runs_after: int = 0, heartbeat_seconds: float = 20.0):
     self.total_steps = total_steps
     self.examples_per_step = examples_per_step
-    self._last_step, self._last_time = first_step, time.perf_counter()
+    self._label = f'{label}  ' if label else ''
+    self._runs_after = runs_after
+    self._heartbeat = heartbeat_seconds
+    self._start = time.perf_counter()
+    self._row = self._line = (first_step, self._start)
+
+  def first_call_done(self, step: int) -> None:
+    logger.info('%scompiled the train step and ran its first call in %.1fs', self._label,
+                 time.perf_counter() - self._start)
+    self.restart_clock(step)
+
+  def heartbeat_due(self) -> bool:
+    return time.perf_counter() - self._line[1] >= self._heartbeat
+
+  def line(self, step: int, loss: float) -> float:
+    """Logs one progress line for the interval since the last line; returns steps/s."""
+    now = time.perf_counter()
+    steps_per_sec = (step - self._line[0]) / max(now - self._line[1], 1e-9)
+    self._line = (step, now)
+    eta = (self.total_steps - step) / max(steps_per_sec, 1e-9)
+    overall = ''
+    if self._runs_after:
+      rest = eta + self._runs_after * self.total_steps / max(steps_per_sec, 1e-9)
+      overall = f'  (all runs: {datetime.timedelta(seconds=int(rest))})'
+    logger.info('%sstep %d/%d (%.1f%%)  loss %.4f  |  %.1f steps/s  %.0f examples/s  |  '
+                 'ETA %s%s', self._label, step, self.total_steps, 100 * step / self.total_steps,
+                 loss, steps_per_sec, steps_per_sec * self.examples_per_step,
+                 datetime.timedelta(seconds=int(eta)), overall)
+    return steps_per_sec
 
   def report(self, step: int, loss: float) -> dict[str, float]:
+    """A line, and the rates since the last report for the metrics row."""
+    self.line(step, loss)
     now = time.perf_counter()
-    steps_per_sec = (step - self._last_step) / max(now - self._last_time, 1e-9)
-    self._last_step, self._last_time = step, now
-    eta = (self.total_steps - step) / max(steps_per_sec, 1e-9)
-    rates = {'steps_per_sec': steps_per_sec,
-             'examples_per_sec': steps_per_sec * self.examples_per_step}
-    logging.info('step %d/%d (%.1f%%)  loss %.4f  |  %.1f steps/s  %.0f examples/s  |  ETA %s',
-                 step, self.total_steps, 100 * step / self.total_steps, loss, steps_per_sec,
-                 rates['examples_per_sec'], datetime.timedelta(seconds=int(eta)))
-    return rates
+    steps_per_sec = (step - self._row[0]) / max(now - self._row[1], 1e-9)
+    self._row = (step, now)
+    return {'steps_per_sec': steps_per_sec,
+            'examples_per_sec': steps_per_sec * self.examples_per_step}
 
   def restart_clock(self, step: int) -> None:
-    """Excludes evaluation and checkpoint time from the training rate."""
-    self._last_step, self._last_time = step, time.perf_counter()
+    """Excludes evaluation, checkpoint and compile time from the training rate."""
+    self._row = self._line = (step, time.perf_counter())
 
 
 class MetricsWriter:
@@ -44,6 +78,19 @@ class MetricsWriter:
   def __init__(self, workdir: str):
     self.path = os.path.join(workdir, 'metrics.jsonl')
     self._enabled = jax.process_index() == 0
+
+  def drop_after(self, step: int) -> None:
+    """Drops rows past `step`: a resumed run writes them again from its checkpoint."""
+    if not self._enabled or not os.path.exists(self.path):
+      return
+    rows = read_metrics(self.path)
+    kept = [r for r in rows if r['step'] <= step]
+    if len(kept) < len(rows):
+      with open(self.path + '.tmp', 'w') as f:
+        f.writelines(json.dumps(r) + '\n' for r in kept)
+      os.replace(self.path + '.tmp', self.path)
+      logger.info('metrics.jsonl: dropped %d rows past the checkpoint at step %d',
+                   len(rows) - len(kept), step)
 
   def write(self, step: int, split: str, metrics: Mapping[str, Any]) -> None:
     if not self._enabled:

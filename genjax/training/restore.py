@@ -19,6 +19,16 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
+from genjax.errors import UserError
+
+
+class RunNotFoundError(FileNotFoundError, UserError):
+  """The workdir holds no run, or no checkpoint of it yet."""
+
+
+class WrongFamilyError(ValueError, UserError):
+  """The workdir holds a run of another family."""
+
 
 @dataclasses.dataclass(frozen=True)
 class SavedRun:
@@ -57,12 +67,12 @@ def read_run_config(workdir: str, family: str, train_command: str) -> ml_collect
   """The config a `family` run saved in workdir; refuses other families and empty dirs."""
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
-    raise FileNotFoundError(f'{workdir} holds no genjax run (no config.json); '
+    raise RunNotFoundError(f'{workdir} holds no genjax run (no config.json); '
                             f'train one with {train_command}')
   with open(path) as f:
     config = ml_collections.ConfigDict(json.load(f))
   if family and config.family != family:
-    raise ValueError(f'{workdir} holds a {config.family!r} run, not a {family} run; '
+    raise WrongFamilyError(f'{workdir} holds a {config.family!r} run, not a {family} run; '
                      f'point at a {family} workdir, or train one with {train_command}')
   return config
 
@@ -85,7 +95,7 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
   try:
     step = manager.latest_step()
     if step is None:
-      raise FileNotFoundError(f'No checkpoint in {directory} yet; wait for the run\'s first '
+      raise RunNotFoundError(f'No checkpoint in {directory} yet; wait for the run\'s first '
                               f'checkpoint (ckpt_every) or train one with {train_command}')
     meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))['meta']
     state = manager.restore(step, args=ocp.args.Composite(

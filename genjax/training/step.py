@@ -18,8 +18,8 @@ def make_train_step(update_fn, mesh: Mesh, state_sharding=None):
   models pay Python and dispatch overhead once per call, not once per step. The state is
   donated (updated in place) and replicated; batches are sharded on their batch axis (1).
   `frozen` (another run's params, or None) is a replicated argument, so new values reuse
-  the compiled step. Metrics come back stacked per step. The step rng is
-  fold_in(state.rng, step).
+  the compiled step. Metrics come back stacked per step, with `state_finite` for the state
+  the call ends in. The step rng is fold_in(state.rng, step).
   """
   flagged = flag_non_finite(update_fn)
 
@@ -33,7 +33,11 @@ def make_train_step(update_fn, mesh: Mesh, state_sharding=None):
       return flagged(state, batch, jax.random.fold_in(state.rng, state.step), frozen)
 
     steps = jax.tree.leaves(batches)[0].shape[0]
-    return jax.lax.scan(one_step, state, batches, unroll=min(steps, 10) if on_cpu else 1)
+    state, metrics = jax.lax.scan(one_step, state, batches,
+                                  unroll=min(steps, 10) if on_cpu else 1)
+    # Once per call, fused: the loop saves only states whose every value is finite.
+    return state, {**metrics, 'state_finite': all_finite(
+        (state.params, state.ema_params, state.model_state))}
 
   replicated = mesh_lib.replicated(mesh)
   compiled = jax.jit(
@@ -41,6 +45,13 @@ def make_train_step(update_fn, mesh: Mesh, state_sharding=None):
                          replicated),
       out_shardings=(state_sharding or replicated, replicated), donate_argnums=0)
   return lambda state, batches, frozen=None: compiled(state, batches, frozen)
+
+
+def all_finite(tree) -> jax.Array:
+  """True when every floating-point value in `tree` is finite."""
+  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
+            if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
+  return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
 
 
 def make_eval_step(eval_fn, mesh: Mesh):

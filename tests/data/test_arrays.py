@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from genjax.data import ArrayStream, padded_eval_batches
+from genjax.data import ArrayStream, DataError, padded_eval_batches
 
 
 def _arrays(n=25):
@@ -42,7 +42,8 @@ def test_hosts_concatenate_to_the_one_host_batch(hosts):
 def test_user_errors_name_the_values_and_the_fix():
   with pytest.raises(ValueError, match=r"'x': 4, 'y': 3.*same length"):
     ArrayStream({'x': np.zeros(4), 'y': np.zeros(3)}, global_batch_size=2, seed=0)
-  with pytest.raises(ValueError, match='batch_size=30 does not fit the 25 examples of codes'):
+  with pytest.raises(DataError, match=r'batch_size=30 does not fit the 25 examples of codes; '
+                                      r'set --config.batch_size=25 \(or any number from 1'):
     ArrayStream(_arrays(), global_batch_size=30, seed=0, name='codes')
   with pytest.raises(ValueError, match='does not divide over 3 hosts'):
     ArrayStream(_arrays(), global_batch_size=10, seed=0, process_count=3)

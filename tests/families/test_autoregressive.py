@@ -20,7 +20,7 @@ MODIFIERS = ['', 'smoke', 'cond', 'sinusoidal', 'gray8', 'mnist', 'naive']
 def test_variants_validate(arch):
   for modifier in MODIFIERS:
     c = ar_config.get_config(','.join(filter(None, (arch, modifier))))
-    config_lib.validate(c, autoregressive.schema())
+    config_lib.validate(c, autoregressive.schema(), ranges=autoregressive.RANGES)
     assert (c.data.binarize == 'none') == (c.model.likelihood == 'categorical')
 
 

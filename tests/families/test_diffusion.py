@@ -14,7 +14,7 @@ VARIANTS = ['', 'smoke', 'cpu', 'mnist', 'cosine', 'v', 'x0', 'cond', 'fixedsmal
 @pytest.mark.parametrize('a,b', list(itertools.combinations(VARIANTS, 2)))
 def test_variants_validate(a, b):
   c = diffusion_config.get_config(','.join(filter(None, (a, b))))
-  config_lib.validate(c, diffusion.schema())
+  config_lib.validate(c, diffusion.schema(), ranges=diffusion.RANGES)
   assert c.data.binarize == 'none' and c.ema_decay > 0
 
 

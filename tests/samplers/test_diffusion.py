@@ -51,6 +51,52 @@ def test_ddim_timesteps():
   assert len(taus) == 50 and taus[0] == 0 and taus[-1] == 999
   assert np.all(np.diff(taus) > 0)
   np.testing.assert_array_equal(smp.ddim_timesteps(10, 10), np.arange(10))
+  # One step is x_T at t = T-1 straight to x_0, not a step at t = 0.
+  np.testing.assert_array_equal(smp.ddim_timesteps(1000, 1), [999])
+  np.testing.assert_array_equal(smp.ddim_timesteps(1000, 2), [0, 999])
+  np.testing.assert_array_equal(smp.ddim_timesteps(1000, 10), np.arange(0, 1000, 111))
+  for n in range(1, 1001):
+    taus = smp.ddim_timesteps(1000, n)
+    assert len(taus) == n and taus[-1] == 999 and (n == 1 or taus[0] == 0), n
+    assert np.all(np.diff(taus) > 0), n
+
+
+@pytest.mark.parametrize('n', [0, 1001, -3])
+def test_ddim_timesteps_refuses_step_counts_outside_1_to_T(n):
+  with pytest.raises(ValueError, match=r'1\.\.T = 1000.*got ' + str(n)):
+    smp.ddim_timesteps(1000, n)
+
+
+def _timesteps_seen(sampler, n):
+  """The t at which the sampler calls the network, in order, and the t of x after each
+  step: an 'x0-network' that outputs its t is read back from the recorded x0 predictions."""
+  net = lambda x, t: jnp.broadcast_to(t.astype(x.dtype)[:, None, None, None], x.shape)
+  keep = np.arange(n)
+  if sampler == 'ddpm':
+    run = lambda x, r: smp.ddpm_sample(net, S, x, r, 'x0', clip=False, keep=keep)
+  else:
+    run = lambda x, r: smp.ddim_sample(net, S, x, r, n, {'ddim': 0.0, 'ddim_eta1': 1.0}[
+        sampler], 'x0', clip=False, keep=keep)
+  _, traj = jax.jit(run)(x_T(1), jax.random.PRNGKey(0))
+  return np.asarray(traj['x0_pred'])[:, 0, 0, 0, 0].astype(int), np.asarray(traj['t'])
+
+
+@pytest.mark.parametrize('sampler,n', [(s, n) for s in ('ddim', 'ddim_eta1')
+                                       for n in (1, 2, 3, 10, 999, 1000)] + [('ddpm', 1000)])
+def test_every_sampler_walks_from_T_minus_1_down_to_0_once_per_step(sampler, n):
+  seen, x_t = _timesteps_seen(sampler, n)
+  assert len(seen) == n and seen[0] == 999, seen
+  assert np.all(np.diff(seen) < 0), seen  # strictly decreasing: no timestep twice
+  assert n == 1 or seen[-1] == 0, seen
+  np.testing.assert_array_equal(seen[::-1], smp.ddim_timesteps(1000, n))
+  # Step j takes x from t = seen[j] to seen[j + 1] in 0-indexed t; the paper's t is one more,
+  # and the last step lands on the data, t = 0.
+  np.testing.assert_array_equal(x_t, np.append(seen[1:] + 1, 0))
+
+
+def test_trajectory_steps_of_one_frame_is_the_sample():
+  np.testing.assert_array_equal(smp.trajectory_steps(1000, 1), [999])
+  np.testing.assert_array_equal(smp.trajectory_steps(20, 2), [0, 19])
 
 
 def test_classifier_free_guidance_combines_the_two_branches():
@@ -129,10 +175,10 @@ def test_ddim_trajectory_follows_the_closed_form_deterministic_path():
                              atol=1e-4)
 
 
-def gaussian_data_denoiser(mean, std):
+def gaussian_data_denoiser(mean, std, schedule=S):
   """E[eps | x_t] when x_0 ~ N(mean, std^2) per pixel: the ideal network for that data."""
   def denoise(xt, t):
-    abar = S.alphas_cumprod[t][:, None, None, None]
+    abar = schedule.alphas_cumprod[t][:, None, None, None]
     return jnp.sqrt(1 - abar) * (xt - jnp.sqrt(abar) * mean) / (abar * std**2 + 1 - abar)
   return denoise
 
@@ -168,3 +214,34 @@ def test_few_step_samplers_under_disperse_less_as_the_steps_grow(sampler):
   stds = [_gaussian_samples(sampler, n).std() for n in (10, 50, 1000)]
   assert stds[0] < stds[1] < stds[2], stds
   assert stds[0] < 0.15, stds
+
+
+
+# abar_T = 0.99^50 = 0.61: E[x0 | x_T] keeps a visible spread, and float32 loses little.
+MILD = sch.from_betas(np.full(50, 0.01))
+
+
+@pytest.mark.parametrize('schedule', [S, MILD], ids=['linear1000', 'mild50'])
+@pytest.mark.parametrize('eta', [0.0, 1.0])
+def test_one_step_ddim_returns_the_ideal_x0_prediction_from_x_T(schedule, eta):
+  """num_steps = 1 is the network's x0 at t = T-1 (abar_prev = 1, so sigma = 0 at any eta):
+  for N(m, s^2) data, E[x0 | x_T] = m + sqrt(abar) s^2 (x_T - sqrt(abar) m) / D with
+  D = abar s^2 + 1 - abar, abar that of the last timestep. It is data, not the noise x_T."""
+  m, s = 0.3, 0.2
+  xT = jax.random.normal(jax.random.PRNGKey(0), (512, 4, 4, 1))
+  run = jax.jit(lambda x, r: smp.ddim_sample(gaussian_data_denoiser(m, s, schedule),
+                                             schedule, x, r, 1, eta, clip=False))
+  out, xT = np.asarray(run(xT, jax.random.PRNGKey(1)), np.float64), np.asarray(xT, np.float64)
+  np.testing.assert_array_equal(out, run(jnp.asarray(xT, jnp.float32), jax.random.PRNGKey(2)))
+  abar = float(schedule.alphas_cumprod[-1])
+  d = abar * s**2 + 1 - abar
+  # x0 = (x - sqrt(1 - abar) eps) / sqrt(abar) multiplies float32 rounding by 1/sqrt(abar),
+  # 157 for the linear schedule's abar_T = 4e-5, so its tolerance is wider.
+  atol, std_rtol = (1e-5, 0.03) if abar > 0.1 else (2e-4, 0.15)
+  np.testing.assert_allclose(out, m + np.sqrt(abar) * s**2 * (xT - np.sqrt(abar) * m) / d,
+                             atol=atol)
+  # Over x_T ~ N(0, 1): mean m (1 - abar s^2 / D), std sqrt(abar) s^2 / D. 8192 draws.
+  want_std = np.sqrt(abar) * s**2 / d
+  assert abs(out.mean() - m * (1 - abar * s**2 / d)) < max(4 * want_std / 90, 1e-4), out.mean()
+  np.testing.assert_allclose(out.std(), want_std, rtol=std_rtol)
+  assert out.std() < 0.1 and not np.allclose(out, xT, atol=0.1)  # data, not the noise x_T

@@ -41,17 +41,41 @@ def one_step(devices):
   return jax.device_get(state.params), float(metrics['loss'][0]), shards
 
 
+def batchnorm_step(devices):
+  """One step of the toy BatchNorm family; returns its new model state (the statistics)."""
+  from tests.training.toys import batchnorm, common  # pylint: disable=g-import-not-at-top
+  config = common.config(batchnorm.FAMILY)
+  data = batchnorm.FAMILY.data(config, 0, 1)
+  family = batchnorm.FAMILY.build(config, data.info)
+  optimizer = family.make_optimizer()
+  rng, example = jax.random.PRNGKey(0), data.train.batch(0)
+  params = family.init_params(rng, example)
+  mesh = mesh_lib.make_mesh(devices)
+  state = jax.device_put(create_train_state(
+      params, optimizer, rng, ema=False,
+      model_state=family.init_model_state(rng, example, params)), mesh_lib.replicated(mesh))
+  step = make_train_step(gradient_update(family.loss_fn, optimizer), mesh)
+  state, _ = step(state, mesh_lib.global_batch(data.train.stacked(0, 1), mesh, batch_axis=1))
+  return jax.device_get(state.model_state)
+
+
+def _max_diff(a, b):
+  return max(float(np.max(np.abs(x - y))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
 def main():
   assert len(jax.devices()) == 8, jax.devices()
   p8, loss8, shards8 = one_step(jax.devices())
   p1, loss1, _ = one_step(jax.devices()[:1])
-  diffs = [float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(p8), jax.tree.leaves(p1))]
+  diffs = [_max_diff(p8, p1)]
+  stats8, stats1 = batchnorm_step(jax.devices()), batchnorm_step(jax.devices()[:1])
   try:
     mesh_lib.check_divides(12, mesh_lib.make_mesh())
     divide_error = ''
   except ValueError as e:
     divide_error = str(e)
   print(json.dumps({'loss8': loss8, 'loss1': loss1, 'max_param_diff': max(diffs),
+                    'max_batch_stats_diff': _max_diff(stats8, stats1),
                     'shards8': shards8, 'divide_error': divide_error}))
 
 

@@ -22,7 +22,9 @@ from genjax.training.restore import load_run
 from genjax.training.state import create_train_state
 from genjax.training.step import make_train_step
 from genjax.training.update import gradient_update
-from tests.training.toys import batchnorm, common, gan, gmm, pca, skipgram, two_stage
+from genjax import data as data_lib
+from tests.training.toys import (batchnorm, code_prior, common, gan, gmm, pca, skipgram,
+                                 two_stage)
 
 
 def _train(family_def, workdir, **fields):
@@ -128,6 +130,19 @@ def test_skipgram_on_a_text_stream_learns_and_resumes_bitwise(tmp_path):
   vocabulary_size = len(set(sum(skipgram.TOPICS, ()))) + 1
   # Uniform guessing scores log V; a context predicts its topic, so the model beats it.
   assert nll[-1] < nll[0] and nll[-1] < np.log(vocabulary_size) - 0.3, nll
+
+
+def test_a_prior_over_stored_code_grids_reaches_their_entropy_and_resumes(tmp_path):
+  rng = np.random.default_rng(0)
+  codes = np.where(rng.random((128, 3, 3)) < 0.8, 0, rng.integers(1, 4, (128, 3, 3)))
+  path = str(tmp_path / 'codes.npz')
+  data_lib.save_code_grids(path, codes, None, num_codes=4, source={'workdir': 'stage1'})
+  fields = dict(total_steps=120, steps_per_call=4, log_every=40, eval_every=40, ckpt_every=40,
+                data=dict(codes_path=path))
+  workdir = _resumes_bitwise(code_prior.FAMILY, tmp_path, stop=40, **fields)
+  frequencies = np.stack([np.mean(codes == k, 0) for k in range(4)])
+  entropy = -np.sum(np.where(frequencies > 0, frequencies * np.log(frequencies), 0.0))
+  assert _rows(workdir, 'test')[-1]['nll'] == pytest.approx(entropy, rel=0.02)
 
 
 def test_a_second_stage_reads_the_first_as_frozen_params(tmp_path):

@@ -1,4 +1,5 @@
-"""Data parallelism: a step sharded over 8 devices equals the one-device step."""
+"""Data parallelism: a step sharded over 8 devices equals the one-device step, and so do
+the BatchNorm statistics it computes, which are reduced over every device's rows."""
 
 import json
 import os
@@ -16,5 +17,6 @@ def test_sharded_step_equals_single_device_step():
   assert result['shards8'] == 8  # the batch really was split over 8 devices
   assert abs(result['loss8'] - result['loss1']) < 1e-4 * abs(result['loss1'])
   assert result['max_param_diff'] < 1e-5
+  assert result['max_batch_stats_diff'] < 1e-5
   assert 'batch_size=12 does not divide over the 8 devices' in result['divide_error']
   assert '--config.batch_size to a multiple of 8' in result['divide_error']

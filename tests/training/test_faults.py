@@ -1,0 +1,187 @@
+"""Nothing a user made is lost: a second run on a live workdir, a non-finite state, a
+corrupt checkpoint, SIGTERM, a kill between saves and a finished run run again."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from genjax.families import vae as vae_family
+from genjax.training.family import Family, FamilyDef
+from genjax.training.loop import train_and_evaluate
+from genjax.training.pending import NonFiniteError
+from genjax.training.restore import load_run
+from tests.training.test_protocol import _assert_bitwise_equal, _raw_state
+from tests.training.toys import common
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LONG_VAE = ['-m', 'experiments.vae', '--config=configs/vae.py:smoke', '--config.total_steps=4000',
+            '--config.eval_every=0', '--config.ckpt_every=1000', '--config.log_every=1000']
+
+
+def _start(workdir, *flags):
+  return subprocess.Popen([sys.executable, *LONG_VAE, f'--workdir={workdir}', *flags], cwd=REPO,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(process, text, timeout=300):
+  """Reads the process's output until a line holds `text`; returns everything read."""
+  seen, deadline = [], time.time() + timeout
+  while time.time() < deadline:
+    line = process.stdout.readline()
+    if not line:
+      break
+    seen.append(line)
+    if text in line:
+      return ''.join(seen)
+  raise AssertionError(f'{text!r} never appeared:\n' + ''.join(seen)[-3000:])
+
+
+def test_a_second_run_on_a_live_workdir_fails_fast_and_the_first_finishes(tmp_path):
+  first = _start(tmp_path)
+  _wait_for(first, 'compiled the train step')
+  second = subprocess.run([sys.executable, *LONG_VAE, f'--workdir={tmp_path}',
+                           '--config.model.latent_dim=5'], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+  assert second.returncode == 2
+  assert f'in use by another run (pid {first.pid}' in second.stderr.splitlines()[-1]
+  first.stdout.read()
+  assert first.wait(timeout=300) == 0
+  run = load_run(str(tmp_path))
+  assert run.step == 4000 and run.signature['model']['latent_dim'] == 20
+
+
+def test_a_stale_lock_is_taken_over(tmp_path, smoke_config):
+  (tmp_path / '.lock').write_text(json.dumps({'pid': 999999, 'host': 'gone', 'started': 'x'}))
+  train_and_evaluate(vae_family.FAMILY, smoke_config, str(tmp_path))
+  assert load_run(str(tmp_path)).step == 8
+
+
+def _toy_regression(nan_at_step: int = -1, poisoned_position: int = -1) -> FamilyDef:
+  """Least squares whose params turn NaN after step `nan_at_step` (a finite loss there), or
+  whose batch at data position `poisoned_position` holds a NaN target."""
+
+  def build(config, info):
+    del config, info
+
+    def update_fn(state, batch, rng, frozen):
+      del rng, frozen
+      w = state.params['w']
+      residual = batch['x'] @ w - batch['y']  # the loss is of the params before the step
+      new_w = jnp.where(state.step == nan_at_step, jnp.nan,
+                        w - 0.1 * jnp.mean(residual[:, None] * batch['x'], 0))
+      return state.replace(params={'w': new_w}), {'loss': jnp.mean(residual ** 2)}
+
+    return Family(name='toy_regression', signature={}, update_fn=update_fn,
+                  make_optimizer=lambda: None,
+                  init_params=lambda rng, batch: {'w': jnp.zeros((3,))},
+                  eval_fn=lambda p, s, batch, r, f: {'error': (batch['x'] @ p['w'] - batch['y'])
+                                                     ** 2})
+
+  def data(config, process_index, process_count):
+    x = np.random.default_rng(0).standard_normal((64, 3)).astype(np.float32)
+    arrays = {'x': x, 'y': x @ np.array([1.0, -2.0, 0.5], np.float32)}
+    data = common.array_data(config, arrays, arrays, process_index, process_count)
+    clean_batch = data.train.batch
+
+    def batch(position):
+      b = clean_batch(position)
+      return {**b, 'y': b['y'] * np.nan} if position == poisoned_position else b
+
+    data.train.batch = batch
+    return data
+
+  return FamilyDef(name='toy_regression', schema=lambda: common.schema({}, {}), build=build,
+                   data=data)
+
+
+def test_a_non_finite_state_is_never_saved_and_the_run_resumes(tmp_path):
+  fields = dict(ckpt_every=2, log_every=2, eval_every=4, total_steps=8)
+  poisoned = _toy_regression(nan_at_step=5)  # the last step of a call: every loss finite
+  config = common.config(poisoned, **fields)
+  with pytest.raises(NonFiniteError, match='params became non-finite.*last checkpoint, step 4'):
+    train_and_evaluate(poisoned, config, str(tmp_path))
+  steps = sorted(int(s) for s in os.listdir(tmp_path / 'checkpoints') if s.isdigit())
+  assert steps == [2, 4]
+  assert np.all(np.isfinite(load_run(str(tmp_path)).params['w']))
+  healthy = _toy_regression(nan_at_step=-1)
+  train_and_evaluate(healthy, common.config(healthy, **fields), str(tmp_path))
+  train_and_evaluate(healthy, common.config(healthy, **fields), str(tmp_path / 'straight'))
+  _assert_bitwise_equal(_raw_state(tmp_path), _raw_state(tmp_path / 'straight'))
+
+
+def test_with_skip_non_finite_a_bad_batch_is_rolled_back_and_skipped(tmp_path, caplog):
+  fields = dict(ckpt_every=4, log_every=2, eval_every=4, total_steps=8, skip_non_finite=True)
+  poisoned = _toy_regression(poisoned_position=5)
+  train_and_evaluate(poisoned, common.config(poisoned, **fields), str(tmp_path))
+  assert any('Non-finite at data position 5: rolled back to step 4' in r.getMessage()
+             for r in caplog.records)
+  run = load_run(str(tmp_path))
+  assert run.step == 8 and np.all(np.isfinite(run.params['w']))
+  meta = json.load(open(tmp_path / 'checkpoints' / '8' / 'meta' / 'metadata'))
+  assert meta['skipped_batches'] == [5]
+  train_rows = [r['step'] for r in map(json.loads, open(tmp_path / 'metrics.jsonl'))
+                if r['split'] == 'train']
+  assert train_rows == [2, 4, 6, 8]  # the rolled-back rows were dropped, then written once
+
+
+def _flip_a_byte(checkpoint_dir):
+  files = [os.path.join(root, f) for root, _, names in os.walk(checkpoint_dir) for f in names]
+  biggest = max(files, key=os.path.getsize)
+  data = bytearray(open(biggest, 'rb').read())
+  data[len(data) // 2] ^= 0x10
+  open(biggest, 'wb').write(bytes(data))
+
+
+def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, smoke_config,
+                                                                   caplog):
+  straight, damaged = str(tmp_path / 'straight'), str(tmp_path / 'damaged')
+  train_and_evaluate(vae_family.FAMILY, smoke_config, straight)
+  train_and_evaluate(vae_family.FAMILY, smoke_config, damaged)
+  _flip_a_byte(os.path.join(damaged, 'checkpoints', '8', 'state'))
+  os.remove(os.path.join(damaged, 'final_metrics.json'))
+  train_and_evaluate(vae_family.FAMILY, smoke_config, damaged)
+  assert any('Checkpoint 8 is unusable' in r.getMessage() for r in caplog.records)
+  assert os.listdir(os.path.join(damaged, 'corrupt_checkpoints'))
+  _assert_bitwise_equal(_raw_state(straight), _raw_state(damaged))
+  final = lambda w: json.load(open(os.path.join(w, 'final_metrics.json')))
+  assert final(straight) == final(damaged)
+
+
+def test_sigterm_saves_at_the_next_boundary_and_the_resumed_run_is_bitwise_the_same(tmp_path):
+  interrupted = _start(tmp_path / 'interrupted')
+  _wait_for(interrupted, 'compiled the train step')
+  interrupted.send_signal(signal.SIGTERM)
+  output = interrupted.stdout.read()
+  assert interrupted.wait(timeout=300) == 0, output[-3000:]
+  assert 'after SIGTERM' in output
+  stopped_at = load_run(str(tmp_path / 'interrupted')).step
+  assert 0 < stopped_at < 4000
+  for workdir in ('interrupted', 'straight'):
+    process = _start(tmp_path / workdir)
+    process.stdout.read()
+    assert process.wait(timeout=300) == 0
+  _assert_bitwise_equal(_raw_state(tmp_path / 'interrupted'), _raw_state(tmp_path / 'straight'))
+
+
+def test_metrics_are_written_exactly_once_across_a_kill_and_a_rerun(tmp_path, smoke_config):
+  straight, killed = str(tmp_path / 'straight'), str(tmp_path / 'killed')
+  train_and_evaluate(vae_family.FAMILY, smoke_config, straight)
+  train_and_evaluate(vae_family.FAMILY, smoke_config, killed)
+  # As if killed after the rows of steps 5..8 but before checkpoint 8 was written.
+  import shutil  # pylint: disable=g-import-not-at-top
+  shutil.rmtree(os.path.join(killed, 'checkpoints', '8'))
+  os.remove(os.path.join(killed, 'final_metrics.json'))
+  train_and_evaluate(vae_family.FAMILY, smoke_config, killed)
+  train_and_evaluate(vae_family.FAMILY, smoke_config, killed)  # finished: does nothing
+  rows = lambda w: [{k: v for k, v in json.loads(line).items() if not k.endswith('_per_sec')}
+                    for line in open(os.path.join(w, 'metrics.jsonl'))]
+  assert rows(killed) == rows(straight)
+  assert len([r for r in rows(killed) if r['split'] == 'test_final']) == 1
