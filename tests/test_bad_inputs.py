@@ -36,7 +36,7 @@ CASES = [
     ('batch over devices', VAE + ['--workdir={W}', '--config.batch_size=33'],
      'batch_size=33 does not divide over the 2 devices'),
     ('another model', VAE + ['--workdir={W}', '--config.model.latent_dim=5'],
-     'written by a different model'),
+     'different model (model.latent_dim: 20 in the checkpoint, 5 in this run)'),
     ("another family's config", ['experiments.vae', '--config=configs/diffusion.py:smoke',
                                  '--workdir={W}'],
      "'diffusion' config, but this main trains the 'vae' family"),
@@ -130,7 +130,7 @@ def markdown_table() -> str:
       line = stderr.strip().splitlines()[-1]
       for path, name in ((fill('{W}'), 'W'), (fill('{T}'), 'T')):
         line = line.replace(path, name)
-      command = ' '.join(['python -m', *argv]).replace('|', '\\|')
+      command = ' '.join(['python -m', *argv]).replace('{W}', 'W').replace('{T}', 'T')
       rows.append(f'| {case} | `{command}` | {line.replace("|", chr(92) + "|")} | {status} | '
                   f'{"yes" if untouched else "NO"} |')
   return '\n'.join(rows)

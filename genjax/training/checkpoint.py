@@ -115,9 +115,9 @@ class Checkpointer:
     where = f'{self.directory}/{step}'
     if meta.get('signature') != self._signature:
       raise CheckpointMismatchError(
-          f'The checkpoint at {where} was written by a different model:\n'
-          f'  checkpoint: {meta.get("signature")}\n  this run:   {self._signature}\n'
-          'Use a fresh --workdir, or the config that wrote it.')
+          f'The checkpoint at {where} was written by a different model '
+          f'({_differences(meta.get("signature") or {}, self._signature)}). Use a fresh '
+          '--workdir, or the config that wrote it.')
     saved_upstream = (meta.get('upstream') or {}).get('signature')
     if saved_upstream != (self._upstream or {}).get('signature'):
       raise CheckpointMismatchError(
@@ -142,6 +142,24 @@ class Checkpointer:
 
   def close(self) -> None:
     self._manager.close()
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = '') -> dict[str, Any]:
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, Mapping):
+      out.update(_flatten(value, f'{prefix}{key}.'))
+    else:
+      out[f'{prefix}{key}'] = value
+  return out
+
+
+def _differences(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+  """'model.latent_dim: 20 in the checkpoint, 5 in this run; ...' for the fields that differ."""
+  a, b = _flatten(saved), _flatten(wanted)
+  return '; '.join(f'{key}: {a.get(key, "absent")} in the checkpoint, '
+                   f'{b.get(key, "absent")} in this run'
+                   for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key))
 
 
 def _first_line(e: Exception) -> str:

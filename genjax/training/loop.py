@@ -8,7 +8,6 @@ and figures, then evaluate once more at the end.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -17,22 +16,22 @@ import time
 import jax
 import ml_collections
 import numpy as np
-from jax.sharding import Mesh
 
 from genjax import config as config_lib
-from genjax.errors import UserError
 from genjax.training import mesh as mesh_lib
+from genjax.training import workdir as workdir_lib
 from genjax.training.checkpoint import Checkpointer
-from genjax.training.family import Data, Family, FamilyDef, to_numpy
+from genjax.training.family import Family, FamilyDef
 from genjax.training.optimizers import make_optimizer
 from genjax.training.pending import NonFiniteError, PendingMetrics
 from genjax.training.positions import stacked_batches
 from genjax.training.preemption import Preempted, PreemptionGuard
 from genjax.training.progress import MetricsWriter, Progress
-from genjax.training.state import TrainState, create_train_state, eval_params
+from genjax.training.run import Run, restore_or_init, run_keys
+from genjax.training.state import TrainState
 from genjax.training.step import make_eval_step, make_train_step
 from genjax.training.update import gradient_update
-from genjax.training.workdir_lock import WorkdirLock
+from genjax.training.workdir import WorkdirLock
 
 logger = logging.getLogger(__name__)
 
@@ -68,107 +67,6 @@ def family_optimizer(family: Family, config: ml_collections.ConfigDict):
   return family.make_optimizer() if family.make_optimizer else make_optimizer(config.optimizer)
 
 
-@dataclasses.dataclass
-class Run:
-  """What one run's steps share: the config, the built family, its data and its outputs."""
-  config: ml_collections.ConfigDict
-  workdir: str
-  family: Family
-  data: Data
-  mesh: Mesh
-  frozen: object
-  writer: MetricsWriter
-  eval_rng: jax.Array
-  figure_rng: jax.Array
-  _config_written: bool = False
-
-  @property
-  def is_lead(self) -> bool:
-    return jax.process_index() == 0
-
-  def evaluate(self, state: TrainState, step: int, eval_step, split: str,
-               max_examples: int, name: str = '') -> dict[str, float]:
-    """The family's per-example metrics averaged over one eval split; written and logged."""
-    sums, count = None, 0.0
-    batches = self.data.splits[split](self.config.eval_batch_size, jax.process_index(),
-                                      jax.process_count(), max_examples)
-    for i, local in enumerate(batches):
-      s, c = eval_step(eval_params(state), state.model_state,
-                       mesh_lib.global_batch(local, self.mesh),
-                       jax.random.fold_in(self.eval_rng, i), self.frozen)
-      sums = s if sums is None else jax.tree.map(lambda a, b: a + b, sums, s)
-      count = count + c
-    if sums is None:
-      raise UserError(f"The '{split}' split of the data is empty; there is nothing to "
-                      'evaluate. Check the dataset\'s files (--config.data).')
-    means = {key: float(v) / float(count) for key, v in jax.device_get(sums).items()}
-    self.writer.write(step, name or split, means)
-    logger.info('step %d  %s: %s', step, name or split,
-                 '  '.join(f'{key} {v:.4f}' for key, v in means.items()))
-    return means
-
-  def save(self, checkpointer: Checkpointer, state: TrainState, step: int,
-           skipped: list[int]) -> None:
-    """Saves a checkpoint; the first save of this invocation writes config.json beside it,
-    so a run that fails before saving anything leaves the workdir as it found it."""
-    if self.is_lead and not self._config_written:
-      with open(os.path.join(self.workdir, 'config.json'), 'w') as f:
-        f.write(self.config.to_json(indent=2))
-    self._config_written = True
-    checkpointer.save(state, data_position=step, skipped_batches=skipped)
-
-  def write_artifacts(self, state: TrainState, step: int) -> dict[str, float]:
-    """Saves the family's artifacts (and figures) at `step`; returns their numeric scalars."""
-    if self.family.artifacts_fn is None or not self.is_lead:
-      return {}
-    artifacts = to_numpy(self.family.artifacts_fn(
-        to_numpy(eval_params(state)), to_numpy(state.model_state),
-        jax.random.fold_in(self.figure_rng, step), to_numpy(self.frozen)))
-    scalars = {key: float(v) for key, v in artifacts.items()
-               if v.ndim == 0 and np.issubdtype(v.dtype, np.number)}
-    if scalars:
-      self.writer.write(step, 'artifacts', scalars)
-    os.makedirs(os.path.join(self.workdir, 'artifacts'), exist_ok=True)
-    path = os.path.join(self.workdir, 'artifacts', f'step_{step:08d}.npz')
-    np.savez_compressed(path, **artifacts)
-    if self.family.render_figures is not None:
-      pngs = self.family.render_figures(path, os.path.join(self.workdir, 'figures'))
-      logger.info('figures: %s', ', '.join(pngs))
-    return scalars
-
-
-def initial_state(run: Run, optimizer, example) -> TrainState:
-  """The family's freshly initialised train state, replicated over the mesh."""
-  init_rng, state_rng = jax.random.split(jax.random.PRNGKey(run.config.seed), 4)[:2]
-  family = run.family
-
-  def create(rng):
-    params = family.init_params(rng, example)
-    model_state = (family.init_model_state(jax.random.fold_in(rng, 1), example, params)
-                   if family.init_model_state else None)
-    return create_train_state(params, optimizer, state_rng, ema=run.config.ema_decay > 0,
-                              model_state=model_state)
-
-  return jax.jit(create, out_shardings=mesh_lib.replicated(run.mesh))(init_rng)
-
-
-def restore_or_init(run: Run, checkpointer: Checkpointer,
-                    optimizer) -> tuple[TrainState, int, list[int]]:
-  """The latest checkpoint's state, step and skipped batches, or a fresh state at step 0."""
-  state = initial_state(run, optimizer, run.data.train.batch(0))
-  restored = checkpointer.restore_latest(state)
-  if restored is None:
-    return state, 0, []
-  state, meta = restored
-  start = int(meta['data_position'])
-  logger.info('resumed from %s at step %d', checkpointer.directory, start)
-  if start % run.config.steps_per_call:
-    raise config_lib.ConfigError(f'The checkpoint is at step {start}, not a multiple of '
-                     f'steps_per_call={run.config.steps_per_call}; resume with the '
-                     'steps_per_call that wrote it.')
-  return state, start, list(meta.get('skipped_batches', []))
-
-
 _MAX_ROLLBACKS = 10
 
 
@@ -179,8 +77,9 @@ def train(run: Run, state: TrainState, start: int, skipped: list[int], total: in
 
   With `config.skip_non_finite`, a non-finite step rolls the run back to its last
   checkpoint and skips that step's batch (at most _MAX_ROLLBACKS times); otherwise it
-  stops the run. Returns the state, the step it reached, and whether it stopped early on
-  SIGTERM (after saving at that step).
+  stops the run. A family whose update reports a true `converged` metric ends the run
+  after that call, as if `total` were reached. Returns the state, the step it reached, and
+  whether it stopped early on SIGTERM (after saving at that step).
   """
   config, family = run.config, run.family
   k = config.steps_per_call
@@ -204,13 +103,16 @@ def train(run: Run, state: TrainState, start: int, skipped: list[int], total: in
         jax.block_until_ready(metrics)
         progress.first_call_done(step + k)
       step += k
+      if 'converged' in metrics and bool(jax.device_get(metrics['converged'])[-1]):
+        logger.info('converged at step %d (the family\'s stopping rule); finishing.', step)
+        total = step
       if _due(step, config.log_every) or step == total:
         means = pending.drain(step)
         means.update(progress.report(step, means['loss']))
         run.writer.write(step, 'train', means)
       elif progress.heartbeat_due():
         progress.line(step, float(np.mean(jax.device_get(metrics['loss']))))
-      if step in evaluate_at:
+      if step in evaluate_at or step == total:
         pending.drain(step)
         run.evaluate(state, step, eval_step, 'test', family.eval_examples)
         if family.train_eval_examples and 'train_eval' in run.data.splits:
@@ -233,45 +135,25 @@ def train(run: Run, state: TrainState, start: int, skipped: list[int], total: in
         raise
       rollbacks += 1
       pending.clear()
-      state, meta = checkpointer.restore_latest(state)
-      step = int(meta['data_position'])
-      skipped.append(e.bad_position)
-      run.writer.drop_after(step)
-      logger.warning('Non-finite at data position %d: rolled back to step %d and skipping '
-                     'that batch (rollback %d of at most %d).', e.bad_position, step,
-                     rollbacks, _MAX_ROLLBACKS)
+      state, step = _roll_back(run, checkpointer, state, e.bad_position, skipped)
+      logger.warning('(rollback %d of at most %d)', rollbacks, _MAX_ROLLBACKS)
       progress.restart_clock(step)
   pending.drain(step)
   run.save(checkpointer, state, step, skipped)
   return state, step, False
 
 
-def _prepare_workdir(workdir: str, family_name: str) -> None:
-  """Makes the workdir; refuses a file in its place or another family's run in it."""
-  if os.path.exists(workdir) and not os.path.isdir(workdir):
-    raise UserError(f'--workdir={workdir} is a file, not a directory; pass a directory '
-                    '(it is made if missing).')
-  os.makedirs(workdir, exist_ok=True)
-  saved = os.path.join(workdir, 'config.json')
-  if os.path.exists(saved):
-    with open(saved) as f:
-      try:
-        other = json.load(f).get('family')
-      except json.JSONDecodeError:
-        other = None
-    if other and other != family_name:
-      raise UserError(f'{workdir} holds a {other!r} run, not a {family_name!r} one; train in '
-                      'another --workdir.')
-
-
-def _finished(workdir: str, start: int, total: int) -> dict | None:
-  """The saved final metrics of a run that already reached `total`; None otherwise."""
-  path = os.path.join(workdir, 'final_metrics.json')
-  if start < total or not os.path.exists(path):
-    return None
-  with open(path) as f:
-    final = json.load(f)
-  return final if final.get('step') == start else None
+def _roll_back(run: Run, checkpointer: Checkpointer, state: TrainState, bad_position: int,
+               skipped: list[int]) -> tuple[TrainState, int]:
+  """The last checkpoint's state and step, with `bad_position` added to the skipped
+  batches and the metrics rows past that step dropped."""
+  state, meta = checkpointer.restore_latest(state)
+  step = int(meta['data_position'])
+  skipped.append(bad_position)
+  run.writer.drop_after(step)
+  logger.warning('Non-finite at data position %d: rolled back to step %d and skipping that '
+                 'batch.', bad_position, step)
+  return state, step
 
 
 def train_and_evaluate(family_def: FamilyDef, config: ml_collections.ConfigDict, workdir: str,
@@ -292,7 +174,7 @@ def train_and_evaluate(family_def: FamilyDef, config: ml_collections.ConfigDict,
     Preempted: after SIGTERM, once the state at the next step boundary is saved.
   """
   check_family(config, family_def)
-  _prepare_workdir(workdir, family_def.name)
+  workdir_lib.prepare(workdir, family_def.name)
   with WorkdirLock(workdir, enabled=jax.process_index() == 0), PreemptionGuard() as guard:
     return _train_and_evaluate(family_def, config, workdir, guard, final_eval_again, label,
                                runs_after)
@@ -306,10 +188,10 @@ def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_agai
   data = family_def.data(config, jax.process_index(), jax.process_count())
   logger.info('data: %s', data.description)
   family = family_def.build(config, data.info)
-  _, _, eval_rng, figure_rng = jax.random.split(jax.random.PRNGKey(config.seed), 4)
+  keys = run_keys(config.seed)
   run = Run(config=config, workdir=workdir, family=family, data=data, mesh=mesh,
             frozen=jax.device_put(family.frozen, mesh_lib.replicated(mesh)),
-            writer=MetricsWriter(workdir), eval_rng=eval_rng, figure_rng=figure_rng)
+            writer=MetricsWriter(workdir), eval_rng=keys['eval'], figure_rng=keys['figures'])
 
   optimizer = family_optimizer(family, config)
   checkpointer = Checkpointer(workdir, keep=config.keep_checkpoints,
@@ -318,7 +200,7 @@ def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_agai
   try:
     state, start, skipped = restore_or_init(run, checkpointer, optimizer)
     total = config_lib.total_steps(config, data.train.num_examples)
-    finished = None if final_eval_again else _finished(workdir, start, total)
+    finished = None if final_eval_again else workdir_lib.finished_metrics(workdir, start, total)
     if finished is not None:
       logger.info('%s already finished at step %d; its final metrics are in '
                    'final_metrics.json (evaluate again with --final_eval_again).', workdir,
@@ -341,7 +223,8 @@ def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_agai
     scalars = run.write_artifacts(state, step)
     if run.is_lead:
       with open(os.path.join(workdir, 'final_metrics.json'), 'w') as f:
-        json.dump({'step': step, **final, **scalars}, f, indent=2)
+        converged = {'converged': True} if step < total else {}
+        json.dump({'step': step, **final, **scalars, **converged}, f, indent=2)
     return final
   finally:
     checkpointer.wait()

@@ -33,6 +33,7 @@ class Progress:
     self._heartbeat = heartbeat_seconds
     self._start = time.perf_counter()
     self._row = self._line = (first_step, self._start)
+    self._last_line = self._start  # wall time of the last line, which evaluations don't reset
 
   def first_call_done(self, step: int) -> None:
     logger.info('%scompiled the train step and ran its first call in %.1fs', self._label,
@@ -40,13 +41,13 @@ class Progress:
     self.restart_clock(step)
 
   def heartbeat_due(self) -> bool:
-    return time.perf_counter() - self._line[1] >= self._heartbeat
+    return time.perf_counter() - self._last_line >= self._heartbeat
 
   def line(self, step: int, loss: float) -> float:
     """Logs one progress line for the interval since the last line; returns steps/s."""
     now = time.perf_counter()
     steps_per_sec = (step - self._line[0]) / max(now - self._line[1], 1e-9)
-    self._line = (step, now)
+    self._line, self._last_line = (step, now), now
     eta = (self.total_steps - step) / max(steps_per_sec, 1e-9)
     overall = ''
     if self._runs_after:

@@ -18,7 +18,7 @@ from genjax.training.family import Family, FamilyDef
 from genjax.training.loop import train_and_evaluate
 from genjax.training.pending import NonFiniteError
 from genjax.training.restore import load_run
-from tests.training.test_protocol import _assert_bitwise_equal, _raw_state
+from tests.training.checks import assert_bitwise_equal, raw_state
 from tests.training.toys import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -114,7 +114,7 @@ def test_a_non_finite_state_is_never_saved_and_the_run_resumes(tmp_path):
   healthy = _toy_regression(nan_at_step=-1)
   train_and_evaluate(healthy, common.config(healthy, **fields), str(tmp_path))
   train_and_evaluate(healthy, common.config(healthy, **fields), str(tmp_path / 'straight'))
-  _assert_bitwise_equal(_raw_state(tmp_path), _raw_state(tmp_path / 'straight'))
+  assert_bitwise_equal(raw_state(tmp_path), raw_state(tmp_path / 'straight'))
 
 
 def test_with_skip_non_finite_a_bad_batch_is_rolled_back_and_skipped(tmp_path, caplog):
@@ -150,7 +150,7 @@ def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, sm
   train_and_evaluate(vae_family.FAMILY, smoke_config, damaged)
   assert any('Checkpoint 8 is unusable' in r.getMessage() for r in caplog.records)
   assert os.listdir(os.path.join(damaged, 'corrupt_checkpoints'))
-  _assert_bitwise_equal(_raw_state(straight), _raw_state(damaged))
+  assert_bitwise_equal(raw_state(straight), raw_state(damaged))
   final = lambda w: json.load(open(os.path.join(w, 'final_metrics.json')))
   assert final(straight) == final(damaged)
 
@@ -168,7 +168,7 @@ def test_sigterm_saves_at_the_next_boundary_and_the_resumed_run_is_bitwise_the_s
     process = _start(tmp_path / workdir)
     process.stdout.read()
     assert process.wait(timeout=300) == 0
-  _assert_bitwise_equal(_raw_state(tmp_path / 'interrupted'), _raw_state(tmp_path / 'straight'))
+  assert_bitwise_equal(raw_state(tmp_path / 'interrupted'), raw_state(tmp_path / 'straight'))
 
 
 def test_metrics_are_written_exactly_once_across_a_kill_and_a_rerun(tmp_path, smoke_config):

@@ -3,6 +3,7 @@ resumes exactly: a GAN (two optimisers), EM (streaming statistics in model state
 one step, skip-gram on a text stream, a second stage over a frozen first stage, and
 BatchNorm. The toy families live in tests/training/toys and are registered nowhere."""
 
+import dataclasses
 import json
 import os
 
@@ -10,11 +11,11 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
 import scipy.linalg
 
 from genjax import config as config_lib
+from genjax import data as data_lib
 from genjax.training import mesh as mesh_lib
 from genjax.training.checkpoint import CheckpointMismatchError
 from genjax.training.loop import family_optimizer, train_and_evaluate
@@ -22,7 +23,7 @@ from genjax.training.restore import load_run
 from genjax.training.state import create_train_state
 from genjax.training.step import make_train_step
 from genjax.training.update import gradient_update
-from genjax import data as data_lib
+from tests.training.checks import assert_bitwise_equal, raw_state
 from tests.training.toys import (batchnorm, code_prior, common, gan, gmm, pca, skipgram,
                                  two_stage)
 
@@ -31,25 +32,13 @@ def _train(family_def, workdir, **fields):
   return train_and_evaluate(family_def, common.config(family_def, **fields), str(workdir))
 
 
-def _raw_state(workdir):
-  """The whole saved train state (optimiser state and rng included) of the latest step."""
-  steps = [int(s) for s in os.listdir(os.path.join(workdir, 'checkpoints')) if s.isdigit()]
-  return ocp.StandardCheckpointer().restore(
-      os.path.join(workdir, 'checkpoints', str(max(steps)), 'state'))
-
-
-def _assert_bitwise_equal(a, b):
-  chex.assert_trees_all_equal_structs(a, b)
-  jax.tree.map(np.testing.assert_array_equal, a, b)
-
-
 def _resumes_bitwise(family_def, tmp_path, *, stop, **fields):
   """Trains straight through, and stopped at `stop` then resumed; the states are equal."""
   straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
   _train(family_def, straight, **fields)
   _train(family_def, resumed, **{**fields, 'total_steps': stop})
   _train(family_def, resumed, **fields)
-  _assert_bitwise_equal(_raw_state(straight), _raw_state(resumed))
+  assert_bitwise_equal(raw_state(straight), raw_state(resumed))
   return straight
 
 
@@ -76,8 +65,8 @@ def test_a_gan_discriminator_step_leaves_the_generator_and_its_adam_state_bitwis
   for i in range(3):  # both optimisers hold non-zero moments
     state, _ = update(state, batch, jax.random.PRNGKey(i), None)
   after, _ = jax.jit(toy.discriminator_step)(state, batch, jax.random.PRNGKey(9))
-  _assert_bitwise_equal(after.params['generator'], state.params['generator'])
-  _assert_bitwise_equal(after.opt_state['generator'], state.opt_state['generator'])
+  assert_bitwise_equal(after.params['generator'], state.params['generator'])
+  assert_bitwise_equal(after.opt_state['generator'], state.opt_state['generator'])
   moved = jax.tree.map(lambda a, b: np.any(a != b), after.params['discriminator'],
                        state.params['discriminator'])
   assert all(jax.tree.leaves(moved))
@@ -118,9 +107,31 @@ def test_pca_in_one_step_is_numpys_svd_subspace(tmp_path):
   _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
   components = load_run(str(tmp_path)).params['components']
   assert np.max(scipy.linalg.subspace_angles(components, vt[:2].T)) < 1e-3
-  first = _raw_state(tmp_path)
+  first = raw_state(tmp_path)
   _train(pca.FAMILY, tmp_path, **fields)  # finished: resuming changes nothing
-  _assert_bitwise_equal(first, _raw_state(tmp_path))
+  assert_bitwise_equal(first, raw_state(tmp_path))
+
+
+def test_a_family_that_reports_convergence_ends_the_run_there(tmp_path):
+  def build(config, info):
+    family = pca.build(config, info)
+
+    def update_fn(state, batch, rng, frozen):
+      state, metrics = family.update_fn(state, batch, rng, frozen)
+      return state, {**metrics, 'converged': state.step >= 2}  # after its third step
+
+    return dataclasses.replace(family, update_fn=update_fn)
+
+  converging = dataclasses.replace(pca.FAMILY, build=build)
+  fields = dict(batch_size=200, total_steps=10, steps_per_call=1, log_every=5,
+                eval_every=5, ckpt_every=5)
+  _train(converging, tmp_path, **fields)
+  final = json.load(open(tmp_path / 'final_metrics.json'))
+  assert final['step'] == 3 and final['converged'] and load_run(str(tmp_path)).step == 3
+  assert [r['step'] for r in _rows(tmp_path, 'test')] == [3]
+  first = raw_state(tmp_path)
+  _train(converging, tmp_path, **fields)  # converged: running it again changes nothing
+  assert_bitwise_equal(first, raw_state(tmp_path))
 
 
 def test_skipgram_on_a_text_stream_learns_and_resumes_bitwise(tmp_path):
@@ -185,7 +196,7 @@ def test_frozen_params_are_an_argument_of_the_compiled_step(tmp_path):
   state_b, metrics_b = step(jax.tree.map(jnp.copy, state_a), batches, other)
   state_c, metrics_c = step(jax.tree.map(jnp.copy, state_a), batches, frozen)
   assert not np.allclose(metrics_b['loss'], metrics_c['loss'])  # they are not constants
-  _assert_bitwise_equal(jax.tree.map(np.asarray, frozen), before)  # never updated
+  assert_bitwise_equal(jax.tree.map(np.asarray, frozen), before)  # never updated
   # The gradient reaches the frozen params' loss, but only params are stepped.
   grads = jax.grad(two_stage.loss_fn, argnums=4, has_aux=True)(
       state_c.params, None, jax.tree.map(lambda a: a[0], batches), None, frozen)[0]
@@ -198,7 +209,7 @@ def test_batchnorm_statistics_update_are_saved_and_resume_bitwise(tmp_path):
   stats = load_run(str(workdir)).model_state['batch_stats']
   mean = jax.tree.leaves(stats)[0]  # the running mean, initialised at 0
   assert np.all(np.isfinite(mean)) and np.any(mean != 0)
-  _assert_bitwise_equal(stats, _raw_state(workdir)['model_state']['batch_stats'])
+  assert_bitwise_equal(stats, raw_state(workdir)['model_state']['batch_stats'])
 
 
 def test_a_config_of_another_family_is_refused(tmp_path):

@@ -1,4 +1,5 @@
-"""One run at a time in a workdir: an exclusive lock held for the whole run.
+"""The workdir: one run at a time in it (an exclusive lock held for the whole run), never
+another family's run overwritten, and a finished run recognised.
 
 The lock is `fcntl.flock` on `<workdir>/.lock`, which the kernel releases when its process
 dies however it dies, so a lock whose process is gone never blocks a new run; the file
@@ -74,3 +75,33 @@ def _read_holder(f) -> str:
   if not isinstance(h, dict):
     return 'no record'
   return f"pid {h.get('pid')} on {h.get('host')}, started {h.get('started')}"
+
+
+def prepare(workdir: str, family_name: str) -> None:
+  """Makes the workdir; refuses a file in its place or another family's run in it."""
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise UserError(f'--workdir={workdir} is a file, not a directory; pass a directory '
+                    '(it is made if missing).')
+  os.makedirs(workdir, exist_ok=True)
+  saved = os.path.join(workdir, 'config.json')
+  if os.path.exists(saved):
+    with open(saved) as f:
+      try:
+        other = json.load(f).get('family')
+      except json.JSONDecodeError:
+        other = None
+    if other and other != family_name:
+      raise UserError(f'{workdir} holds a {other!r} run, not a {family_name!r} one; train in '
+                      'another --workdir.')
+
+
+def finished_metrics(workdir: str, start: int, total: int) -> dict | None:
+  """The saved final metrics of a run that already reached `total` (or converged at its
+  checkpoint's step); None otherwise."""
+  path = os.path.join(workdir, 'final_metrics.json')
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    final = json.load(f)
+  done = start >= total or final.get('converged', False)
+  return final if done and final.get('step') == start else None

@@ -1,0 +1,47 @@
+"""Progress lines: rates exclude compile and evaluation time, a line comes every
+`heartbeat_seconds` however long the log interval, and a sweep's ETA covers its later runs."""
+
+from genjax.training import progress as progress_lib
+
+
+class _Clock:
+  def __init__(self):
+    self.now = 0.0
+
+  def __call__(self):
+    return self.now
+
+
+def _progress(monkeypatch, **kwargs):
+  clock = _Clock()
+  monkeypatch.setattr(progress_lib.time, 'perf_counter', clock)
+  return progress_lib.Progress(1000, 0, 32, **kwargs), clock
+
+
+def test_the_rate_excludes_compile_time(monkeypatch):
+  p, clock = _progress(monkeypatch)
+  clock.now = 100.0  # the first call compiled for 100 s and ran 10 steps
+  p.first_call_done(10)
+  clock.now = 101.0
+  assert p.line(20, 1.0) == 10.0  # 10 steps in the second since, not 20 in 101
+
+
+def test_a_line_is_due_every_heartbeat_even_while_evaluations_restart_the_clock(monkeypatch):
+  p, clock = _progress(monkeypatch, heartbeat_seconds=20.0)
+  clock.now = 5.0
+  p.first_call_done(10)
+  assert not p.heartbeat_due()
+  clock.now = 15.0
+  p.restart_clock(50)  # an evaluation
+  clock.now = 21.0
+  assert p.heartbeat_due()
+  p.line(60, 1.0)
+  assert not p.heartbeat_due()
+
+
+def test_a_sweeps_eta_adds_the_runs_after_this_one(monkeypatch, caplog):
+  p, clock = _progress(monkeypatch, label='model 1/3 (z2)', runs_after=2)
+  clock.now = 10.0
+  with caplog.at_level('INFO', logger='genjax'):
+    p.line(100, 1.0)  # 10 steps/s: 90 s left here, 100 s for each later run
+  assert 'model 1/3 (z2)' in caplog.text and 'ETA 0:01:30  (all runs: 0:04:50)' in caplog.text
