@@ -29,3 +29,13 @@ def smoke(c: ml_collections.ConfigDict) -> None:
   c.eval_log_points = 0
   c.ckpt_every = 4
   c.figures_every = 0
+
+
+# The code sizes at which PCA and the autoencoder are compared (issue 10; Hinton &
+# Salakhutdinov's 30 among them).
+CODE_SIZES = (2, 5, 10, 20, 30, 50)
+
+
+def code_sizes(field: str) -> dict[str, Callable[[ml_collections.ConfigDict], None]]:
+  """Variants k2 ... k50, each setting `config.model.<field>` to one of CODE_SIZES."""
+  return {f'k{k}': lambda c, k=k: setattr(c.model, field, k) for k in CODE_SIZES}

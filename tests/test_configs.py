@@ -25,8 +25,10 @@ def _variants(module):
 
 
 def _run_configs(config):
-  """A run config, or each run config inside a sweep config."""
-  return [config.run] if 'run' in config else [config]
+  """A run config, or each run config inside a sweep config (its sections with a family)."""
+  if 'family' in config:
+    return [config]
+  return [v for v in config.values() if isinstance(v, ml_collections.ConfigDict) and 'family' in v]
 
 
 @pytest.mark.parametrize('name', CONFIGS)

@@ -10,13 +10,19 @@ from genjax import data as data_lib
 from genjax.training.family import Data, DataInfo
 
 
+def load_splits(d: ml_collections.ConfigDict) -> tuple[data_lib.ImageArrays,
+                                                       data_lib.ImageArrays]:
+  """The train and test splits of the dataset that a config's `data` section names."""
+  load = functools.partial(data_lib.load_image_dataset, d.name, tfds_data_dir=d.tfds_data_dir,
+                           tfds_download=d.tfds_download, idx_dir=d.idx_dir)
+  return load('train'), load('test')
+
+
 def image_data(config: ml_collections.ConfigDict, process_index: int = 0,
                process_count: int = 1) -> Data:
   """The train stream of `config.data.name` and its 'test' and 'train_eval' splits."""
   d = config.data
-  load = functools.partial(data_lib.load_image_dataset, d.name, tfds_data_dir=d.tfds_data_dir,
-                           tfds_download=d.tfds_download, idx_dir=d.idx_dir)
-  train, test = load('train'), load('test')
+  train, test = load_splits(d)
   stream = data_lib.TrainStream(train, global_batch_size=config.batch_size, seed=config.seed,
                                 binarize=d.binarize, process_index=process_index,
                                 process_count=process_count)

@@ -64,16 +64,19 @@ def figure4(manifold: np.ndarray, path: str) -> str:
   return save(fig, path)
 
 
-def latent_scatter(means: np.ndarray, labels: np.ndarray, path: str) -> str:
+def latent_scatter(means: np.ndarray, labels: np.ndarray, path: str, *,
+                   code: str = 'posterior mean',
+                   title: str = 'Test set in the 2-D latent space, coloured by class') -> str:
+  """Test points at their 2-D codes (`code` names what the axes hold), by class."""
   fig, ax = plt.subplots(figsize=(7, 6))
   # vmin/vmax put each class's colour band around its integer tick.
   points = ax.scatter(means[:, 0], means[:, 1], c=labels, cmap='tab10', vmin=-0.5, vmax=9.5,
                       s=3, alpha=0.7)
   cbar = fig.colorbar(points, ticks=range(10))
   cbar.ax.set_yticklabels(FASHION_CLASSES if labels.max() < 10 else range(10))
-  ax.set_xlabel('z1 (posterior mean)')
-  ax.set_ylabel('z2 (posterior mean)')
-  ax.set_title('Test set in the 2-D latent space, coloured by class')
+  ax.set_xlabel(f'z1 ({code})')
+  ax.set_ylabel(f'z2 ({code})')
+  ax.set_title(title)
   return save(fig, path)
 
 

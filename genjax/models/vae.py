@@ -15,9 +15,8 @@ import jax
 import jax.numpy as jnp
 
 from genjax.distributions import Bernoulli, DiagGaussian
+from genjax.models.image_bodies import ACTIVATIONS, MLP, ConvDown, ConvUp
 
-ACTIVATIONS = {'relu': nn.relu, 'tanh': nn.tanh, 'elu': nn.elu, 'gelu': nn.gelu,
-               'softplus': nn.softplus}
 ARCHITECTURES = ('mlp', 'conv')
 LIKELIHOODS = ('bernoulli', 'gaussian')
 
@@ -55,12 +54,12 @@ class VAE(nn.Module):
     pixels = math.prod(self.image_shape)
     out_per_pixel = 2 if self.likelihood == 'gaussian' else 1
     if self.architecture == 'mlp':
-      self.encoder_body = _MLP(tuple(self.hidden), act, flatten_image=True)
-      self.decoder_body = _MLP(tuple(reversed(self.hidden)), act)
+      self.encoder_body = MLP(tuple(self.hidden), act, flatten_image=True)
+      self.decoder_body = MLP(tuple(reversed(self.hidden)), act)
       self.decoder_out = nn.Dense(pixels * out_per_pixel)
     else:
-      self.encoder_body = _ConvDown(tuple(self.conv_channels), act)
-      self.decoder_body = _ConvUp(tuple(self.conv_channels), tuple(self.image_shape), act)
+      self.encoder_body = ConvDown(tuple(self.conv_channels), act)
+      self.decoder_body = ConvUp(tuple(self.conv_channels), tuple(self.image_shape), act)
       self.decoder_out = nn.Conv(self.image_shape[-1] * out_per_pixel, (3, 3))
     self.to_posterior = nn.Dense(2 * self.latent_dim)
 
@@ -98,46 +97,3 @@ class VAE(nn.Module):
 def decoder_mean(p_x: Bernoulli | DiagGaussian) -> jax.Array:
   return p_x.probs if isinstance(p_x, Bernoulli) else p_x.mean
 
-
-class _MLP(nn.Module):
-  widths: tuple[int, ...]
-  act: callable
-  flatten_image: bool = False  # [..., H, W, C] -> [..., H*W*C]
-
-  @nn.compact
-  def __call__(self, x):
-    if self.flatten_image:
-      x = x.reshape(x.shape[:-3] + (-1,))
-    for w in self.widths:
-      x = self.act(nn.Dense(w)(x))
-    return x
-
-
-class _ConvDown(nn.Module):
-  channels: tuple[int, ...]
-  act: callable
-
-  @nn.compact
-  def __call__(self, x):
-    for c in self.channels:
-      x = self.act(nn.Conv(c, (3, 3), strides=(2, 2))(x))
-    return x.reshape(x.shape[:-3] + (-1,))
-
-
-class _ConvUp(nn.Module):
-  channels: tuple[int, ...]
-  image_shape: tuple[int, ...]
-  act: callable
-
-  @nn.compact
-  def __call__(self, z):
-    factor = 2**len(self.channels)
-    h, w = self.image_shape[0] // factor, self.image_shape[1] // factor
-    if h * factor != self.image_shape[0] or w * factor != self.image_shape[1]:
-      raise ValueError(f'conv VAE needs image sides divisible by {factor}, got {self.image_shape}')
-    lead = z.shape[:-1]
-    x = self.act(nn.Dense(h * w * self.channels[-1])(z))
-    x = x.reshape((-1, h, w, self.channels[-1]))
-    for c in reversed(self.channels):
-      x = self.act(nn.ConvTranspose(c, (3, 3), strides=(2, 2))(x))
-    return x.reshape(lead + x.shape[1:])

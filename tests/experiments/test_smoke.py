@@ -19,6 +19,12 @@ EXPERIMENTS = {
     'classifier': ['confusion.png', 'predictions.png'],
     'diffusion': ['samples.png', 'ddim_samples.png', 'forward_process.png',
                   'progressive_generation.png', 'class_grid.png'],
+    'pca': ['reconstructions.png', 'explained_variance.png', 'components.png',
+            'latent_scatter.png'],
+    'autoencoder': ['reconstructions.png'],
+    'autoencoder_pca': ['error_vs_code_size.png', 'reconstructions_k2.png',
+                        'reconstructions_k5.png', 'codes_2d.png'],
+    'gmm': [],  # no figures yet; its artifacts (samples, BIC, AIC) are saved for them
 }
 # Mains that train nothing (they read trained runs or draw a figure), and their tests.
 TOOLS = {
@@ -70,6 +76,12 @@ def test_smoke_variant_runs_end_to_end(tmp_path, name):
   if name == 'vae':
     final = json.load(open(os.path.join(tmp_path, 'final_metrics.json')))
     assert final['iwae_8'] >= final['elbo'] - 1.0
+  if name == 'autoencoder_pca':  # each model's final test error at each code size
+    summary = json.load(open(os.path.join(tmp_path, 'summary.json')))
+    assert summary['code_sizes'] == [2, 5]
+    assert {m: len(v) for m, v in summary['squared_error'].items()} == {
+        'pca': 2, 'linear_autoencoder': 2, 'autoencoder': 2}
+    assert summary['squared_error']['pca'][1] < summary['squared_error']['pca'][0]
 
 
 def test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier(tmp_path):

@@ -1,0 +1,90 @@
+"""The autoencoder family: a deterministic code, trained on squared error or Bernoulli NLL.
+
+Evaluation reports the per-image reconstruction error that the PCA family reports
+(`genjax.objectives.reconstruction`), so the two are compared by the same numbers.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from genjax import config as config_lib
+from genjax.families.image_data import image_data
+from genjax.figures import reconstruction as figures
+from genjax.models.autoencoder import ACTIVATIONS, ARCHITECTURES, OUTPUTS, Autoencoder
+from genjax.objectives import reconstruction as objectives
+from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
+                                   stateless_loss)
+
+_SCATTER_EXAMPLES = 5000
+_RECONSTRUCTIONS = 16
+
+
+def schema() -> ml_collections.ConfigDict:
+  return config_lib.with_family_schema(
+      model=dict(code_size=30, hidden=(1000, 500, 250), activation='relu',
+                 architecture='mlp', conv_channels=(32, 64), output='sigmoid'),
+      objective=dict(loss='squared_error'),
+      eval_=dict(test_examples=0,  # 0: the whole test set
+                 train_examples=10000))  # training examples evaluated for the train curve
+
+
+def build(config: ml_collections.ConfigDict, info) -> Family:
+  m, loss = config.model, config.objective.loss
+  if loss == 'bernoulli' and m.output != 'sigmoid':
+    raise config_lib.ConfigError(
+        "The Bernoulli loss reads the decoder's output as logits; set "
+        "--config.model.output=sigmoid (or --config.objective.loss=squared_error).")
+  model = Autoencoder(image_shape=info.image_shape, code_size=m.code_size,
+                      hidden=tuple(m.hidden), activation=m.activation,
+                      architecture=m.architecture, conv_channels=tuple(m.conv_channels),
+                      output=m.output)
+
+  def init_params(rng, batch):
+    return model.init(rng, jnp.asarray(batch['image'][:1]))
+
+  def eval_fn(params, batch, rng):
+    del rng
+    return objectives.autoencoder_terms(model, params, batch['image'], loss)
+
+  test_images = info.test.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
+
+  def artifacts_fn(params, rng):
+    del rng
+    x = jnp.asarray(test_images[:_RECONSTRUCTIONS])
+    out = {'recon_inputs': x,
+           'recon_means': model.apply(params, x, method=Autoencoder.reconstruct)}
+    if m.code_size == 2:
+      out['latent_means'] = model.apply(params, jnp.asarray(test_images),
+                                        method=Autoencoder.encode)
+      out['latent_labels'] = info.test.labels[:_SCATTER_EXAMPLES]
+    return out
+
+  evaluate = stateless_eval(eval_fn)
+  return Family(
+      name='autoencoder',
+      signature={'model': m.to_dict(), 'objective': config.objective.to_dict(),
+                 'image_shape': list(info.image_shape)},
+      init_params=init_params,
+      loss_fn=stateless_loss(objectives.autoencoder_loss(model, loss)),
+      eval_fn=evaluate, final_eval_fn=evaluate,  # the final metrics hold the test error
+      artifacts_fn=stateless_artifacts(artifacts_fn), render_figures=figures.render_run,
+      eval_examples=config.eval.test_examples,
+      train_eval_examples=config.eval.train_examples)
+
+
+# The enums are genjax.models.autoencoder's and genjax.objectives.reconstruction's.
+RANGES = {
+    'model.code_size': 'positive',
+    'model.hidden': 'positive_each_or_empty',  # () with output='linear': a linear AE
+    'model.activation': tuple(sorted(ACTIVATIONS)),
+    'model.architecture': ARCHITECTURES,
+    'model.conv_channels': 'positive_each',
+    'model.output': OUTPUTS,
+    'objective.loss': objectives.LOSSES,
+}
+
+FAMILY = FamilyDef(name='autoencoder', schema=schema, build=build, data=image_data,
+                   ranges=RANGES)

@@ -1,0 +1,113 @@
+"""Image datasets as feature vectors, the whole training set in every batch: the data of
+families fitted on the full batch (EM for a Gaussian mixture).
+
+Images are flattened to [0, 1] and, with `data.pca_dims > 0`, projected on the training
+set's top principal axes (`genjax.models.pca.fit`: the SVD of the centred training images,
+signs as scikit-learn's).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import ml_collections
+import numpy as np
+
+from genjax import config as config_lib
+from genjax import data as data_lib
+from genjax.data.arrays import common_length, local_slice
+from genjax.data.pipeline import to_unit_interval
+from genjax.families.image_data import load_splits
+from genjax.models import pca
+from genjax.training.family import Data, DataInfo
+
+
+@dataclasses.dataclass(frozen=True)
+class Features:
+  """Both splits as features, and the map back to pixels.
+
+  Attributes:
+    train, test: [N, D] float32 features.
+    test_labels: [N_test] int32.
+    image_shape: one image's [H, W, C].
+    projection: the `genjax.models.pca` params whose codes the features are; None without
+      PCA.
+  """
+  train: np.ndarray
+  test: np.ndarray
+  test_labels: np.ndarray
+  image_shape: tuple[int, ...]
+  projection: dict[str, np.ndarray] | None = None
+
+  def to_images(self, features: np.ndarray) -> np.ndarray:
+    """Features back to images [n, H, W, C] in [0, 1] (clipped)."""
+    pixels = (features if self.projection is None
+              else np.asarray(pca.decode(self.projection, features)))
+    return np.clip(pixels, 0.0, 1.0).reshape((-1,) + self.image_shape)
+
+
+class WholeSetStream(data_lib.StepStream):
+  """Every step's batch is the whole set in its stored order (this host's rows of it)."""
+
+  def __init__(self, arrays, *, process_index: int = 0, process_count: int = 1):
+    self.num_examples = self.global_batch_size = common_length(arrays)
+    rows = local_slice(self.num_examples, process_index, process_count)
+    self._rows = {key: a[rows] for key, a in arrays.items()}
+
+  def batch(self, step: int) -> dict[str, np.ndarray]:
+    del step
+    return self._rows
+
+
+def _flat(images: np.ndarray) -> np.ndarray:
+  return to_unit_interval(images).reshape(len(images), -1)
+
+
+def feature_data(config: ml_collections.ConfigDict, process_index: int = 0,
+                 process_count: int = 1) -> Data:
+  """The features of `config.data.name`'s images, as `whole_set_data`."""
+  d = config.data
+  train, test = load_splits(d)
+  x_train, x_test = _flat(train.images), _flat(test.images)
+  n, pixels = x_train.shape
+  if d.pca_dims > min(n, pixels):
+    raise config_lib.ConfigError(
+        f'data.pca_dims={d.pca_dims} exceeds the {pixels} pixels ({n} examples) of {d.name}; '
+        f'set --config.data.pca_dims={min(n, pixels)} or fewer (0 keeps the pixels).')
+  projection = None
+  if d.pca_dims:
+    projection = jax.tree.map(np.asarray, pca.fit(x_train, d.pca_dims))
+    x_train, x_test = (np.asarray(pca.encode(projection, x)) for x in (x_train, x_test))
+  features = Features(train=x_train, test=x_test, test_labels=test.labels,
+                      image_shape=tuple(train.images.shape[1:]), projection=projection)
+  projected = f', PCA to {d.pca_dims} dims' if d.pca_dims else ''
+  return whole_set_data(features, config, process_index, process_count,
+                        description=f'{d.name} train {n}x{pixels}, test {len(x_test)}'
+                                    f'{projected}, from {train.source}',
+                        num_classes=train.num_classes)
+
+
+def whole_set_data(features: Features, config: ml_collections.ConfigDict,
+                   process_index: int = 0, process_count: int = 1, *, description: str = '',
+                   num_classes: int = 0) -> Data:
+  """A Data whose every train batch is `features.train`, with a padded 'test' split;
+  `config.batch_size` must be the training set's size. `info.test` is `features`."""
+  n = len(features.train)
+  if config.batch_size != n:
+    raise config_lib.ConfigError(
+        f'batch_size={config.batch_size}, but this family reads the whole training set in '
+        f'every step and it has {n} examples; set --config.batch_size={n}.')
+
+  def test_split(global_batch_size, process_index, process_count, max_examples):
+    return data_lib.padded_eval_batches({'x': features.test},
+                                        global_batch_size=global_batch_size,
+                                        process_index=process_index,
+                                        process_count=process_count, max_examples=max_examples)
+
+  info = DataInfo(num_train=n, num_classes=num_classes,
+                  example_shape=features.train.shape[1:], test=features)
+  return Data(info=info,
+              train=WholeSetStream({'x': features.train}, process_index=process_index,
+                                   process_count=process_count),
+              splits={'test': test_split}, description=description or f'{n} examples')

@@ -1,0 +1,99 @@
+"""PCA as a one-step family: its update fits the whole training set in closed form.
+
+The batch is the whole training set (`batch_size` = the number of training images), the
+update writes the SVD's components into params and reports convergence, so the loop stops
+after that step whatever the duration. No optimiser is built.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from genjax import config as config_lib
+from genjax.families.image_data import image_data
+from genjax.figures import reconstruction as figures
+from genjax.models import pca
+from genjax.objectives.reconstruction import reconstruction_errors
+from genjax.training.family import Family, FamilyDef, stateless_artifacts, stateless_eval
+
+_SCATTER_EXAMPLES = 5000
+_RECONSTRUCTIONS = 16
+
+
+def schema() -> ml_collections.ConfigDict:
+  return config_lib.with_family_schema(
+      model=dict(n_components=30),
+      eval_=dict(test_examples=0))  # 0: the whole test set
+
+
+def flatten(images: jax.Array) -> jax.Array:
+  return images.reshape(images.shape[0], -1)
+
+
+def build(config: ml_collections.ConfigDict, info) -> Family:
+  k, dim, n = config.model.n_components, math.prod(info.image_shape), info.num_train
+  if config.batch_size != n:
+    raise config_lib.ConfigError(
+        f'PCA fits the whole training set in one step, so batch_size must be its {n} '
+        f'examples, not {config.batch_size}; set --config.batch_size={n}.')
+  if k > min(n, dim):
+    raise config_lib.ConfigError(
+        f'model.n_components={k} exceeds min(examples, pixels) = {min(n, dim)}; set '
+        f'--config.model.n_components={min(n, dim)} (or fewer).')
+  unshape = lambda x: x.reshape((-1,) + tuple(info.image_shape))
+
+  def init_params(rng, batch):
+    del rng
+    shapes = jax.eval_shape(lambda x: pca.fit(flatten(x), k), batch['image'])
+    return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+  def errors(params, batch):
+    x = flatten(batch['image'])
+    return reconstruction_errors(x, pca.reconstruct(params, x))
+
+  def update_fn(state, batch, rng, frozen):
+    del rng, frozen
+    params = pca.fit(flatten(batch['image']), k)
+    return state.replace(params=params), {
+        'loss': jnp.mean(errors(params, batch)['squared_error']),  # per training image
+        'explained_variance_ratio': jnp.sum(params['explained_variance_ratio']),
+        'converged': jnp.bool_(True)}
+
+  def eval_fn(params, batch, rng):
+    del rng
+    return errors(params, batch)
+
+  test_images = info.test.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
+
+  def artifacts_fn(params, rng):
+    del rng
+    codes = pca.encode(params, flatten(test_images))
+    out = {'explained_variance': params['explained_variance'],
+           'explained_variance_ratio': params['explained_variance_ratio'],
+           'explained_variance_ratio_total': np.sum(params['explained_variance_ratio']),
+           'components': unshape(params['components'][:_RECONSTRUCTIONS]),
+           'recon_inputs': test_images[:_RECONSTRUCTIONS],
+           'recon_means': unshape(pca.decode(params, codes[:_RECONSTRUCTIONS]))}
+    if k >= 2:  # the first two scores, as every 2-D code is drawn
+      out['latent_means'] = codes[:, :2]
+      out['latent_labels'] = info.test.labels[:_SCATTER_EXAMPLES]
+    return out
+
+  evaluate = stateless_eval(eval_fn)
+  return Family(
+      name='pca',
+      signature={'model': config.model.to_dict(), 'image_shape': list(info.image_shape)},
+      init_params=init_params, update_fn=update_fn, make_optimizer=lambda: None,
+      eval_fn=evaluate, final_eval_fn=evaluate,  # the final metrics hold the test error
+      artifacts_fn=stateless_artifacts(artifacts_fn), render_figures=figures.render_run,
+      eval_examples=config.eval.test_examples)
+
+
+RANGES = {'model.n_components': 'positive'}
+
+FAMILY = FamilyDef(name='pca', schema=schema, build=build, data=image_data, ranges=RANGES)

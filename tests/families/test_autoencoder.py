@@ -1,0 +1,48 @@
+"""The autoencoder family trains and resumes through the one loop, in every variant."""
+
+import functools
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from configs import autoencoder as ae_config
+from genjax.config import ConfigError
+from genjax.families import autoencoder as ae_family
+from genjax.training.loop import check_family, train_and_evaluate
+from genjax.training.restore import load_run
+from tests.families.run_config import unlocked
+
+_config = functools.partial(unlocked, ae_config)
+
+
+def test_training_is_the_same_stopped_and_resumed(tmp_path):
+  straight, resumed = str(tmp_path / 'straight'), str(tmp_path / 'resumed')
+  final = train_and_evaluate(ae_family.FAMILY, _config(), straight)
+  train_and_evaluate(ae_family.FAMILY, _config(total_steps=4), resumed)
+  assert train_and_evaluate(ae_family.FAMILY, _config(), resumed) == final
+  a, b = load_run(straight, family='autoencoder'), load_run(resumed)
+  assert a.step == b.step == 8
+  jax.tree.map(np.testing.assert_array_equal, a.params, b.params)
+  rows = [json.loads(line) for line in open(tmp_path / 'straight' / 'metrics.jsonl')]
+  test = [r for r in rows if r['split'] == 'test']
+  assert test[-1]['squared_error'] < test[0]['squared_error']  # it learns
+  assert test[-1]['mse'] == pytest.approx(test[-1]['squared_error'] / 64, rel=1e-5)
+
+
+def test_the_conv_bernoulli_variant_trains_on_binarised_digits(tmp_path):
+  final = train_and_evaluate(ae_family.FAMILY, _config('smoke,conv,bernoulli'), str(tmp_path))
+  assert {'bernoulli_nll', 'squared_error', 'mse'} <= set(final)
+  assert 0 < final['squared_error'] < final['bernoulli_nll']
+
+
+def test_a_bernoulli_loss_with_a_linear_output_is_refused(tmp_path):
+  c = _config('smoke,linear,bernoulli')
+  with pytest.raises(ConfigError, match='--config.model.output=sigmoid'):
+    train_and_evaluate(ae_family.FAMILY, c, str(tmp_path))
+
+
+@pytest.mark.parametrize('arg', ['', 'conv', 'linear', 'bernoulli', 'mnist', 'k2', 'k50'])
+def test_every_variant_validates(arg):
+  check_family(ae_config.get_config(arg), ae_family.FAMILY)

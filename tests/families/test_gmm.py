@@ -1,0 +1,110 @@
+"""The Gaussian mixture family through the one loop: full-batch EM steps resume bitwise, a
+run ends when EM converges, and degenerate data ends it with an error naming reg_covar,
+with nothing non-finite computed into the state or saved."""
+
+import dataclasses
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from genjax import config as config_lib
+from genjax.families import gmm
+from genjax.families.features import Features, whole_set_data
+from genjax.training.loop import train_and_evaluate
+from genjax.training.restore import load_run
+from genjax.training.state import create_train_state
+from tests.training.toys import common
+
+DIGITS = dict(batch_size=1500, eval_batch_size=96, data=dict(name='digits', pca_dims=10),
+              model=dict(components=5), eval=dict(num_samples=16))
+
+
+def _config(**fields):
+  """configs/gmm.py:smoke's fields (the 8x8 digits' top 10 axes, 5 components), changed."""
+  return common.config(gmm.FAMILY, **{**DIGITS, **fields})
+
+
+def _rows(workdir, split):
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    return [r for r in map(json.loads, f) if r['split'] == split]
+
+
+def _on_points(x):
+  """The family on given points, the training set doubling as the test set."""
+  features = Features(train=x, test=x, test_labels=np.zeros(len(x), np.int32),
+                      image_shape=x.shape[1:])
+  return dataclasses.replace(gmm.FAMILY, data=lambda config, index, count: whole_set_data(
+      features, config, index, count))
+
+
+def test_em_steps_resume_bitwise(tmp_path):
+  fields = dict(total_steps=8, objective=dict(tol=0.0))  # tol 0: every step is EM's
+  straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
+  train_and_evaluate(gmm.FAMILY, _config(**fields), str(straight))
+  train_and_evaluate(gmm.FAMILY, _config(**{**fields, 'total_steps': 4}), str(resumed))
+  train_and_evaluate(gmm.FAMILY, _config(**fields), str(resumed))
+  a, b = load_run(str(straight)), load_run(str(resumed))
+  jax.tree.map(np.testing.assert_array_equal, (a.params, a.model_state),
+               (b.params, b.model_state))
+  assert a.model_state['iterations'] == 8 and not a.model_state['converged']
+  losses = [r['loss'] for r in _rows(straight, 'train')]
+  assert losses[-1] < losses[0], losses
+
+
+def test_a_run_ends_when_em_converges_and_stays_finished(tmp_path):
+  final = train_and_evaluate(gmm.FAMILY, _config(total_steps=400), str(tmp_path))
+  saved = json.load(open(tmp_path / 'final_metrics.json'))
+  assert saved['converged'] and saved['step'] < 400
+  # Two steps a call: a step after the converged one leaves the state as it was.
+  assert saved['iterations'] in (saved['step'] - 1, saved['step'])
+  assert {'bic', 'aic', 'train_log_likelihood'} <= set(saved)
+  assert final['log_likelihood'] == saved['log_likelihood'] == pytest.approx(
+      _rows(tmp_path, 'test')[-1]['log_likelihood'], rel=1e-6)
+  run = load_run(str(tmp_path))
+  assert run.model_state['converged'] and run.step == saved['step']
+  assert train_and_evaluate(gmm.FAMILY, _config(total_steps=400), str(tmp_path)) == {
+      key: v for key, v in saved.items() if key != 'step'}  # finished: left alone
+  assert load_run(str(tmp_path)).step == run.step
+
+
+def test_batch_size_must_be_the_training_set():
+  with pytest.raises(config_lib.ConfigError, match='set --config.batch_size=1500'):
+    gmm.FAMILY.data(_config(batch_size=128), 0, 1)
+
+
+def test_degenerate_data_ends_the_run_with_an_error_naming_reg_covar(tmp_path):
+  # scikit-learn's test_regularisation: two clusters of identical points.
+  family = _on_points(np.vstack([np.ones((5, 5)), np.zeros((5, 5))]).astype(np.float32))
+  fields = dict(batch_size=10, eval_batch_size=10, model=dict(components=3),
+                objective=dict(reg_covar=0.0))
+  with pytest.raises(gmm.IllDefinedCovarianceError, match='--config.objective.reg_covar'):
+    train_and_evaluate(family, _config(**fields), str(tmp_path / 'unregularised'))
+  run = load_run(str(tmp_path / 'unregularised'))
+  assert run.model_state['ill_defined']
+  assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(run.params))
+  assert all(np.isfinite(v) for r in _rows(tmp_path / 'unregularised', 'test')
+             for v in r.values() if isinstance(v, float))
+  # scikit-learn's default reg_covar fits the same data.
+  train_and_evaluate(family, _config(**{**fields, 'objective': dict(reg_covar=1e-6)}),
+                     str(tmp_path / 'regularised'))
+
+
+def test_an_m_step_that_fails_keeps_the_last_params_and_ends_the_run():
+  rng = np.random.default_rng(0)
+  x = np.vstack([np.full((6, 2), 5.0), rng.standard_normal((20, 2))]).astype(np.float32)
+  config = _config(batch_size=26, model=dict(components=2), objective=dict(reg_covar=0.0))
+  family = gmm.build(config, _on_points(x).data(config, 0, 1).info)
+  # Component 0 sits on the six identical points, so its next covariance is exactly 0.
+  params = {'weights': np.array([0.3, 0.7], np.float32),
+            'means': np.array([[5.0, 5.0], [0.0, 0.0]], np.float32),
+            'precisions_cholesky': np.stack([1e3 * np.eye(2), np.eye(2)]).astype(np.float32)}
+  state = create_train_state(params, None, jax.random.PRNGKey(0), ema=False,
+                             model_state=family.init_model_state(None, None, params))
+  after, metrics = jax.jit(family.update_fn)(state, {'x': x}, None, None)
+  assert metrics['converged'] and metrics['ill_defined'] == 1
+  jax.tree.map(np.testing.assert_array_equal, jax.device_get(after.params), params)
+  with pytest.raises(gmm.IllDefinedCovarianceError, match='after 0 iterations'):
+    family.artifacts_fn(params, jax.device_get(after.model_state), jax.random.PRNGKey(0), None)
