@@ -151,7 +151,7 @@ class GenjaxDiffusion:
     def run_n(n):
       state = self.state
       for _ in range(n):
-        state, self.metrics = self.step(state, self.batches[next(calls) % TRAIN_CALLS])
+        state, self.metrics = self.step(state, self.batches[next(calls) % TRAIN_CALLS], None)
       self.state = jax.block_until_ready(state)
 
     return Measure(run_n, self.config.steps_per_call * self.config.batch_size)

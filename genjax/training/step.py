@@ -44,7 +44,22 @@ def make_train_step(update_fn, mesh: Mesh, state_sharding=None):
       run, in_shardings=(state_sharding or replicated, mesh_lib.batch_sharding(mesh, 1),
                          replicated),
       out_shardings=(state_sharding or replicated, replicated), donate_argnums=0)
-  return lambda state, batches, frozen=None: compiled(state, batches, frozen)
+  return _TrainStep(compiled)
+
+
+class _TrainStep:
+  """The jitted step with `frozen` optional, for families that read no other run."""
+
+  def __init__(self, jitted):
+    self._jitted = jitted
+
+  def __call__(self, state, batches, frozen=None):
+    return self._jitted(state, batches, frozen)
+
+  def lower(self, state, batches, frozen=None):
+    """Ahead-of-time lowering (the benchmarks time compilation); call the result with all
+    three arguments."""
+    return self._jitted.lower(state, batches, frozen)
 
 
 def all_finite(tree) -> jax.Array:
