@@ -12,6 +12,9 @@ if REPO not in sys.path:
 
 flags.FLAGS.mark_as_parsed()
 
+# The test runs' subprocesses compile afresh, as CI always does; the cache has its own test.
+os.environ['GENJAX_COMPILATION_CACHE'] = ''
+
 
 @pytest.fixture
 def smoke_config():

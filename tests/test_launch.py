@@ -33,3 +33,18 @@ def test_config_help_lists_the_fields_and_variants():
   helped = subprocess.run([sys.executable, '-m', 'experiments.vae', '--help'], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
   assert '--config_help' in helped.stdout + helped.stderr
+
+
+def test_a_rerun_loads_its_compiled_steps_from_the_persistent_cache(tmp_path):
+  cache = tmp_path / 'cache'
+  run = lambda workdir: subprocess.run(
+      [sys.executable, '-m', 'experiments.vae', '--config=configs/vae.py:smoke',
+       f'--workdir={tmp_path / workdir}', f'--compilation_cache={cache}'], cwd=REPO,
+      capture_output=True, text=True, timeout=300)
+  first = run('first')
+  assert first.returncode == 0, first.stderr[-2000:]
+  entries = set(os.listdir(cache))
+  assert entries  # the compiled train and eval steps
+  second = run('second')
+  assert second.returncode == 0, second.stderr[-2000:]
+  assert set(os.listdir(cache)) == entries  # the same programs, found and not added again
