@@ -59,7 +59,7 @@ def _ill_defined_message(reg_covar: float, iterations: int) -> str:
           '--config.model.components, or scale the data, and train in a new --workdir.')
 
 
-def _placeholder_where_ill_defined(params, covariance_type: str):
+def _unit_precisions_where_ill_defined(params, covariance_type: str):
   """Unit precisions for components an ill-defined initialisation left with factor 0, so
   that evaluating the params stays finite."""
   factor = params['precisions_cholesky']
@@ -114,7 +114,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
                    'converged': converged,
                    'ill_defined': previous['ill_defined'] | ~ok}
     params = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, state.params)
-    params = _placeholder_where_ill_defined(params, kind)
+    params = _unit_precisions_where_ill_defined(params, kind)
     metrics = {'loss': -log_likelihood, 'converged': converged | model_state['ill_defined'],
                'ill_defined': model_state['ill_defined'].astype(jnp.float32),
                'iterations': model_state['iterations']}
