@@ -48,7 +48,6 @@ from typing import Any, Callable, Iterator, Mapping
 import jax
 import ml_collections
 import numpy as np
-import optax
 
 Params = Any
 ModelState = Any
