@@ -5,7 +5,7 @@ import json
 import os
 
 from genjax import launch
-from genjax.families import autoencoder, pca
+from genjax.families import autoencoder, pca, vae
 from genjax.figures import autoencoder_pca as figures
 from genjax.training.loop import train_and_evaluate
 
@@ -14,10 +14,14 @@ MODELS = {'pca': (pca.FAMILY, 'n_components'),
           'autoencoder': (autoencoder.FAMILY, 'code_size')}
 
 
+# Only its 2-D codes are drawn, beside PCA's and the autoencoders'.
+CODES_2D = {**MODELS, 'vae': (vae.FAMILY, 'latent_dim')}
+
+
 def train_sweep(config, workdir: str) -> dict:
-  runs = [(model, k) for k in config.code_sizes for model in MODELS]
+  runs = [(model, k) for k in config.code_sizes for model in MODELS] + [('vae', 2)]
   for i, (model, k) in enumerate(runs):
-    family_def, field = MODELS[model]
+    family_def, field = CODES_2D[model]
     run = config[model].copy_and_resolve_references()
     run.model[field] = k
     train_and_evaluate(family_def, run, figures.run_dir(workdir, model, k),
@@ -36,7 +40,7 @@ def train_sweep(config, workdir: str) -> dict:
   for k in config.grid_code_sizes:
     figures.reconstruction_grid(workdir, MODELS, k,
                                 os.path.join(out, f'reconstructions_k{k}.png'))
-  figures.codes_side_by_side(workdir, MODELS, os.path.join(out, 'codes_2d.png'))
+  figures.codes_side_by_side(workdir, CODES_2D, os.path.join(out, 'codes_2d.png'))
   return summary
 
 

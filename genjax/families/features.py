@@ -3,7 +3,9 @@ families fitted on the full batch (EM for a Gaussian mixture).
 
 Images are flattened to [0, 1] and, with `data.pca_dims > 0`, projected on the training
 set's top principal axes (`genjax.models.pca.fit`: the SVD of the centred training images,
-signs as scikit-learn's).
+signs as scikit-learn's). With `data.class_label >= 0` both splits keep only that class's
+images, in the axes of the whole training set, so that the class-conditional densities of
+every class live in one feature space (the p(x|y) classifier compares them).
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ def feature_data(config: ml_collections.ConfigDict, process_index: int = 0,
   train, test = load_splits(d)
   x_train, x_test = _flat(train.images), _flat(test.images)
   n, pixels = x_train.shape
+  if d.class_label >= train.num_classes:
+    raise config_lib.ConfigError(
+        f'data.class_label={d.class_label}, but {d.name} has classes 0 to '
+        f'{train.num_classes - 1}; set one of them, or -1 for all classes.')
   if d.pca_dims > min(n, pixels):
     raise config_lib.ConfigError(
         f'data.pca_dims={d.pca_dims} exceeds the {pixels} pixels ({n} examples) of {d.name}; '
@@ -79,9 +85,15 @@ def feature_data(config: ml_collections.ConfigDict, process_index: int = 0,
   if d.pca_dims:
     projection = jax.tree.map(np.asarray, pca.fit(x_train, d.pca_dims))
     x_train, x_test = (np.asarray(pca.encode(projection, x)) for x in (x_train, x_test))
-  features = Features(train=x_train, test=x_test, test_labels=test.labels,
+  test_labels = test.labels
+  if d.class_label >= 0:
+    x_train = x_train[train.labels == d.class_label]
+    x_test, test_labels = (a[test.labels == d.class_label] for a in (x_test, test_labels))
+  features = Features(train=x_train, test=x_test, test_labels=test_labels,
                       image_shape=tuple(train.images.shape[1:]), projection=projection)
   projected = f', PCA to {d.pca_dims} dims' if d.pca_dims else ''
+  if d.class_label >= 0:
+    projected += f', class {d.class_label} only ({len(x_train)} train images)'
   return whole_set_data(features, config, process_index, process_count,
                         description=f'{d.name} train {n}x{pixels}, test {len(x_test)}'
                                     f'{projected}, from {train.source}',

@@ -47,7 +47,8 @@ def schema() -> ml_collections.ConfigDict:
           kmeans_max_iter=300),  # Lloyd iterations of the 'kmeans' initialisation
       eval_=dict(num_samples=100),  # samples drawn for the artifacts
       data=dict(name='fashion_mnist', tfds_data_dir='', tfds_download=False, idx_dir='',
-                pca_dims=50))  # 0: the pixels themselves
+                pca_dims=50,  # 0: the pixels themselves
+                class_label=-1))  # >= 0: that class's images only (p(x|y)); -1: all
 
 
 def _ill_defined_message(reg_covar: float, iterations: int) -> str:

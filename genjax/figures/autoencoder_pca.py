@@ -17,7 +17,7 @@ from genjax.figures.grid import save, show_tiles
 from genjax.figures.vae import latest_artifacts
 
 LABELS = {'pca': 'PCA', 'linear_autoencoder': 'linear autoencoder',
-          'autoencoder': 'autoencoder'}
+          'autoencoder': 'autoencoder', 'vae': 'VAE (posterior means)'}
 
 
 def run_dir(workdir: str, model: str, k: int) -> str:
