@@ -72,6 +72,16 @@ def eval_batches(arrays: ImageArrays, *, global_batch_size: int, binarize: str,
   Binarised data (dynamic or static in training) is binarised once with a fixed seed,
   so every evaluation of every run sees the same test set.
   """
+  images, labels = eval_images(arrays, binarize=binarize, max_examples=max_examples)
+  return padded_eval_batches({'image': images, 'label': labels},
+                             global_batch_size=global_batch_size,
+                             process_index=process_index, process_count=process_count)
+
+
+def eval_images(arrays: ImageArrays, *, binarize: str, max_examples: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
+  """(images in [0, 1], labels) exactly as every evaluation sees them: binarised data is
+  binarised once, with the fixed evaluation seed."""
   _check_binarize(binarize)
   images, labels = arrays.images, arrays.labels
   if max_examples:
@@ -79,6 +89,4 @@ def eval_batches(arrays: ImageArrays, *, global_batch_size: int, binarize: str,
   images = to_unit_interval(images)
   if binarize != 'none':
     images = binarize_static(images, _EVAL_BINARIZATION_SEED)
-  return padded_eval_batches({'image': images, 'label': labels},
-                             global_batch_size=global_batch_size,
-                             process_index=process_index, process_count=process_count)
+  return images, labels

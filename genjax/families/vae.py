@@ -32,15 +32,21 @@ def schema() -> ml_collections.ConfigDict:
           manifold_grid=20))
 
 
+def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int) -> VAE:
+  """The VAE that config section `m` describes; conditional on one of num_classes labels
+  when m.conditional."""
+  return VAE(image_shape=tuple(image_shape), latent_dim=m.latent_dim, hidden=tuple(m.hidden),
+             activation=m.activation, architecture=m.architecture,
+             conv_channels=tuple(m.conv_channels), likelihood=m.likelihood,
+             num_classes=num_classes if m.conditional else 0)
+
+
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, e = config.model, config.eval
   if m.likelihood == 'gaussian' and config.data.binarize != 'none':
     raise config_lib.ConfigError('A Gaussian decoder models real-valued pixels; set '
                      "--config.data.binarize=none (or use likelihood='bernoulli').")
-  model = VAE(image_shape=info.image_shape, latent_dim=m.latent_dim, hidden=tuple(m.hidden),
-              activation=m.activation, architecture=m.architecture,
-              conv_channels=tuple(m.conv_channels), likelihood=m.likelihood,
-              num_classes=info.num_classes if m.conditional else 0)
+  model = make_model(m, info.image_shape, info.num_classes)
   labels = (lambda batch: batch['label']) if m.conditional else (lambda batch: None)
 
   def init_params(rng, batch):

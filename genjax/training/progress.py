@@ -34,6 +34,7 @@ class Progress:
     self._start = time.perf_counter()
     self._row = self._line = (first_step, self._start)
     self._last_line = self._start  # wall time of the last line, which evaluations don't reset
+    self._timed_steps, self._timed_seconds = 0, 0.0  # training time only, for the ETA
 
   def first_call_done(self, step: int) -> None:
     logger.info('%scompiled the train step and ran its first call in %.1fs', self._label,
@@ -44,14 +45,27 @@ class Progress:
     return time.perf_counter() - self._last_line >= self._heartbeat
 
   def line(self, step: int, loss: float) -> float:
-    """Logs one progress line for the interval since the last line; returns steps/s."""
+    """Logs one progress line for the interval since the last line; returns steps/s.
+
+    The ETA divides by the mean rate of all training intervals so far, not by this one's:
+    one slow call (the first after an evaluation or a checkpoint) must not swing it by
+    hours. Until a step has been timed there is no rate, and the line says so.
+    """
     now = time.perf_counter()
-    steps_per_sec = (step - self._line[0]) / max(now - self._line[1], 1e-9)
+    steps, seconds = step - self._line[0], now - self._line[1]
+    self._timed_steps += steps
+    self._timed_seconds += seconds
     self._line, self._last_line = (step, now), now
-    eta = (self.total_steps - step) / max(steps_per_sec, 1e-9)
+    steps_per_sec = steps / max(seconds, 1e-9)
+    if not self._timed_steps:
+      logger.info('%sstep %d/%d (%.1f%%)  loss %.4f  |  timing the next steps for a rate',
+                  self._label, step, self.total_steps, 100 * step / self.total_steps, loss)
+      return 0.0
+    mean_rate = self._timed_steps / max(self._timed_seconds, 1e-9)
+    eta = (self.total_steps - step) / mean_rate
     overall = ''
     if self._runs_after:
-      rest = eta + self._runs_after * self.total_steps / max(steps_per_sec, 1e-9)
+      rest = eta + self._runs_after * self.total_steps / mean_rate
       overall = f'  (all runs: {datetime.timedelta(seconds=int(rest))})'
     logger.info('%sstep %d/%d (%.1f%%)  loss %.4f  |  %.1f steps/s  %.0f examples/s  |  '
                  'ETA %s%s', self._label, step, self.total_steps, 100 * step / self.total_steps,

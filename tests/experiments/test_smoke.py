@@ -25,6 +25,7 @@ EXPERIMENTS = {
     'autoencoder_pca': ['error_vs_code_size.png', 'reconstructions_k2.png',
                         'reconstructions_k5.png', 'codes_2d.png'],
     'gmm': [],  # no figures yet; its artifacts (samples, BIC, AIC) are saved for them
+    'bayes_classifier': ['least_likely.png', 'confusion.png'],
 }
 # Mains that train nothing (they read trained runs or draw a figure), and their tests.
 TOOLS = {
@@ -82,6 +83,11 @@ def test_smoke_variant_runs_end_to_end(tmp_path, name):
     assert {m: len(v) for m, v in summary['squared_error'].items()} == {
         'pca': 2, 'linear_autoencoder': 2, 'autoencoder': 2}
     assert summary['squared_error']['pca'][1] < summary['squared_error']['pca'][0]
+  if name == 'bayes_classifier':  # ten digit mixtures, by Bayes' rule, on 297 test digits
+    summary = json.load(open(os.path.join(tmp_path, 'summary.json')))['models']
+    assert list(summary) == ['GMM per class (PCA features)']
+    assert summary['GMM per class (PCA features)']['accuracy'] > 0.8
+    assert sorted(os.listdir(tmp_path))[:2] == ['figures', 'gmm_class0']
 
 
 def test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier(tmp_path):

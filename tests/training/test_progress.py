@@ -45,3 +45,24 @@ def test_a_sweeps_eta_adds_the_runs_after_this_one(monkeypatch, caplog):
   with caplog.at_level('INFO', logger='genjax'):
     p.line(100, 1.0)  # 10 steps/s: 90 s left here, 100 s for each later run
   assert 'model 1/3 (z2)' in caplog.text and 'ETA 0:01:30  (all runs: 0:04:50)' in caplog.text
+
+
+def test_one_slow_call_after_an_evaluation_does_not_swing_the_eta(monkeypatch, caplog):
+  p, clock = _progress(monkeypatch)
+  clock.now = 10.0
+  p.line(100, 1.0)  # 10 steps/s
+  p.restart_clock(100)  # an evaluation
+  clock.now = 20.0
+  with caplog.at_level('INFO', logger='genjax'):
+    assert p.line(110, 1.0) == 1.0  # this call waited on the checkpoint: 1 step/s
+  # 110 steps in 20 s of training: 890 steps left at 5.5 steps/s, not at 1 step/s.
+  assert 'ETA 0:02:41' in caplog.text
+
+
+def test_no_rate_and_no_eta_before_a_step_is_timed(monkeypatch, caplog):
+  p, clock = _progress(monkeypatch)
+  clock.now = 60.0
+  p.first_call_done(10)
+  with caplog.at_level('INFO', logger='genjax'):
+    assert p.line(10, 1.0) == 0.0
+  assert 'timing the next steps' in caplog.text and 'days' not in caplog.text
