@@ -60,6 +60,7 @@ def _config_help(config) -> str:
   module_doc = ''
   path = flags.FLAGS['config'].value and flags.FLAGS['config'].config_filename
   if path:
+    path = path.split(':')[0]  # config_flags leaves the variant on the file name
     with open(path) as f:
       import ast  # pylint: disable=g-import-not-at-top
       module_doc = ast.get_docstring(ast.parse(f.read())) or ''

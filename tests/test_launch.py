@@ -24,12 +24,12 @@ def test_the_log_keeps_genjax_records_by_logger_name_and_every_warning():
 
 
 def test_config_help_lists_the_fields_and_variants():
-  result = subprocess.run([sys.executable, '-m', 'experiments.vae', '--config=configs/vae.py',
-                           '--config_help'], cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
+  result = subprocess.run([sys.executable, '-m', 'experiments.vae',
+                           '--config=configs/vae.py:z2', '--config_help'], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-2000:]
   assert 'Variants, comma-separated' in result.stdout  # the config's own docstring
-  assert 'latent_dim: 20' in result.stdout and 'ckpt_every_minutes: 10.0' in result.stdout
+  assert 'latent_dim: 2\n' in result.stdout and 'ckpt_every_minutes: 10.0' in result.stdout
   helped = subprocess.run([sys.executable, '-m', 'experiments.vae', '--help'], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
   assert '--config_help' in helped.stdout + helped.stderr

@@ -28,6 +28,7 @@ import numpy as np
 from genjax import config as config_lib
 from genjax.errors import UserError
 from genjax.families.features import feature_data
+from genjax.figures import gmm as figures
 from genjax.models import gmm
 from genjax.objectives import gmm as em
 from genjax.training.family import Family, FamilyDef
@@ -154,6 +155,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       eval_fn=eval_fn,
       final_eval_fn=eval_fn,  # the final test log-likelihood, into final_metrics.json
       artifacts_fn=artifacts_fn,
+      render_figures=figures.render_run,
   )
 
 

@@ -24,7 +24,9 @@ EXPERIMENTS = {
     'autoencoder': ['reconstructions.png'],
     'autoencoder_pca': ['error_vs_code_size.png', 'reconstructions_k2.png',
                         'reconstructions_k5.png', 'codes_2d.png'],
-    'gmm': [],  # no figures yet; its artifacts (samples, BIC, AIC) are saved for them
+    'gmm': ['samples.png', 'log_likelihood.png'],
+    'gmm_sweep': ['log_likelihood_vs_iterations.png', 'bic_vs_components.png',
+                  'samples_digits.png'],
     'bayes_classifier': ['least_likely.png', 'confusion.png'],
 }
 # Mains that train nothing (they read trained runs or draw a figure), and their tests.
