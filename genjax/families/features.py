@@ -11,6 +11,7 @@ every class live in one feature space (the p(x|y) classifier compares them).
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import ml_collections
@@ -66,25 +67,39 @@ def _flat(images: np.ndarray) -> np.ndarray:
   return to_unit_interval(images).reshape(len(images), -1)
 
 
+@functools.lru_cache(maxsize=2)
+def _projected_splits(name: str, tfds_data_dir: str, tfds_download: bool, idx_dir: str,
+                      pca_dims: int):
+  """(train, test, x_train, x_test, projection), kept for the next run of the process: a
+  sweep's runs (one per K, one per class) share one dataset and one PCA, whose SVD of
+  60,000 x 784 would otherwise be most of a small mixture's time."""
+  d = ml_collections.ConfigDict(dict(name=name, tfds_data_dir=tfds_data_dir,
+                                     tfds_download=tfds_download, idx_dir=idx_dir))
+  train, test = load_splits(d)
+  x_train, x_test = _flat(train.images), _flat(test.images)
+  n, pixels = x_train.shape
+  if pca_dims > min(n, pixels):
+    raise config_lib.ConfigError(
+        f'data.pca_dims={pca_dims} exceeds the {pixels} pixels ({n} examples) of {name}; '
+        f'set --config.data.pca_dims={min(n, pixels)} or fewer (0 keeps the pixels).')
+  projection = None
+  if pca_dims:
+    projection = jax.tree.map(np.asarray, pca.fit(x_train, pca_dims))
+    x_train, x_test = (np.asarray(pca.encode(projection, x)) for x in (x_train, x_test))
+  return train, test, x_train, x_test, projection
+
+
 def feature_data(config: ml_collections.ConfigDict, process_index: int = 0,
                  process_count: int = 1) -> Data:
   """The features of `config.data.name`'s images, as `whole_set_data`."""
   d = config.data
-  train, test = load_splits(d)
-  x_train, x_test = _flat(train.images), _flat(test.images)
-  n, pixels = x_train.shape
+  train, test, x_train, x_test, projection = _projected_splits(
+      d.name, d.tfds_data_dir, d.tfds_download, d.idx_dir, d.pca_dims)
+  n, pixels = train.images.shape[0], int(np.prod(train.images.shape[1:]))
   if d.class_label >= train.num_classes:
     raise config_lib.ConfigError(
         f'data.class_label={d.class_label}, but {d.name} has classes 0 to '
         f'{train.num_classes - 1}; set one of them, or -1 for all classes.')
-  if d.pca_dims > min(n, pixels):
-    raise config_lib.ConfigError(
-        f'data.pca_dims={d.pca_dims} exceeds the {pixels} pixels ({n} examples) of {d.name}; '
-        f'set --config.data.pca_dims={min(n, pixels)} or fewer (0 keeps the pixels).')
-  projection = None
-  if d.pca_dims:
-    projection = jax.tree.map(np.asarray, pca.fit(x_train, d.pca_dims))
-    x_train, x_test = (np.asarray(pca.encode(projection, x)) for x in (x_train, x_test))
   test_labels = test.labels
   if d.class_label >= 0:
     x_train = x_train[train.labels == d.class_label]

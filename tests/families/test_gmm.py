@@ -108,3 +108,21 @@ def test_an_m_step_that_fails_keeps_the_last_params_and_ends_the_run():
   jax.tree.map(np.testing.assert_array_equal, jax.device_get(after.params), params)
   with pytest.raises(gmm.IllDefinedCovarianceError, match='after 0 iterations'):
     family.artifacts_fn(params, jax.device_get(after.model_state), jax.random.PRNGKey(0), None)
+
+
+def test_one_classs_features_are_its_rows_on_the_whole_training_sets_axes():
+  from configs import gmm as gmm_config  # pylint: disable=g-import-not-at-top
+  from genjax.families.features import feature_data  # pylint: disable=g-import-not-at-top
+  from genjax.families.image_data import load_splits  # pylint: disable=g-import-not-at-top
+  config = gmm_config.get_config('smoke')
+  every = feature_data(config).info.test
+  config.data.class_label = 3
+  train, test = load_splits(config.data)
+  config.batch_size = int(np.sum(train.labels == 3))
+  one = feature_data(config).info.test
+  np.testing.assert_array_equal(one.train, every.train[train.labels == 3])
+  np.testing.assert_array_equal(one.test, every.test[test.labels == 3])
+  assert set(one.test_labels) == {3}
+  config.data.class_label = 10
+  with pytest.raises(config_lib.ConfigError, match='classes 0 to 9'):
+    feature_data(config)
