@@ -124,16 +124,27 @@ def padded_eval_batches(arrays: Mapping[str, np.ndarray], *, global_batch_size: 
   if max_examples:
     n = min(n, max_examples)
   rows = local_slice(global_batch_size, process_index, process_count)
-  return _padded_batches(dict(arrays), n, global_batch_size, rows)
+  return _PaddedBatches(dict(arrays), n, global_batch_size, rows)
 
 
-def _padded_batches(arrays, n, global_batch_size, rows):
-  # Apart from padded_eval_batches so that its checks fail at the call, not at the first batch.
-  for start in range(0, n, global_batch_size):
-    stop = min(start + global_batch_size, n)
-    pad = global_batch_size - (stop - start)
-    batch = {key: np.concatenate([a[start:stop], np.zeros((pad,) + a.shape[1:], a.dtype)])[rows]
-             for key, a in arrays.items()}
-    batch['mask'] = np.concatenate([np.ones(stop - start, np.float32),
-                                    np.zeros(pad, np.float32)])[rows]
-    yield batch
+class _PaddedBatches:
+  """The batches of `padded_eval_batches`, with their count: a long evaluation shows how
+  far it has got (genjax.training.run). Its checks are made at the call, not at the first
+  batch."""
+
+  def __init__(self, arrays, n, global_batch_size, rows):
+    self._arrays, self._n, self._size, self._rows = arrays, n, global_batch_size, rows
+
+  def __len__(self) -> int:
+    return -(-self._n // self._size)
+
+  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+    for start in range(0, self._n, self._size):
+      stop = min(start + self._size, self._n)
+      pad = self._size - (stop - start)
+      batch = {key: np.concatenate([a[start:stop], np.zeros((pad,) + a.shape[1:],
+                                                            a.dtype)])[self._rows]
+               for key, a in self._arrays.items()}
+      batch['mask'] = np.concatenate([np.ones(stop - start, np.float32),
+                                      np.zeros(pad, np.float32)])[self._rows]
+      yield batch

@@ -4,8 +4,10 @@ and its restore from the workdir's latest checkpoint."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import logging
 import os
+import time
 
 import jax
 import ml_collections
@@ -21,6 +23,8 @@ from genjax.training.progress import MetricsWriter
 from genjax.training.state import TrainState, create_train_state, eval_params
 
 logger = logging.getLogger(__name__)
+
+EVAL_HEARTBEAT_SECONDS = 20.0  # an evaluation longer than this logs how far it has got
 
 
 @dataclasses.dataclass
@@ -47,12 +51,18 @@ class Run:
     sums, count = None, 0.0
     batches = self.data.splits[split](self.config.eval_batch_size, jax.process_index(),
                                       jax.process_count(), max_examples)
+    total = len(batches) if hasattr(batches, '__len__') else 0
+    start = last = time.perf_counter()
     for i, local in enumerate(batches):
       s, c = eval_step(eval_params(state), state.model_state,
                        mesh_lib.global_batch(local, self.mesh),
                        jax.random.fold_in(self.eval_rng, i), self.frozen)
       sums = s if sums is None else jax.tree.map(lambda a, b: a + b, sums, s)
       count = count + c
+      if time.perf_counter() - last >= EVAL_HEARTBEAT_SECONDS:
+        jax.block_until_ready(count)  # time what has run, not what has been queued
+        last = time.perf_counter()
+        _log_eval_progress(step, name or split, i + 1, total, last - start)
     if sums is None:
       raise UserError(f"The '{split}' split of the data is empty; there is nothing to "
                       'evaluate. Check the dataset\'s files (--config.data).')
@@ -90,6 +100,16 @@ class Run:
       pngs = self.family.render_figures(path, os.path.join(self.workdir, 'figures'))
       logger.info('figures: %s', ', '.join(pngs))
     return scalars
+
+
+def _log_eval_progress(step: int, name: str, done: int, total: int, seconds: float) -> None:
+  rate = done / max(seconds, 1e-9)
+  if total:
+    eta = datetime.timedelta(seconds=int((total - done) / rate))
+    logger.info('step %d  %s: evaluating, batch %d/%d (%.0f%%), %.2f batches/s, ETA %s',
+                step, name, done, total, 100 * done / total, rate, eta)
+  else:
+    logger.info('step %d  %s: evaluating, batch %d, %.2f batches/s', step, name, done, rate)
 
 
 def run_keys(seed: int) -> dict[str, jax.Array]:

@@ -66,3 +66,19 @@ def test_no_rate_and_no_eta_before_a_step_is_timed(monkeypatch, caplog):
   with caplog.at_level('INFO', logger='genjax'):
     assert p.line(10, 1.0) == 0.0
   assert 'timing the next steps' in caplog.text and 'days' not in caplog.text
+
+
+def test_a_long_evaluation_logs_its_progress_with_an_eta(monkeypatch, caplog, tmp_path):
+  from configs import vae  # pylint: disable=g-import-not-at-top
+  from genjax.families import vae as vae_family  # pylint: disable=g-import-not-at-top
+  from genjax.training import run as run_lib  # pylint: disable=g-import-not-at-top
+  from genjax.training.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(run_lib, 'EVAL_HEARTBEAT_SECONDS', 0.0)  # a line after every batch
+  config = vae.get_config('smoke')
+  config.unlock()
+  config.total_steps, config.eval_every, config.eval.train_examples = 4, 0, 0
+  config.eval_batch_size = 32  # the 297 test digits: 10 batches
+  with caplog.at_level('INFO', logger='genjax'):
+    train_and_evaluate(vae_family.FAMILY, config, str(tmp_path))
+  assert 'test_final: evaluating, batch 1/10 (10%)' in caplog.text
+  assert 'batch 10/10 (100%)' in caplog.text and 'ETA 0:00:00' in caplog.text
