@@ -79,15 +79,20 @@ def log_gaussian_prob(x: jax.Array, means: jax.Array, prec_chol: jax.Array, *,
   num_features = x.shape[-1]
   if covariance_type == 'tied':  # one factor: project once, then difference
     y = (x @ prec_chol)[:, None, :] - (means @ prec_chol)[None]
+    mahalanobis = jnp.sum(jnp.square(y), axis=-1)
+  elif covariance_type == 'full':
+    # One [N, D] @ [D, D] product per component, in a loop over K: XLA:CPU lowered the
+    # batched einsum over [N, K, D] to several transposed copies of that array, and was
+    # 3-4x slower (benchmarks/gmm_sklearn.py records the measurement).
+    def one_component(mean_and_factor):
+      mean, factor = mean_and_factor
+      return jnp.sum(jnp.square((x - mean) @ factor), axis=-1)  # centred first
+
+    mahalanobis = jax.lax.map(one_component, (means, prec_chol)).T
   else:
     dx = x[:, None, :] - means[None]  # centred first: no cancellation in float32
-    if covariance_type == 'full':
-      y = jnp.einsum('nkd,kde->nke', dx, prec_chol)
-    elif covariance_type == 'diag':
-      y = dx * prec_chol[None]
-    else:
-      y = dx * prec_chol[None, :, None]
-  mahalanobis = jnp.sum(jnp.square(y), axis=-1)
+    factor = prec_chol[None] if covariance_type == 'diag' else prec_chol[None, :, None]
+    mahalanobis = jnp.sum(jnp.square(dx * factor), axis=-1)
   log_det = log_det_cholesky(prec_chol, covariance_type=covariance_type,
                              num_features=num_features)
   return -0.5 * (num_features * math.log(2 * math.pi) + mahalanobis) + log_det

@@ -1,4 +1,4 @@
-"""Principal component analysis in closed form: the SVD of the centred data.
+"""Principal component analysis in closed form: the eigendecomposition of the covariance.
 
 Pearson (1901), Hotelling (1933). By Eckart & Young (1936) the rank-k reconstruction
 `mean + (x - mean) Vₖᵀ Vₖ` has the least squared error of any rank-k affine map, and that
@@ -11,6 +11,13 @@ Params are a dict laid out as scikit-learn's `PCA` attributes: `mean` [D], `comp
 `svd_flip(u, vt, u_based_decision=False)`: the largest |entry| of each component is
 positive. Unlike a sign decided by U, this depends on no row's order or position, so a
 shuffled or sharded batch gives the same components.
+
+With at least as many rows as features, `fit` takes the eigenvectors of the D x D matrix
+(x - mean)^T (x - mean) (scikit-learn's 'covariance_eigh' solver, on data centred first),
+not the SVD of the N x D data: on the 60,000 x 784 Fashion-MNIST training set in float32
+that was ~10-25x faster (benchmarks/pca_sklearn.py) and its top-50 explained variances
+were within 2e-6 (relative) of float64's. Squaring the data costs precision only in the
+smallest eigenvalues, whose relative error grows as eps * largest / that eigenvalue.
 
 Example:
   params = fit(x, n_components=2)
@@ -43,8 +50,16 @@ def fit(x: jax.Array, n_components: int) -> dict[str, jax.Array]:
   if n < 2:
     raise ValueError(f'PCA needs at least 2 rows to estimate a variance, got {n}.')
   mean = jnp.mean(x, axis=0)
-  _, singular_values, vt = jnp.linalg.svd(x - mean, full_matrices=False)
-  variance = singular_values**2 / (n - 1)
+  centred = x - mean
+  if n >= d:
+    eigenvalues, eigenvectors = jnp.linalg.eigh(centred.T @ centred)  # ascending
+    # Positive semi-definite, but rounding can leave the smallest slightly below 0.
+    squared = jnp.maximum(eigenvalues[::-1], 0.0)
+    singular_values, vt = jnp.sqrt(squared), eigenvectors[:, ::-1].T
+  else:
+    _, singular_values, vt = jnp.linalg.svd(centred, full_matrices=False)
+    squared = singular_values**2
+  variance = squared / (n - 1)
   k = n_components
   return {'mean': mean, 'components': flip_signs(vt[:k]), 'explained_variance': variance[:k],
           'explained_variance_ratio': variance[:k] / jnp.sum(variance),

@@ -48,6 +48,16 @@ def test_the_same_components_and_signs_as_sklearn(solver):
   np.testing.assert_allclose(back, ref.inverse_transform(ref.transform(x)), atol=1e-10)
 
 
+def test_fewer_rows_than_features_is_sklearns_pca_too():
+  # The SVD of the data, not the eigenvectors of the D x D covariance, which has rank < D.
+  x = _anisotropic(n=10, d=30)
+  params = _fit64(x, 4)
+  ref = PCA(n_components=4, svd_solver='full').fit(x)
+  np.testing.assert_allclose(params['components'], ref.components_, atol=1e-10)
+  for name in ('explained_variance', 'explained_variance_ratio', 'singular_values'):
+    np.testing.assert_allclose(params[name], getattr(ref, name + '_'), rtol=1e-10, err_msg=name)
+
+
 def test_sklearn_still_decides_signs_by_the_components():
   # genjax follows sklearn >= 1.5 (u_based_decision=False); a change there shows up here.
   assert tuple(map(int, sklearn.__version__.split('.')[:2])) >= (1, 5)

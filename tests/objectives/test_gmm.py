@@ -51,13 +51,15 @@ def test_the_m_step_from_responsibilities_is_sklearns(kind):
 
 
 @pytest.mark.parametrize('kind', KINDS)
-def test_one_em_step_from_the_same_start_is_sklearns(kind):
+@pytest.mark.parametrize('block_rows', [em.BLOCK_ROWS, 7])  # one block; 42 and 6 rows left
+def test_one_em_step_from_the_same_start_is_sklearns(kind, block_rows):
   x, _ = _blobs(300, 2)
   resp = np.random.default_rng(3).dirichlet(np.ones(3), 300)
   with jax.enable_x64(True):
     start, _ = em.params_from_responsibilities(x, resp, reg_covar=1e-6, covariance_type=kind)
     start = jax.tree.map(np.asarray, start)
-    new, log_likelihood, ok = em.em_step(start, x, reg_covar=1e-6, covariance_type=kind)
+    new, log_likelihood, ok = em.em_step(start, x, reg_covar=1e-6, covariance_type=kind,
+                                         block_rows=block_rows)
   with warnings.catch_warnings():
     warnings.simplefilter('ignore', ConvergenceWarning)
     fitted = GaussianMixture(

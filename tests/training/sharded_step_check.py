@@ -59,6 +59,29 @@ def batchnorm_step(devices):
   return jax.device_get(state.model_state)
 
 
+def em_steps(devices, steps=3):
+  """Three full-batch EM steps (blocks of 200 rows) on the digits' top 10 principal axes,
+  the points sharded over `devices`; returns the params and the last log-likelihood."""
+  import functools  # pylint: disable=g-import-not-at-top
+  from genjax.models import pca  # pylint: disable=g-import-not-at-top
+  from genjax.objectives import gmm as em  # pylint: disable=g-import-not-at-top
+  images = data_lib.load_image_dataset('digits', 'train').images[:1496]
+  flat = images.reshape(len(images), -1).astype(np.float32) / 255.0
+  x = pca.encode(pca.fit(flat, 10), flat)
+  resp = em.initial_responsibilities(jax.random.PRNGKey(0), x, num_components=5,
+                                     init='kmeans')
+  params, _ = em.params_from_responsibilities(x, resp, reg_covar=1e-6,
+                                              covariance_type='full')
+  mesh = mesh_lib.make_mesh(devices)
+  params = jax.device_put(params, mesh_lib.replicated(mesh))
+  xs = jax.device_put(np.asarray(x), mesh_lib.batch_sharding(mesh, 0))
+  step = jax.jit(functools.partial(em.em_step, reg_covar=1e-6, covariance_type='full',
+                                   block_rows=200), out_shardings=mesh_lib.replicated(mesh))
+  for _ in range(steps):
+    params, log_likelihood, _ = step(params, xs)
+  return jax.device_get(params), float(log_likelihood), len(xs.addressable_shards)
+
+
 def _max_diff(a, b):
   return max(float(np.max(np.abs(x - y))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
@@ -69,6 +92,7 @@ def main():
   p1, loss1, _ = one_step(jax.devices()[:1])
   diffs = [_max_diff(p8, p1)]
   stats8, stats1 = batchnorm_step(jax.devices()), batchnorm_step(jax.devices()[:1])
+  (em8, ll8, em_shards), (em1, ll1, _) = em_steps(jax.devices()), em_steps(jax.devices()[:1])
   try:
     mesh_lib.check_divides(12, mesh_lib.make_mesh())
     divide_error = ''
@@ -76,7 +100,9 @@ def main():
     divide_error = str(e)
   print(json.dumps({'loss8': loss8, 'loss1': loss1, 'max_param_diff': max(diffs),
                     'max_batch_stats_diff': _max_diff(stats8, stats1),
-                    'shards8': shards8, 'divide_error': divide_error}))
+                    'shards8': shards8, 'divide_error': divide_error,
+                    'em_shards8': em_shards, 'em_log_likelihood8': ll8,
+                    'em_log_likelihood1': ll1, 'em_max_param_diff': _max_diff(em8, em1)}))
 
 
 if __name__ == '__main__':

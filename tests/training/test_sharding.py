@@ -1,5 +1,6 @@
 """Data parallelism: a step sharded over 8 devices equals the one-device step, and so do
-the BatchNorm statistics it computes, which are reduced over every device's rows."""
+the BatchNorm statistics it computes and EM's sufficient statistics, which are reduced over
+every device's rows."""
 
 import json
 import os
@@ -20,3 +21,7 @@ def test_sharded_step_equals_single_device_step():
   assert result['max_batch_stats_diff'] < 1e-5
   assert 'batch_size=12 does not divide over the 8 devices' in result['divide_error']
   assert '--config.batch_size to a multiple of 8' in result['divide_error']
+  assert result['em_shards8'] == 8
+  assert abs(result['em_log_likelihood8'] - result['em_log_likelihood1']) < 1e-5 * abs(
+      result['em_log_likelihood1'])
+  assert result['em_max_param_diff'] < 1e-3
