@@ -35,7 +35,6 @@ table is the measurement that counts):
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import platform
 import time
