@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from genjax import launch
+from genjax.config import ConfigError
 from genjax.data.pipeline import eval_images
 from genjax.evals import bayes_classifier as bayes
 from genjax.evals import conditional_scorers
@@ -53,8 +54,9 @@ def _progress(name: str):
 
 def _check_same_dataset(config, run_data, workdir: str) -> None:
   if run_data.name != config.gmm.data.name:
-    raise ValueError(f'{workdir} was trained on {run_data.name}, the mixtures on '
-                     f'{config.gmm.data.name}; give runs of one dataset.')
+    raise ConfigError(f'{workdir} was trained on {run_data.name}, but the mixtures are fitted '
+                      f'on {config.gmm.data.name}; point at a run of {config.gmm.data.name} '
+                      'or set --config.gmm.data.name to its dataset.')
 
 
 def classify(config, workdir: str) -> dict:
@@ -82,8 +84,9 @@ def classify(config, workdir: str) -> dict:
        lambda w: conditional_scorers.autoregressive_exact(w, num_classes=num_classes))):
     if not config[key]:
       continue
-    scorer, binarize = load(config[key])
-    images, _ = eval_images(test, binarize=binarize, max_examples=n)
+    scorer, run_data = load(config[key])
+    _check_same_dataset(config, run_data, config[key])
+    images, _ = eval_images(test, binarize=run_data.binarize, max_examples=n)
     models[name] = (scorer, images, images)
 
   labels = test.labels[:n]

@@ -45,7 +45,7 @@ def _conditional_run(workdir: str, family: str, command: str) -> restore.SavedRu
 
 
 def vae_iwae(workdir: str, *, num_classes: int, num_samples: int, seed: int = 0):
-  """(scorer, binarize mode of the run's data) for a conditional VAE run."""
+  """(scorer, the run's data config) for a conditional VAE run."""
   run = _conditional_run(workdir, 'vae', VAE_COMMAND)
   model = vae.make_model(ml_collections.ConfigDict(run.signature['model']),
                          run.signature['image_shape'], num_classes)
@@ -62,11 +62,11 @@ def vae_iwae(workdir: str, *, num_classes: int, num_samples: int, seed: int = 0)
   rng = jax.random.key(seed)
   scorer = lambda x: np.asarray(bounds(run.eval_params, jnp.asarray(x),
                                        jax.random.fold_in(rng, next(batches))))
-  return scorer, run.config.data.binarize
+  return scorer, run.config.data
 
 
 def autoregressive_exact(workdir: str, *, num_classes: int):
-  """(scorer, binarize mode of the run's data) for a conditional autoregressive run."""
+  """(scorer, the run's data config) for a conditional autoregressive run."""
   run = _conditional_run(workdir, 'autoregressive', AUTOREGRESSIVE_COMMAND)
   model = autoregressive.make_model(ml_collections.ConfigDict(run.signature['model']),
                                     run.signature['image_shape'], num_classes)
@@ -80,7 +80,7 @@ def autoregressive_exact(workdir: str, *, num_classes: int):
     return jax.lax.map(per_class, classes).T
 
   scorer = lambda x: np.asarray(log_likelihoods(run.eval_params, jnp.asarray(x)))
-  return scorer, run.config.data.binarize
+  return scorer, run.config.data
 
 
 def class_gmms(workdirs: Sequence[str]):

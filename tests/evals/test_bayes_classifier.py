@@ -79,9 +79,9 @@ def conditional_pixelcnn(tmp_path_factory):
 
 def test_the_autoregressive_scorer_is_the_exact_likelihood_under_each_class(
     conditional_pixelcnn):
-  scorer, binarize = conditional_scorers.autoregressive_exact(conditional_pixelcnn,
-                                                              num_classes=10)
-  assert binarize != 'none'
+  scorer, data = conditional_scorers.autoregressive_exact(conditional_pixelcnn,
+                                                          num_classes=10)
+  assert data.name == 'digits' and data.binarize != 'none'
   x = (np.random.default_rng(0).random((6, 8, 8, 1)) < 0.5).astype(np.float32)
   scores = scorer(x)
   run = conditional_scorers.restore.load_run(conditional_pixelcnn)
