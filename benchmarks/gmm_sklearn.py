@@ -95,6 +95,15 @@ LEVERS = {
         '6.7 ms against 9.1 for the centred form on the whole data (median of 7 A/B '
         'pairs, loaded machine), rounding error 1.3e-5 relative against float64 (vs '
         '3.5e-7): too little to reach 3x; not taken',
+    'diag step wholly as GEMMs (E and M expanded about the weighted mean of the means)':
+        '38.8 ms against 36.0 for the current step (medians of 9, loaded): the diagonal '
+        "step is not bound by its FLOPs; not taken",
+    'first moments as one GEMM (r^T x - n c), second moments per component': 'diag '
+        '30 ms against 35, full no change (loaded, within noise); not taken',
+    'K loop unrolled (lax.scan unroll) inside the blocks': 'diag 45 vs 35 ms, full '
+        '276 vs 244 ms (loaded): slower; not taken',
+    'XLA:CPU on one thread (intra_op_parallelism_threads=1)': 'no change on the diag '
+        'step (loaded)',
 }
 
 

@@ -5,8 +5,8 @@ test image against code size, for PCA, the linear autoencoder and the MLP autoen
         --workdir=runs/autoencoder_pca
 
 For each k in 2, 5, 10, 20, 30, 50 it trains configs/pca.py, configs/autoencoder.py:linear
-and configs/autoencoder.py into <workdir>/<model>_k<k>, and a 2-D Gaussian VAE
-(configs/vae.py:z2,gaussian) into <workdir>/vae_k2; then it draws <workdir>/figures:
+and configs/autoencoder.py into <workdir>/<model>_k<k>, and a VAE of configs/vae.py with a
+2-D latent and a Gaussian decoder into <workdir>/vae_k2; then it draws <workdir>/figures:
 error_vs_code_size.png, reconstructions_k{2,10,30}.png and codes_2d.png, and writes
 summary.json with whether the autoencoder's error is at or below PCA's at every k.
 Their MNIST numbers at k = 30: autoencoder 3.00, PCA 13.87. Variants: smoke (k = 2, 5 on

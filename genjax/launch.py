@@ -79,7 +79,9 @@ def use_compilation_cache(directory: str) -> None:
   import jax  # pylint: disable=g-import-not-at-top
   jax.config.update('jax_compilation_cache_dir', directory)
   # Cache every step that takes noticeable time; the default skips those under 1 s.
-  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+  # GENJAX_CACHE_MIN_COMPILE_SECONDS=0 caches every program, whatever the machine's load.
+  jax.config.update('jax_persistent_cache_min_compile_time_secs',
+                    float(os.environ.get('GENJAX_CACHE_MIN_COMPILE_SECONDS', '0.5')))
 
 
 def final_eval_again() -> bool:

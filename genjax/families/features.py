@@ -2,10 +2,11 @@
 families fitted on the full batch (EM for a Gaussian mixture).
 
 Images are flattened to [0, 1] and, with `data.pca_dims > 0`, projected on the training
-set's top principal axes (`genjax.models.pca.fit`: the SVD of the centred training images,
-signs as scikit-learn's). With `data.class_label >= 0` both splits keep only that class's
-images, in the axes of the whole training set, so that the class-conditional densities of
-every class live in one feature space (the p(x|y) classifier compares them).
+set's top principal axes (`genjax.models.pca.fit`: the eigenvectors of the centred
+training images' covariance, signs as scikit-learn's). With `data.class_label >= 0` both
+splits keep only that class's images, in the axes of the whole training set, so that the
+class-conditional densities of every class live in one feature space (the p(x|y)
+classifier compares them).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ class Progress:
     self._heartbeat = heartbeat_seconds
     self._start = time.perf_counter()
     self._row = self._line = (first_step, self._start)
+    self._first_step = first_step
     self._last_line = self._start  # wall time of the last line, which evaluations don't reset
     self._timed_steps, self._timed_seconds = 0, 0.0  # training time only, for the ETA
 
@@ -49,7 +50,8 @@ class Progress:
 
     The ETA divides by the mean rate of all training intervals so far, not by this one's:
     one slow call (the first after an evaluation or a checkpoint) must not swing it by
-    hours. Until a step has been timed there is no rate, and the line says so.
+    hours. Until a step has been timed past the first compiled call, the rate is that of
+    the run so far, compile time included: slow, but never zero.
     """
     now = time.perf_counter()
     steps, seconds = step - self._line[0], now - self._line[1]
@@ -57,11 +59,10 @@ class Progress:
     self._timed_seconds += seconds
     self._line, self._last_line = (step, now), now
     steps_per_sec = steps / max(seconds, 1e-9)
-    if not self._timed_steps:
-      logger.info('%sstep %d/%d (%.1f%%)  loss %.4f  |  timing the next steps for a rate',
-                  self._label, step, self.total_steps, 100 * step / self.total_steps, loss)
-      return 0.0
-    mean_rate = self._timed_steps / max(self._timed_seconds, 1e-9)
+    if self._timed_steps:
+      mean_rate = self._timed_steps / max(self._timed_seconds, 1e-9)
+    else:  # nothing timed past the first call yet: its rate, compile time included
+      steps_per_sec = mean_rate = (step - self._first_step) / max(now - self._start, 1e-9)
     eta = (self.total_steps - step) / mean_rate
     overall = ''
     if self._runs_after:

@@ -59,13 +59,13 @@ def test_one_slow_call_after_an_evaluation_does_not_swing_the_eta(monkeypatch, c
   assert 'ETA 0:02:41' in caplog.text
 
 
-def test_no_rate_and_no_eta_before_a_step_is_timed(monkeypatch, caplog):
+def test_before_a_step_is_timed_the_rate_includes_the_compile(monkeypatch, caplog):
   p, clock = _progress(monkeypatch)
   clock.now = 60.0
-  p.first_call_done(10)
+  p.first_call_done(10)  # 10 steps in 60 s, compile included
   with caplog.at_level('INFO', logger='genjax'):
-    assert p.line(10, 1.0) == 0.0
-  assert 'timing the next steps' in caplog.text and 'days' not in caplog.text
+    assert p.line(10, 1.0) == 10 / 60
+  assert 'ETA 1:39:00' in caplog.text and 'days' not in caplog.text  # 990 steps at 1/6 per s
 
 
 def test_a_long_evaluation_logs_its_progress_with_an_eta(monkeypatch, caplog, tmp_path):
