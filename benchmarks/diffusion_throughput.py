@@ -37,8 +37,8 @@ import jax
 import torch
 
 from benchmarks import diffusion_setup as setup
-from benchmarks.harness import (BUSY_WARNING, command_line, interleaved_repeats, machine_busy,
-                                others_line, print_machine_facts, time_calls, write_json)
+from benchmarks.harness import (command_line, interleaved_repeats, machine_busy,
+                                print_machine_facts, report_load, time_calls, write_json)
 
 
 def parse_args(argv=None):
@@ -146,13 +146,7 @@ def main(argv=None):
     for task in measures:
       ratios[task] = best[task, 'genjax'] / best[task, 'torch']
       print(f'  {task:32s} {ratios[task]:6.2f}x')
-  env['loadavg_at_end'] = os.getloadavg()
-  env['other_processes_cpu_share_per_repeat'] = others
-  print(f"load average at start {env['loadavg_at_start'][0]:.2f}, at end "
-        f"{env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs per repeat: "
-        + others_line(others))
-  if busy:
-    print(BUSY_WARNING)
+  report_load(env, others, busy)
 
   if args.out:
     result = {

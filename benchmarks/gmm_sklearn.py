@@ -49,9 +49,8 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
-from benchmarks.harness import (BUSY_WARNING, command_line, interleaved_repeats,
-                                machine_busy, others_line, print_machine_facts, time_calls,
-                                write_json)
+from benchmarks.harness import (command_line, interleaved_repeats, machine_busy,
+                                print_machine_facts, report_load, time_calls, write_json)
 from benchmarks.pca_sklearn import load_pixels
 from configs import gmm as gmm_config
 from genjax.families import gmm as gmm_family
@@ -383,13 +382,7 @@ def main(argv=None):
   print('goals:' + (' (UNRELIABLE: the machine was busy, see below)' if busy else ''))
   for name, ok in goals.items():
     print(f"  {name:50s} {'MET' if ok else 'NOT MET':>8s}")
-  env['loadavg_at_end'] = os.getloadavg()
-  env['other_processes_cpu_share_per_repeat'] = others
-  print(f"load average at start {env['loadavg_at_start'][0]:.2f}, at end "
-        f"{env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs per repeat: "
-        + others_line(others))
-  if busy:
-    print(BUSY_WARNING)
+  report_load(env, others, busy)
 
   if args.out:
     write_json(args.out, {

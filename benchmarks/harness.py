@@ -126,6 +126,17 @@ def machine_busy(others: list) -> bool:
   return bool(known) and max(known) > BUSY_OTHERS
 
 
+def report_load(env: dict, others: list, busy: bool) -> None:
+  """Records the end-of-run load in `env` and prints it, with BUSY_WARNING when busy."""
+  env['loadavg_at_end'] = os.getloadavg()
+  env['other_processes_cpu_share_per_repeat'] = others
+  print(f"load average at start {env['loadavg_at_start'][0]:.2f}, at end "
+        f"{env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs per repeat: "
+        + others_line(others))
+  if busy:
+    print(BUSY_WARNING)
+
+
 def others_line(others: list) -> str:
   return ', '.join('?' if o is None else f'{o:.0%}' for o in others)
 

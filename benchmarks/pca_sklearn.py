@@ -46,9 +46,8 @@ import jax.numpy as jnp
 import sklearn
 from sklearn.decomposition import PCA
 
-from benchmarks.harness import (BUSY_WARNING, FASHION_MNIST_DIR, command_line,
-                                interleaved_repeats, machine_busy, others_line,
-                                print_machine_facts, write_json)
+from benchmarks.harness import (FASHION_MNIST_DIR, command_line, interleaved_repeats,
+                                machine_busy, print_machine_facts, report_load, write_json)
 from genjax.models import pca
 
 N_COMPONENTS = 50
@@ -219,13 +218,7 @@ def main(argv=None):
   print('goals:' + (' (UNRELIABLE: the machine was busy, see below)' if busy else ''))
   for name, ok in goals.items():
     print(f"  {name:58s} {'MET' if ok else 'NOT MET':>8s}")
-  env['loadavg_at_end'] = os.getloadavg()
-  env['other_processes_cpu_share_per_repeat'] = others
-  print(f"load average at start {env['loadavg_at_start'][0]:.2f}, at end "
-        f"{env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs per repeat: "
-        + others_line(others))
-  if busy:
-    print(BUSY_WARNING)
+  report_load(env, others, busy)
 
   if args.out:
     write_json(args.out, {
