@@ -18,6 +18,7 @@ from genjax import config as config_lib
 from genjax.data.pipeline import binarize_static
 from genjax.families.image_data import image_data
 from genjax.figures import autoregressive as figures
+from genjax.models import pixels
 from genjax.models.gated_pixelcnn import GatedPixelCNN
 from genjax.models.lstm import PixelLSTM
 from genjax.models.pixelcnn import PixelCNN
@@ -34,7 +35,9 @@ def schema() -> ml_collections.ConfigDict:
   return config_lib.with_family_schema(
       model=dict(
           architecture='pixelcnn',  # one of ARCHITECTURES
-          likelihood='bernoulli',  # 'bernoulli' (binarised data) | 'categorical' (256-way)
+          # 'bernoulli' (binarised data) | 'categorical' (256-way); 'codes' (K-way VQ-VAE
+          # codes, make_model's num_codes) is for priors over codes, not for images.
+          likelihood='bernoulli',
           conditional=False,  # p(x | y) through a label embedding
           num_layers=7,  # residual blocks / gated layers / Transformer blocks / LSTM layers
           channels=64,  # conv models: h (PixelCNN blocks carry 2h)
@@ -56,9 +59,13 @@ def schema() -> ml_collections.ConfigDict:
           sampler='fast'))  # 'fast' | 'naive' (full network per pixel; reference)
 
 
-def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int):
-  """The network named by m.architecture; num_classes > 0 makes it class-conditional."""
-  common = dict(likelihood=m.likelihood, num_classes=num_classes)
+def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int,
+               num_codes: int = 0):
+  """The network named by m.architecture; num_classes > 0 makes it class-conditional.
+
+  With m.likelihood == 'codes' it models a grid of num_codes-way VQ-VAE codes.
+  """
+  common = dict(likelihood=m.likelihood, num_classes=num_classes, num_codes=num_codes)
   if m.architecture == 'pixelcnn':
     return PixelCNN(channels=m.channels, num_blocks=m.num_layers, first_kernel=m.first_kernel,
                     kernel=m.kernel, output_hidden=m.output_hidden, **common)
@@ -77,6 +84,10 @@ def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int):
 
 
 def check_data(config: ml_collections.ConfigDict) -> None:
+  if config.model.likelihood == 'codes':
+    raise config_lib.ConfigError("likelihood='codes' models a grid of VQ-VAE codes, not "
+                                 'images; use the code-prior family for it (or '
+                                 '--config.model.likelihood=bernoulli|categorical here).')
   binary = config.data.binarize != 'none'
   if config.model.likelihood == 'bernoulli' and not binary:
     raise config_lib.ConfigError("A Bernoulli head models binary pixels; set --config.data.binarize="
@@ -145,10 +156,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   )
 
 
-# likelihood is genjax.models.pixels.LIKELIHOODS (tests/families/test_ranges.py).
 RANGES = {
     'model.architecture': ARCHITECTURES,
-    'model.likelihood': ('bernoulli', 'categorical'),
+    'model.likelihood': pixels.LIKELIHOODS,  # 'codes' is refused by check_data here
     'model.num_layers': 'positive',
     'model.channels': 'positive',
     'model.first_kernel': 'positive',

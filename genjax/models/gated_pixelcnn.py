@@ -2,6 +2,8 @@
 Decoders"): a vertical stack (all rows above) and a horizontal stack (the current row to
 the left), so the receptive field has no blind spot; gated activations
 tanh(W_f * x + V_f h) * sigmoid(W_g * x + V_g h), with h a class embedding for p(x | y).
+Pixels enter as centred scalars; VQ-VAE codes, which are not ordinal, as a learned
+embedding of width `channels`.
 
 Causality by construction, with zero-padded convolutions over causal offsets only (TapConv):
 - the vertical stack's (k//2+1) x k kernel covers rows r-k//2 .. r; its features reach the
@@ -118,19 +120,29 @@ class GatedPixelCNN(nn.Module):
   kernel: int = 3
   output_hidden: int = 64
   num_classes: int = 0  # > 0: p(x | y) through a label embedding in every layer
+  num_codes: int = 0  # K for likelihood='codes'
 
   def setup(self):
-    pixels.check_likelihood(self.likelihood)
+    pixels.check_likelihood(self.likelihood, self.num_codes)
     conditional = bool(self.num_classes)
     self.layers = [GatedLayer(self.channels, self.first_kernel, True, conditional)] + [
         GatedLayer(self.channels, self.kernel, False, conditional)
         for _ in range(self.num_layers)]
     self.out_hidden = nn.Dense(self.output_hidden)
-    self.out_logits = nn.Dense(pixels.num_outputs(self.likelihood))
+    self.out_logits = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes))
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, self.channels)
+    if self.likelihood == 'codes':
+      self.code_embed = nn.Embed(self.num_codes, self.channels)
+
+  @property
+  def feature_width(self) -> int:
+    return self.channels if self.likelihood == 'codes' else 1
 
   def features(self, x: jax.Array) -> jax.Array:
+    """Canvas [..., 1] -> per-position input features [..., feature_width]."""
+    if self.likelihood == 'codes':
+      return self.code_embed(pixels.to_tokens(x, self.likelihood, self.num_codes))
     return pixels.centred(x)
 
   def _label(self, y):
@@ -157,7 +169,7 @@ class GatedPixelCNN(nn.Module):
     """Zero caches, per layer: the vertical conv's input (pixel features for the first
     layer), the vertical pre-activation of the row above, the horizontal conv's input row."""
     hw = tuple(image_shape[:2])
-    inputs = [1] + [self.channels] * self.num_layers
+    inputs = [self.feature_width] + [self.channels] * self.num_layers
     return {
         'v_in': [layer.vertical.conv.empty_input(batch_size, hw, ch)
                  for layer, ch in zip(self.layers, inputs)],
@@ -186,7 +198,7 @@ class GatedPixelCNN(nn.Module):
     w = canvas.shape[2]
     r, c = pos // w, pos % w
     cond = self._label(y)
-    pr, pc, prev = masked_conv.previous_pixel(canvas, pos)
+    pr, pc, prev = masked_conv.previous_pixel(canvas, pos, self.features)
     v_in = list(state['v_in'])
     v_in[0] = self.layers[0].vertical.conv.store(v_in[0], prev, pr, pc)
     state = nn.cond(jnp.logical_and(c == 0, r > 0), GatedPixelCNN._vertical_rows,

@@ -1,7 +1,7 @@
 """An LSTM over the raster pixel sequence (cf. the Row/Diagonal LSTMs of van den Oord et
 al., 2016; here the plain one-dimensional version).
 
-Pixel tokens are embedded and shifted right behind a learned start vector, so the state
+Pixel (or VQ-VAE code) tokens are embedded and shifted right behind a learned start vector, so the state
 that predicts pixel i has read pixels < i only; stacked LSTM layers (Hochreiter &
 Schmidhuber, 1997, with forget gates) run by `lax.scan`; a dense head gives the logits.
 The input-to-gate projections of a whole sequence are computed in parallel; only the
@@ -32,10 +32,12 @@ class PixelLSTM(nn.Module):
   num_layers: int = 1
   embed_dim: int = 32
   num_classes: int = 0
+  num_codes: int = 0  # K for likelihood='codes'
 
   def setup(self):
-    pixels.check_likelihood(self.likelihood)
-    self.token_embed = nn.Embed(pixels.num_levels(self.likelihood), self.embed_dim)
+    pixels.check_likelihood(self.likelihood, self.num_codes)
+    self.token_embed = nn.Embed(pixels.num_levels(self.likelihood, self.num_codes),
+                                self.embed_dim)
     self.start = self.param('start', nn.initializers.normal(0.1), (self.embed_dim,))
     # Forget-gate bias 1 (Jozefowicz et al., 2015).
     bias_init = lambda key, shape, dtype=jnp.float32: jnp.zeros(shape, dtype).at[
@@ -45,7 +47,7 @@ class PixelLSTM(nn.Module):
     self.recurrent = [self.param(f'recurrent_{i}', nn.initializers.orthogonal(),
                                  (self.hidden, 4 * self.hidden))
                       for i in range(self.num_layers)]
-    self.head = nn.Dense(pixels.num_outputs(self.likelihood))
+    self.head = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes))
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, self.embed_dim)
 
@@ -58,7 +60,7 @@ class PixelLSTM(nn.Module):
 
   def features(self, x: jax.Array) -> jax.Array:
     """Per-pixel token embeddings [B, H, W, E] (not yet shifted)."""
-    return self.token_embed(pixels.to_tokens(x, self.likelihood))
+    return self.token_embed(pixels.to_tokens(x, self.likelihood, self.num_codes))
 
   def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
     b, hh, ww, e = f.shape
@@ -90,7 +92,8 @@ class PixelLSTM(nn.Module):
     """Logits [B, C] at raster position `pos`: reads only pixel pos-1 of `canvas`."""
     w = canvas.shape[2]
     prev = jnp.maximum(pos - 1, 0)
-    emb = self.token_embed(pixels.to_tokens(canvas[:, prev // w, prev % w], self.likelihood))
+    emb = self.token_embed(pixels.to_tokens(canvas[:, prev // w, prev % w], self.likelihood,
+                                            self.num_codes))
     inp = jnp.where(pos == 0, jnp.broadcast_to(self.start, emb.shape), emb) + self._label(y)
     hs, cs = [], []
     for i, (proj, recurrent) in enumerate(zip(self.input_proj, self.recurrent)):

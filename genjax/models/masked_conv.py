@@ -127,14 +127,15 @@ class MaskedConv2D(TapConvLayer):
     return mask_taps(self.kernel_size, self.mask_type)
 
 
-def previous_pixel(canvas: jax.Array, pos: jax.Array):
-  """Raster position pos - 1 as (row, col) and its conv input features [B, 1, C].
+def previous_pixel(canvas: jax.Array, pos: jax.Array, features=pixels.centred):
+  """Raster position pos - 1 as (row, col) and its conv input features [B, 1, F].
 
-  At pos 0 there is none: position 0 with zero features, harmless to store because it is
-  overwritten at the next step before any conv reads it.
+  `features` maps canvas values [B, 1] to the model's input features [B, F], as its full
+  pass does. At pos 0 there is none: position 0 with zero features, harmless to store
+  because it is overwritten at the next step before any conv reads it.
   """
   w = canvas.shape[2]
   prev = jnp.maximum(pos - 1, 0)
   r, c = prev // w, prev % w
-  value = jnp.where(pos > 0, pixels.centred(canvas[:, r, c]), 0.0)
+  value = jnp.where(pos > 0, features(canvas[:, r, c]), 0.0)
   return r, c, value[:, None, :]

@@ -2,8 +2,10 @@
 
 A 7x7 type-A masked convolution, residual blocks (1x1 -> masked 3x3 type B -> 1x1, with
 2h/h/2h channels as in the paper's Figure 5), then two 1x1 layers to per-pixel logits: one
-Bernoulli logit for binary images or a 256-way softmax for 8-bit grayscale. Stacked masked
-convolutions leave a blind spot above-right of each pixel (see gated_pixelcnn.py).
+Bernoulli logit for binary images, a 256-way softmax for 8-bit grayscale or a K-way one for
+VQ-VAE codes. Pixels enter as centred scalars; codes, which are not ordinal, as a learned
+embedding of width h. Stacked masked convolutions leave a blind spot above-right of each
+pixel (see gated_pixelcnn.py).
 
 Every autoregressive model here shares one interface:
   __call__(x, y) -> logits [B, H, W, C], logits at pixel i depending on pixels < i only;
@@ -21,7 +23,6 @@ network per step, with the kernels of the full pass.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 from flax import linen as nn
 
 from genjax.models import masked_conv, pixels
@@ -35,9 +36,10 @@ class PixelCNN(nn.Module):
   kernel: int = 3
   output_hidden: int = 64
   num_classes: int = 0  # > 0: p(x | y) through a label embedding added after layer one
+  num_codes: int = 0  # K for likelihood='codes'
 
   def setup(self):
-    pixels.check_likelihood(self.likelihood)
+    pixels.check_likelihood(self.likelihood, self.num_codes)
     h = self.channels
     self.first = masked_conv.MaskedConv2D(2 * h, self.first_kernel, 'A')
     self.block_in = [nn.Dense(h) for _ in range(self.num_blocks)]
@@ -45,11 +47,20 @@ class PixelCNN(nn.Module):
                       for _ in range(self.num_blocks)]
     self.block_out = [nn.Dense(2 * h) for _ in range(self.num_blocks)]
     self.out_hidden = nn.Dense(self.output_hidden)
-    self.out_logits = nn.Dense(pixels.num_outputs(self.likelihood))
+    self.out_logits = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes))
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, 2 * h)
+    if self.likelihood == 'codes':
+      self.code_embed = nn.Embed(self.num_codes, h)
+
+  @property
+  def feature_width(self) -> int:
+    return self.channels if self.likelihood == 'codes' else 1
 
   def features(self, x: jax.Array) -> jax.Array:
+    """Canvas [..., 1] -> per-position input features [..., feature_width]."""
+    if self.likelihood == 'codes':
+      return self.code_embed(pixels.to_tokens(x, self.likelihood, self.num_codes))
     return pixels.centred(x)
 
   def _label(self, y):
@@ -81,7 +92,7 @@ class PixelCNN(nn.Module):
   def decode_init(self, batch_size: int, image_shape: tuple[int, ...]):
     """Zero caches of the first conv's input (pixel features) and every masked 3x3's."""
     hw = tuple(image_shape[:2])
-    return {'pixels': self.first.conv.empty_input(batch_size, hw, 1),
+    return {'pixels': self.first.conv.empty_input(batch_size, hw, self.feature_width),
             'mid': [m.conv.empty_input(batch_size, hw, self.channels) for m in self.block_mid]}
 
   def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
@@ -91,7 +102,7 @@ class PixelCNN(nn.Module):
     """
     w = canvas.shape[2]
     r, c = pos // w, pos % w
-    pr, pc, prev = masked_conv.previous_pixel(canvas, pos)
+    pr, pc, prev = masked_conv.previous_pixel(canvas, pos, self.features)
     first = self.first.conv
     state = dict(state, pixels=first.store(state['pixels'], prev, pr, pc))
     h = first.at(state['pixels'], r, c) + self._label(y)  # [B, 1, 2h]

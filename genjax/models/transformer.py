@@ -3,7 +3,8 @@
 Pixel tokens are embedded, shifted right one place behind a learned start token, given
 learned or fixed sinusoidal positions, and passed through pre-LayerNorm blocks of causal
 multi-head self-attention and an MLP; the head emits one Bernoulli logit or 256 softmax
-logits per pixel. A class label, if any, is embedded and added at every position.
+logits per pixel, or K for a grid of VQ-VAE codes (likelihood='codes', K = num_codes). A
+class label, if any, is embedded and added at every position.
 
 `decode_step` runs one position against a key/value cache [B, N, heads, head_dim] per
 layer, so sampling costs O(N) attention per position instead of a full O(N^2) pass. The
@@ -87,13 +88,14 @@ class PixelTransformer(nn.Module):
   mlp_ratio: int = 4
   positions: str = 'learned'  # 'learned' | 'sinusoidal'
   num_classes: int = 0
+  num_codes: int = 0  # K for likelihood='codes'
 
   def setup(self):
-    pixels.check_likelihood(self.likelihood)
+    pixels.check_likelihood(self.likelihood, self.num_codes)
     if self.dim % self.num_heads:
       raise ValueError(f'dim={self.dim} must be divisible by num_heads={self.num_heads}.')
     n = self.image_shape[0] * self.image_shape[1]
-    self.token_embed = nn.Embed(pixels.num_levels(self.likelihood), self.dim)
+    self.token_embed = nn.Embed(pixels.num_levels(self.likelihood, self.num_codes), self.dim)
     self.start = self.param('start', nn.initializers.normal(0.02), (self.dim,))
     if self.positions == 'learned':
       self.pos_table = self.param('positions', nn.initializers.normal(0.02), (n, self.dim))
@@ -104,7 +106,7 @@ class PixelTransformer(nn.Module):
     self.blocks = [Block(self.dim, self.num_heads, self.mlp_ratio)
                    for _ in range(self.num_layers)]
     self.ln_f = nn.LayerNorm()
-    self.head = nn.Dense(pixels.num_outputs(self.likelihood))
+    self.head = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes))
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, self.dim)
 
@@ -117,7 +119,7 @@ class PixelTransformer(nn.Module):
 
   def features(self, x: jax.Array) -> jax.Array:
     """Per-pixel token embeddings [B, H, W, D] (not yet shifted)."""
-    return self.token_embed(pixels.to_tokens(x, self.likelihood))
+    return self.token_embed(pixels.to_tokens(x, self.likelihood, self.num_codes))
 
   def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
     b, hh, ww, d = f.shape
@@ -141,9 +143,10 @@ class PixelTransformer(nn.Module):
 
   def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
     """Logits [B, C] at raster position `pos`: reads only pixel pos-1 of `canvas`."""
-    b, w = canvas.shape[0], canvas.shape[2]
+    w = canvas.shape[2]
     prev = jnp.maximum(pos - 1, 0)
-    token = pixels.to_tokens(canvas[:, prev // w, prev % w], self.likelihood)  # [B]
+    token = pixels.to_tokens(canvas[:, prev // w, prev % w], self.likelihood,
+                             self.num_codes)  # [B]
     emb = self.token_embed(token)
     h = jnp.where(pos == 0, jnp.broadcast_to(self.start, emb.shape), emb)[:, None, :]
     h = h + jax.lax.dynamic_slice_in_dim(self.pos_table, pos, 1)[None] + self._label(y)

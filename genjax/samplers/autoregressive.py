@@ -8,7 +8,8 @@ Two ways to get the logits, with the same draws from the same key:
   at one pixel only (PixelCNNs; Ramachandran et al., 2017);
 - naive: the full network on the whole canvas at every position (the reference).
 Completion fixes the first `num_given` positions (e.g. the top half) to a given image
-and samples the rest.
+and samples the rest. A grid of VQ-VAE codes is sampled the same way, as the float canvas
+of `pixels.canvas_from_codes`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def sample(model, params, rng: jax.Array, image_shape: tuple[int, ...], num: int
   log-probs are still recorded); `naive` runs the full network per position.
   """
   h, w = image_shape[:2]
-  likelihood = model.likelihood
+  likelihood, num_codes = model.likelihood, model.num_codes
   if naive:
     state = {}
 
@@ -57,10 +58,10 @@ def sample(model, params, rng: jax.Array, image_shape: tuple[int, ...], num: int
     state, canvas = carry
     logits, state = logits_at(state, canvas, pos)
     token = draw(jax.random.fold_in(rng, pos), logits, likelihood)
-    value = pixels.from_tokens(token, likelihood)  # [B, 1]
+    value = pixels.from_tokens(token, likelihood, num_codes)  # [B, 1]
     if given is not None:  # the given pixel itself, bit for bit
       value = jnp.where(pos < num_given, given[:, pos // w, pos % w], value)
-    logp = pixel_log_probs(logits, value, likelihood)
+    logp = pixel_log_probs(logits, value, likelihood, num_codes)
     canvas = canvas.at[:, pos // w, pos % w].set(value)
     return (state, canvas), logp
 

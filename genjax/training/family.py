@@ -131,6 +131,10 @@ class Family:
     render_figures: (artifacts_npz_path, out_dir) -> [png paths]; plain NumPy/matplotlib,
       it never imports the training loop.
     final_eval_fn: like eval_fn, run once at the end (e.g. IWAE with large k); may be None.
+    eval_summary: split means -> scalar metrics, for metrics that are not means of
+      per-example values: eval_fn may give a vector per example (a VQ-VAE's code counts
+      [B, K]), averaged over the split like any metric, which this turns into scalars
+      (perplexity, the fraction of codes used). None: every metric is a scalar already.
     frozen: params of another run that the step reads and never updates (a jit argument).
     upstream: where `frozen` came from ({'workdir', 'step', 'signature'}), recorded in
       checkpoints.
@@ -146,6 +150,7 @@ class Family:
   artifacts_fn: ArtifactsFn | None = None
   render_figures: Callable[[str, str], list[str]] | None = None
   final_eval_fn: EvalFn | None = None
+  eval_summary: Callable[[dict[str, np.ndarray]], dict[str, float]] | None = None
   eval_examples: int = 0  # 0: the whole test set
   train_eval_examples: int = 0  # > 0: also evaluate on this many training examples
   frozen: Frozen = None

@@ -66,7 +66,10 @@ class Run:
     if sums is None:
       raise UserError(f"The '{split}' split of the data is empty; there is nothing to "
                       'evaluate. Check the dataset\'s files (--config.data).')
-    means = {key: float(v) / float(count) for key, v in jax.device_get(sums).items()}
+    means = {key: np.asarray(v) / float(count) for key, v in jax.device_get(sums).items()}
+    if self.family.eval_summary is not None:
+      means = self.family.eval_summary(means)
+    means = {key: float(v) for key, v in means.items()}
     self.writer.write(step, name or split, means)
     logger.info('step %d  %s: %s', step, name or split,
                  '  '.join(f'{key} {v:.4f}' for key, v in means.items()))

@@ -76,7 +76,9 @@ def make_eval_step(eval_fn, mesh: Mesh):
   def run(params, model_state, batch, rng, frozen):
     values = eval_fn(params, model_state, batch, rng, frozen)
     mask = batch['mask']
-    sums = {k: jnp.sum(v * mask) for k, v in values.items()}
+    # A metric may be a vector per example ([B, K] code counts): summed over examples only.
+    sums = {k: jnp.sum(v * mask.reshape(mask.shape + (1,) * (v.ndim - 1)), axis=0)
+            for k, v in values.items()}
     return sums, jnp.sum(mask)
 
   replicated = mesh_lib.replicated(mesh)

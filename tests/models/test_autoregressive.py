@@ -6,16 +6,17 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genjax.models import masked_conv, receptive_field
+from genjax.models import masked_conv, pixels, receptive_field
 from genjax.models.gated_pixelcnn import GatedPixelCNN
 from genjax.models.lstm import PixelLSTM
 from genjax.models.pixelcnn import PixelCNN
 from genjax.models.transformer import PixelTransformer
 
 H = W = 6
+K = 11  # codebook size of the code models
 
 
-def small(arch, likelihood='bernoulli', num_classes=0, **kw):
+def small(arch, likelihood='bernoulli', num_classes=0, image_shape=(H, W, 1), **kw):
   common = dict(likelihood=likelihood, num_classes=num_classes)
   if arch == 'pixelcnn':
     return PixelCNN(channels=8, num_blocks=2, first_kernel=3, output_hidden=32, **common, **kw)
@@ -23,7 +24,7 @@ def small(arch, likelihood='bernoulli', num_classes=0, **kw):
     return GatedPixelCNN(channels=8, num_layers=2, first_kernel=3, output_hidden=32, **common,
                          **kw)
   if arch == 'transformer':
-    return PixelTransformer(image_shape=(H, W, 1), dim=8, num_heads=2, num_layers=2, **common,
+    return PixelTransformer(image_shape=image_shape, dim=8, num_heads=2, num_layers=2, **common,
                             **kw)
   return PixelLSTM(hidden=8, num_layers=2, embed_dim=4, **common, **kw)
 
@@ -31,7 +32,30 @@ def small(arch, likelihood='bernoulli', num_classes=0, **kw):
 ARCHS = ('pixelcnn', 'gated_pixelcnn', 'transformer', 'lstm')
 
 
+def random_params(model, shape, y=None, seed=0):
+  """Parameters of model.init's shapes, drawn by NumPy: matrices ~ N(0, 1/fan_in), vectors
+  ~ N(0, 0.01). Causality and the samplers' agreement hold for any weights, and this skips
+  compiling flax's initialisers, which costs seconds per model on a CPU."""
+  shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1,) + tuple(shape)), y)
+  rng = np.random.default_rng(seed)
+  scale = lambda s: 1 / np.sqrt(s[0]) if len(s) > 1 else 0.1
+  return jax.tree.map(
+      lambda s: jnp.asarray(rng.standard_normal(s.shape, np.float32) * scale(s.shape)), shapes)
+
+
 dependence = receptive_field.input_dependence
+
+
+def assert_causal(dep, h, w, sees_whole_prefix):
+  """dep [n, n] from `dependence`: no output sees its own or a later position, and every
+  output sees its left and upper neighbours (sequence models: every earlier position)."""
+  n = h * w
+  assert not dep[np.triu_indices(n)].any(), 'some output sees its own or a later pixel'
+  left = [(r * w + c, r * w + c - 1) for r in range(h) for c in range(1, w)]
+  above = [(r * w + c, (r - 1) * w + c) for r in range(1, h) for c in range(w)]
+  assert all(dep[i, j] for i, j in left + above), 'left and upper neighbours are seen'
+  if sees_whole_prefix:
+    assert dep[np.tril_indices(n, -1)].all()
 
 
 def test_causal_masks():
@@ -82,13 +106,7 @@ def test_output_at_i_has_zero_gradient_wrt_inputs_at_or_after_i(arch):
   y = jnp.array([7])
   params = jax.jit(model.init)(jax.random.PRNGKey(0), jnp.zeros((1, H, W, 1)), y)
   dep = dependence(model, params, (H, W, 1), y)
-  n = H * W
-  assert not dep[np.triu_indices(n)].any(), 'some output sees its own or a later pixel'
-  left = [(r * W + c, r * W + c - 1) for r in range(H) for c in range(1, W)]
-  above = [(r * W + c, (r - 1) * W + c) for r in range(1, H) for c in range(W)]
-  assert all(dep[i, j] for i, j in left + above), 'left and upper neighbours are seen'
-  if arch in ('transformer', 'lstm'):  # sequence models see the whole prefix
-    assert dep[np.tril_indices(n, -1)].all()
+  assert_causal(dep, H, W, sees_whole_prefix=arch in ('transformer', 'lstm'))
   # Heads and labels: 256 logits per pixel, and the label changes p(x | y).
   x = jnp.full((2, H, W, 1), 0.5)
   logits = jax.jit(model.apply)(params, x, jnp.array([0, 7]))
@@ -96,6 +114,31 @@ def test_output_at_i_has_zero_gradient_wrt_inputs_at_or_after_i(arch):
   assert not jnp.allclose(logits[0], logits[1])
   with pytest.raises(ValueError, match='pass labels y'):
     model.apply(params, x)
+
+
+
+@pytest.mark.parametrize('arch', ['gated_pixelcnn', 'transformer'])
+def test_code_models_embed_each_code_and_stay_causal_in_the_embedding(arch):
+  """VQ-VAE codes are not ordinal: each enters as its own row of a K-row table (conv models
+  too), the head has K logits, and the logits at i depend on no embedded code at >= i."""
+  shape = (4, 5, 1)
+  model = small(arch, 'codes', num_codes=K, image_shape=shape)
+  params = random_params(model, shape)
+  assert_causal(dependence(model, params, shape), 4, 5, sees_whole_prefix=arch == 'transformer')
+  codes = jnp.arange(20).reshape(1, 4, 5) % K
+  canvas = pixels.canvas_from_codes(codes, K)
+  table = params['params']['token_embed' if arch == 'transformer' else 'code_embed']
+  np.testing.assert_array_equal(model.apply(params, canvas, method='features'),
+                                table['embedding'][codes])
+  chex.assert_shape(jax.jit(model.apply)(params, canvas), (1, 4, 5, K))
+
+
+def test_code_models_need_the_codebook_size():
+  x = jnp.zeros((1, 4, 4, 1))
+  with pytest.raises(ValueError, match='num_codes > 0'):
+    small('gated_pixelcnn', 'codes').init(jax.random.PRNGKey(0), x)
+  with pytest.raises(ValueError, match='num_codes=0'):
+    small('lstm', 'categorical', num_codes=K).init(jax.random.PRNGKey(0), x)
 
 
 def test_pixelcnn_has_a_blind_spot_that_the_gated_pixelcnn_covers():

@@ -10,7 +10,7 @@ import pytest
 
 from genjax.models import pixels
 from genjax.objectives import autoregressive as ar
-from tests.models.test_autoregressive import small
+from tests.models.test_autoregressive import K, random_params, small
 
 
 def test_bernoulli_terms_are_x_log_sigmoid_plus_complement():
@@ -37,11 +37,35 @@ def test_tokens_round_trip_8_bit_values():
   np.testing.assert_array_equal(pixels.to_tokens(jnp.array([[0.0], [1.0]]), 'bernoulli'), [0, 1])
 
 
-@pytest.mark.parametrize('likelihood,bits', [('bernoulli', 1.0), ('categorical', 8.0)])
+@pytest.mark.parametrize('num_codes', [1, 512, 4096])
+def test_codes_round_trip_through_the_float_canvas_exactly(num_codes):
+  codes = jnp.arange(num_codes).reshape(1, 1, num_codes)
+  canvas = pixels.canvas_from_codes(codes, num_codes)
+  assert canvas.shape == (1, 1, num_codes, 1) and canvas.dtype == jnp.float32
+  np.testing.assert_array_equal(pixels.codes_from_canvas(canvas, num_codes), codes)
+  np.testing.assert_allclose(canvas[..., 0], codes / max(num_codes - 1, 1), rtol=1e-7)
+  # Off the grid or out of [0, 1], as for pixels: the nearest code, clipped to [0, K).
+  step = 1 / max(num_codes - 1, 1)
+  off = jnp.array([[-0.5], [1.7], [0.49 * step], [1 - 0.49 * step]])
+  np.testing.assert_array_equal(pixels.codes_from_canvas(off, num_codes),
+                                [0, num_codes - 1, 0, num_codes - 1])
+
+
+def test_codes_need_the_codebook_size_and_only_codes_take_it():
+  assert pixels.num_levels('codes', 512) == pixels.num_outputs('codes', 512) == 512
+  with pytest.raises(ValueError, match='num_codes > 0'):
+    pixels.num_levels('codes')
+  with pytest.raises(ValueError, match='num_codes=0'):
+    pixels.num_outputs('bernoulli', 512)
+
+
+@pytest.mark.parametrize('likelihood,bits', [('bernoulli', 1.0), ('categorical', 8.0),
+                                             ('codes', math.log2(K))])
 def test_uniform_model_has_log2_levels_bits_per_dim(likelihood, bits):
+  num_codes = K if likelihood == 'codes' else 0
   x = jnp.zeros((2, 4, 5, 1))
-  logits = jnp.zeros((2, 4, 5, pixels.num_outputs(likelihood)))
-  nll = -ar.log_prob(logits, x, likelihood)
+  logits = jnp.zeros((2, 4, 5, pixels.num_outputs(likelihood, num_codes)))
+  nll = -ar.log_prob(logits, x, likelihood, num_codes)
   np.testing.assert_allclose(nll, 20 * bits * math.log(2), rtol=1e-6)
   np.testing.assert_allclose(ar.bits_per_dim(nll, x.shape[1:]), bits, rtol=1e-6)
 
@@ -58,3 +82,27 @@ def test_probabilities_of_all_binary_2x3_images_sum_to_one(arch):
   loss, aux = ar.nll_loss(model, conditional=False)(params, {'image': images}, None)
   np.testing.assert_allclose(loss, terms['nll'].mean(), rtol=1e-5)
   np.testing.assert_allclose(aux['bits_per_dim'], terms['bits_per_dim'].mean(), rtol=1e-5)
+
+
+def test_code_nll_is_minus_the_log_softmax_at_the_true_codes():
+  """nats per grid and bits per code, by hand from the logits; the loss reads the canvas."""
+  shape = (4, 5, 1)
+  model = small('lstm', 'codes', num_codes=K)
+  params = random_params(model, shape)
+  codes = jax.random.randint(jax.random.PRNGKey(3), (2, 4, 5), 0, K)
+  canvas = pixels.canvas_from_codes(codes, K)
+  loss_fn = ar.nll_loss(model, conditional=False)
+
+  @jax.jit
+  def terms_logits_loss(params, canvas):
+    return (ar.nll_terms(model, params, canvas, None), model.apply(params, canvas),
+            loss_fn(params, {'image': canvas}, None)[0])
+
+  terms, logits, loss = terms_logits_loss(params, canvas)
+  assert logits.shape == (2, 4, 5, K)
+  logits = np.asarray(logits, np.float64)
+  log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  nll = -np.take_along_axis(log_softmax, np.asarray(codes)[..., None], -1).sum(axis=(1, 2, 3))
+  np.testing.assert_allclose(terms['nll'], nll, rtol=1e-5)
+  np.testing.assert_allclose(terms['bits_per_dim'], nll / (20 * math.log(2)), rtol=1e-5)
+  np.testing.assert_allclose(loss, nll.mean(), rtol=1e-5)

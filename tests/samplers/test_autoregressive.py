@@ -13,6 +13,7 @@ from genjax.models.pixelcnn import PixelCNN
 from genjax.models.transformer import PixelTransformer
 from genjax.objectives import autoregressive as ar
 from genjax.samplers import autoregressive as samplers
+from tests.models.test_autoregressive import K, random_params, small
 
 SHAPE = (8, 8, 1)
 
@@ -35,11 +36,24 @@ MODELS = {
 }
 
 
-def fast_and_naive(model, shape, labels, seed):
+# VQ-VAE code grids: K-way tokens, embedded by the conv models too. (The LSTM reads them as
+# it reads pixels; tests/objectives checks its K-way head.)
+CODE_SHAPE = (4, 5, 1)
+CODE_MODELS = {
+    'pixelcnn_codes': small('pixelcnn', 'codes', num_codes=K),
+    'gated_pixelcnn_codes_cond': GatedPixelCNN(
+        likelihood='codes', num_codes=K, channels=8, num_layers=1, first_kernel=5,
+        output_hidden=16, num_classes=10),
+    'transformer_codes': small('transformer', 'codes', num_codes=K, image_shape=CODE_SHAPE),
+}
+
+
+def fast_and_naive(model, shape, labels, seed, params=None):
   """Both samplers from the same key, after checking they drew the same images."""
   y = jnp.array(labels) if model.num_classes else None
-  params = jax.jit(model.init)(jax.random.PRNGKey(0), jnp.zeros((1,) + shape),
-                               None if y is None else y[:1])
+  if params is None:
+    params = jax.jit(model.init)(jax.random.PRNGKey(0), jnp.zeros((1,) + shape),
+                                 None if y is None else y[:1])
   rng = jax.random.PRNGKey(seed)
   fast, fast_logp = samplers.sample(model, params, rng, shape, len(labels), y)
   naive, naive_logp = samplers.sample(model, params, rng, shape, len(labels), y, naive=True)
@@ -58,6 +72,19 @@ def test_fast_equals_naive_and_steps_sum_to_the_parallel_log_prob(name):
   tokens = pixels.to_tokens(fast, model.likelihood)  # sampled values are exact levels
   np.testing.assert_array_equal(pixels.from_tokens(tokens, model.likelihood), fast)
   assert len(np.unique(np.asarray(fast))) > 1  # not a constant image
+
+
+@pytest.mark.parametrize('name', sorted(CODE_MODELS))
+def test_fast_equals_naive_on_codes_and_the_canvas_holds_exact_codes(name):
+  model = CODE_MODELS[name]
+  y = jnp.array([3, 8]) if model.num_classes else None
+  params = random_params(model, CODE_SHAPE, None if y is None else y[:1])
+  _, _, canvas, logp = fast_and_naive(model, CODE_SHAPE, [3, 8], seed=4, params=params)
+  parallel = ar.log_prob(jax.jit(model.apply)(params, canvas, y), canvas, 'codes', K)
+  np.testing.assert_allclose(logp.sum(axis=1), parallel, rtol=1e-5, atol=1e-3)
+  codes = pixels.codes_from_canvas(canvas, K)
+  np.testing.assert_array_equal(pixels.canvas_from_codes(codes, K), canvas)
+  assert len(np.unique(codes)) > 2  # K-way draws, not a binary image
 
 
 @pytest.mark.parametrize('name', ['pixelcnn', 'gated_pixelcnn_8bit_cond'])

@@ -1,0 +1,178 @@
+"""Stage 1 of the VQ-VAE: encoder, codebook and decoder, handed to the one training loop.
+
+The EMA codebook (the default; van den Oord et al. 2017, appendix A.1) is the run's model
+state: checkpointed and resumed with it, read back by a stage-2 prior through
+`genjax.training.restore.load_run`. With objective.codebook='loss' the codebook is a
+parameter moved by the codebook loss. Every evaluation logs codebook health (test-set
+perplexity and the fraction of codes used) beside the test bound in bits/dim under the
+uniform prior; the figures show reconstructions and the usage histogram.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from genjax import config as config_lib
+from genjax.families.image_data import image_data
+from genjax.figures import vqvae as figures
+from genjax.models import quantizer
+from genjax.models.vqvae import VQVAE
+from genjax.objectives import vqvae as objectives
+from genjax.training.family import Family, FamilyDef
+
+TRAIN_COMMAND = ('python -m experiments.vqvae --config=configs/vqvae.py:cpu '
+                 '--workdir=runs/vqvae')
+ENCODE_BATCH = 1000
+
+
+def schema() -> ml_collections.ConfigDict:
+  return config_lib.with_family_schema(
+      model=dict(
+          channels=128,  # the paper's 256 on CIFAR-10; sonnet's notebook uses 128
+          res_hidden=32,
+          num_res_blocks=2,
+          downsamples=2,  # stride-2 layers: 28x28 -> 7x7 codes; 1 gives 14x14
+          code_dim=64,  # D
+          num_codes=512,  # K
+          likelihood='discretized_logistic'),  # | 'discretized_gaussian' | 'mse' (no bound)
+      objective=dict(
+          codebook='ema',  # 'ema' (model state, decay below) | 'loss' (a parameter)
+          beta=0.25,  # commitment weight
+          ema_decay=0.99,
+          dead_code_threshold=1.0,  # EMA count below which a code restarts; 0: never
+          kmeans_init=True),  # codebook from k-means on the first batch's encoder outputs
+      eval_=dict(
+          test_examples=0,  # 0: the whole test set
+          usage_examples=10000,  # test images whose codes make the usage histogram
+          num_reconstructions=16,
+          num_uniform_samples=64))
+
+
+def make_objective(m, o, image_shape) -> objectives.VQObjective:
+  model = VQVAE(image_shape=tuple(image_shape), channels=m.channels, res_hidden=m.res_hidden,
+                num_res_blocks=m.num_res_blocks, downsamples=m.downsamples,
+                code_dim=m.code_dim)
+  return objectives.VQObjective(model=model, num_codes=m.num_codes, likelihood=m.likelihood,
+                                beta=o.beta, codebook=o.codebook, ema_decay=o.ema_decay,
+                                dead_code_threshold=o.dead_code_threshold)
+
+
+def objective_from_signature(signature) -> objectives.VQObjective:
+  """The stage-1 objective a saved run's signature describes (for a stage-2 reader)."""
+  s = ml_collections.ConfigDict(dict(signature))
+  return make_objective(s.model, s.objective, s.image_shape)
+
+
+def encoder(objective: objectives.VQObjective, params, model_state):
+  """uint8 images [N, H, W, C] -> int32 code grids [N, h, w], jitted, in batches."""
+  codes_of = jax.jit(objective.codes)
+
+  def encode(images: np.ndarray) -> np.ndarray:
+    out = [np.asarray(codes_of(params, model_state,
+                               jnp.asarray(images[i:i + ENCODE_BATCH], jnp.float32) / 255.0))
+           for i in range(0, len(images), ENCODE_BATCH)]
+    return np.concatenate(out) if out else np.zeros((0,), np.int32)
+
+  return encode
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  o = config.objective
+  if config.data.binarize != 'none':
+    raise config_lib.ConfigError('The VQ-VAE decoder models 8-bit pixels; set '
+                                 '--config.data.binarize=none.')
+  if o.codebook == 'loss' and o.dead_code_threshold > 0:
+    raise config_lib.ConfigError(
+        'Dead-code restart moves the EMA codebook (a model state), not a codebook '
+        'parameter; with objective.codebook=loss set --config.objective.dead_code_threshold=0.')
+
+
+def build(config: ml_collections.ConfigDict, info) -> Family:
+  m, o, e = config.model, config.objective, config.eval
+  check_config(config)
+  objective = make_objective(m, o, info.image_shape)
+
+  def first_codebook(rng, net, batch):
+    z = objective.encode(net, jnp.asarray(batch['image']))
+    if o.kmeans_init:
+      return quantizer.kmeans_codebook(rng, z, m.num_codes)
+    return jax.random.uniform(rng, (m.num_codes, m.code_dim), minval=-1.0, maxval=1.0) \
+        / m.num_codes
+
+  def init_params(rng, batch):
+    net_rng, code_rng = jax.random.split(rng)
+    x = jnp.asarray(batch['image'][:1])
+    params = {'net': objective.model.init(net_rng, objectives.pixel_likelihoods.to_centres(x))}
+    if o.codebook == 'loss':
+      params['codebook'] = first_codebook(code_rng, params['net'], batch)
+    return params
+
+  def init_model_state(rng, batch, params):
+    if o.codebook == 'loss':
+      return None
+    return quantizer.ema_init(first_codebook(rng, params['net'], batch))._asdict()
+
+  def loss_fn(params, model_state, batch, rng, frozen):
+    del frozen
+    loss, aux, model_state = objective.loss_and_state(params, model_state, batch['image'],
+                                                      rng)
+    return loss, (aux, model_state)
+
+  def eval_fn(params, model_state, batch, rng, frozen):
+    del rng, frozen
+    return objective.eval_terms(params, model_state, batch['image'])
+
+  test_u8 = info.test.images
+  recon_inputs = test_u8[:e.num_reconstructions].astype(np.float32) / 255.0
+  code_shape = objective.model.code_shape
+
+  def artifacts_fn(params, model_state, rng, frozen):
+    del frozen
+    codes = encoder(objective, params, model_state)(test_u8[:e.usage_examples])
+    decode = jax.jit(objective.decode_codes)
+    mean, _ = decode(params, model_state, jnp.asarray(codes[:len(recon_inputs)]))
+    uniform = jax.random.randint(rng, (e.num_uniform_samples,) + code_shape, 0, m.num_codes)
+    uniform_mean, _ = decode(params, model_state, uniform)
+    return {'recon_inputs': recon_inputs,
+            'recon_means': np.asarray(objectives.decoder_mean01(m.likelihood, mean)),
+            'code_usage': np.bincount(codes.reshape(-1), minlength=m.num_codes),
+            'code_usage_images': np.int64(len(codes)),
+            'uniform_prior_samples': np.asarray(objectives.decoder_mean01(m.likelihood,
+                                                                          uniform_mean))}
+
+  return Family(
+      name='vqvae',
+      signature={'model': m.to_dict(), 'objective': o.to_dict(),
+                 'image_shape': list(info.image_shape)},
+      init_params=init_params,
+      init_model_state=init_model_state,
+      loss_fn=loss_fn,
+      eval_fn=eval_fn,
+      eval_summary=objectives.summarise_codes,
+      artifacts_fn=artifacts_fn,
+      render_figures=figures.render_run,
+      eval_examples=e.test_examples,
+  )
+
+
+RANGES = {
+    'model.channels': 'positive',
+    'model.res_hidden': 'positive',
+    'model.num_res_blocks': 'non_negative',
+    'model.downsamples': 'positive',
+    'model.code_dim': 'positive',
+    'model.num_codes': 'positive',
+    'model.likelihood': objectives.LIKELIHOODS,
+    'objective.codebook': ('ema', 'loss'),
+    'objective.beta': 'non_negative',
+    'objective.ema_decay': 'unit_interval',
+    'objective.dead_code_threshold': 'non_negative',
+    'eval.usage_examples': 'positive',
+    'eval.num_reconstructions': 'positive',
+    'eval.num_uniform_samples': 'positive',
+}
+
+FAMILY = FamilyDef(name='vqvae', schema=schema, build=build, data=image_data, ranges=RANGES)

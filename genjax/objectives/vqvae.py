@@ -1,0 +1,141 @@
+"""The VQ-VAE objective and its likelihood bound.
+
+loss = -log p(x | z_q(x)) + ||sg[z_e] - e||^2 + beta ||z_e - sg[e]||^2 per image (the
+codebook term only when the codebook is a parameter; the EMA variant moves the codes by
+moving averages instead). With a discrete decoder likelihood the test bound is
+
+  -log p(x) <= -log p(x | z_q(x)) - log p_prior(z_q(x)),
+
+exact in its form because the posterior is deterministic (q(z|x) is one-hot, so the KL to
+the prior is -log p_prior(z_q(x))). A uniform prior over N codes of K values gives
+N log K nats; a learned prior gives its exact code NLL. Bits/dim divide by D ln 2, D the
+number of pixel values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+
+from genjax.models import quantizer
+from genjax.models.vqvae import VQVAE
+from genjax.objectives import pixel_likelihoods
+
+LIKELIHOODS = pixel_likelihoods.DISCRETE_LIKELIHOODS + ('mse',)
+
+
+def uniform_code_nats(num_latents: int, num_codes: int) -> float:
+  """-log p(z) under the uniform prior over `num_latents` codes of `num_codes` values."""
+  return num_latents * math.log(num_codes)
+
+
+def bits_per_dim(nats: jax.Array, num_dims: int) -> jax.Array:
+  return nats / (num_dims * math.log(2.0))
+
+
+def reconstruction_nll(likelihood: str, x01: jax.Array, mean: jax.Array,
+                       log_scale: jax.Array) -> jax.Array:
+  """-log p(x | z_q) per image [B] in nats; for 'mse', the summed squared error on [-1, 1]
+  (a training loss, not a likelihood)."""
+  x = pixel_likelihoods.to_centres(x01)
+  if likelihood == 'mse':
+    per_pixel = jnp.square(x - mean)
+  else:
+    per_pixel = -pixel_likelihoods.log_likelihood(likelihood, x, mean, log_scale)
+  return jnp.sum(per_pixel.reshape(per_pixel.shape[0], -1), axis=-1)
+
+
+def decoder_mean01(likelihood: str, mean: jax.Array) -> jax.Array:
+  """The decoder's mean image in [0, 1], for figures."""
+  del likelihood  # every likelihood here has its location on the [-1, 1] bin centres
+  return jnp.clip((mean + 1.0) / 2.0, 0.0, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class VQObjective:
+  """What the VQ-VAE's loss and bound need to know besides the params."""
+  model: VQVAE
+  num_codes: int
+  likelihood: str = 'discretized_logistic'
+  beta: float = 0.25
+  codebook: str = 'ema'  # 'ema' (model state) | 'loss' (a parameter, moved by its loss)
+  ema_decay: float = 0.99
+  dead_code_threshold: float = 0.0  # EMA count below which a code restarts; 0: never
+
+  def encode(self, net, x01):
+    return self.model.apply(net, pixel_likelihoods.to_centres(x01), method=VQVAE.encode)
+
+  def decode(self, net, z_q):
+    return self.model.apply(net, z_q, method=VQVAE.decode)
+
+  def forward(self, net, codebook, x01):
+    """(encoder outputs, quantized, per-image reconstruction NLL [B])."""
+    z = self.encode(net, x01)
+    q = quantizer.quantize(z, codebook)
+    mean, log_scale = self.decode(net, q.z_st)
+    return z, q, reconstruction_nll(self.likelihood, x01, mean, log_scale)
+
+  def loss_and_state(self, params, model_state, x01, rng):
+    """(mean loss, aux metrics, new model state) for one batch."""
+    codebook = params['codebook'] if self.codebook == 'loss' else model_state['codebook']
+    z, q, recon = self.forward(params['net'], codebook, x01)
+    commitment = self.beta * quantizer.commitment_loss(z, q.z_q)
+    loss = recon + commitment
+    aux = {'recon_nll': jnp.mean(recon), 'commitment': jnp.mean(commitment),
+           'perplexity': quantizer.perplexity(jnp.sum(
+               quantizer.code_counts(q.codes, self.num_codes), 0))}
+    if self.codebook == 'loss':
+      codebook_term = quantizer.codebook_loss(z, quantizer.lookup(q.codes, params['codebook']))
+      loss = loss + codebook_term
+      aux['codebook_loss'] = jnp.mean(codebook_term)
+    else:
+      state = quantizer.ema_update(quantizer.EMACodebook(**model_state), z, q.codes,
+                                   self.ema_decay)
+      if self.dead_code_threshold > 0:
+        state, moved = quantizer.restart_dead_codes(rng, state, z, self.dead_code_threshold)
+        aux['restarted_codes'] = moved.astype(jnp.float32)
+      model_state = state._asdict()
+    if self.likelihood != 'mse':
+      aux['bits_per_dim'] = bits_per_dim(aux['recon_nll'], math.prod(x01.shape[1:]))
+    return jnp.mean(loss), aux, model_state
+
+  def codebook_of(self, params, model_state):
+    return params['codebook'] if self.codebook == 'loss' else model_state['codebook']
+
+  def eval_terms(self, params, model_state, x01) -> dict[str, jax.Array]:
+    """Per-image test metrics; 'code_counts' [B, K] becomes perplexity and usage."""
+    z, q, recon = self.forward(params['net'], self.codebook_of(params, model_state), x01)
+    out = {'code_counts': quantizer.code_counts(q.codes, self.num_codes),
+           'commitment': quantizer.commitment_loss(z, q.z_q)}
+    if self.likelihood == 'mse':
+      out['squared_error'] = recon
+      return out
+    dims = math.prod(x01.shape[1:])
+    code_nats = uniform_code_nats(math.prod(q.codes.shape[1:]), self.num_codes)
+    out['recon_nll'] = recon
+    out['recon_bits_per_dim'] = bits_per_dim(recon, dims)
+    out['bound_bits_per_dim_uniform_prior'] = bits_per_dim(recon + code_nats, dims)
+    return out
+
+  def codes(self, params, model_state, x01) -> jax.Array:
+    """The code grid int32 [B, h, w] of each image."""
+    z = self.encode(params['net'], x01)
+    return quantizer.nearest_codes(z, self.codebook_of(params, model_state))
+
+  def decode_codes(self, params, model_state, codes) -> tuple[jax.Array, jax.Array]:
+    """Code grids [B, h, w] -> the decoder's (mean, log_scale) over pixels."""
+    z_q = quantizer.lookup(codes, self.codebook_of(params, model_state))
+    return self.decode(params['net'], z_q)
+
+
+def summarise_codes(means: dict) -> dict:
+  """Eval means with 'code_counts' (mean counts per image [K]) -> scalar codebook health:
+  perplexity over the split, and the fraction of codes it uses."""
+  means = dict(means)
+  counts = jnp.asarray(means.pop('code_counts'))
+  means['perplexity'] = quantizer.perplexity(counts)
+  means['codes_used'] = quantizer.used_fraction(counts)
+  return {k: float(v) for k, v in means.items()}
