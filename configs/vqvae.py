@@ -3,13 +3,13 @@
     python -m experiments.vqvae --config=configs/vqvae.py:cpu --workdir=runs/vqvae
 
 Variants, comma-separated after ':': smoke (seconds, on 8x8 digits), cpu (RESULTS.md's
-run: a quarter of the width, batch 64, 8,000 steps), codes14 (14x14 codes: one stride-2 layer), loss (the codebook
-as a parameter moved by its loss, no restarts), gaussian (the discretized Gaussian of the
-DDPM bound instead of the discretized logistic), mse (a squared-error decoder: no bound),
-mnist.
+run: a quarter of the width, batch 64, 8,000 steps), codes14 (14x14 codes: one stride-2
+layer), loss (the codebook as a parameter moved by its loss, no restarts), gaussian (the
+discretized Gaussian of the DDPM bound instead of the discretized logistic), mse (a
+squared-error decoder: no bound), mnist.
 Default: K=512 codes of D=64 on a 7x7 grid, 128 channels and 2 residual blocks, EMA
 codebook (decay 0.99) with k-means init and dead-code restart, beta=0.25, Adam 2e-4,
-batch 128, 30 epochs. The paper trains 250k steps of batch 128 on CIFAR-10.
+batch 128, 30 epochs. van den Oord et al. train 250k steps of batch 128 on CIFAR-10.
 """
 
 from configs import variants

@@ -48,7 +48,7 @@ def straight_through(z: jax.Array, z_q: jax.Array) -> jax.Array:
 
 class Quantized(NamedTuple):
   codes: jax.Array  # int32 [...]
-  z_q: jax.Array  # [..., D], the chosen codes; no gradient path
+  z_q: jax.Array  # [..., D], the chosen codes, differentiable in the codebook
   z_st: jax.Array  # [..., D], the chosen codes with the straight-through gradient to z_e
 
 
@@ -158,5 +158,6 @@ def kmeans_codebook(rng: jax.Array, z: jax.Array, num_codes: int, *,
   if flat.shape[0] < num_codes:
     reps = -(-num_codes // flat.shape[0])
     flat = jnp.tile(flat, (reps, 1))[:num_codes]
-    flat = flat + 1e-3 * jnp.std(flat) * jax.random.normal(rng, flat.shape, flat.dtype)
+    noise = 1e-3 * (jnp.std(flat) + 1e-3)  # distinct codes even from identical inputs
+    flat = flat + noise * jax.random.normal(rng, flat.shape, flat.dtype)
   return kmeans.kmeans(rng, flat, num_codes, max_iter=max_iter)

@@ -109,7 +109,7 @@ class VQObjective:
     """Per-image test metrics; 'code_counts' [B, K] becomes perplexity and usage."""
     z, q, recon = self.forward(params['net'], self.codebook_of(params, model_state), x01)
     out = {'code_counts': quantizer.code_counts(q.codes, self.num_codes),
-           'commitment': quantizer.commitment_loss(z, q.z_q)}
+           'commitment': self.beta * quantizer.commitment_loss(z, q.z_q)}
     if self.likelihood == 'mse':
       out['squared_error'] = recon
       return out

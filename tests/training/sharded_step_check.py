@@ -9,6 +9,7 @@ os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=8'
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from configs import vae  # noqa: E402
@@ -82,6 +83,21 @@ def em_steps(devices, steps=3):
   return jax.device_get(params), float(log_likelihood), len(xs.addressable_shards)
 
 
+def vq_ema_step(devices):
+  """One EMA codebook step on encoder outputs sharded over `devices`: its counts and sums
+  must be the whole batch's (summed across devices), not one shard's."""
+  from genjax.models import quantizer  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  z = rng.normal(size=(64, 2, 2, 3)).astype(np.float32)
+  mesh = mesh_lib.make_mesh(devices)
+  state = jax.device_put(quantizer.ema_init(jnp.asarray(z[:16, 0, 0])),
+                         mesh_lib.replicated(mesh))
+  zs = jax.device_put(z, mesh_lib.batch_sharding(mesh, 0))
+  step = jax.jit(lambda s, z: quantizer.ema_update(s, z, quantizer.nearest_codes(
+      z, s.codebook), 0.9), out_shardings=mesh_lib.replicated(mesh))
+  return jax.device_get(step(state, zs)), len(zs.addressable_shards)
+
+
 def _max_diff(a, b):
   return max(float(np.max(np.abs(x - y))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
@@ -93,6 +109,7 @@ def main():
   diffs = [_max_diff(p8, p1)]
   stats8, stats1 = batchnorm_step(jax.devices()), batchnorm_step(jax.devices()[:1])
   (em8, ll8, em_shards), (em1, ll1, _) = em_steps(jax.devices()), em_steps(jax.devices()[:1])
+  (vq8, vq_shards), (vq1, _) = vq_ema_step(jax.devices()), vq_ema_step(jax.devices()[:1])
   try:
     mesh_lib.check_divides(12, mesh_lib.make_mesh())
     divide_error = ''
@@ -102,7 +119,9 @@ def main():
                     'max_batch_stats_diff': _max_diff(stats8, stats1),
                     'shards8': shards8, 'divide_error': divide_error,
                     'em_shards8': em_shards, 'em_log_likelihood8': ll8,
-                    'em_log_likelihood1': ll1, 'em_max_param_diff': _max_diff(em8, em1)}))
+                    'em_log_likelihood1': ll1, 'em_max_param_diff': _max_diff(em8, em1),
+                    'vq_shards8': vq_shards, 'vq_counts8': float(np.sum(vq8.counts)),
+                    'vq_max_diff': _max_diff(vq8, vq1)}))
 
 
 if __name__ == '__main__':

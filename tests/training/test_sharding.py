@@ -1,11 +1,14 @@
 """Data parallelism: a step sharded over 8 devices equals the one-device step, and so do
-the BatchNorm statistics it computes and EM's sufficient statistics, which are reduced over
+the BatchNorm statistics it computes, EM's sufficient statistics and a VQ-VAE's EMA codebook
+counts, which are reduced over
 every device's rows."""
 
 import json
 import os
 import subprocess
 import sys
+
+import numpy as np
 
 SCRIPT = os.path.join(os.path.dirname(__file__), 'sharded_step_check.py')
 
@@ -25,3 +28,7 @@ def test_sharded_step_equals_single_device_step():
   assert abs(result['em_log_likelihood8'] - result['em_log_likelihood1']) < 1e-5 * abs(
       result['em_log_likelihood1'])
   assert result['em_max_param_diff'] < 1e-3
+  # The EMA codebook's counts are the whole batch's: 16 initial + 0.1 * 256 assignments.
+  assert result['vq_shards8'] == 8
+  np.testing.assert_allclose(result['vq_counts8'], 0.9 * 16 + 0.1 * 256, rtol=1e-6)
+  assert result['vq_max_diff'] < 1e-5

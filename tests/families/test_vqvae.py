@@ -1,0 +1,131 @@
+"""The VQ-VAE's two stages through the one loop: the EMA codebook resumes bitwise, every
+evaluation logs codebook health, and a prior refuses a stage-1 workdir it cannot use in
+one line before anything compiles; it reads a finished one's codes and decodes with it."""
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import jax
+import jax.monitoring
+import numpy as np
+import pytest
+
+from configs import code_prior as code_prior_config
+from configs import vqvae as vqvae_config
+from genjax.errors import UserError
+from genjax.families import code_prior, vqvae
+from genjax.families.vqvae_codes import codes_path, load_stage1
+from genjax.training.loop import train_and_evaluate
+from tests.families.run_config import unlocked
+from tests.training.checks import assert_bitwise_equal, raw_state
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHORT = dict(total_steps=6, steps_per_call=2, eval_every=2, ckpt_every=2, log_every=2)
+FLAGS = [f'--config.{k}={v}' for k, v in SHORT.items()]
+
+
+def _command_line(main, workdir, *flags):
+  """`python -m experiments.<main> --config=configs/<main>.py:smoke` as a user runs it."""
+  result = subprocess.run([sys.executable, '-m', f'experiments.{main}',
+                           f'--config=configs/{main}.py:smoke', f'--workdir={workdir}',
+                           *FLAGS, *flags], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  assert 'ETA' in result.stderr + result.stdout  # progress is shown
+  return workdir
+
+
+def _rows(workdir, split):
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    return [r for r in map(json.loads, f) if r['split'] == split]
+
+
+@pytest.fixture(scope='module')
+def stage1(tmp_path_factory):
+  """Stage 1's smoke variant from its command line, 6 steps."""
+  return _command_line('vqvae', tmp_path_factory.mktemp('stage1'))
+
+
+def test_ema_codebook_statistics_resume_bitwise(stage1, tmp_path):
+  for steps in (2, 6):  # stopped at step 2, then resumed to the end
+    config = unlocked(vqvae_config, 'smoke', **{**SHORT, 'total_steps': steps})
+    train_and_evaluate(vqvae.FAMILY, config, str(tmp_path))
+  straight, resumed = raw_state(stage1), raw_state(tmp_path)
+  assert_bitwise_equal(straight, resumed)
+  state = straight['model_state']
+  assert set(state) == {'codebook', 'counts', 'sums'}
+  k = vqvae_config.get_config('smoke').model.num_codes
+  assert state['codebook'].shape[0] == k
+  # EMA counts of assignments: each batch hands out batch * codes-per-image assignments,
+  # and the counts start at one per code, so their total moves from K toward that number.
+  per_batch = 32 * 2 * 2
+  assert k < state['counts'].sum() <= per_batch + k
+
+
+def test_every_evaluation_logs_codebook_health_and_the_uniform_bound(stage1):
+  rows = _rows(stage1, 'test')
+  assert [r['step'] for r in rows] == [2, 4, 6]
+  k = vqvae_config.get_config('smoke').model.num_codes
+  for r in rows:
+    assert 1.0 <= r['perplexity'] <= k
+    assert 0.0 < r['codes_used'] <= 1.0
+    # 2x2 codes of 8x8 pixels: the uniform prior adds 4 log K nats to 64 pixels' NLL.
+    np.testing.assert_allclose(r['bound_bits_per_dim_uniform_prior'] - r['recon_bits_per_dim'],
+                               4 * math.log(k) / (64 * math.log(2)), rtol=1e-5)
+  for png in ('reconstructions.png', 'code_usage.png', 'uniform_prior_samples.png'):
+    assert os.path.getsize(os.path.join(stage1, 'figures', png)) > 1000
+
+
+@contextlib.contextmanager
+def _no_compilation():
+  compiled = []
+  listener = lambda event, duration, **kw: compiled.append(event) if 'compile' in event else 0
+  jax.monitoring.register_event_duration_secs_listener(listener)
+  try:
+    yield compiled
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listener)
+  assert not compiled, compiled
+
+
+def _refusal(stage1_workdir) -> str:
+  config = unlocked(code_prior_config, 'smoke', data=dict(stage1_workdir=str(stage1_workdir)))
+  with _no_compilation(), pytest.raises(UserError) as raised:
+    code_prior.FAMILY.data(config, 0, 1)
+  message = str(raised.value)
+  assert '\n' not in message
+  return message
+
+
+def test_a_prior_refuses_a_missing_an_unfinished_or_another_familys_stage1(stage1, tmp_path):
+  missing = tmp_path / 'nothing'
+  assert str(missing) in _refusal(missing) and 'experiments.vqvae' in _refusal(missing)
+  other = tmp_path / 'vae'
+  other.mkdir()
+  (other / 'config.json').write_text(json.dumps({'family': 'vae'}))
+  assert "holds a 'vae' run, not a vqvae run" in _refusal(other)
+  unfinished = tmp_path / 'unfinished'
+  shutil.copytree(stage1, unfinished)
+  os.remove(unfinished / 'final_metrics.json')  # as a run killed after its last checkpoint
+  assert 'is unfinished (latest checkpoint at step 6' in _refusal(unfinished)
+
+
+def test_a_prior_trains_on_stage1_codes_and_its_bound_adds_its_code_nll(stage1, tmp_path):
+  _command_line('code_prior', tmp_path, f'--config.data.stage1_workdir={stage1}')
+  stage1_final = _rows(stage1, 'test')[-1]
+  row = _rows(tmp_path, 'test')[-1]
+  # The same frozen decoder on the same codes: stage 1's reconstruction term, exactly.
+  np.testing.assert_allclose(row['recon_nll'], stage1_final['recon_nll'], rtol=1e-6)
+  np.testing.assert_allclose(row['bound_bits_per_dim'],
+                             (row['recon_nll'] + row['prior_nll']) / (64 * math.log(2)),
+                             rtol=1e-5)
+  # Codes were encoded once, beside the stage-1 run, and name where they came from.
+  stage1_run = load_stage1(str(stage1))
+  with np.load(codes_path(stage1_run).replace('.npz', '_test.npz')) as f:
+    assert json.loads(str(f['metadata']))['source']['step'] == stage1_run.run.step
+  assert os.path.getsize(os.path.join(tmp_path, 'figures', 'samples.png')) > 1000
