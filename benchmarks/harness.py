@@ -144,6 +144,15 @@ def others_line(others: list) -> str:
 # ----------------------------------------------------------------------------- machine
 
 
+def jax_environment(**extra) -> dict[str, Any]:
+  """What a JAX benchmark records of its run: versions, devices, XLA_FLAGS, the load."""
+  import platform  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  return {'jax': jax.__version__, 'python': platform.python_version(),
+          'devices': [str(d) for d in jax.devices()], 'cpu_count': os.cpu_count(), **extra,
+          'XLA_FLAGS': os.environ.get('XLA_FLAGS', ''), 'loadavg_at_start': os.getloadavg()}
+
+
 def _first_cpu_fields(path: str = '/proc/cpuinfo') -> dict[str, str] | None:
   """The first processor's 'model name' and 'flags' lines of cpuinfo, or None if unreadable.
   The other processors repeat them, so reading stops once both are found."""

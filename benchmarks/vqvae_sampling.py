@@ -34,15 +34,14 @@ from __future__ import annotations
 import argparse
 import functools
 import math
-import os
-import platform
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.harness import (command_line, interleaved_repeats, machine_busy,
-                                print_machine_facts, report_load, time_calls, write_json)
+from benchmarks.harness import (command_line, interleaved_repeats, jax_environment,
+                                machine_busy, print_machine_facts, report_load, time_calls,
+                                write_json)
 from configs import autoregressive as ar_config
 from configs import code_prior as code_prior_config
 from configs import vqvae as vqvae_config
@@ -143,9 +142,7 @@ def main(argv=None):
   args = parse_args(argv)
   if args.quick:
     args.batch, args.repeats, args.min_time = 4, 1, 0.1
-  env = {'jax': jax.__version__, 'python': platform.python_version(),
-         'devices': [str(d) for d in jax.devices()], 'cpu_count': os.cpu_count(),
-         'XLA_FLAGS': os.environ.get('XLA_FLAGS', ''), 'loadavg_at_start': os.getloadavg()}
+  env = jax_environment()
   print(__doc__.split('\n\n')[0])
   machine = print_machine_facts()
   print(f"jax {env['jax']} on {env['devices']}, {env['cpu_count']} CPUs, "

@@ -1,0 +1,56 @@
+"""A 4x4 stride-2 transposed convolution computed as four 2x2 phase convolutions.
+
+The same function and parameters as flax's `nn.ConvTranspose(features, (4, 4), strides=(2,
+2), padding='SAME')`, without its cost on CPU: XLA lowers that layer to a convolution over
+the input dilated with zeros, so three in four of its multiply-adds are by zero. Each
+output pixel (2m + p, 2n + q) depends on a 2x2 window of the input, through the kernel taps
+of its phase (p, q): along one axis, phase 0 reads inputs m - 1 and m through taps 0 and
+2, phase 1 reads m and m + 1 through taps 1 and 3. One convolution with the four phases'
+kernels stacked as output channels computes them all; interleaving them gives the output.
+Measured on 2 CPU cores (forward and backward, batch 64, 16 channels): 32 ms against 11 ms
+at 14x14 -> 28x28, 13 ms against 3 ms at 7x7 -> 14x14.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+# _TAPS[phase, a]: the kernel tap that input offset phase - 1 + a meets.
+_TAPS = np.array([[0, 2], [1, 3]])
+
+
+def phase_kernels(kernel: jax.Array) -> jax.Array:
+  """[4, 4, C_in, C_out] -> [2, 2, C_in, 4 C_out]: each phase's 2x2 taps, stacked."""
+  c_in, c_out = kernel.shape[2:]
+  k = kernel[_TAPS[:, None, :, None], _TAPS[None, :, None, :]]  # [p, q, a, b, C_in, C_out]
+  return jnp.transpose(k, (2, 3, 4, 0, 1, 5)).reshape(2, 2, c_in, 4 * c_out)
+
+
+def conv_transpose_4x4_stride2(x: jax.Array, kernel: jax.Array) -> jax.Array:
+  """x [B, H, W, C_in], kernel [4, 4, C_in, C_out] -> [B, 2H, 2W, C_out], as
+  lax.conv_transpose(x, kernel, (2, 2), 'SAME')."""
+  padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  y = jax.lax.conv_general_dilated(padded, phase_kernels(kernel), (1, 1), 'VALID',
+                                   dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  b, h1, w1, _ = y.shape
+  h, w, c_out = h1 - 1, w1 - 1, kernel.shape[-1]
+  y = y.reshape(b, h1, w1, 2, 2, c_out)
+  # Phase (p, q) at input position (m, n) sits at y[m + p, n + q].
+  rows = [jnp.stack([y[:, p:p + h, q:q + w, p, q] for q in (0, 1)], axis=3) for p in (0, 1)]
+  return jnp.stack(rows, axis=2).reshape(b, 2 * h, 2 * w, c_out)
+
+
+class ConvTranspose4x4Stride2(nn.Module):
+  """`nn.ConvTranspose(features, (4, 4), strides=(2, 2))` with its params and initialisers
+  ('kernel' [4, 4, C_in, features], 'bias'), so either loads the other's checkpoints."""
+  features: int
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    kernel = self.param('kernel', nn.initializers.lecun_normal(),
+                        (4, 4, x.shape[-1], self.features))
+    bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
+    return conv_transpose_4x4_stride2(x, kernel) + bias
