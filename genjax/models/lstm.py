@@ -1,9 +1,10 @@
 """An LSTM over the raster pixel sequence (cf. the Row/Diagonal LSTMs of van den Oord et
 al., 2016; here the plain one-dimensional version).
 
-Pixel (or VQ-VAE code) tokens are embedded and shifted right behind a learned start vector, so the state
-that predicts pixel i has read pixels < i only; stacked LSTM layers (Hochreiter &
-Schmidhuber, 1997, with forget gates) run by `lax.scan`; a dense head gives the logits.
+Pixel (or VQ-VAE code) tokens are embedded and shifted right behind a learned start
+vector, so the state that predicts pixel i has read pixels < i only; stacked LSTM layers
+(Hochreiter & Schmidhuber, 1997, with forget gates) run by `lax.scan`; a dense head gives
+the logits.
 The input-to-gate projections of a whole sequence are computed in parallel; only the
 recurrence h_{t-1} @ U is sequential. `decode_step` advances every layer one position.
 """
