@@ -52,11 +52,14 @@ def stage1(tmp_path_factory):
 
 
 def test_ema_codebook_statistics_resume_bitwise(stage1, tmp_path):
-  for steps in (2, 6):  # stopped at step 2, then resumed to the end
-    config = unlocked(vqvae_config, 'smoke', **{**SHORT, 'total_steps': steps})
-    train_and_evaluate(vqvae.FAMILY, config, str(tmp_path))
+  # A run killed after its step-4 checkpoint: the newest checkpoint and final metrics gone.
+  shutil.copytree(stage1, tmp_path, dirs_exist_ok=True)
+  shutil.rmtree(tmp_path / 'checkpoints' / '6')
+  os.remove(tmp_path / 'final_metrics.json')
+  train_and_evaluate(vqvae.FAMILY, unlocked(vqvae_config, 'smoke', **SHORT), str(tmp_path))
   straight, resumed = raw_state(stage1), raw_state(tmp_path)
   assert_bitwise_equal(straight, resumed)
+  assert _rows(tmp_path, 'test') == _rows(stage1, 'test')
   state = straight['model_state']
   assert set(state) == {'codebook', 'counts', 'sums'}
   k = vqvae_config.get_config('smoke').model.num_codes
