@@ -66,11 +66,12 @@ def objective_from_signature(signature) -> objectives.VQObjective:
   return make_objective(s.model, s.objective, s.image_shape)
 
 
-def encoder(objective: objectives.VQObjective, params, model_state):
-  """uint8 images [N, H, W, C] -> int32 code grids [N, h, w], jitted, in batches."""
+def encoder(objective: objectives.VQObjective):
+  """(params, model_state, uint8 images [N, H, W, C]) -> int32 code grids [N, h, w], in
+  batches; compiled once, whatever the params (make it once per objective)."""
   codes_of = jax.jit(objective.codes)
 
-  def encode(images: np.ndarray) -> np.ndarray:
+  def encode(params, model_state, images: np.ndarray) -> np.ndarray:
     out = [np.asarray(codes_of(params, model_state,
                                jnp.asarray(images[i:i + ENCODE_BATCH], jnp.float32) / 255.0))
            for i in range(0, len(images), ENCODE_BATCH)]
@@ -128,11 +129,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   test_u8 = info.test.images
   recon_inputs = test_u8[:e.num_reconstructions].astype(np.float32) / 255.0
   code_shape = objective.model.code_shape
+  encode, decode = encoder(objective), jax.jit(objective.decode_codes)  # compiled once a run
 
   def artifacts_fn(params, model_state, rng, frozen):
     del frozen
-    codes = encoder(objective, params, model_state)(test_u8[:e.usage_examples])
-    decode = jax.jit(objective.decode_codes)
+    codes = encode(params, model_state, test_u8[:e.usage_examples])
     mean, _ = decode(params, model_state, jnp.asarray(codes[:len(recon_inputs)]))
     uniform = jax.random.randint(rng, (e.num_uniform_samples,) + code_shape, 0, m.num_codes)
     uniform_mean, _ = decode(params, model_state, uniform)

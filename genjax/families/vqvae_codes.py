@@ -74,13 +74,12 @@ def stage1_codes(stage1: Stage1) -> tuple[dict[str, CodeGrids], dict[str, np.nda
   """({'train', 'test'}: code grids, {'train', 'test'}: uint8 images) of the run's data."""
   train, test = load_splits(stage1.run.config.data)
   images = {'train': train, 'test': test}
-  grids, encode = {}, None
+  grids, encode = {}, vqvae.encoder(stage1.objective)
   for split, arrays in images.items():
     path = codes_path(stage1).replace('.npz', f'_{split}.npz')
     if not os.path.exists(path):
-      encode = encode or vqvae.encoder(stage1.objective, stage1.run.eval_params,
-                                       stage1.run.model_state)
-      save_code_grids(path, encode(arrays.images), arrays.labels,
+      codes = encode(stage1.run.eval_params, stage1.run.model_state, arrays.images)
+      save_code_grids(path, codes, arrays.labels,
                       num_codes=stage1.num_codes, source=stage1.run.record())
     grids[split] = load_code_grids(path)
     if grids[split].source.get('signature') != dict(stage1.run.signature):
