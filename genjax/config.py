@@ -44,6 +44,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'adam'  # 'adam' | 'adamw' | 'adagrad' | 'sgd'
   c.optimizer.learning_rate = 1e-3
+  c.optimizer.beta1 = 0.9  # Adam's and AdamW's first-moment decay; DCGAN uses 0.5
   c.optimizer.weight_decay = 0.0
   c.optimizer.grad_clip_norm = 0.0  # 0 disables clipping
   c.optimizer.warmup_steps = 0  # linear warmup of the learning rate from 0; 0: constant
@@ -90,6 +91,7 @@ BASE_RANGES = {
     'keep_checkpoints': 'positive',
     'optimizer.name': OPTIMIZER_NAMES,
     'optimizer.learning_rate': 'positive',
+    'optimizer.beta1': 'unit_interval',
     'optimizer.weight_decay': 'non_negative',
     'optimizer.grad_clip_norm': 'non_negative',
     'optimizer.warmup_steps': 'non_negative',

@@ -52,7 +52,23 @@ def feature_fn(model: Classifier, params):
   return lambda images: np.asarray(f(params, jnp.asarray(images, jnp.float32)))
 
 
+def logits_fn(model: Classifier, params):
+  """images [N, H, W, 1] in [0, 1] -> class logits [N, classes], jitted."""
+  f = jax.jit(lambda p, x: model.apply(p, x))
+  return lambda images: np.asarray(f(params, jnp.asarray(images, jnp.float32)))
+
+
+def _load(path: str):
+  return load_checkpoint(path) if os.path.isdir(path) else load_exported(path)
+
+
 def load_feature_fn(path: str):
   """Feature function from a classifier workdir or an exported file."""
-  model, params, _ = (load_checkpoint(path) if os.path.isdir(path) else load_exported(path))
+  model, params, _ = _load(path)
   return feature_fn(model, params)
+
+
+def load_feature_and_logits_fns(path: str):
+  """(feature function, logits function) of one classifier, read once."""
+  model, params, _ = _load(path)
+  return feature_fn(model, params), logits_fn(model, params)

@@ -9,9 +9,13 @@ import optax
 
 from genjax.config import ConfigError
 
+def _beta1(c) -> float:
+  return c.get('beta1', 0.9)  # configs saved before the field existed lack it
+
+
 _OPTIMIZERS = {
-    'adam': lambda c, lr: optax.adam(lr),
-    'adamw': lambda c, lr: optax.adamw(lr, weight_decay=c.weight_decay),
+    'adam': lambda c, lr: optax.adam(lr, b1=_beta1(c)),
+    'adamw': lambda c, lr: optax.adamw(lr, b1=_beta1(c), weight_decay=c.weight_decay),
     'adagrad': lambda c, lr: optax.adagrad(lr),
     'sgd': lambda c, lr: optax.sgd(lr),
 }

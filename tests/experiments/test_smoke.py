@@ -34,13 +34,17 @@ TOOLS = {
     'receptive_field': 'test_receptive_field_draws_both_models',
     'autoregressive_table': 'test_autoregressive_table.py',
     'gmm_sweep': 'test_gmm_sweep.py',  # it runs the smoke sweep and checks its figures
+    'gan_parzen': 'tests/families/test_gan.py',
+    'gan_objectives': 'tests/families/test_gan.py',
 }
 
 # Mains whose smoke runs from the command line in their family's test, because one reads
-# another's run (a prior over a VQ-VAE's codes reads stage 1's smoke run).
+# another's run (a prior over a VQ-VAE's codes reads stage 1's smoke run; a GAN's scores
+# read a classifier) or tools read it.
 STAGED = {
     'vqvae': 'tests/families/test_vqvae.py',
     'code_prior': 'tests/families/test_vqvae.py',
+    'gan': 'tests/families/test_gan.py',
 }
 
 # Experiments whose smoke run, from its command line, is trained (and its progress and

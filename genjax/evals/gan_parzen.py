@@ -1,0 +1,56 @@
+"""Goodfellow et al.'s (2014) Parzen-window score of a trained GAN run: sigma chosen on the
+run's held-out validation images, the log-likelihood reported on the test set."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from genjax.errors import UserError
+from genjax.evals import parzen, trained_gan
+from genjax.families import gan as gan_family
+from genjax.families.image_data import hold_out, load_splits
+from genjax.training import restore
+
+
+def run(workdir: str, *, num_samples: int = 10000, validation_examples: int = 1000,
+        test_examples: int = 0, sigmas=parzen.GOODFELLOW_SIGMAS, seed: int = 0,
+        out: str = '', log=print) -> dict:
+  """Writes the score as JSON to `out` (default <workdir>/parzen.json) and returns it."""
+  d = restore.read_run_config(workdir, 'gan', gan_family.TRAIN_COMMAND).data
+  held = d.get('validation_examples', 0)
+  if not 0 < validation_examples <= held:
+    raise UserError(f'--validation_examples must be in 1..{held}: the images the run held '
+                    'out of training (data.validation_examples); images it trained on would '
+                    'favour the widths that memorise them.')
+  train, test = load_splits(d)
+  _, validation = hold_out(train, held)
+  validation = validation.images[:validation_examples].astype(np.float64) / 255.0
+  n_test = test_examples or len(test.images)
+  if not 0 < n_test <= len(test.images):
+    raise UserError(f'--test_examples must be in 0..{len(test.images)} (0: all).')
+  test_images = test.images[:n_test].astype(np.float64) / 255.0
+  trained = trained_gan.load(workdir)
+  log(f'{workdir}: GAN run at step {trained.step}; drawing {num_samples} samples')
+  samples = trained.sample(num_samples, seed)
+  log(f'choosing sigma from {len(sigmas)} widths on {len(validation)} validation images')
+  sigma, means = parzen.choose_sigma(validation, samples, sigmas)
+  for s, m in zip(sigmas, means):
+    log(f'  sigma {s:.4f}: validation log-likelihood {m:.1f} nats' + (
+        '  <- chosen' if s == sigma else ''))
+  mean, se = parzen.score(test_images, samples, sigma)
+  result = {'workdir': os.path.abspath(workdir), 'step': trained.step,
+            'dataset': d.name, 'num_samples': num_samples,
+            'validation_examples': len(validation), 'test_examples': n_test,
+            'sigmas': [float(s) for s in sigmas],
+            'validation_log_likelihood': [float(m) for m in means], 'sigma': sigma,
+            'log_likelihood': mean, 'standard_error': se, 'seed': seed}
+  out = out or os.path.join(workdir, 'parzen.json')
+  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+  with open(out, 'w') as f:
+    json.dump(result, f, indent=2)
+  log(f'Parzen log-likelihood {mean:.1f} ± {se:.1f} nats (standard error) on {n_test} test '
+      f'images, sigma {sigma:.4f}; wrote {out}')
+  return result

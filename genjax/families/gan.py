@@ -1,0 +1,346 @@
+"""The GAN family: DCGAN's two networks in one train state, each with its own optimiser.
+
+One train step is one discriminator step and one generator step, as pytorch/examples'
+`dcgan` takes them: G draws a batch once; D steps on the real batch and that fake batch
+(held fixed); then G steps against the updated D, its gradient pulled back through the
+same forward pass (a VJP), so G runs forward once a step. Both networks use the config's
+`optimizer` (DCGAN: Adam 2e-4 with beta1 0.5) and BatchNorm statistics in `model_state`.
+With `ema_decay > 0` the generator's weights are averaged (the discriminator is carried
+as it is); samples come from the averaged generator, whose BatchNorm statistics are
+measured on a batch of latents (`dcgan.calibrate`), and every sample is drawn with
+running statistics, so it does not depend on the rest of its batch.
+
+Evaluation: D's output on the test set every `eval_every`; at every figure interval and
+at the end, the Fréchet distance of `eval.frechet_samples` samples against the test set
+(the classifier's features, as the DDPM) beside the floor of as many training images, and
+mode coverage: the classifier's class histogram of the samples and its KL to uniform.
+The Parzen-window score of Goodfellow et al. is `experiments/gan_parzen.py`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from genjax import config as config_lib
+from genjax.families.image_data import image_data, load_splits
+from genjax.figures import gan as figures
+from genjax.metrics import mode_coverage
+from genjax.models import dcgan
+from genjax.objectives import gan as objectives
+from genjax.training.family import Family, FamilyDef
+from genjax.training.optimizers import apply_optimizer, make_optimizer
+from genjax.training.update import ema_update
+
+TRAIN_COMMAND = 'python -m experiments.gan --config=configs/gan.py:cpu --workdir=runs/gan'
+SAMPLE_BATCH = 500
+NUM_PROGRESS = 10  # fixed latents whose samples the figure follows over training
+
+
+def schema() -> ml_collections.ConfigDict:
+  c = config_lib.with_family_schema(
+      model=dict(
+          latent_dim=100,
+          channels=64,  # D's first and G's last hidden width; the other hidden layer 2x
+          conditional=False,  # p(x|y): class embedding into G, projection into D
+          spectral_norm=False),  # spectral norm on every layer of D (which drops BatchNorm)
+      objective=dict(
+          generator_loss='non_saturating',  # | 'minimax'
+          r1_gamma=0.0),  # > 0: the R1 penalty (gamma / 2) E ||grad_x D(x)||^2 on real data
+      eval_=dict(
+          test_examples=0,  # D on the test set; 0: the whole test set
+          num_samples=64,
+          samples_per_class=10,  # conditional models: a class grid
+          interpolations=8,  # rows of the latent interpolation
+          interpolation_steps=10,
+          calibration_samples=2048,  # latents measuring the EMA generator's BatchNorm
+          frechet_samples=1000,  # scored against the test set; 0: none
+          classifier=''))  # the classifier run (or export) of the FD and mode coverage
+  c.data.validation_examples = 1000  # held out of training, for the Parzen window
+  return c
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  if config.data.binarize != 'none':
+    raise config_lib.ConfigError('The GAN models 8-bit pixels as reals in [-1, 1]; set '
+                                 '--config.data.binarize=none.')
+  e = config.eval
+  if e.frechet_samples and not e.classifier:
+    raise config_lib.ConfigError(
+        'The Fréchet distance and mode coverage need a classifier run; pass '
+        '--config.eval.classifier=<workdir> (train one with experiments/classifier.py), or '
+        'set --config.eval.frechet_samples=0.')
+  h, w = config_lib_image_size(config)
+  del h, w
+
+
+def config_lib_image_size(config):
+  return None, None
+
+
+class DCGAN:
+  """The networks, their optimisers and the two half-steps of one train step."""
+
+  def __init__(self, m, o, image_shape, num_classes: int, optimizer_config, ema_decay=0.0):
+    h, w, _ = image_shape
+    if h % 4 or w % 4:
+      raise config_lib.ConfigError(
+          f'The DCGAN halves {h}x{w} images twice; it needs sides divisible by 4 '
+          '(28x28, or 8x8 digits).')
+    self.num_classes = num_classes if m.conditional else 0
+    self.latent_dim = m.latent_dim
+    self.generator = dcgan.Generator(tuple(image_shape), m.channels, self.num_classes)
+    self.discriminator = dcgan.Discriminator(m.channels, self.num_classes, m.spectral_norm)
+    self.optimizer = {'generator': make_optimizer(optimizer_config),
+                      'discriminator': make_optimizer(optimizer_config)}
+    self.generator_loss = o.generator_loss
+    self.r1_gamma = o.r1_gamma
+    self.ema_decay = ema_decay
+
+  def labels(self, batch):
+    return batch['label'] if self.num_classes else None
+
+  def init(self, rng, batch):
+    """(params, model_state): each network's params and BatchNorm (and spectral-norm)
+    statistics."""
+    g_rng, d_rng = jax.random.split(rng)
+    x = jnp.asarray(batch['image'][:1])
+    y = None if not self.num_classes else jnp.asarray(batch['label'][:1])
+    g = self.generator.init(g_rng, jnp.zeros((1, self.latent_dim)), y, train=False)
+    d = self.discriminator.init(d_rng, x, y, train=False)
+    params = {'generator': g['params'], 'discriminator': d['params']}
+    state = {'generator': g['batch_stats'], 'discriminator': d.get('batch_stats', {})}
+    return params, state
+
+  def _d_logits(self, d_params, d_stats, x, y):
+    logits, updated = self.discriminator.apply({'params': d_params, 'batch_stats': d_stats},
+                                               x, y, train=True, mutable=['batch_stats'])
+    return logits, updated['batch_stats']
+
+  def generator_forward(self, state, z, y):
+    """G's fake batch in train mode, the VJP that pulls a gradient in it back to G's
+    params, and G's new BatchNorm statistics."""
+    stats = state.model_state['generator']
+
+    def forward(g_params):
+      fake, updated = self.generator.apply({'params': g_params, 'batch_stats': stats}, z, y,
+                                           train=True, mutable=['batch_stats'])
+      return fake, updated['batch_stats']
+
+    return jax.vjp(forward, state.params['generator'], has_aux=True)
+
+  def discriminator_step(self, state, x, y, fake):
+    """One D step on the real batch x and a fake batch (held fixed); G and its optimiser
+    state are returned bitwise as they came."""
+    fake = jax.lax.stop_gradient(fake)
+
+    def loss_fn(d_params):
+      stats = state.model_state['discriminator']
+      if self.r1_gamma > 0:
+        r1, (real, stats) = objectives.r1_penalty(
+            lambda x: self._d_logits(d_params, stats, x, y), x)
+      else:
+        r1 = jnp.zeros(())
+        real, stats = self._d_logits(d_params, stats, x, y)
+      forged, stats = self._d_logits(d_params, stats, fake, y)
+      loss = objectives.discriminator_loss(real, forged)
+      return loss + self.r1_gamma * r1, (loss, r1, real, forged, stats)
+
+    (_, (loss, r1, real, forged, stats)), grads = jax.value_and_grad(
+        loss_fn, has_aux=True)(state.params['discriminator'])
+    params, opt_state = apply_optimizer(self.optimizer, {'discriminator': grads},
+                                        state.opt_state, state.params, only=('discriminator',))
+    state = state.replace(params=params, opt_state=opt_state,
+                          model_state={**state.model_state, 'discriminator': stats})
+    metrics = {'d_loss': loss, 'd_real': jnp.mean(jax.nn.sigmoid(real)),
+               'd_fake': jnp.mean(jax.nn.sigmoid(forged)), 'd_grad_norm': optax.tree.norm(grads)}
+    if self.r1_gamma > 0:
+      metrics['r1'] = r1
+    return state, metrics
+
+  def generator_step(self, state, fake, pullback, y):
+    """One G step against the current D through the fake batch's VJP; D's params and
+    optimiser state are unchanged (its BatchNorm statistics see the batch)."""
+
+    def loss_fn(fake):
+      logits, stats = self._d_logits(state.params['discriminator'],
+                                     state.model_state['discriminator'], fake, y)
+      return objectives.generator_loss(logits, self.generator_loss), (logits, stats)
+
+    (loss, (logits, stats)), fake_grad = jax.value_and_grad(loss_fn, has_aux=True)(fake)
+    (grads,) = pullback(fake_grad)
+    params, opt_state = apply_optimizer(self.optimizer, {'generator': grads}, state.opt_state,
+                                        state.params, only=('generator',))
+    # |d loss_i / d G(z_i)| per sample: the loss is a mean, so each sample's own term's
+    # gradient is the batch size times its share. It vanishes for the minimax loss as D
+    # wins.
+    per_sample = len(fake) * jnp.sqrt(jnp.sum(jnp.square(fake_grad.reshape(len(fake), -1)),
+                                              axis=-1))
+    state = state.replace(params=params, opt_state=opt_state,
+                          model_state={**state.model_state, 'discriminator': stats})
+    return state, {'g_loss': loss, 'd_fake_after': jnp.mean(jax.nn.sigmoid(logits)),
+                   'g_grad_norm': optax.tree.norm(grads),
+                   'g_output_grad': jnp.mean(per_sample)}
+
+  def update_fn(self, state, batch, rng, frozen):
+    del frozen
+    x = 2.0 * batch['image'] - 1.0
+    y = self.labels(batch)
+    z = jax.random.normal(rng, (x.shape[0], self.latent_dim))
+    fake, pullback, g_stats = self.generator_forward(state, z, y)
+    state = state.replace(model_state={**state.model_state, 'generator': g_stats})
+    state, d_metrics = self.discriminator_step(state, x, y, fake)
+    state, g_metrics = self.generator_step(state, fake, pullback, y)
+    if state.ema_params is not None:
+      state = state.replace(ema_params={
+          'generator': ema_update(state.ema_params['generator'], state.params['generator'],
+                                  self.ema_decay),
+          'discriminator': state.params['discriminator']})
+    return state, {'loss': d_metrics['d_loss'] + g_metrics['g_loss'], **d_metrics,
+                   **g_metrics}
+
+
+def slerp(a: jax.Array, b: jax.Array, steps: int) -> jax.Array:
+  """Spherical interpolation [steps, D] from a to b (latents of a Gaussian lie near a
+  sphere, so a straight line would pass through its improbable centre)."""
+  t = jnp.linspace(0.0, 1.0, steps)[:, None]
+  cos = jnp.sum(a * b) / (jnp.linalg.norm(a) * jnp.linalg.norm(b))
+  omega = jnp.arccos(jnp.clip(cos, -1.0, 1.0))
+  so = jnp.sin(omega)
+  return (jnp.sin((1 - t) * omega) * a + jnp.sin(t * omega) * b) / jnp.where(so > 1e-6, so, 1.0)
+
+
+class Sampler:
+  """Images in [0, 1] from a generator's params: compiled once, BatchNorm statistics
+  measured for averaged weights, running statistics at sampling."""
+
+  def __init__(self, gan: DCGAN, calibration_samples: int, calibrate: bool):
+    self.gan, self.calibration_samples, self._calibrate = gan, calibration_samples, calibrate
+    g = gan.generator
+    self._apply = jax.jit(lambda p, s, z, y: (g.apply({'params': p, 'batch_stats': s}, z, y,
+                                                       train=False) + 1.0) / 2.0)
+    self._measure = jax.jit(lambda p, z, y: dcgan.calibrate(g, p, z, y))
+
+  def statistics(self, g_params, g_stats, rng):
+    if not self._calibrate:
+      return g_stats
+    n = self.calibration_samples
+    z = jax.random.normal(rng, (n, self.gan.latent_dim))
+    y = (jnp.arange(n) % self.gan.num_classes) if self.gan.num_classes else None
+    return self._measure(g_params, z, y)
+
+  def __call__(self, g_params, g_stats, z, y=None) -> np.ndarray:
+    out = [np.asarray(self._apply(g_params, g_stats, z[i:i + SAMPLE_BATCH],
+                                  None if y is None else y[i:i + SAMPLE_BATCH]))
+           for i in range(0, len(z), SAMPLE_BATCH)]
+    return np.concatenate(out)
+
+
+def make_dcgan(signature, ema_decay: float = 0.0) -> DCGAN:
+  """The DCGAN a saved run's signature describes (for readers of a run)."""
+  s = ml_collections.ConfigDict(dict(signature))
+  return DCGAN(s.model, s.objective, tuple(s.image_shape), s.num_classes, s.optimizer,
+               ema_decay)
+
+
+def build(config: ml_collections.ConfigDict, info) -> Family:
+  m, o, e = config.model, config.objective, config.eval
+  check_config(config)
+  gan = DCGAN(m, o, info.image_shape, info.num_classes, config.optimizer, config.ema_decay)
+  sampler = Sampler(gan, e.calibration_samples, calibrate=config.ema_decay > 0)
+  k = gan.num_classes
+  # Fixed latents, the same at every figure interval, so the figures follow them.
+  fixed = jax.random.split(jax.random.PRNGKey(config.seed + 1), 3)
+  progress_z = jax.random.normal(fixed[0], (max(e.num_samples, NUM_PROGRESS), m.latent_dim))
+  ends = jax.random.normal(fixed[1], (2, e.interpolations, m.latent_dim))
+  interp_z = jax.vmap(lambda a, b: slerp(a, b, e.interpolation_steps))(ends[0], ends[1])
+  grid_y = jnp.repeat(jnp.arange(k), e.samples_per_class) if k else None
+  grid_z = (jnp.tile(jax.random.normal(fixed[2], (e.samples_per_class, m.latent_dim)), (k, 1))
+            if k else None)
+
+  scorer = logits_of = None
+  floor = {}
+  if e.frechet_samples:
+    from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
+    from genjax.metrics.frechet import FrechetScorer  # pylint: disable=g-import-not-at-top
+    features_of, logits_of = classifier_features.load_feature_and_logits_fns(e.classifier)
+    scorer = FrechetScorer(features_of, info.test.images.astype(np.float32) / 255.0)
+    train, _ = load_splits(config.data)
+    pick = np.random.default_rng(config.seed).choice(len(train.images), e.frechet_samples,
+                                                     replace=False)
+    real = train.images[pick].astype(np.float32) / 255.0
+    hist = mode_coverage.class_histogram(logits_of(real))
+    floor = {'frechet_floor': np.float64(scorer(real)),
+             'class_kl_floor': np.float64(mode_coverage.kl_to_uniform(hist))}
+
+  def init_params(rng, batch):
+    return gan.init(rng, batch)[0]
+
+  def init_model_state(rng, batch, params):
+    del params
+    return gan.init(rng, batch)[1]
+
+  def eval_fn(params, model_state, batch, rng, frozen):
+    del rng, frozen
+    logits = gan.discriminator.apply(
+        {'params': params['discriminator'], 'batch_stats': model_state['discriminator']},
+        2.0 * batch['image'] - 1.0, gan.labels(batch), train=False)
+    return {'d_test': jax.nn.sigmoid(logits), 'd_test_loss': jax.nn.softplus(-logits)}
+
+  def artifacts_fn(params, model_state, rng, frozen):
+    del frozen
+    stats_rng, fd_rng = jax.random.split(rng)
+    gp = params['generator']
+    stats = sampler.statistics(gp, model_state['generator'], stats_rng)
+    cycle = lambda n: (jnp.arange(n) % k) if k else None  # classes in turn
+    rows, steps = interp_z.shape[:2]
+    row_y = None if not k else jnp.repeat(cycle(rows), steps)  # one class along a row
+    out = {'samples': sampler(gp, stats, progress_z, cycle(len(progress_z))),
+           'interpolation': sampler(gp, stats, interp_z.reshape(rows * steps, -1), row_y
+                                    ).reshape((rows, steps) + tuple(info.image_shape))}
+    if k:
+      out['class_grid'] = sampler(gp, stats, grid_z, grid_y)
+      out['class_grid_labels'] = np.asarray(grid_y)
+    if scorer is not None:
+      z = jax.random.normal(fd_rng, (e.frechet_samples, m.latent_dim))
+      images = sampler(gp, stats, z, cycle(e.frechet_samples))
+      hist = mode_coverage.class_histogram(logits_of(images))
+      out.update(frechet_distance=np.float64(scorer(images)), class_histogram=hist,
+                 class_kl=np.float64(mode_coverage.kl_to_uniform(hist)),
+                 frechet_samples=np.int64(e.frechet_samples), **floor)
+    return out
+
+  return Family(
+      name='gan',
+      signature={'model': m.to_dict(), 'objective': o.to_dict(),
+                 'optimizer': config.optimizer.to_dict(),
+                 'image_shape': list(info.image_shape), 'num_classes': info.num_classes},
+      init_params=init_params,
+      init_model_state=init_model_state,
+      update_fn=gan.update_fn,
+      make_optimizer=lambda: gan.optimizer,
+      eval_fn=eval_fn,
+      artifacts_fn=artifacts_fn,
+      render_figures=figures.render_run,
+      eval_examples=e.test_examples,
+  )
+
+
+RANGES = {
+    'model.latent_dim': 'positive',
+    'model.channels': 'positive',
+    'objective.generator_loss': objectives.GENERATOR_LOSSES,
+    'objective.r1_gamma': 'non_negative',
+    'eval.num_samples': 'positive',
+    'eval.samples_per_class': 'positive',
+    'eval.interpolations': 'positive',
+    'eval.interpolation_steps': 'positive',
+    'eval.calibration_samples': 'positive',
+    'eval.frechet_samples': 'non_negative',
+    'data.validation_examples': 'non_negative',
+}
+
+FAMILY = FamilyDef(name='gan', schema=schema, build=build, data=image_data, ranges=RANGES)

@@ -1,0 +1,167 @@
+"""The GAN family through the one loop: each half-step moves only its own network, the smoke
+run trains, scores and draws from its command line, and the tools read it back."""
+
+import json
+import os
+import subprocess
+import sys
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import gan as gan_config
+from experiments import gan_objectives
+from genjax.config import ConfigError
+from genjax.errors import UserError
+from genjax.evals import gan_parzen
+from genjax.families import gan
+from genjax.figures import gan as figures
+from genjax.models.classifier import Classifier
+from genjax.training.state import create_train_state
+from tests.families.run_config import unlocked
+from tests.numpy_init import numpy_variables
+from tests.training.checks import assert_bitwise_equal
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _run(*args):
+  return subprocess.run([sys.executable, '-m', *args], cwd=REPO, capture_output=True,
+                        text=True, timeout=600)
+
+
+def _state_and_batch():
+  config = unlocked(gan_config, 'smoke')
+  data = gan.FAMILY.data(config, 0, 1)
+  model = gan.DCGAN(config.model, config.objective, data.info.image_shape, 10,
+                    config.optimizer, ema_decay=0.9)
+  batch = {k: jnp.asarray(v) for k, v in data.train.batch(0).items()}
+  z = jnp.zeros((1, config.model.latent_dim))
+  g = numpy_variables(model.generator, z, batch['label'][:1], train=False, seed=1)
+  d = numpy_variables(model.discriminator, batch['image'][:1], batch['label'][:1],
+                      train=False, seed=2)
+  params = {'generator': g['params'], 'discriminator': d['params']}
+  stats = {'generator': g['batch_stats'], 'discriminator': d['batch_stats']}
+  state = create_train_state(params, model.optimizer, jax.random.PRNGKey(0), ema=True,
+                             model_state=stats)
+  return model, state, batch
+
+
+def test_each_half_step_moves_only_its_own_network():
+  model, state, batch = _state_and_batch()
+  x, y = 2.0 * batch['image'] - 1.0, batch['label']
+  z = jnp.asarray(np.random.default_rng(0).standard_normal((len(x), model.latent_dim)),
+                  jnp.float32)
+
+  @jax.jit
+  def halves(state):
+    fake, pullback, _ = model.generator_forward(state, z, y)
+    after_d, _ = model.discriminator_step(state, x, y, fake)
+    after_g, _ = model.generator_step(state, fake, pullback, y)
+    return after_d, after_g, model.update_fn(state, batch, jax.random.PRNGKey(1), None)[0]
+
+  after_d, after_g, after_both = jax.device_get(halves(state))
+  before = jax.device_get(state)
+  for net, moved, kept in (('discriminator', after_d, after_g),
+                           ('generator', after_g, after_d)):
+    other = 'generator' if net == 'discriminator' else 'discriminator'
+    # The network stepped moved, with its optimiser state; the other is bitwise as it was.
+    assert not np.allclose(jax.tree.leaves(moved.params[net])[0],
+                           jax.tree.leaves(before.params[net])[0])
+    assert_bitwise_equal(moved.params[other], before.params[other])
+    assert_bitwise_equal(moved.opt_state[other], before.opt_state[other])
+    assert_bitwise_equal(kept.params[net], before.params[net])
+  # The full step: both moved; the EMA follows G only, and carries D as it is.
+  assert_bitwise_equal(after_both.ema_params['discriminator'],
+                       after_both.params['discriminator'])
+  ema, g = after_both.ema_params['generator'], after_both.params['generator']
+  start = before.params['generator']
+  for e, p, s in zip(jax.tree.leaves(ema), jax.tree.leaves(g), jax.tree.leaves(start)):
+    np.testing.assert_allclose(e, 0.9 * s + 0.1 * p, rtol=1e-5, atol=1e-7)
+
+
+def test_a_score_without_a_classifier_names_the_remedy():
+  config = unlocked(gan_config, 'smoke')
+  config.eval.frechet_samples, config.eval.classifier = 10, ''
+  with pytest.raises(ConfigError, match='--config.eval.classifier'):
+    gan.check_config(config)
+
+
+def _random_digits_classifier(path):
+  """A classifier of 8x8 digits with random weights, exported as the Fréchet tools read one:
+  enough to exercise the scores' code, not to judge samples."""
+  model = Classifier(num_classes=10, conv_channels=(4, 8), hidden=16, dropout=0.0)
+  params = numpy_variables(model, jnp.zeros((1, 8, 8, 1)), scale=0.3)
+  signature = {'model': {'conv_channels': [4, 8], 'hidden': 16, 'dropout': 0.0},
+               'num_classes': 10}
+  blob = {'signature': json.dumps(signature),
+          'params': flax.serialization.to_state_dict(jax.device_get(params))}
+  with open(path, 'wb') as f:
+    f.write(flax.serialization.msgpack_serialize(blob))
+  return path
+
+
+@pytest.fixture(scope='module')
+def smoke_run(tmp_path_factory):
+  root = tmp_path_factory.mktemp('gan')
+  classifier = _random_digits_classifier(root / 'classifier.msgpack')
+  workdir = root / 'run'
+  result = _run('experiments.gan', '--config=configs/gan.py:smoke', f'--workdir={workdir}',
+                f'--config.eval.classifier={classifier}', '--config.eval.frechet_samples=40',
+                '--config.figures_every=4')
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  assert 'ETA' in result.stdout + result.stderr  # progress is shown
+  return workdir
+
+
+def test_the_smoke_run_logs_its_scores_and_draws_its_figures(smoke_run):
+  rows = [json.loads(line) for line in open(smoke_run / 'metrics.jsonl')]
+  train = [r for r in rows if r['split'] == 'train']
+  for key in ('d_loss', 'g_loss', 'd_real', 'd_fake', 'd_fake_after', 'g_output_grad'):
+    assert all(np.isfinite(r[key]) for r in train), key
+  assert all(0 <= r['d_real'] <= 1 and 0 <= r['d_fake'] <= 1 for r in train)
+  scores = [r for r in rows if r['split'] == 'artifacts']
+  assert [r['step'] for r in scores] == [4, 8]  # every figure interval, and the end
+  for r in scores:
+    assert r['frechet_distance'] > 0 and r['frechet_samples'] == 40
+    assert 0 <= r['class_kl'] <= np.log(10) + 1e-9 and r['class_kl_floor'] >= 0
+  final = json.load(open(smoke_run / 'final_metrics.json'))
+  assert final['frechet_distance'] == scores[-1]['frechet_distance']
+  for png in ('samples.png', 'samples_over_training.png', 'interpolation.png',
+              'class_grid.png', 'training_curves.png', 'fd_and_mode_coverage.png'):
+    assert os.path.getsize(smoke_run / 'figures' / png) > 1000, png
+  last = np.load(smoke_run / 'artifacts' / 'step_00000008.npz')
+  assert last['interpolation'].shape == (2, 4, 8, 8, 1)
+  assert last['class_grid'].shape == (20, 8, 8, 1)
+  np.testing.assert_allclose(last['class_histogram'].sum(), 1.0)
+
+
+def test_the_parzen_tool_reads_the_generator_back(smoke_run, tmp_path):
+  out = tmp_path / 'parzen.json'
+  result = _run('experiments.gan_parzen', f'--workdir={smoke_run}', '--num_samples=200',
+                '--validation_examples=64', '--test_examples=100', f'--out={out}')
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  assert 'chosen' in result.stdout
+  r = json.load(open(out))
+  assert r['num_samples'] == 200 and r['validation_examples'] == 64
+  assert r['sigma'] in r['sigmas'] and len(r['sigmas']) == 10
+  assert r['sigma'] == r['sigmas'][int(np.argmax(r['validation_log_likelihood']))]
+  assert np.isfinite(r['log_likelihood']) and r['standard_error'] > 0
+  # Widths are chosen on held-out images only; a directory without a run is refused.
+  with pytest.raises(UserError, match='held out of training'):
+    gan_parzen.run(str(smoke_run), validation_examples=65)
+  with pytest.raises(UserError, match='no genjax run'):
+    gan_parzen.run(str(tmp_path))
+
+
+def test_the_objectives_figure_puts_runs_side_by_side(smoke_run, tmp_path):
+  runs = gan_objectives.parse_runs([f'a={smoke_run}', f'b={smoke_run}'])
+  out = figures.compare_objectives(runs, str(tmp_path / 'objectives.png'))
+  assert os.path.getsize(out) > 1000
+  with pytest.raises(UserError, match='label=workdir'):
+    gan_objectives.parse_runs([str(smoke_run)])
+  with pytest.raises(UserError, match='no metrics.jsonl'):
+    gan_objectives.parse_runs([f'a={tmp_path}'])
