@@ -9,6 +9,10 @@ import sys
 import numpy as np
 import pytest
 
+from genjax.errors import UserError
+from genjax.evals import bound as bound_lib
+from genjax.evals import fd_vs_steps
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 EXPERIMENTS = {
@@ -134,11 +138,16 @@ def test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier(tmp_path):
     assert len(values) == 3 and all(v >= 0 for v in values)
   assert r['floor'] >= 0
   assert os.path.getsize(out / 'fd_vs_steps.png') > 1000
-  # Refusals name the remedy: another family's run, an empty dir, too many steps.
-  assert "not a diffusion run" in tool(classifier).stderr
+  # Refusals name the remedy in one line: another family's run (from the command line),
+  # an empty dir, too many steps (in process: the same UserError the main prints).
+  refusal = tool(classifier)
+  assert refusal.returncode == 2 and 'Traceback' not in refusal.stderr
+  assert 'error:' in refusal.stderr and 'not a diffusion run' in refusal.stderr
   (tmp_path / 'empty').mkdir()
-  assert 'no genjax run' in tool(tmp_path / 'empty').stderr
-  assert 'outside 1..T = 20' in tool(ddpm, '--steps=50').stderr
+  for workdir, steps, message in ((tmp_path / 'empty', [2], 'no genjax run'),
+                                  (ddpm, [50], 'outside 1..T = 20')):
+    with pytest.raises(UserError, match=message):
+      fd_vs_steps.run(str(workdir), str(classifier), num_samples=40, steps=steps)
 
   # The bound tool: its exact bound is the run's own final one (smoke: all T terms on the
   # first 96 test images), up to the noise of x_t; an estimate from 6 terms agrees.
@@ -153,4 +162,5 @@ def test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier(tmp_path):
   assert abs(exact['bpd'] - final['bpd']) < 3 * exact['bpd_standard_error'], (exact, final)
   se = np.hypot(exact['bpd_standard_error'], estimate['bpd_standard_error'])
   assert abs(exact['bpd'] - estimate['bpd']) < 3 * se, (exact, estimate)
-  assert 'must be in 1..297' in bound('--num_examples=20000').stderr  # digits' test set
+  with pytest.raises(UserError, match=r'must be in 1\.\.297'):  # digits' test set
+    bound_lib.run(str(ddpm), num_examples=20000, timesteps=0)
