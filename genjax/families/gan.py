@@ -73,12 +73,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         'The Fréchet distance and mode coverage need a classifier run; pass '
         '--config.eval.classifier=<workdir> (train one with experiments/classifier.py), or '
         'set --config.eval.frechet_samples=0.')
-  h, w = config_lib_image_size(config)
-  del h, w
-
-
-def config_lib_image_size(config):
-  return None, None
 
 
 class DCGAN:

@@ -145,6 +145,8 @@ def compare_objectives(workdirs: Mapping[str, str], path: str) -> str:
     axes[2].plot(*_series(rows, 'artifacts', 'frechet_distance'), 'o-', label=label)
   axes[0].set_ylabel('D(G(z))')
   axes[1].set_ylabel("|d loss / d G(z)| per sample")
+  for ax in axes[:2]:  # the early steps, where D wins and the minimax gradient vanishes
+    ax.set_xscale('log')
   axes[2].set_ylabel('Fréchet distance')
   axes[2].set_yscale('log')
   for ax in axes:
