@@ -18,6 +18,8 @@ _VALIDATION = flags.DEFINE_integer('validation_examples', 1000,
                                    'Held-out images on which sigma is chosen.')
 _TEST = flags.DEFINE_integer('test_examples', 0, 'The first n test images; 0: all.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the samples.')
+_REFERENCE = flags.DEFINE_bool('reference', True, 'Also score training images as the '
+                               'kernel centres: a generator that memorised its data.')
 _OUT = flags.DEFINE_string('out', '', 'JSON path; default <workdir>/parzen.json.')
 
 
@@ -27,7 +29,7 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # Orbax logs every file it reads at INFO
   gan_parzen.run(_WORKDIR.value, num_samples=_SAMPLES.value,
                  validation_examples=_VALIDATION.value, test_examples=_TEST.value,
-                 seed=_SEED.value, out=_OUT.value)
+                 seed=_SEED.value, reference=_REFERENCE.value, out=_OUT.value)
 
 
 if __name__ == '__main__':

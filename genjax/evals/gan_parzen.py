@@ -17,8 +17,12 @@ from genjax.training import restore
 
 def run(workdir: str, *, num_samples: int = 10000, validation_examples: int = 1000,
         test_examples: int = 0, sigmas=parzen.GOODFELLOW_SIGMAS, seed: int = 0,
-        out: str = '', log=print) -> dict:
-  """Writes the score as JSON to `out` (default <workdir>/parzen.json) and returns it."""
+        reference: bool = True, out: str = '', log=print) -> dict:
+  """Writes the score as JSON to `out` (default <workdir>/parzen.json) and returns it.
+
+  With `reference`, the same protocol with as many training images (never the held-out
+  ones) as kernel centres: what the estimator gives a generator that memorised its data.
+  """
   d = restore.read_run_config(workdir, 'gan', gan_family.TRAIN_COMMAND).data
   held = d.get('validation_examples', 0)
   if not 0 < validation_examples <= held:
@@ -34,23 +38,36 @@ def run(workdir: str, *, num_samples: int = 10000, validation_examples: int = 10
   test_images = test.images[:n_test].astype(np.float64) / 255.0
   trained = trained_gan.load(workdir)
   log(f'{workdir}: GAN run at step {trained.step}; drawing {num_samples} samples')
-  samples = trained.sample(num_samples, seed)
-  log(f'choosing sigma from {len(sigmas)} widths on {len(validation)} validation images')
-  sigma, means = parzen.choose_sigma(validation, samples, sigmas)
-  for s, m in zip(sigmas, means):
-    log(f'  sigma {s:.4f}: validation log-likelihood {m:.1f} nats' + (
-        '  <- chosen' if s == sigma else ''))
-  mean, se = parzen.score(test_images, samples, sigma)
   result = {'workdir': os.path.abspath(workdir), 'step': trained.step,
             'dataset': d.name, 'num_samples': num_samples,
             'validation_examples': len(validation), 'test_examples': n_test,
-            'sigmas': [float(s) for s in sigmas],
-            'validation_log_likelihood': [float(m) for m in means], 'sigma': sigma,
-            'log_likelihood': mean, 'standard_error': se, 'seed': seed}
+            'sigmas': [float(s) for s in sigmas], 'seed': seed,
+            **_protocol(trained.sample(num_samples, seed), validation, test_images, sigmas,
+                        log)}
+  if reference:
+    rows = np.random.default_rng(seed).choice(len(train.images) - held, num_samples,
+                                              replace=False)
+    log(f'the same protocol with {num_samples} training images as the kernel centres')
+    result['training_images'] = _protocol(train.images[rows].astype(np.float64) / 255.0,
+                                          validation, test_images, sigmas, log)
   out = out or os.path.join(workdir, 'parzen.json')
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   with open(out, 'w') as f:
     json.dump(result, f, indent=2)
-  log(f'Parzen log-likelihood {mean:.1f} ± {se:.1f} nats (standard error) on {n_test} test '
-      f'images, sigma {sigma:.4f}; wrote {out}')
+  log(f"Parzen log-likelihood {result['log_likelihood']:.1f} ± {result['standard_error']:.1f}"
+      f" nats (standard error) on {n_test} test images, sigma {result['sigma']:.4f}; "
+      f'wrote {out}')
   return result
+
+
+def _protocol(centres, validation, test_images, sigmas, log) -> dict:
+  """Sigma chosen on the validation images, the test log-likelihood at it."""
+  log(f'choosing sigma from {len(sigmas)} widths on {len(validation)} validation images')
+  sigma, means = parzen.choose_sigma(validation, centres, sigmas)
+  for s, m in zip(sigmas, means):
+    log(f'  sigma {s:.4f}: validation log-likelihood {m:.1f} nats' + (
+        '  <- chosen' if s == sigma else ''))
+  mean, se = parzen.score(test_images, centres, sigma)
+  log(f'  test: {mean:.1f} ± {se:.1f} nats')
+  return {'validation_log_likelihood': [float(m) for m in means], 'sigma': sigma,
+          'log_likelihood': mean, 'standard_error': se}

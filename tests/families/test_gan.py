@@ -150,6 +150,8 @@ def test_the_parzen_tool_reads_the_generator_back(smoke_run, tmp_path):
   assert r['sigma'] in r['sigmas'] and len(r['sigmas']) == 10
   assert r['sigma'] == r['sigmas'][int(np.argmax(r['validation_log_likelihood']))]
   assert np.isfinite(r['log_likelihood']) and r['standard_error'] > 0
+  memorised = r['training_images']  # the same protocol on 200 training images
+  assert memorised['sigma'] in r['sigmas'] and memorised['standard_error'] > 0
   # Widths are chosen on held-out images only; a directory without a run is refused.
   with pytest.raises(UserError, match='held out of training'):
     gan_parzen.run(str(smoke_run), validation_examples=65)
