@@ -1,7 +1,9 @@
 """Shared fixtures. absl flags are marked parsed so library code may read them under pytest."""
 
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 from absl import flags
@@ -12,8 +14,20 @@ if REPO not in sys.path:
 
 flags.FLAGS.mark_as_parsed()
 
-# The test runs' subprocesses compile afresh, as CI always does; the cache has its own test.
-os.environ['GENJAX_COMPILATION_CACHE'] = ''
+# The experiment mains that tests start share one persistent compilation cache for the
+# session, empty when it starts: every program is still compiled once, as in CI, and a
+# later run of the same model (a resume, a fault injected into a smoke run, the second
+# process layout) loads it instead of compiling it again. xdist workers are children of the
+# controller, which removes the cache at the end. The cache itself has its own test.
+_SESSION_PID = os.getppid() if 'PYTEST_XDIST_WORKER' in os.environ else os.getpid()
+_CACHE = os.path.join(tempfile.gettempdir(), f'genjax-test-compilation-cache-{_SESSION_PID}')
+os.environ['GENJAX_COMPILATION_CACHE'] = _CACHE
+
+
+def pytest_sessionfinish(session, exitstatus):
+  del session, exitstatus
+  if 'PYTEST_XDIST_WORKER' not in os.environ:
+    shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import optax
 
 from genjax.config import ConfigError
 
+
 def _beta1(c) -> float:
   return c.get('beta1', 0.9)  # configs saved before the field existed lack it
 

@@ -79,3 +79,20 @@ def test_mismatched_networks_are_refused():
 
 def test_no_optimiser_has_an_empty_state():
   assert init_optimizer_state(None, {'w': jnp.ones(2)}) == optax.EmptyState()
+
+
+@pytest.mark.parametrize('name', ['adam', 'adamw'])
+def test_beta1_is_adams_first_moment_decay(name):
+  c = base_config().optimizer
+  c.name, c.learning_rate, c.beta1 = name, 0.1, 0.5
+  reference = (optax.adam(0.1, b1=0.5) if name == 'adam'
+               else optax.adamw(0.1, b1=0.5, weight_decay=c.weight_decay))
+  params, grads = {'w': jnp.ones(3)}, [{'w': jnp.asarray([1.0, -2.0, 0.5]) * k} for k in (1, 3)]
+  for opt in (make_optimizer(c), reference):
+    state, out = opt.init(params), []
+    for g in grads:
+      updates, state = opt.update(g, state, params)
+      out.append(updates['w'])
+    if opt is reference:
+      np.testing.assert_allclose(np.stack(out), np.stack(first), rtol=1e-6)
+    first = out
