@@ -14,14 +14,19 @@ if REPO not in sys.path:
 
 flags.FLAGS.mark_as_parsed()
 
-# The experiment mains that tests start share one persistent compilation cache for the
-# session, empty when it starts: every program is still compiled once, as in CI, and a
-# later run of the same model (a resume, a fault injected into a smoke run, the second
-# process layout) loads it instead of compiling it again. xdist workers are children of the
-# controller, which removes the cache at the end. The cache itself has its own test.
+from genjax.launch import use_compilation_cache  # noqa: E402  (after sys.path has REPO)
+
+# The experiment mains that tests start, and the tests that train in process, share one
+# persistent compilation cache for the session, empty when it starts: every program is
+# still compiled once, as in CI, and a later run of the same model (a resume, a fault
+# injected into a smoke run, the second process layout) loads it instead of compiling it
+# again. xdist workers are children of the controller, which removes the cache at the
+# end. The cache itself has its own test.
 _SESSION_PID = os.getppid() if 'PYTEST_XDIST_WORKER' in os.environ else os.getpid()
 _CACHE = os.path.join(tempfile.gettempdir(), f'genjax-test-compilation-cache-{_SESSION_PID}')
 os.environ['GENJAX_COMPILATION_CACHE'] = _CACHE
+# Tests that train in process use it too (the mains' own setting, genjax.launch).
+use_compilation_cache(_CACHE)
 
 
 def pytest_sessionfinish(session, exitstatus):

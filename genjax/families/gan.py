@@ -78,7 +78,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 class DCGAN:
   """The networks, their optimisers and the two half-steps of one train step."""
 
-  def __init__(self, m, o, image_shape, num_classes: int, optimizer_config, ema_decay=0.0):
+  def __init__(self, m, o, image_shape, num_classes: int, optimizer_config=None,
+               ema_decay=0.0):
     h, w, _ = image_shape
     if h % 4 or w % 4:
       raise config_lib.ConfigError(
@@ -88,8 +89,9 @@ class DCGAN:
     self.latent_dim = m.latent_dim
     self.generator = dcgan.Generator(tuple(image_shape), m.channels, self.num_classes)
     self.discriminator = dcgan.Discriminator(m.channels, self.num_classes, m.spectral_norm)
-    self.optimizer = {'generator': make_optimizer(optimizer_config),
-                      'discriminator': make_optimizer(optimizer_config)}
+    self.optimizer = None if optimizer_config is None else {  # None: a reader, no training
+        'generator': make_optimizer(optimizer_config),
+        'discriminator': make_optimizer(optimizer_config)}
     self.generator_loss = o.generator_loss
     self.r1_gamma = o.r1_gamma
     self.ema_decay = ema_decay
@@ -233,11 +235,10 @@ class Sampler:
     return np.concatenate(out)
 
 
-def make_dcgan(signature, ema_decay: float = 0.0) -> DCGAN:
-  """The DCGAN a saved run's signature describes (for readers of a run)."""
+def make_dcgan(signature) -> DCGAN:
+  """The networks a saved run's signature describes, without optimisers (for readers)."""
   s = ml_collections.ConfigDict(dict(signature))
-  return DCGAN(s.model, s.objective, tuple(s.image_shape), s.num_classes, s.optimizer,
-               ema_decay)
+  return DCGAN(s.model, s.objective, tuple(s.image_shape), s.num_classes)
 
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
@@ -310,7 +311,6 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   return Family(
       name='gan',
       signature={'model': m.to_dict(), 'objective': o.to_dict(),
-                 'optimizer': config.optimizer.to_dict(),
                  'image_shape': list(info.image_shape), 'num_classes': info.num_classes},
       init_params=init_params,
       init_model_state=init_model_state,

@@ -128,14 +128,14 @@ def test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier(tmp_path):
       final['frechet_distance']]
   tool = lambda workdir, *flags: _run('experiments.diffusion_fd_steps', f'--workdir={workdir}',
                                       f'--classifier={classifier}', *flags)
-  result = tool(ddpm, '--num_samples=40', '--steps=2,5,20', '--batch_size=24',
+  result = tool(ddpm, '--num_samples=40', '--steps=2,20', '--batch_size=24',
                 f'--out_dir={out}')
   assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
   assert 'ddim' in result.stdout and 'floor' in result.stdout  # progress is shown
   r = json.load(open(out / 'fd_vs_steps.json'))
-  assert r['steps'] == [2, 5, 20] and r['num_samples'] == r['floor_train_samples'] == 40
+  assert r['steps'] == [2, 20] and r['num_samples'] == r['floor_train_samples'] == 40
   for values in r['fd'].values():
-    assert len(values) == 3 and all(v >= 0 for v in values)
+    assert len(values) == 2 and all(v >= 0 for v in values)
   assert r['floor'] >= 0
   assert os.path.getsize(out / 'fd_vs_steps.png') > 1000
   # Refusals name the remedy in one line: another family's run (from the command line),
