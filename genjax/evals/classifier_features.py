@@ -59,6 +59,10 @@ def logits_fn(model: Classifier, params):
 
 
 def _load(path: str):
+  if not os.path.exists(path):
+    raise restore.RunNotFoundError(
+        f'No classifier at {path}: the Fréchet distance reads a classifier run or a file '
+        f'exported from one. Train it with {TRAIN_COMMAND}, or point the score at one.')
   return load_checkpoint(path) if os.path.isdir(path) else load_exported(path)
 
 

@@ -56,3 +56,10 @@ def test_export_round_trip_and_features_for_the_frechet_distance(workdir, tmp_pa
   assert scorer(images) == pytest.approx(0.0, abs=1e-6)
   noise = np.random.default_rng(0).random(images.shape, dtype=np.float32)
   assert scorer(noise) > scorer(np.clip(images + 0.1 * (noise - 0.5), 0, 1)) > 0
+
+
+def test_a_missing_classifier_names_the_command_that_trains_one(tmp_path):
+  from genjax.errors import UserError  # pylint: disable=g-import-not-at-top
+  from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
+  with pytest.raises(UserError, match='experiments.classifier'):
+    classifier_features.load_feature_and_logits_fns(str(tmp_path / 'runs' / 'classifier'))

@@ -88,11 +88,12 @@ def test_beta1_is_adams_first_moment_decay(name):
   reference = (optax.adam(0.1, b1=0.5) if name == 'adam'
                else optax.adamw(0.1, b1=0.5, weight_decay=c.weight_decay))
   params, grads = {'w': jnp.ones(3)}, [{'w': jnp.asarray([1.0, -2.0, 0.5]) * k} for k in (1, 3)]
-  for opt in (make_optimizer(c), reference):
+
+  def updates_of(opt):
     state, out = opt.init(params), []
     for g in grads:
       updates, state = opt.update(g, state, params)
       out.append(updates['w'])
-    if opt is reference:
-      np.testing.assert_allclose(np.stack(out), np.stack(first), rtol=1e-6)
-    first = out
+    return np.stack(out)
+
+  np.testing.assert_allclose(updates_of(make_optimizer(c)), updates_of(reference), rtol=1e-6)
