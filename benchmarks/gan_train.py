@@ -75,10 +75,9 @@ LEVERS = {
     'convs via lax.conv_general_dilated, G transposed convs as four 2x2 phase convolutions '
     '(genjax.models.conv_transpose)': 'the reference',
     "D's 4x4 stride-2 convolutions as a 2x2 convolution over the space-to-depth input (the "
-    'same function; its input gradient a stride-1 transposed convolution)': 'forward and '
-    'backward of the 14x14x64 -> 7x7x128 layer at batch 64: 135 ms against 90 ms for '
-    'lax.conv_general_dilated (28x28x1 -> 14x14x64: 37 against 37 ms), median of 3, on a '
-    'machine loaded by training runs: slower, not taken',
+    'same function; its input gradient a stride-1 transposed convolution)': 'slower than '
+    'lax.conv_general_dilated for the 14x14x64 -> 7x7x128 layer in a one-off timing of the '
+    'layer alone on a loaded machine (script not kept): not taken',
 }
 
 
