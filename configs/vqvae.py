@@ -6,7 +6,9 @@ Variants, comma-separated after ':': smoke (seconds, on 8x8 digits), cpu (RESULT
 run: a quarter of the width, batch 64, 8,000 steps), codes14 (14x14 codes: one stride-2
 layer), loss (the codebook as a parameter moved by its loss, no restarts), gaussian (the
 discretized Gaussian of the DDPM bound instead of the discretized logistic), mse (a
-squared-error decoder: no bound), mnist.
+squared-error decoder: no bound), multiscale (VAR's multi-scale residual tokenizer:
+scales (1, 2, 3, 4, 5, 7), D = 32 as VAR's Cvae; the stage 1 of experiments/var.py),
+mnist.
 Default: K=512 codes of D=64 on a 7x7 grid, 128 channels and 2 residual blocks, EMA
 codebook (decay 0.99) with k-means init and dead-code restart, beta=0.25, Adam 2e-4,
 batch 128, 30 epochs. van den Oord et al. train 250k steps of batch 128 on CIFAR-10.
@@ -36,6 +38,7 @@ def get_config(arg: str | None = None):
       'loss': _loss,
       'gaussian': lambda c: setattr(c.model, 'likelihood', 'discretized_gaussian'),
       'mse': lambda c: setattr(c.model, 'likelihood', 'mse'),
+      'multiscale': _multiscale,
       'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
   })
   return lock(c)
@@ -69,3 +72,10 @@ def _cpu(c):
 def _loss(c):
   c.objective.codebook = 'loss'
   c.objective.dead_code_threshold = 0.0
+
+
+def _multiscale(c):
+  # VAR's tokenizer on the 7x7 latent: L = 1 + 4 + 9 + 16 + 25 + 49 = 104 tokens. The 8x8
+  # digits of `smoke` have a 2x2 latent: add --config.model.scales='(1, 2)'.
+  c.model.scales = (1, 2, 3, 4, 5, 7)
+  c.model.code_dim = 32

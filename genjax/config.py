@@ -45,6 +45,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.name = 'adam'  # 'adam' | 'adamw' | 'adagrad' | 'sgd'
   c.optimizer.learning_rate = 1e-3
   c.optimizer.beta1 = 0.9  # Adam's and AdamW's first-moment decay; DCGAN uses 0.5
+  c.optimizer.beta2 = 0.999  # their second-moment decay; VAR uses 0.95
   c.optimizer.weight_decay = 0.0
   c.optimizer.grad_clip_norm = 0.0  # 0 disables clipping
   c.optimizer.warmup_steps = 0  # linear warmup of the learning rate from 0; 0: constant
@@ -92,6 +93,7 @@ BASE_RANGES = {
     'optimizer.name': OPTIMIZER_NAMES,
     'optimizer.learning_rate': 'positive',
     'optimizer.beta1': 'unit_interval',
+    'optimizer.beta2': 'unit_interval',
     'optimizer.weight_decay': 'non_negative',
     'optimizer.grad_clip_norm': 'non_negative',
     'optimizer.warmup_steps': 'non_negative',
@@ -194,7 +196,8 @@ def check_ranges(config: ml_collections.ConfigDict, ranges: Mapping[str, Any],
       has_default, default = _lookup(defaults, path)
       kind = _describe(rule, default if has_default else value)
       fix = default if has_default and holds(default) else fallback
-      raise ConfigError(f'{path}={value!r} must be {kind}; set --config.{path}={_flag(fix)} '
+      raise ConfigError(f'{path}={value!r} must be {kind}; '
+                        f'set --config.{path}={flag_value(fix)} '
                         f'(or another {kind.removeprefix("a ")}).')
 
 
@@ -234,7 +237,7 @@ def _enum_fix(value: Any, allowed: tuple, default: Any) -> Any:
   return default if default in allowed else allowed[0]
 
 
-def _flag(value: Any) -> str:
+def flag_value(value: Any) -> str:
   """How a value is written after --config.field=; lists are quoted for the shell."""
   return f"'{tuple(value)!r}'" if isinstance(value, (tuple, list)) else str(value)
 

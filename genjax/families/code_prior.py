@@ -89,6 +89,40 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         '--config.eval.frechet_samples=0.')
 
 
+def bound_terms(decoder, frozen, batch, prior_nll: jax.Array) -> dict[str, jax.Array]:
+  """Per-image test terms of a prior over a stage 1's codes: its code NLL (nats, bits per
+  code) and the bound -log p(x) <= -log p(x | z_q(x)) - log p_prior(z_q(x)) in bits/dim,
+  beside the uniform prior's."""
+  x01 = batch['image'].astype(jnp.float32) / 255.0
+  mean, log_scale = decoder.decode_codes(frozen['params'], frozen['model_state'],
+                                         batch['codes'])
+  recon = vq_objectives.reconstruction_nll(decoder.likelihood, x01, mean, log_scale)
+  dims = math.prod(x01.shape[1:])
+  positions = math.prod(batch['codes'].shape[1:])
+  uniform = vq_objectives.uniform_code_nats(positions, decoder.num_codes)
+  return {'prior_nll': prior_nll,
+          'prior_bits_per_code': prior_nll / (positions * math.log(2.0)),
+          'recon_nll': recon,
+          'bound_bits_per_dim': vq_objectives.bits_per_dim(recon + prior_nll, dims),
+          'bound_bits_per_dim_uniform_prior': vq_objectives.bits_per_dim(recon + uniform,
+                                                                         dims)}
+
+
+def frechet_reference(e, info: DataInfo, stage1, seed: int):
+  """(scorer against the test images, the floor's training images), or (None, None) when
+  eval.frechet_samples is 0: the Fréchet distance of decoded samples and its floor."""
+  if not e.frechet_samples:
+    return None, None
+  from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
+  from genjax.metrics.frechet import FrechetScorer  # pylint: disable=g-import-not-at-top
+  scorer = FrechetScorer(classifier_features.load_feature_fn(e.classifier),
+                         info.test.astype(np.float32) / 255.0)
+  train, _ = load_splits(stage1.run.config.data)
+  pick = np.random.default_rng(seed).choice(len(train.images), e.frechet_samples,
+                                            replace=False)
+  return scorer, train.images[pick].astype(np.float32) / 255.0
+
+
 def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   m, e = config.model, config.eval
   check_config(config)
@@ -119,28 +153,9 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
     del model_state, rng
     prior = ar_objectives.nll_terms(model, params, as_model_batch(batch)['image'],
                                     labels(batch))
-    x01 = batch['image'].astype(jnp.float32) / 255.0
-    mean, log_scale = decoder.decode_codes(frozen['params'], frozen['model_state'],
-                                           batch['codes'])
-    recon = vq_objectives.reconstruction_nll(decoder.likelihood, x01, mean, log_scale)
-    dims = math.prod(x01.shape[1:])
-    uniform = vq_objectives.uniform_code_nats(math.prod(batch['codes'].shape[1:]), k)
-    return {'prior_nll': prior['nll'], 'prior_bits_per_code': prior['bits_per_dim'],
-            'recon_nll': recon,
-            'bound_bits_per_dim': vq_objectives.bits_per_dim(recon + prior['nll'], dims),
-            'bound_bits_per_dim_uniform_prior': vq_objectives.bits_per_dim(recon + uniform,
-                                                                           dims)}
+    return bound_terms(decoder, frozen, batch, prior['nll'])
 
-  scorer, floor_images = None, None
-  if e.frechet_samples:
-    from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
-    from genjax.metrics.frechet import FrechetScorer  # pylint: disable=g-import-not-at-top
-    scorer = FrechetScorer(classifier_features.load_feature_fn(e.classifier),
-                           info.test.astype(np.float32) / 255.0)
-    train, _ = load_splits(stage1.run.config.data)
-    pick = np.random.default_rng(config.seed).choice(len(train.images), e.frechet_samples,
-                                                     replace=False)
-    floor_images = train.images[pick].astype(np.float32) / 255.0
+  scorer, floor_images = frechet_reference(e, info, stage1, config.seed)
 
   decode = jax.jit(lambda frozen, codes: vq_objectives.decoder_mean01(
       decoder.likelihood, decoder.decode_codes(frozen['params'], frozen['model_state'],

@@ -5,7 +5,9 @@ state: checkpointed and resumed with it, read back by a stage-2 prior through
 `genjax.training.restore.load_run`. With objective.codebook='loss' the codebook is a
 parameter moved by the codebook loss. Every evaluation logs codebook health (test-set
 perplexity and the fraction of codes used) beside the test bound in bits/dim under the
-uniform prior; the figures show reconstructions and the usage histogram.
+uniform prior; the figures show reconstructions and the usage histogram. With
+model.scales the stage 1 is VAR's multi-scale residual tokenizer (one codebook, phi_k per
+scale), and its figures add the decoding of f_hat after each scale, coarse to fine.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from genjax import config as config_lib
 from genjax.families.image_data import image_data
 from genjax.figures import vqvae as figures
+from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import quantizer
 from genjax.models.vqvae import VQVAE
 from genjax.objectives import vqvae as objectives
@@ -36,6 +39,7 @@ def schema() -> ml_collections.ConfigDict:
           num_res_blocks=2,
           downsamples=2,  # stride-2 layers: 28x28 -> 7x7 codes; 1 gives 14x14
           code_dim=64,  # D
+          scales=(),  # () one code map; VAR's tokenizer: e.g. (1, 2, 3, 4, 5, 7) for 7x7
           num_codes=512,  # K
           likelihood='discretized_logistic'),  # | 'discretized_gaussian' | 'mse' (no bound)
       objective=dict(
@@ -54,7 +58,7 @@ def schema() -> ml_collections.ConfigDict:
 def make_objective(m, o, image_shape) -> objectives.VQObjective:
   model = VQVAE(image_shape=tuple(image_shape), channels=m.channels, res_hidden=m.res_hidden,
                 num_res_blocks=m.num_res_blocks, downsamples=m.downsamples,
-                code_dim=m.code_dim)
+                code_dim=m.code_dim, scales=tuple(int(p) for p in m.scales))
   return objectives.VQObjective(model=model, num_codes=m.num_codes, likelihood=m.likelihood,
                                 beta=o.beta, codebook=o.codebook, ema_decay=o.ema_decay,
                                 dead_code_threshold=o.dead_code_threshold)
@@ -91,9 +95,25 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         'parameter; with objective.codebook=loss set --config.objective.dead_code_threshold=0.')
 
 
+def check_scales(config: ml_collections.ConfigDict, image_shape) -> None:
+  m = config.model
+  if not m.scales:
+    return
+  side = (image_shape[0] // 2**m.downsamples, image_shape[1] // 2**m.downsamples)
+  if side[0] != side[1]:
+    raise config_lib.ConfigError(f'Multi-scale tokens need a square latent, not {side}; '
+                                 'use square images or set --config.model.scales=().')
+  try:
+    multiscale.check_scales(m.scales, side[0])
+  except ValueError as e:
+    fix = config_lib.flag_value(multiscale.default_scales(side[0]))
+    raise config_lib.ConfigError(f'{e} Set --config.model.scales={fix}.') from None
+
+
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, o, e = config.model, config.objective, config.eval
   check_config(config)
+  check_scales(config, info.image_shape)
   objective = make_objective(m, o, info.image_shape)
 
   def first_codebook(rng, net, batch):
@@ -128,16 +148,22 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   test_u8 = info.test.images
   recon_inputs = test_u8[:e.num_reconstructions].astype(np.float32) / 255.0
-  code_shape = objective.model.code_shape
+  token_shape = objective.token_shape
   encode, decode = encoder(objective), jax.jit(objective.decode_codes)  # compiled once a run
+  by_scale = jax.jit(objective.reconstructions_by_scale)
 
   def artifacts_fn(params, model_state, rng, frozen):
     del frozen
     codes = encode(params, model_state, test_u8[:e.usage_examples])
     mean, _ = decode(params, model_state, jnp.asarray(codes[:len(recon_inputs)]))
-    uniform = jax.random.randint(rng, (e.num_uniform_samples,) + code_shape, 0, m.num_codes)
+    uniform = jax.random.randint(rng, (e.num_uniform_samples,) + token_shape, 0, m.num_codes)
     uniform_mean, _ = decode(params, model_state, uniform)
-    return {'recon_inputs': recon_inputs,
+    out = {}
+    if m.scales:
+      out['scale_means'] = np.asarray(objectives.decoder_mean01(
+          m.likelihood, by_scale(params, model_state, jnp.asarray(recon_inputs))))
+      out['scales'] = np.asarray(m.scales)
+    return out | {'recon_inputs': recon_inputs,
             'recon_means': np.asarray(objectives.decoder_mean01(m.likelihood, mean)),
             'code_usage': np.bincount(codes.reshape(-1), minlength=m.num_codes),
             'code_usage_images': np.int64(len(codes)),
@@ -165,6 +191,7 @@ RANGES = {
     'model.num_res_blocks': 'non_negative',
     'model.downsamples': 'positive',
     'model.code_dim': 'positive',
+    'model.scales': 'positive_each_or_empty',
     'model.num_codes': 'positive',
     'model.likelihood': objectives.LIKELIHOODS,
     'objective.codebook': ('ema', 'loss'),

@@ -40,7 +40,8 @@ class Stage1:
 
   @property
   def code_shape(self) -> tuple[int, int]:
-    return self.objective.model.code_shape
+    """The grid of one image's codes: [h, w], or [1, L] multi-scale tokens."""
+    return self.objective.token_shape
 
   @property
   def num_codes(self) -> int:

@@ -25,7 +25,31 @@ def render_run(artifacts_path: str, out_dir: str) -> list[str]:
     show_tiles(ax, a['uniform_prior_samples'], 8,
                'Codes drawn uniformly, decoded: why a prior is learned')
     paths.append(save(fig, os.path.join(out_dir, 'uniform_prior_samples.png')))
+  if 'scale_means' in a:
+    paths.append(coarse_to_fine(a['recon_inputs'], a['scale_means'], a['scales'],
+                                os.path.join(out_dir, 'coarse_to_fine.png')))
   return paths
+
+
+def coarse_to_fine(inputs: np.ndarray, scale_means: np.ndarray, scales: np.ndarray,
+                   path: str, rows: int = 8,
+                   title: str = 'Multi-scale tokens: the decoder after each scale, coarse to '
+                   'fine', last_title: str = 'image') -> str:
+  """One image a row: decodings of f_hat after each of `scales`, then the image."""
+  n = min(rows, len(inputs))
+  cols = list(scale_means[:, :n]) + [inputs[:n]]
+  fig, axes = plt.subplots(n, len(cols), figsize=(1.1 * len(cols), 1.1 * n + 0.4),
+                           squeeze=False)
+  titles = [f'{p}x{p}' for p in scales] + [last_title]
+  for c, (images, title) in enumerate(zip(cols, titles)):
+    for r in range(n):
+      ax = axes[r, c]
+      ax.imshow(np.asarray(images[r])[..., 0], cmap='gray', vmin=0.0, vmax=1.0)
+      ax.set_axis_off()
+      if r == 0:
+        ax.set_title(title, fontsize=8)
+  fig.suptitle(title, fontsize=9)
+  return save(fig, path)
 
 
 def code_usage(counts: np.ndarray, num_images: int, path: str) -> str:

@@ -56,19 +56,23 @@ class Block(nn.Module):
     h = h + self.proj(attended.reshape(attended.shape[:-2] + (self.dim,)))
     return h + self.mlp_out(nn.gelu(self.mlp_in(self.ln2(h))))
 
-  def __call__(self, h):
-    """h [B, N, D] -> [B, N, D], position i attending to positions <= i."""
+  def __call__(self, h, mask=None):
+    """h [B, N, D] -> [B, N, D]: position i attends to positions j <= i, or, given a mask
+    [N, N], to those where mask[i, j] (VAR's block-causal mask)."""
     q, k, v = self._heads(h)
-    n = h.shape[1]
-    causal = jnp.tril(jnp.ones((n, n), bool))
-    return self._finish(h, _attend(q, k, v, causal[None, None]))
+    if mask is None:
+      n = h.shape[1]
+      mask = jnp.tril(jnp.ones((n, n), bool))
+    return self._finish(h, _attend(q, k, v, mask[None, None]))
 
   def step(self, h, cache_k, cache_v, pos):
-    """h [B, 1, D] at position `pos`; caches [B, N, heads, head_dim] hold positions < pos."""
+    """h [B, n, D] at positions pos..pos+n-1; caches [B, N, heads, head_dim] hold the
+    positions < pos. The n new positions see every cached one and each other: n = 1 is
+    one raster position, n = p^2 one whole VAR scale."""
     q, k, v = self._heads(h)
     cache_k = jax.lax.dynamic_update_slice(cache_k, k, (0, pos, 0, 0))
     cache_v = jax.lax.dynamic_update_slice(cache_v, v, (0, pos, 0, 0))
-    visible = (jnp.arange(cache_k.shape[1]) <= pos)[None, None, None, :]
+    visible = (jnp.arange(cache_k.shape[1]) < pos + h.shape[1])[None, None, None, :]
     return self._finish(h, _attend(q, cache_k, cache_v, visible)), cache_k, cache_v
 
 

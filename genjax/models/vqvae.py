@@ -6,7 +6,9 @@ dimension D. Decoder: the mirror image, transposed 4x4 stride-2 convolutions bac
 (`genjax.models.conv_transpose`), ending in two maps per pixel, the mean and log-scale of
 a discretized likelihood. The
 codebook is not part of this module: it is a parameter (codebook loss) or a model state
-(EMA), handled by `genjax.models.quantizer`.
+(EMA), handled by `genjax.models.quantizer`. With `scales` (VAR's multi-scale residual
+tokenizer, `genjax.models.multiscale_quantizer`) the module also holds one 3x3 conv phi_k
+per scale, blended half and half with the identity.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class VQVAE(nn.Module):
   num_res_blocks: int = 2
   downsamples: int = 2
   code_dim: int = 64
+  scales: tuple[int, ...] = ()  # () one code map; else VAR's schedule, ending at the side
+  phi_blend: float = 0.5  # VAR's quant_resi: phi_k(h) = (1 - r) h + r conv_k(h)
 
   def setup(self):
     factor = 2**self.downsamples
@@ -84,6 +88,8 @@ class VQVAE(nn.Module):
                            self.downsamples, self.code_dim)
     self.decoder = Decoder(self.channels, self.res_hidden, self.num_res_blocks,
                            self.downsamples, 2 * c)
+    self.phis = [nn.Conv(self.code_dim, (3, 3), name=f'phi_{k}')
+                 for k in range(len(self.scales))]
 
   @property
   def code_shape(self) -> tuple[int, int]:
@@ -98,5 +104,11 @@ class VQVAE(nn.Module):
     c = self.image_shape[-1]
     return out[..., :c], out[..., c:]
 
+  def phi(self, h: jax.Array, k: int) -> jax.Array:
+    return (1.0 - self.phi_blend) * h + self.phi_blend * self.phis[k](h)
+
   def __call__(self, x: jax.Array):
-    return self.decode(self.encode(x))
+    z = self.encode(x)
+    for k in range(len(self.scales)):  # so that init creates every phi_k
+      z = self.phi(z, k)
+    return self.decode(z)

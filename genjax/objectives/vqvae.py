@@ -9,17 +9,21 @@ moving averages instead). With a discrete decoder likelihood the test bound is
 exact in its form because the posterior is deterministic (q(z|x) is one-hot, so the KL to
 the prior is -log p_prior(z_q(x))). A uniform prior over N codes of K values gives
 N log K nats; a learned prior gives its exact code NLL. Bits/dim divide by D ln 2, D the
-number of pixel values.
+number of pixel values. With model.scales (VAR's multi-scale residual tokenizer) the codes
+of an image are its L = sum_k p_k^2 tokens, a [1, L] grid, and the VQ terms are VAR's:
+averaged over the scales' cumulative f_hat, the codebook term also training the phi_k.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import quantizer
 from genjax.models.vqvae import VQVAE
 from genjax.objectives import pixel_likelihoods
@@ -54,6 +58,15 @@ def decoder_mean01(likelihood: str, mean: jax.Array) -> jax.Array:
   return jnp.clip((mean + 1.0) / 2.0, 0.0, 1.0)
 
 
+class Quantization(NamedTuple):
+  codes: jax.Array  # int32 [B, h, w], or [B, 1, L] tokens for the multi-scale tokenizer
+  z_st: jax.Array  # the decoder's input: the quantized latent, straight through to z_e
+  commitment: jax.Array  # [B], beta included
+  codebook_term: jax.Array  # [B]; moves a codebook parameter and the phi_k
+  assigned_inputs: jax.Array  # [..., D] the vectors the codes were chosen for (EMA)
+  assigned_codes: jax.Array  # [...] their codes
+
+
 @dataclasses.dataclass(frozen=True)
 class VQObjective:
   """What the VQ-VAE's loss and bound need to know besides the params."""
@@ -65,37 +78,59 @@ class VQObjective:
   ema_decay: float = 0.99
   dead_code_threshold: float = 0.0  # EMA count below which a code restarts; 0: never
 
+  @property
+  def scales(self) -> tuple[int, ...]:
+    return tuple(self.model.scales)
+
+  @property
+  def token_shape(self) -> tuple[int, int]:
+    """The grid a prior models: the code map, or [1, L] multi-scale tokens."""
+    if self.scales:
+      return 1, multiscale.sequence_length(self.scales)
+    return self.model.code_shape
+
   def encode(self, net, x01):
     return self.model.apply(net, pixel_likelihoods.to_centres(x01), method=VQVAE.encode)
 
   def decode(self, net, z_q):
     return self.model.apply(net, z_q, method=VQVAE.decode)
 
+  def phi_fn(self, net) -> multiscale.Phi:
+    return lambda h, k: self.model.apply(net, h, k, method=VQVAE.phi)
+
+  def quantize(self, net, codebook, z) -> Quantization:
+    if not self.scales:
+      q = quantizer.quantize(z, codebook)
+      return Quantization(q.codes, q.z_st, self.beta * quantizer.commitment_loss(z, q.z_q),
+                          quantizer.codebook_loss(z, quantizer.lookup(q.codes, codebook)),
+                          z, q.codes)
+    mq = multiscale.quantize(z, codebook, self.scales, self.phi_fn(net))
+    commitment, codebook_term = multiscale.vq_terms(z, mq.f_hats, self.beta)
+    return Quantization(mq.tokens[:, None, :], mq.z_st, commitment, codebook_term,
+                        mq.inputs, mq.tokens)
+
   def forward(self, net, codebook, x01):
-    """(encoder outputs, quantized, per-image reconstruction NLL [B])."""
-    z = self.encode(net, x01)
-    q = quantizer.quantize(z, codebook)
+    """(quantization, per-image reconstruction NLL [B])."""
+    q = self.quantize(net, codebook, self.encode(net, x01))
     mean, log_scale = self.decode(net, q.z_st)
-    return z, q, reconstruction_nll(self.likelihood, x01, mean, log_scale)
+    return q, reconstruction_nll(self.likelihood, x01, mean, log_scale)
 
   def loss_and_state(self, params, model_state, x01, rng):
     """(mean loss, aux metrics, new model state) for one batch."""
-    codebook = params['codebook'] if self.codebook == 'loss' else model_state['codebook']
-    z, q, recon = self.forward(params['net'], codebook, x01)
-    commitment = self.beta * quantizer.commitment_loss(z, q.z_q)
-    loss = recon + commitment
-    aux = {'recon_nll': jnp.mean(recon), 'commitment': jnp.mean(commitment),
+    q, recon = self.forward(params['net'], self.codebook_of(params, model_state), x01)
+    loss = recon + q.commitment
+    aux = {'recon_nll': jnp.mean(recon), 'commitment': jnp.mean(q.commitment),
            'perplexity': quantizer.perplexity(jnp.sum(
                quantizer.code_counts(q.codes, self.num_codes), 0))}
-    if self.codebook == 'loss':
-      codebook_term = quantizer.codebook_loss(z, quantizer.lookup(q.codes, params['codebook']))
-      loss = loss + codebook_term
-      aux['codebook_loss'] = jnp.mean(codebook_term)
-    else:
-      state = quantizer.ema_update(quantizer.EMACodebook(**model_state), z, q.codes,
-                                   self.ema_decay)
+    if self.codebook == 'loss' or self.scales:
+      loss = loss + q.codebook_term
+      aux['codebook_loss'] = jnp.mean(q.codebook_term)
+    if self.codebook == 'ema':
+      state = quantizer.ema_update(quantizer.EMACodebook(**model_state), q.assigned_inputs,
+                                   q.assigned_codes, self.ema_decay)
       if self.dead_code_threshold > 0:
-        state, moved = quantizer.restart_dead_codes(rng, state, z, self.dead_code_threshold)
+        state, moved = quantizer.restart_dead_codes(rng, state, q.assigned_inputs,
+                                                    self.dead_code_threshold)
         aux['restarted_codes'] = moved.astype(jnp.float32)
       model_state = state._asdict()
     if self.likelihood != 'mse':
@@ -107,9 +142,9 @@ class VQObjective:
 
   def eval_terms(self, params, model_state, x01) -> dict[str, jax.Array]:
     """Per-image test metrics; 'code_counts' [B, K] becomes perplexity and usage."""
-    z, q, recon = self.forward(params['net'], self.codebook_of(params, model_state), x01)
+    q, recon = self.forward(params['net'], self.codebook_of(params, model_state), x01)
     out = {'code_counts': quantizer.code_counts(q.codes, self.num_codes),
-           'commitment': self.beta * quantizer.commitment_loss(z, q.z_q)}
+           'commitment': q.commitment}
     if self.likelihood == 'mse':
       out['squared_error'] = recon
       return out
@@ -121,14 +156,36 @@ class VQObjective:
     return out
 
   def codes(self, params, model_state, x01) -> jax.Array:
-    """The code grid int32 [B, h, w] of each image."""
-    z = self.encode(params['net'], x01)
-    return quantizer.nearest_codes(z, self.codebook_of(params, model_state))
+    """The code grid int32 [B, h, w] of each image ([B, 1, L] multi-scale tokens)."""
+    net, codebook = params['net'], self.codebook_of(params, model_state)
+    z = self.encode(net, x01)
+    if self.scales:
+      return self.quantize(net, codebook, z).codes
+    return quantizer.nearest_codes(z, codebook)
+
+  def latent_from_codes(self, params, model_state, codes) -> jax.Array:
+    """Code grids (or [B, 1, L] tokens) -> the decoder's input z_q (f_hat)."""
+    codebook = self.codebook_of(params, model_state)
+    if self.scales:
+      return multiscale.f_hat_from_tokens(codes.reshape(codes.shape[0], -1), codebook,
+                                          self.scales, self.phi_fn(params['net']))
+    return quantizer.lookup(codes, codebook)
+
+  def reconstructions_by_scale(self, params, model_state, x01) -> jax.Array:
+    """The decoder's mean from the cumulative f_hat after each scale, coarse to fine:
+    images [B, H, W, C] -> [S, B, H, W, C] (multi-scale tokenizers only)."""
+    return self.decodings_by_scale(params, model_state, self.codes(params, model_state, x01))
+
+  def decodings_by_scale(self, params, model_state, codes) -> jax.Array:
+    """Tokens [B, 1, L] -> the decoder's mean after each scale's f_hat [S, B, H, W, C]."""
+    f_hats = multiscale.cumulative_f_hats(codes.reshape(codes.shape[0], -1),
+                                          self.codebook_of(params, model_state), self.scales,
+                                          self.phi_fn(params['net']))
+    return jnp.stack([self.decode(params['net'], f_hat)[0] for f_hat in f_hats])
 
   def decode_codes(self, params, model_state, codes) -> tuple[jax.Array, jax.Array]:
-    """Code grids [B, h, w] -> the decoder's (mean, log_scale) over pixels."""
-    z_q = quantizer.lookup(codes, self.codebook_of(params, model_state))
-    return self.decode(params['net'], z_q)
+    """Code grids [B, h, w] (or tokens [B, 1, L]) -> the decoder's (mean, log_scale)."""
+    return self.decode(params['net'], self.latent_from_codes(params, model_state, codes))
 
 
 def summarise_codes(means: dict) -> dict:

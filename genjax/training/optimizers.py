@@ -10,13 +10,14 @@ import optax
 from genjax.config import ConfigError
 
 
-def _beta1(c) -> float:
-  return c.get('beta1', 0.9)  # configs saved before the field existed lack it
+def _betas(c) -> dict[str, float]:
+  # configs saved before the fields existed lack them
+  return {'b1': c.get('beta1', 0.9), 'b2': c.get('beta2', 0.999)}
 
 
 _OPTIMIZERS = {
-    'adam': lambda c, lr: optax.adam(lr, b1=_beta1(c)),
-    'adamw': lambda c, lr: optax.adamw(lr, b1=_beta1(c), weight_decay=c.weight_decay),
+    'adam': lambda c, lr: optax.adam(lr, **_betas(c)),
+    'adamw': lambda c, lr: optax.adamw(lr, weight_decay=c.weight_decay, **_betas(c)),
     'adagrad': lambda c, lr: optax.adagrad(lr),
     'sgd': lambda c, lr: optax.sgd(lr),
 }

@@ -16,10 +16,12 @@ import numpy as np
 import pytest
 
 from configs import code_prior as code_prior_config
+from configs import var as var_config
 from configs import vqvae as vqvae_config
 from genjax.errors import UserError
-from genjax.families import code_prior, vqvae
+from genjax.families import code_prior, var, vqvae
 from genjax.families.vqvae_codes import codes_path, load_stage1
+from genjax.training.family import DataInfo
 from genjax.training.loop import train_and_evaluate
 from tests.families.run_config import unlocked
 from tests.training.checks import assert_bitwise_equal, raw_state
@@ -132,3 +134,12 @@ def test_a_prior_trains_on_stage1_codes_and_its_bound_adds_its_code_nll(stage1, 
   with np.load(codes_path(stage1_run).replace('.npz', '_test.npz')) as f:
     assert json.loads(str(f['metadata']))['source']['step'] == stage1_run.run.step
   assert os.path.getsize(os.path.join(tmp_path, 'figures', 'samples.png')) > 1000
+
+
+def test_var_refuses_a_stage1_with_one_code_map_in_one_line(stage1):
+  config = unlocked(var_config, 'smoke', data=dict(stage1_workdir=str(stage1)))
+  with _no_compilation(), pytest.raises(UserError) as raised:
+    var.FAMILY.build(config, DataInfo(num_train=1, num_classes=10))
+  message = str(raised.value)
+  assert '\n' not in message and 'one code map, not multi-scale tokens' in message
+  assert 'configs/vqvae.py:cpu,multiscale' in message

@@ -82,11 +82,11 @@ def test_no_optimiser_has_an_empty_state():
 
 
 @pytest.mark.parametrize('name', ['adam', 'adamw'])
-def test_beta1_is_adams_first_moment_decay(name):
+def test_beta1_and_beta2_are_adams_moment_decays(name):
   c = base_config().optimizer
-  c.name, c.learning_rate, c.beta1 = name, 0.1, 0.5
-  reference = (optax.adam(0.1, b1=0.5) if name == 'adam'
-               else optax.adamw(0.1, b1=0.5, weight_decay=c.weight_decay))
+  c.name, c.learning_rate, c.beta1, c.beta2 = name, 0.1, 0.5, 0.95
+  reference = (optax.adam(0.1, b1=0.5, b2=0.95) if name == 'adam'
+               else optax.adamw(0.1, b1=0.5, b2=0.95, weight_decay=c.weight_decay))
   params, grads = {'w': jnp.ones(3)}, [{'w': jnp.asarray([1.0, -2.0, 0.5]) * k} for k in (1, 3)]
 
   def updates_of(opt):

@@ -1,0 +1,216 @@
+"""VAR (Tian et al., 2024): a next-scale prior over a multi-scale tokenizer's tokens.
+
+Stage 1 is a VQ-VAE run with model.scales (VAR's multi-scale residual tokenizer,
+`configs/vqvae.py:cpu,multiscale`); its params are `frozen`, read by the compiled step.
+The stream is the run's stored tokens ([1, L] grids, `genjax.data.codes`); each step
+rebuilds the teacher-forcing inputs (the cumulative f_hat) from them with stage 1's
+codebook and phi_k. The loss is the exact NLL of the L tokens in nats per image; labels
+are replaced by the null class with probability model.class_dropout, so one network is
+both p(tokens | y) and p(tokens) for classifier-free guidance.
+
+Evaluation reports the token NLL and the bound -log p(x) <= -log p(x | f_hat) - log
+p(tokens) in bits/dim (the same terms as the raster prior over the same tokens,
+`genjax.families.code_prior`). Artifacts: samples, a class grid at each guidance scale,
+the decodings scale by scale of a few samples, and the Fréchet distance of decoded samples
+at each guidance scale beside its floor.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from genjax import config as config_lib
+from genjax.errors import UserError
+from genjax.families.code_prior import bound_terms, code_prior_data, frechet_reference
+from genjax.families.vqvae_codes import load_stage1
+from genjax.figures import var as figures
+from genjax.models import multiscale_quantizer as multiscale
+from genjax.models.var import VARTransformer
+from genjax.objectives import vqvae as vq_objectives
+from genjax.samplers import var as samplers
+from genjax.training.family import Family, FamilyDef
+
+STAGE1_COMMAND = ('python -m experiments.vqvae --config=configs/vqvae.py:cpu,multiscale '
+                  '--workdir=runs/var_tokenizer')
+FRECHET_BATCH = 500
+
+
+def schema() -> ml_collections.ConfigDict:
+  return config_lib.with_family_schema(
+      model=dict(
+          dim=128,
+          num_heads=4,
+          num_layers=4,
+          mlp_ratio=4,
+          conditional=True,  # p(tokens | y), with the null class for guidance
+          class_dropout=0.1),  # VAR's: labels replaced by the null class when training
+      data=dict(stage1_workdir=''),  # a finished multi-scale VQ-VAE run
+      eval_=dict(
+          test_examples=0,  # 0: the whole test set
+          num_samples=64,
+          samples_per_class=10,
+          guidance_scales=(1.0, 2.0, 4.0),  # w of u + w (c - u): a class grid and FD each
+          top_k=0,  # 0: no top-k filtering
+          top_p=1.0,  # 1.0: no nucleus filtering
+          frechet_samples=1000,  # decoded samples scored against the test set; 0: none
+          classifier='',  # the Fréchet feature space: a classifier workdir or export
+          sampler='fast'))  # 'fast' (KV cache) | 'naive' (full pass per scale; reference)
+
+
+def make_model(m: ml_collections.ConfigDict, scales, num_codes: int,
+               num_classes: int) -> VARTransformer:
+  return VARTransformer(scales=tuple(scales), num_codes=num_codes, dim=m.dim,
+                        num_heads=m.num_heads, num_layers=m.num_layers,
+                        mlp_ratio=m.mlp_ratio,
+                        num_classes=num_classes if m.conditional else 0)
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  e = config.eval
+  if e.frechet_samples and not e.classifier:
+    raise config_lib.ConfigError(
+        'The Fréchet distance needs a classifier run; pass --config.eval.classifier='
+        '<workdir> (train one with experiments/classifier.py), or set '
+        '--config.eval.frechet_samples=0.')
+  if not config.model.conditional and any(w != 1.0 for w in e.guidance_scales):
+    raise config_lib.ConfigError('Guidance needs a class-conditional model; set '
+                                 "--config.eval.guidance_scales='(1.0,)' or "
+                                 '--config.model.conditional=True.')
+
+
+def build(config: ml_collections.ConfigDict, info) -> Family:
+  m, e = config.model, config.eval
+  check_config(config)
+  stage1 = load_stage1(config.data.stage1_workdir)
+  tokenizer = stage1.objective
+  if not tokenizer.scales:
+    raise UserError(f'The stage-1 run in {stage1.run.workdir} has one code map, not '
+                    f'multi-scale tokens; train a tokenizer with {STAGE1_COMMAND}')
+  scales = tokenizer.scales
+  num_classes = info.num_classes if m.conditional else 0
+  model = make_model(m, scales, stage1.num_codes, info.num_classes)
+  code_dim = tokenizer.model.code_dim
+  first = scales[0] ** 2
+  length = multiscale.sequence_length(scales)
+
+  def teacher_inputs(frozen, tokens):
+    codebook = tokenizer.codebook_of(frozen['params'], frozen['model_state'])
+    return multiscale.next_scale_inputs(tokens, codebook, scales,
+                                        tokenizer.phi_fn(frozen['params']['net']))
+
+  def token_nll(params, frozen, tokens, y):
+    logits = model.apply(params, teacher_inputs(frozen, tokens), y)
+    logp = jnp.take_along_axis(jax.nn.log_softmax(logits), tokens[..., None], axis=-1)
+    return -jnp.sum(logp[..., 0], axis=-1)
+
+  def init_params(rng, batch):
+    y = jnp.zeros((1,), jnp.int32) if num_classes else None
+    return model.init(rng, jnp.zeros((1, length - first, code_dim)), y)
+
+  def loss_fn(params, model_state, batch, rng, frozen):
+    tokens = batch['codes'][:, 0]
+    y = None
+    if num_classes:
+      drop = jax.random.bernoulli(rng, m.class_dropout, batch['label'].shape)
+      y = jnp.where(drop, model.null_class, batch['label'])
+    nll = token_nll(params, frozen, tokens, y)
+    aux = {'nll': jnp.mean(nll), 'bits_per_token': jnp.mean(nll) / (length * math.log(2.0))}
+    return jnp.mean(nll), (aux, model_state)
+
+  def eval_fn(params, model_state, batch, rng, frozen):
+    del model_state, rng
+    y = batch['label'] if num_classes else None
+    return bound_terms(tokenizer, frozen, batch, token_nll(params, frozen,
+                                                          batch['codes'][:, 0], y))
+
+  scorer, floor_images = frechet_reference(e, info, stage1, config.seed)
+  naive = e.sampler == 'naive'
+
+  @jax.jit
+  def decode(frozen, tokens):
+    mean = tokenizer.decode_codes(frozen['params'], frozen['model_state'], tokens[:, None])[0]
+    return vq_objectives.decoder_mean01(tokenizer.likelihood, mean)
+
+  by_scale = jax.jit(lambda frozen, tokens: vq_objectives.decoder_mean01(
+      tokenizer.likelihood, tokenizer.decodings_by_scale(
+          frozen['params'], frozen['model_state'], tokens[:, None])))
+
+  def draw(params, frozen, rng, num, y, guidance):
+    tokens, _, logps = samplers.sample(
+        model, params, tokenizer, frozen['params'], frozen['model_state'], rng, num, y,
+        guidance=float(guidance), top_k=e.top_k, top_p=float(e.top_p), naive=naive)
+    return tokens, logps
+
+  def labels_for(num, start=0):
+    return (jnp.arange(start, start + num) % info.num_classes) if num_classes else None
+
+  def artifacts_fn(params, model_state, rng, frozen):
+    del model_state
+    rngs = jax.random.split(rng, 3)
+    y = labels_for(e.num_samples)
+    tokens, logps = draw(params, frozen, rngs[0], e.num_samples, y, 1.0)
+    out = {'samples': np.asarray(decode(frozen, tokens)),
+           'sample_nll': -np.asarray(logps).sum(axis=1),
+           'scale_samples': np.asarray(by_scale(frozen, tokens[:8])),
+           'scales': np.asarray(scales),
+           'guidance_scales': np.asarray(e.guidance_scales, np.float64)}
+    if num_classes:
+      grid_y = jnp.repeat(jnp.arange(info.num_classes), e.samples_per_class)
+      out['class_grid_labels'] = np.asarray(grid_y)
+      out['class_grids'] = np.stack([
+          np.asarray(decode(frozen, draw(params, frozen, rngs[1], len(grid_y), grid_y, w)[0]))
+          for w in e.guidance_scales])
+    if scorer is not None:
+      distances = []
+      for w in e.guidance_scales:
+        batches = []
+        for i, start in enumerate(range(0, e.frechet_samples, FRECHET_BATCH)):
+          b = min(FRECHET_BATCH, e.frechet_samples - start)
+          tokens, _ = draw(params, frozen, jax.random.fold_in(rngs[2], i), b,
+                           labels_for(b, start), w)
+          batches.append(np.asarray(decode(frozen, tokens)))
+        distances.append(scorer(np.concatenate(batches)))
+      out['frechet_by_guidance'] = np.asarray(distances, np.float64)
+      out['frechet_distance'] = np.float64(distances[list(e.guidance_scales).index(1.0)]
+                                           if 1.0 in e.guidance_scales else distances[0])
+      out['frechet_best'] = np.float64(min(distances))
+      out['frechet_floor'] = np.float64(scorer(floor_images))
+      out['frechet_samples'] = np.int64(e.frechet_samples)
+    return out
+
+  return Family(
+      name='var',
+      signature={'model': m.to_dict(), 'scales': list(scales), 'num_codes': stage1.num_codes,
+                 'code_dim': code_dim, 'num_classes': num_classes},
+      init_params=init_params,
+      loss_fn=loss_fn,
+      eval_fn=eval_fn,
+      artifacts_fn=artifacts_fn,
+      render_figures=figures.render_run,
+      eval_examples=e.test_examples,
+      frozen=stage1.frozen,
+      upstream=stage1.run.record(),
+  )
+
+
+RANGES = {
+    'model.dim': 'positive',
+    'model.num_heads': 'positive',
+    'model.num_layers': 'positive',
+    'model.mlp_ratio': 'positive',
+    'model.class_dropout': 'unit_interval',
+    'eval.num_samples': 'positive',
+    'eval.samples_per_class': 'positive',
+    'eval.guidance_scales': 'positive_each',
+    'eval.top_k': 'non_negative',
+    'eval.frechet_samples': 'non_negative',
+    'eval.sampler': ('fast', 'naive'),
+}
+
+FAMILY = FamilyDef(name='var', schema=schema, build=build, data=code_prior_data,
+                   ranges=RANGES)

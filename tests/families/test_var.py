@@ -1,0 +1,68 @@
+"""VAR's two pieces through the one loop from their command lines: the multi-scale
+tokenizer as a VQ-VAE stage 1, VAR over its tokens, and the raster Transformer prior over
+the same tokens; both priors' bounds share the tokenizer's reconstruction term."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHORT = dict(total_steps=4, steps_per_call=2, eval_every=4, ckpt_every=4, log_every=2)
+FLAGS = [f'--config.{k}={v}' for k, v in SHORT.items()]
+
+
+def _command_line(main, workdir, variant, *flags):
+  result = subprocess.run([sys.executable, '-m', f'experiments.{main}',
+                           f'--config=configs/{main}.py:{variant}', f'--workdir={workdir}',
+                           *FLAGS, *flags], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  assert 'ETA' in result.stderr + result.stdout  # progress is shown
+  return workdir
+
+
+def _last_test_row(workdir):
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    return [r for r in map(json.loads, f) if r['split'] == 'test'][-1]
+
+
+@pytest.fixture(scope='module')
+def tokenizer(tmp_path_factory):
+  return _command_line('vqvae', tmp_path_factory.mktemp('tokenizer'), 'smoke,multiscale',
+                       '--config.model.scales=(1,2)')  # the 8x8 digits' 2x2 latent
+
+
+def test_the_tokenizer_is_a_stage_1_with_l_tokens_and_a_coarse_to_fine_figure(tokenizer):
+  row = _last_test_row(tokenizer)
+  k = 32  # configs/vqvae.py:smoke's codebook
+  # The uniform prior over L = 1 + 4 tokens adds 5 log K nats to 64 pixels' NLL.
+  np.testing.assert_allclose(row['bound_bits_per_dim_uniform_prior'] - row['recon_bits_per_dim'],
+                             5 * math.log(k) / (64 * math.log(2)), rtol=1e-5)
+  assert os.path.getsize(os.path.join(tokenizer, 'figures', 'coarse_to_fine.png')) > 1000
+
+
+def test_var_and_the_raster_prior_train_on_the_same_tokens_and_bound_the_same_way(
+    tokenizer, tmp_path):
+  var_run = _command_line('var', tmp_path / 'var', 'smoke',
+                          f'--config.data.stage1_workdir={tokenizer}')
+  raster = _command_line('code_prior', tmp_path / 'raster', 'smoke,transformer',
+                         f'--config.data.stage1_workdir={tokenizer}')
+  stage1 = _last_test_row(tokenizer)
+  for workdir in (var_run, raster):
+    row = _last_test_row(workdir)
+    # The same frozen decoder on the same tokens: stage 1's reconstruction term, exactly.
+    np.testing.assert_allclose(row['recon_nll'], stage1['recon_nll'], rtol=1e-6)
+    np.testing.assert_allclose(row['bound_bits_per_dim'],
+                               (row['recon_nll'] + row['prior_nll']) / (64 * math.log(2)),
+                               rtol=1e-5)
+    assert 0 < row['prior_bits_per_code'] < math.log2(32) + 1  # near uniform after 4 steps
+  for png in ('samples.png', 'class_grids.png', 'scale_by_scale.png'):
+    assert os.path.getsize(os.path.join(var_run, 'figures', png)) > 1000
+  with np.load(os.path.join(var_run, 'artifacts', 'step_00000004.npz')) as a:
+    assert a['class_grids'].shape == (2, 20, 8, 8, 1)  # guidance (1, 2), 2 per class
+    assert a['scale_samples'].shape == (2, 8, 8, 8, 1)  # scales (1, 2) of 8 samples

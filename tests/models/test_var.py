@@ -1,0 +1,131 @@
+"""The VAR transformer and its sampler as math: block-causality by perturbation, the KV
+cache against the masked full pass, the same samples from the same key, guidance and
+filtering, and a sample's log-probs against the training objective."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from genjax.models import multiscale_quantizer as ms
+from genjax.models.var import VARTransformer, block_causal_mask
+from genjax.models.vqvae import VQVAE
+from genjax.objectives.vqvae import VQObjective
+from genjax.samplers import var as var_sampler
+from tests.numpy_init import numpy_variables
+
+SCALES = (1, 2, 3)
+K, D, CLASSES = 8, 4, 3
+L = ms.sequence_length(SCALES)
+
+
+@functools.lru_cache(maxsize=None)
+def _setup():
+  tokenizer = VQObjective(model=VQVAE(image_shape=(12, 12, 1), channels=8, res_hidden=4,
+                                      num_res_blocks=1, code_dim=D, scales=SCALES),
+                          num_codes=K)
+  net = numpy_variables(tokenizer.model, jnp.zeros((1, 12, 12, 1)), scale=0.3)
+  codebook = jnp.asarray(np.random.default_rng(0).normal(size=(K, D)), jnp.float32)
+  model = VARTransformer(scales=SCALES, num_codes=K, dim=16, num_heads=2, num_layers=2,
+                         num_classes=CLASSES)
+  params = numpy_variables(model, jnp.zeros((1, L - 1, D)), jnp.zeros((1,), jnp.int32),
+                           scale=0.5)
+  return tokenizer, {'net': net}, {'codebook': codebook}, model, params
+
+
+def _logits(tokens, y):
+  tokenizer, s1_params, s1_state, model, params = _setup()
+  inputs = ms.next_scale_inputs(tokens, s1_state['codebook'], SCALES,
+                                tokenizer.phi_fn(s1_params['net']))
+  return model.apply(params, inputs, y)
+
+
+def test_the_mask_is_full_within_a_scale_and_causal_across_scales():
+  mask = block_causal_mask(SCALES)
+  assert mask.shape == (L, L)
+  assert mask[1:5, 1:5].all() and mask[1:5, :1].all() and not mask[1:5, 5:].any()
+  assert mask[5:, :].all() and not mask[0, 1:].any()
+
+
+@pytest.mark.parametrize('k', [0, 1, 2])
+def test_tokens_of_scales_from_k_on_never_change_the_logits_of_scales_up_to_k(k):
+  rng = np.random.default_rng(k)
+  tokens = jnp.asarray(rng.integers(0, K, (4, L)), jnp.int32)
+  y = jnp.asarray([0, 1, 2, 3], jnp.int32)  # 3: the null class
+  start = ms.scale_slices(SCALES)[k].start
+  changed = tokens.at[:, start:].set(jnp.asarray(rng.integers(0, K, (4, L - start))))
+  before, after = np.asarray(_logits(tokens, y)), np.asarray(_logits(changed, y))
+  end = ms.scale_slices(SCALES)[k].stop
+  np.testing.assert_array_equal(before[:, :end], after[:, :end])
+  if end < L:  # the scales after k do see them
+    assert np.abs(before[:, end:] - after[:, end:]).max() > 1e-3
+
+
+def test_the_kv_cache_gives_the_masked_full_passs_logits_scale_by_scale():
+  tokenizer, s1_params, s1_state, model, params = _setup()
+  tokens = jnp.asarray(np.random.default_rng(5).integers(0, K, (3, L)), jnp.int32)
+  y = jnp.asarray([2, 0, 1], jnp.int32)
+  inputs = ms.next_scale_inputs(tokens, s1_state['codebook'], SCALES,
+                                tokenizer.phi_fn(s1_params['net']))
+
+  @jax.jit
+  def both(params, inputs):
+    state, cached = model.apply(params, 3, method='decode_init'), []
+    for k, s in enumerate(ms.scale_slices(SCALES)):
+      given = None if k == 0 else inputs[:, s.start - 1:s.stop - 1]
+      logits, state = model.apply(params, state, given, k, y, 3, method='decode_scale')
+      cached.append(logits)
+    return model.apply(params, inputs, y), jnp.concatenate(cached, axis=1)
+
+  full, cached = both(params, inputs)
+  np.testing.assert_allclose(cached, full, atol=1e-5)
+
+
+def _sample(**kw):
+  tokenizer, s1_params, s1_state, model, params = _setup()
+  kw.setdefault('y', jnp.asarray([0, 1, 2, 0, 1, 2], jnp.int32))
+  return var_sampler.sample(model, params, tokenizer, s1_params, s1_state,
+                            jax.random.PRNGKey(7), 6, **kw)
+
+
+def test_cached_sampling_draws_the_naive_samplers_tokens_from_the_same_key():
+  fast, naive = _sample(guidance=3.0), _sample(guidance=3.0, naive=True)  # both halves
+  np.testing.assert_array_equal(fast[0], naive[0])
+  np.testing.assert_allclose(fast[2], naive[2], atol=1e-5)
+  np.testing.assert_allclose(fast[1], naive[1], atol=1e-5)
+
+
+def test_a_samples_log_probs_sum_to_its_likelihood_and_its_f_hat_is_its_tokens():
+  tokenizer, s1_params, s1_state, model, params = _setup()
+  tokens, f_hat, logps = _sample()
+  y = jnp.asarray([0, 1, 2, 0, 1, 2], jnp.int32)
+  logits = _logits(tokens, y)
+  nll = -jnp.take_along_axis(jax.nn.log_softmax(logits), tokens[..., None], -1)[..., 0]
+  np.testing.assert_allclose(-logps.sum(axis=1), nll.sum(axis=1), rtol=1e-5)
+  np.testing.assert_allclose(f_hat, ms.f_hat_from_tokens(
+      tokens, s1_state['codebook'], SCALES, tokenizer.phi_fn(s1_params['net'])), atol=1e-6)
+
+
+def test_guidance_zero_is_the_unconditional_model_and_one_the_conditional():
+  null = _sample(y=None)[0]
+  np.testing.assert_array_equal(_sample(guidance=0.0)[0], null)
+  assert not np.array_equal(_sample(guidance=1.0)[0], null)
+
+
+def test_top_k_and_top_p_keep_exactly_the_tokens_they_name():
+  logits = jnp.log(jnp.asarray([[0.05, 0.5, 0.15, 0.3]]))
+  kept = lambda **kw: np.isfinite(np.asarray(var_sampler.filter_logits(logits, **kw))) & (
+      np.asarray(var_sampler.filter_logits(logits, **kw)) > -1e30)
+  np.testing.assert_array_equal(kept(top_k=2), [[False, True, False, True]])
+  np.testing.assert_array_equal(kept(top_p=0.7), [[False, True, False, True]])
+  np.testing.assert_array_equal(kept(top_p=0.5), [[False, True, False, False]])
+  np.testing.assert_array_equal(kept(top_p=0.81), [[False, True, True, True]])
+  np.testing.assert_array_equal(kept(), [[True] * 4])
+  tokens = _sample(top_k=1)[0]  # greedy: the same tokens whatever the key
+  tokenizer, s1_params, s1_state, model, params = _setup()
+  again = var_sampler.sample(model, params, tokenizer, s1_params, s1_state,
+                             jax.random.PRNGKey(99), 6, jnp.asarray([0, 1, 2, 0, 1, 2]),
+                             top_k=1)[0]
+  np.testing.assert_array_equal(tokens, again)
