@@ -8,7 +8,9 @@ Variants, comma-separated after ':': smoke (seconds; stage 1's smoke run in
 --config.data.stage1_workdir, no Fréchet distance), cpu (RESULTS.md's run: 32 channels,
 batch 64, 8,000 steps), transformer (the causal Transformer instead of the Gated
 PixelCNN), cond (a class-conditional prior p(z | y)), naive (figures from the
-full-network-per-code sampler).
+full-network-per-code sampler), var_baseline (the raster Transformer with
+configs/var.py:cpu's width, depth, optimiser, batch and steps: VAR's head-to-head
+baseline over the same multi-scale tokens; use after cpu).
 Default: a Gated PixelCNN of 8 gated layers, 64 channels, over K-way code tokens (van den
 Oord et al.'s PixelCNN prior over the 7x7 codes), Adam 3e-4, batch 128, 30 epochs of
 codes; 1,000 samples scored by the Fréchet distance against the test set beside its floor.
@@ -37,6 +39,7 @@ def get_config(arg: str | None = None):
       'transformer': _transformer,
       'cond': lambda c: setattr(c.model, 'conditional', True),
       'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
+      'var_baseline': _var_baseline,
   })
   return lock(c)
 
@@ -69,3 +72,15 @@ def _transformer(c):
   c.model.num_layers = 4
   c.model.dim = 128
   c.model.num_heads = 4
+
+
+def _var_baseline(c):
+  from configs import var as var_config  # pylint: disable=g-import-not-at-top
+  v = var_config.get_config('cpu')
+  c.model.architecture = 'transformer'
+  c.model.conditional = True
+  for field in ('dim', 'num_heads', 'num_layers', 'mlp_ratio'):
+    setattr(c.model, field, v.model[field])
+  c.optimizer.update(v.optimizer.to_dict())
+  for field in ('batch_size', 'total_steps', 'eval_every', 'ckpt_every'):
+    setattr(c, field, v[field])

@@ -40,6 +40,7 @@ TOOLS = {
     'gmm_sweep': 'test_gmm_sweep.py',  # it runs the smoke sweep and checks its figures
     'gan_parzen': 'tests/families/test_gan.py',
     'gan_objectives': 'tests/families/test_gan.py',
+    'var_vs_raster': 'tests/families/test_var.py',
 }
 
 # Mains whose smoke runs from the command line in their family's test, because one reads
@@ -49,6 +50,7 @@ STAGED = {
     'vqvae': 'tests/families/test_vqvae.py',
     'code_prior': 'tests/families/test_vqvae.py',
     'gan': 'tests/families/test_gan.py',
+    'var': 'tests/families/test_var.py',
 }
 
 # Experiments whose smoke run, from its command line, is trained (and its progress and

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,8 +18,8 @@ from genjax.errors import UserError
 from genjax.evals import gan_parzen
 from genjax.families import gan
 from genjax.figures import gan as figures
-from genjax.models.classifier import Classifier
 from genjax.training.state import create_train_state
+from tests.families.random_classifier import random_digits_classifier
 from tests.families.run_config import unlocked
 from tests.numpy_init import numpy_variables
 from tests.training.checks import assert_bitwise_equal
@@ -90,24 +89,10 @@ def test_a_score_without_a_classifier_names_the_remedy():
     gan.check_config(config)
 
 
-def _random_digits_classifier(path):
-  """A classifier of 8x8 digits with random weights, exported as the Fréchet tools read one:
-  enough to exercise the scores' code, not to judge samples."""
-  model = Classifier(num_classes=10, conv_channels=(4, 8), hidden=16, dropout=0.0)
-  params = numpy_variables(model, jnp.zeros((1, 8, 8, 1)), scale=0.3)
-  signature = {'model': {'conv_channels': [4, 8], 'hidden': 16, 'dropout': 0.0},
-               'num_classes': 10}
-  blob = {'signature': json.dumps(signature),
-          'params': flax.serialization.to_state_dict(jax.device_get(params))}
-  with open(path, 'wb') as f:
-    f.write(flax.serialization.msgpack_serialize(blob))
-  return path
-
-
 @pytest.fixture(scope='module')
 def smoke_run(tmp_path_factory):
   root = tmp_path_factory.mktemp('gan')
-  classifier = _random_digits_classifier(root / 'classifier.msgpack')
+  classifier = random_digits_classifier(root / 'classifier.msgpack')
   workdir = root / 'run'
   result = _run('experiments.gan', '--config=configs/gan.py:smoke', f'--workdir={workdir}',
                 f'--config.eval.classifier={classifier}', '--config.eval.frechet_samples=40')

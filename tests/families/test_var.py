@@ -1,6 +1,7 @@
 """VAR's two pieces through the one loop from their command lines: the multi-scale
 tokenizer as a VQ-VAE stage 1, VAR over its tokens, and the raster Transformer prior over
-the same tokens; both priors' bounds share the tokenizer's reconstruction term."""
+the same tokens; both priors' bounds share the tokenizer's reconstruction term, and the
+head-to-head tool reads both runs."""
 
 import json
 import math
@@ -10,6 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+
+from tests.families.random_classifier import random_digits_classifier
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHORT = dict(total_steps=4, steps_per_call=2, eval_every=4, ckpt_every=4, log_every=2)
@@ -46,12 +49,14 @@ def test_the_tokenizer_is_a_stage_1_with_l_tokens_and_a_coarse_to_fine_figure(to
   assert os.path.getsize(os.path.join(tokenizer, 'figures', 'coarse_to_fine.png')) > 1000
 
 
-def test_var_and_the_raster_prior_train_on_the_same_tokens_and_bound_the_same_way(
+def test_var_and_the_raster_prior_train_on_the_same_tokens_and_the_tool_compares_them(
     tokenizer, tmp_path):
-  var_run = _command_line('var', tmp_path / 'var', 'smoke',
-                          f'--config.data.stage1_workdir={tokenizer}')
-  raster = _command_line('code_prior', tmp_path / 'raster', 'smoke,transformer',
-                         f'--config.data.stage1_workdir={tokenizer}')
+  # 20 samples everywhere: one compiled sampler per guidance scale serves every draw.
+  scored = [f'--config.data.stage1_workdir={tokenizer}', '--config.eval.frechet_samples=20',
+            '--config.eval.num_samples=20',
+            f'--config.eval.classifier={random_digits_classifier(tmp_path / "c.msgpack")}']
+  var_run = _command_line('var', tmp_path / 'var', 'smoke', *scored)
+  raster = _command_line('code_prior', tmp_path / 'raster', 'smoke,transformer', *scored)
   stage1 = _last_test_row(tokenizer)
   for workdir in (var_run, raster):
     row = _last_test_row(workdir)
@@ -66,3 +71,19 @@ def test_var_and_the_raster_prior_train_on_the_same_tokens_and_bound_the_same_wa
   with np.load(os.path.join(var_run, 'artifacts', 'step_00000004.npz')) as a:
     assert a['class_grids'].shape == (2, 20, 8, 8, 1)  # guidance (1, 2), 2 per class
     assert a['scale_samples'].shape == (2, 8, 8, 8, 1)  # scales (1, 2) of 8 samples
+    assert a['frechet_by_guidance'].shape == (2,) and a['frechet_distance'] > 0
+
+  out = tmp_path / 'table' / 'head_to_head'
+  result = subprocess.run([sys.executable, '-m', 'experiments.var_vs_raster',
+                           f'--var={var_run}', f'--raster={raster}', f'--out={out}'],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  rows = json.loads(open(f'{out}.json').read())
+  assert rows['VAR']['sequential_steps'] == 2 and rows['raster Transformer'][
+      'sequential_steps'] == 5  # scales (1, 2) against 1 + 4 tokens
+  for name, workdir in (('VAR', var_run), ('raster Transformer', raster)):
+    final = json.loads(open(os.path.join(workdir, 'final_metrics.json')).read())
+    assert rows[name]['frechet_distance'] == final['frechet_distance']
+    assert rows[name]['bound_bits_per_dim'] == _last_test_row(workdir)['bound_bits_per_dim']
+    assert rows[name]['params'] > 0 and rows[name]['train_seconds'] > 0
+  assert '| VAR | 2 |' in open(f'{out}.md').read()

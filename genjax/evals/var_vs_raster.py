@@ -1,0 +1,102 @@
+"""VAR against the raster prior over the same tokens: one table from the two finished runs
+(and, when given, the sampling benchmark's JSON).
+
+Each row: the sequential steps a sample takes, the prior's parameters, its training time
+(the train steps' own time, from metrics.jsonl: compiling, evaluation and figures
+excluded), the test NLL of the tokens (bits per token) and the bound in bits/dim, and the
+Fréchet distance of its 1,000 samples beside the floor, and images/s from the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+import numpy as np
+
+from genjax.errors import UserError
+from genjax.training import restore
+
+RASTER_COMMAND = ('python -m experiments.code_prior --config=configs/code_prior.py:cpu,'
+                  'transformer,cond --config.data.stage1_workdir=runs/var_tokenizer ...')
+VAR_COMMAND = ('python -m experiments.var --config=configs/var.py:cpu '
+               '--config.data.stage1_workdir=runs/var_tokenizer ...')
+
+
+def _rows(workdir: str) -> list[dict]:
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    return [json.loads(line) for line in f]
+
+
+def train_seconds(rows: list[dict]) -> float:
+  """The train steps' time: each logged interval's steps over its measured steps/s."""
+  train = [r for r in rows if r['split'] == 'train' and r.get('steps_per_sec')]
+  total, last = 0.0, 0
+  for r in train:
+    total += (r['step'] - last) / r['steps_per_sec']
+    last = r['step']
+  return total
+
+
+def run_row(workdir: str, family: str, command: str) -> dict:
+  run = restore.load_run(workdir, family=family, train_command=command)
+  final_path = os.path.join(run.workdir, 'final_metrics.json')
+  if not os.path.exists(final_path):
+    raise UserError(f'{workdir} is unfinished (no final_metrics.json); finish it with '
+                    f'{command}')
+  with open(final_path) as f:
+    final = json.load(f)
+  if 'frechet_distance' not in final:
+    raise UserError(f'{workdir} has no Fréchet distance; train it with '
+                    '--config.eval.classifier=runs/classifier.')
+  rows = _rows(workdir)
+  test = [r for r in rows if r['split'] == 'test'][-1]
+  if family == 'var':
+    steps = len(run.signature['scales'])
+  else:
+    steps = int(np.prod(run.signature['code_shape']))
+  row = {'workdir': run.workdir, 'step': run.step, 'sequential_steps': steps,
+         'params': int(sum(x.size for x in jax.tree.leaves(run.params))),
+         'train_seconds': train_seconds(rows),
+         'bits_per_token': test['prior_bits_per_code'],
+         'bound_bits_per_dim': test['bound_bits_per_dim'],
+         'frechet_distance': final['frechet_distance'], 'frechet_floor': final['frechet_floor'],
+         'upstream': (run.upstream or {}).get('workdir')}
+  if 'frechet_best' in final:
+    row['frechet_best_guided'] = final['frechet_best']
+  return row
+
+
+def head_to_head(var_workdir: str, raster_workdir: str, benchmark: str = '') -> dict:
+  rows = {'VAR': run_row(var_workdir, 'var', VAR_COMMAND),
+          'raster Transformer': run_row(raster_workdir, 'code_prior', RASTER_COMMAND)}
+  if rows['VAR']['upstream'] != rows['raster Transformer']['upstream']:
+    raise UserError(f"The two priors read different tokenizers ({rows['VAR']['upstream']} "
+                    f"and {rows['raster Transformer']['upstream']}); train both on one.")
+  if benchmark:
+    with open(benchmark) as f:
+      bench = json.load(f)['images_per_second_median']
+    for name, row in rows.items():
+      key = 'VAR, w = 1' if name == 'VAR' else name
+      row['images_per_second'] = {k.split(' @ ')[1]: v for k, v in bench.items()
+                                  if k.split(' @ ')[0] == key}
+  return rows
+
+
+def markdown(rows: dict) -> str:
+  batches = sorted({b for r in rows.values() for b in r.get('images_per_second', {})}, key=int)
+  head = ['prior', 'sequential steps', 'params', 'train steps (min)', 'bits per token',
+          'bound (bits/dim)', 'Fréchet distance (1,000)', 'floor']
+  head += [f'images/s @ {b}' for b in batches]
+  lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+  for name, r in rows.items():
+    cells = [name, str(r['sequential_steps']), f"{r['params']:,}",
+             f"{r['train_seconds'] / 60:.1f}", f"{r['bits_per_token']:.3f}",
+             f"{r['bound_bits_per_dim']:.4f}", f"{r['frechet_distance']:.1f}",
+             f"{r['frechet_floor']:.2f}"]
+    cells += [f"{r['images_per_second'][b]:,.0f}" for b in batches]
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) + '\n'
+
+
