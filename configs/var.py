@@ -7,8 +7,9 @@
         --config.eval.classifier=runs/classifier --workdir=runs/var
 
 Variants, comma-separated after ':': smoke (seconds; a multi-scale stage 1's smoke run in
---config.data.stage1_workdir, no Fréchet distance), cpu (RESULTS.md's run: width 64, batch 64, 5,000 steps), uncond (no
-labels, no guidance), naive (figures from the full pass per scale).
+--config.data.stage1_workdir, no Fréchet distance), cpu (RESULTS.md's run: width 64, batch
+64, 5,000 steps), uncond (no labels, no guidance), naive (figures from the full pass per
+scale).
 Default: 4 blocks of width 128 and 4 heads over the tokens of scales (1, 2, 3, 4, 5, 7),
 class-conditional with VAR's class dropout 0.1, AdamW (beta2 0.95 as VAR, weight decay
 0.05), batch 128, 30 epochs; 1,000 samples at each guidance scale scored by the Fréchet

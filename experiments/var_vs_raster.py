@@ -27,12 +27,16 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   rows = var_vs_raster.head_to_head(_VAR.value, _RASTER.value, _BENCHMARK.value)
-  table = var_vs_raster.markdown(rows)
+  tokenizer = rows['VAR']['upstream']
+  usage = var_vs_raster.scale_usage(tokenizer)
+  num_codes = rows['VAR']['num_codes']
+  table = (var_vs_raster.markdown(rows) + f'\nTokens of {tokenizer} by scale:\n\n'
+           + var_vs_raster.usage_markdown(usage, num_codes))
   os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
   with open(_OUT.value + '.md', 'w') as f:
     f.write(table)
   with open(_OUT.value + '.json', 'w') as f:
-    json.dump(rows, f, indent=1)
+    json.dump({'priors': rows, 'tokenizer': tokenizer, 'scale_usage': usage}, f, indent=1)
   print(table, end='')
   print(f'wrote {_OUT.value}.md and {_OUT.value}.json')
 

@@ -5,6 +5,8 @@ Each row: the sequential steps a sample takes, the prior's parameters, its train
 (the train steps' own time, from metrics.jsonl: compiling, evaluation and figures
 excluded), the test NLL of the tokens (bits per token) and the bound in bits/dim, and the
 Fréchet distance of its 1,000 samples beside the floor, and images/s from the benchmark.
+A second table gives the tokenizer's code use at each scale on the test set (the coarse
+scales are where a shared codebook can collapse: Infinity's issue #80).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import jax
 import numpy as np
 
 from genjax.errors import UserError
+from genjax.families.vqvae_codes import codes_path, load_stage1
+from genjax.models import multiscale_quantizer as multiscale
+from genjax.models import quantizer
 from genjax.training import restore
 
 RASTER_COMMAND = ('python -m experiments.code_prior --config=configs/code_prior.py:cpu,'
@@ -57,6 +62,7 @@ def run_row(workdir: str, family: str, command: str) -> dict:
   else:
     steps = int(np.prod(run.signature['code_shape']))
   row = {'workdir': run.workdir, 'step': run.step, 'sequential_steps': steps,
+         'num_codes': run.signature['num_codes'],
          'params': int(sum(x.size for x in jax.tree.leaves(run.params))),
          'train_seconds': train_seconds(rows),
          'bits_per_token': test['prior_bits_per_code'],
@@ -66,6 +72,23 @@ def run_row(workdir: str, family: str, command: str) -> dict:
   if 'frechet_best' in final:
     row['frechet_best_guided'] = final['frechet_best']
   return row
+
+
+def scale_usage(tokenizer_workdir: str) -> list[dict]:
+  """Per scale of the tokenizer: its side, the test tokens at it, the distinct codes they
+  use and their perplexity (from the test codes stored beside the run)."""
+  stage1 = load_stage1(tokenizer_workdir)
+  path = codes_path(stage1).replace('.npz', '_test.npz')
+  if not os.path.exists(path):
+    raise UserError(f'No test tokens at {path}; train a prior on this tokenizer first.')
+  with np.load(path) as f:
+    tokens = f['codes'][:, 0]
+  out = []
+  for p, s in zip(stage1.objective.scales, multiscale.scale_slices(stage1.objective.scales)):
+    counts = np.bincount(tokens[:, s].reshape(-1), minlength=stage1.num_codes)
+    out.append({'side': p, 'tokens': int(counts.sum()), 'codes_used': int((counts > 0).sum()),
+                'perplexity': float(quantizer.perplexity(counts.astype(np.float64)))})
+  return out
 
 
 def head_to_head(var_workdir: str, raster_workdir: str, benchmark: str = '') -> dict:
@@ -97,6 +120,15 @@ def markdown(rows: dict) -> str:
              f"{r['frechet_floor']:.2f}"]
     cells += [f"{r['images_per_second'][b]:,.0f}" for b in batches]
     lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) + '\n'
+
+
+def usage_markdown(usage: list[dict], num_codes: int) -> str:
+  lines = ['| scale | test tokens | codes used (of %d) | perplexity |' % num_codes,
+           '|---|---|---|---|']
+  for u in usage:
+    lines.append(f"| {u['side']}x{u['side']} | {u['tokens']:,} | {u['codes_used']} | "
+                 f"{u['perplexity']:.1f} |")
   return '\n'.join(lines) + '\n'
 
 

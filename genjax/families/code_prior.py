@@ -123,6 +123,14 @@ def frechet_reference(e, info: DataInfo, stage1, seed: int):
   return scorer, train.images[pick].astype(np.float32) / 255.0
 
 
+def frechet_of(scorer, draw_batch, num: int) -> float:
+  """The Fréchet distance of `num` samples drawn FRECHET_BATCH at a time by
+  draw_batch(batch_index, first_sample_index, batch_size) -> images [b, H, W, C]."""
+  starts = range(0, num, FRECHET_BATCH)
+  return scorer(np.concatenate([np.asarray(draw_batch(i, start, min(FRECHET_BATCH, num - start)))
+                                for i, start in enumerate(starts)]))
+
+
 def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   m, e = config.model, config.eval
   check_config(config)
@@ -177,12 +185,12 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
       out['samples'], logps = draw(params, frozen, rngs[0], e.num_samples, None)
     out['sample_nll'] = -np.asarray(logps).sum(axis=1)
     if scorer is not None:
-      batches = []
-      for i, start in enumerate(range(0, e.frechet_samples, FRECHET_BATCH)):
-        b = min(FRECHET_BATCH, e.frechet_samples - start)
+
+      def draw_batch(i, start, b):
         y = (jnp.arange(start, start + b) % info.num_classes) if m.conditional else None
-        batches.append(draw(params, frozen, jax.random.fold_in(rngs[1], i), b, y)[0])
-      out['frechet_distance'] = np.float64(scorer(np.concatenate(batches)))
+        return draw(params, frozen, jax.random.fold_in(rngs[1], i), b, y)[0]
+
+      out['frechet_distance'] = np.float64(frechet_of(scorer, draw_batch, e.frechet_samples))
       out['frechet_floor'] = np.float64(scorer(floor_images))  # train images, same count
       out['frechet_samples'] = np.int64(e.frechet_samples)
     return out

@@ -26,7 +26,8 @@ import numpy as np
 
 from genjax import config as config_lib
 from genjax.errors import UserError
-from genjax.families.code_prior import bound_terms, code_prior_data, frechet_reference
+from genjax.families.code_prior import (bound_terms, code_prior_data, frechet_of,
+                                        frechet_reference)
 from genjax.families.vqvae_codes import load_stage1
 from genjax.figures import var as figures
 from genjax.models import multiscale_quantizer as multiscale
@@ -37,7 +38,6 @@ from genjax.training.family import Family, FamilyDef
 
 STAGE1_COMMAND = ('python -m experiments.vqvae --config=configs/vqvae.py:cpu,multiscale '
                   '--workdir=runs/var_tokenizer')
-FRECHET_BATCH = 500
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -168,13 +168,13 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     if scorer is not None:
       distances = []
       for w in e.guidance_scales:
-        batches = []
-        for i, start in enumerate(range(0, e.frechet_samples, FRECHET_BATCH)):
-          b = min(FRECHET_BATCH, e.frechet_samples - start)
+
+        def draw_batch(i, start, b, w=w):
           tokens, _ = draw(params, frozen, jax.random.fold_in(rngs[2], i), b,
                            labels_for(b, start), w)
-          batches.append(np.asarray(decode(frozen, tokens)))
-        distances.append(scorer(np.concatenate(batches)))
+          return decode(frozen, tokens)
+
+        distances.append(frechet_of(scorer, draw_batch, e.frechet_samples))
       out['frechet_by_guidance'] = np.asarray(distances, np.float64)
       out['frechet_distance'] = np.float64(distances[list(e.guidance_scales).index(1.0)]
                                            if 1.0 in e.guidance_scales else distances[0])

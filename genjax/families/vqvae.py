@@ -158,17 +158,17 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     mean, _ = decode(params, model_state, jnp.asarray(codes[:len(recon_inputs)]))
     uniform = jax.random.randint(rng, (e.num_uniform_samples,) + token_shape, 0, m.num_codes)
     uniform_mean, _ = decode(params, model_state, uniform)
-    out = {}
+    out = {'recon_inputs': recon_inputs,
+           'recon_means': np.asarray(objectives.decoder_mean01(m.likelihood, mean)),
+           'code_usage': np.bincount(codes.reshape(-1), minlength=m.num_codes),
+           'code_usage_images': np.int64(len(codes)),
+           'uniform_prior_samples': np.asarray(objectives.decoder_mean01(m.likelihood,
+                                                                         uniform_mean))}
     if m.scales:
       out['scale_means'] = np.asarray(objectives.decoder_mean01(
           m.likelihood, by_scale(params, model_state, jnp.asarray(recon_inputs))))
       out['scales'] = np.asarray(m.scales)
-    return out | {'recon_inputs': recon_inputs,
-            'recon_means': np.asarray(objectives.decoder_mean01(m.likelihood, mean)),
-            'code_usage': np.bincount(codes.reshape(-1), minlength=m.num_codes),
-            'code_usage_images': np.int64(len(codes)),
-            'uniform_prior_samples': np.asarray(objectives.decoder_mean01(m.likelihood,
-                                                                          uniform_mean))}
+    return out
 
   return Family(
       name='vqvae',

@@ -78,7 +78,11 @@ def test_var_and_the_raster_prior_train_on_the_same_tokens_and_the_tool_compares
                            f'--var={var_run}', f'--raster={raster}', f'--out={out}'],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-  rows = json.loads(open(f'{out}.json').read())
+  written = json.loads(open(f'{out}.json').read())
+  rows = written['priors']
+  # Scales (1, 2) of the 297 test digits: 297 and 4 x 297 tokens.
+  assert [u['tokens'] for u in written['scale_usage']] == [297, 4 * 297]
+  assert all(1 <= u['codes_used'] <= 32 for u in written['scale_usage'])
   assert rows['VAR']['sequential_steps'] == 2 and rows['raster Transformer'][
       'sequential_steps'] == 5  # scales (1, 2) against 1 + 4 tokens
   for name, workdir in (('VAR', var_run), ('raster Transformer', raster)):

@@ -18,6 +18,7 @@ import pytest
 from configs import code_prior as code_prior_config
 from configs import var as var_config
 from configs import vqvae as vqvae_config
+from genjax.config import ConfigError
 from genjax.errors import UserError
 from genjax.families import code_prior, var, vqvae
 from genjax.families.vqvae_codes import codes_path, load_stage1
@@ -143,3 +144,12 @@ def test_var_refuses_a_stage1_with_one_code_map_in_one_line(stage1):
   message = str(raised.value)
   assert '\n' not in message and 'one code map, not multi-scale tokens' in message
   assert 'configs/vqvae.py:cpu,multiscale' in message
+
+
+def test_a_scale_schedule_that_misses_the_latent_side_names_one_that_fits():
+  config = unlocked(vqvae_config, 'cpu,multiscale', model=dict(scales=(1, 2, 5)))
+  with pytest.raises(ConfigError) as raised:
+    vqvae.check_scales(config, (28, 28, 1))
+  message = str(raised.value)
+  assert '\n' not in message and "--config.model.scales='(1, 2, 3, 4, 5, 7)'" in message
+  vqvae.check_scales(vqvae_config.get_config('cpu,multiscale'), (28, 28, 1))  # it fits
