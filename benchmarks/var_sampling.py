@@ -11,17 +11,17 @@ both samples are decoded by its decoder (the mean, in [0, 1]), as their families
 them; each is timed as sample + decode at --batches (default 16 and 256), jitted,
 compiling excluded by a warm-up call, every call ended by `block_until_ready`:
 
-* VAR: configs/var.py:cpu's network (4 blocks of width 128, class-conditional), the
+* VAR: configs/var.py:cpu's network (4 blocks of width 64, class-conditional), the
   KV-cached sampler of `genjax.samplers.var`, one scale per step (6 steps), at guidance
   w = 1 (the conditional model: one pass a scale) and w = 2 (classifier-free guidance: the
   batch twice, with its labels and with the null class);
-* raster: configs/code_prior.py:cpu,transformer,cond's network (the causal Transformer
+* raster: configs/code_prior.py:cpu,var_baseline's network (the causal Transformer
   of the same width and depth, class-conditional), the KV-cached sampler of
   `genjax.samplers.autoregressive`, one token per step (104 steps).
 
 Random-init parameters for every network: a sampler's cost is the same whatever the
 weights, so no trained run is read (the runs' Fréchet distances are in RESULTS.md).
-Reported: images/s (best and median of --repeats interleaved repeats, each measurement
+Reported: images/s (medians and each of --repeats interleaved repeats, each measurement
 running at least --min-time seconds), sequential steps, and VAR's speed-up over the
 raster prior. The other processes' share of the CPUs is printed and recorded.
 """
@@ -102,7 +102,7 @@ def var_sampler(objective, frozen, rng, guidance: float):
 
 
 def raster_sampler(objective, frozen, rng):
-  m = code_prior_config.get_config('cpu,transformer,cond').model
+  m = code_prior_config.get_config('cpu,var_baseline').model
   k, grid = objective.num_codes, tuple(objective.token_shape) + (1,)
   model = make_model(m, grid, NUM_CLASSES, num_codes=k)
   params = jax.jit(model.init)(rng, pixels.canvas_from_codes(
@@ -172,7 +172,7 @@ def main(argv=None):
         'settings': {'batches': batches, 'repeats': args.repeats, 'min_time_s': args.min_time,
                      'tokenizer': 'configs/vqvae.py:cpu,multiscale model',
                      'var': 'configs/var.py:cpu model',
-                     'raster': 'configs/code_prior.py:cpu,transformer,cond model',
+                     'raster': 'configs/code_prior.py:cpu,var_baseline model',
                      'params': 'random init', 'samplers': 'KV-cached, jitted'},
         'tokenizer': tok, 'samplers': facts, 'images_per_second_raw': per_s,
         'images_per_second_median': median, 'var_speedup_over_raster': speedups,

@@ -24,7 +24,7 @@ from genjax.models import quantizer
 from genjax.training import restore
 
 RASTER_COMMAND = ('python -m experiments.code_prior --config=configs/code_prior.py:cpu,'
-                  'transformer,cond --config.data.stage1_workdir=runs/var_tokenizer ...')
+                  'var_baseline --config.data.stage1_workdir=runs/var_tokenizer ...')
 VAR_COMMAND = ('python -m experiments.var --config=configs/var.py:cpu '
                '--config.data.stage1_workdir=runs/var_tokenizer ...')
 
