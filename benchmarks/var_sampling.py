@@ -23,7 +23,11 @@ Random-init parameters for every network: a sampler's cost is the same whatever 
 weights, so no trained run is read (the runs' Fréchet distances are in RESULTS.md).
 Reported: images/s (medians and each of --repeats interleaved repeats, each measurement
 running at least --min-time seconds), sequential steps, and VAR's speed-up over the
-raster prior. The other processes' share of the CPUs is printed and recorded.
+raster prior. One more row times a single teacher-forced pass of VAR's network over all
+L tokens (no sampling or decoding), the compute every sampler of these networks does at
+least once: a sampler's images/s against it shows how much of its time is the network's
+arithmetic and how much is per-step overhead. The other processes' share of the CPUs is
+printed and recorded.
 """
 
 from __future__ import annotations
@@ -101,6 +105,24 @@ def var_sampler(objective, frozen, rng, guidance: float):
   return sample, {'steps': len(objective.scales), 'params': count(params)}
 
 
+def var_forward(objective, rng):
+  """One teacher-forced pass of VAR's network over all L tokens (no sampling, no
+  decoding): the compute any sampler of it must do at least once."""
+  m = var_config.get_config('cpu').model
+  model = var.make_model(m, objective.scales, objective.num_codes, NUM_CLASSES)
+  length = multiscale.sequence_length(objective.scales)
+  inputs = jnp.zeros((1, length - 1, objective.model.code_dim))
+  params = jax.jit(model.init)(rng, inputs, jnp.zeros((1,), jnp.int32))
+  forward = jax.jit(model.apply)
+
+  def run(key, batch):
+    del key
+    return forward(params, jnp.zeros((batch,) + inputs.shape[1:]),
+                   jnp.arange(batch) % NUM_CLASSES)
+
+  return run, {'steps': 1, 'params': count(params)}
+
+
 def raster_sampler(objective, frozen, rng):
   m = code_prior_config.get_config('cpu,var_baseline').model
   k, grid = objective.num_codes, tuple(objective.token_shape) + (1,)
@@ -133,16 +155,19 @@ def main(argv=None):
   samplers = {'VAR, w = 1': var_sampler(objective, frozen, jax.random.PRNGKey(1), 1.0),
               'VAR, w = 2 (guided)': var_sampler(objective, frozen, jax.random.PRNGKey(1),
                                                  2.0),
-              'raster Transformer': raster_sampler(objective, frozen, jax.random.PRNGKey(2))}
+              'raster Transformer': raster_sampler(objective, frozen, jax.random.PRNGKey(2)),
+              'VAR network, one full pass': var_forward(objective, jax.random.PRNGKey(1))}
   key = jax.random.PRNGKey(3)
   measures, facts = {}, {}
   for name, (sample, f) in samplers.items():
     facts[name] = f
     for b in batches:
       timed = Timed(lambda sample=sample, b=b: sample(key, b), b, args.min_time)
-      images = np.asarray(timed.out)
-      if images.shape != (b,) + IMAGE_SHAPE or not np.isfinite(images).all():
-        raise AssertionError(f'{name}: decoded samples {images.shape}')
+      out = np.asarray(timed.out)
+      want = ((b, tok['tokens'], tok['num_codes']) if name.startswith('VAR network')
+              else (b,) + IMAGE_SHAPE)  # logits of every token, or decoded images
+      if out.shape != want or not np.isfinite(out).all():
+        raise AssertionError(f'{name}: output {out.shape}, want {want}')
       measures[f'{name} @ {b}'] = timed
   raw, others = interleaved_repeats({n: m.measure for n, m in measures.items()}, args.repeats)
   busy = machine_busy(others)
@@ -163,6 +188,11 @@ def main(argv=None):
   print()
   for name, s in speedups.items():
     print(f'{name}: {s:.1f}x the raster prior\'s images/s (medians)')
+  for b in batches:
+    full = median[f'VAR network, one full pass @ {b}']
+    print(f'@ {b}: VAR samples at {median[f"VAR, w = 1 @ {b}"] / full:.2f}x and the raster '
+          f'prior at {median[f"raster Transformer @ {b}"] / full:.2f}x the images/s of one '
+          "full pass of VAR's network")
   print(f"(both decode with the tokenizer's decoder, {tok['decoder_params']:,} params, "
         f"included in the times; {tok['tokens']} tokens of scales {tok['scales']})")
   report_load(env, others, busy)

@@ -41,13 +41,13 @@ def coarse_to_fine(inputs: np.ndarray, scale_means: np.ndarray, scales: np.ndarr
   fig, axes = plt.subplots(n, len(cols), figsize=(1.1 * len(cols), 1.1 * n + 0.4),
                            squeeze=False)
   titles = [f'{p}x{p}' for p in scales] + [last_title]
-  for c, (images, title) in enumerate(zip(cols, titles)):
+  for c, (images, column) in enumerate(zip(cols, titles)):
     for r in range(n):
       ax = axes[r, c]
       ax.imshow(np.asarray(images[r])[..., 0], cmap='gray', vmin=0.0, vmax=1.0)
       ax.set_axis_off()
       if r == 0:
-        ax.set_title(title, fontsize=8)
+        ax.set_title(column, fontsize=8)
   fig.suptitle(title, fontsize=9)
   return save(fig, path)
 
