@@ -58,7 +58,8 @@ def schema() -> ml_collections.ConfigDict:
 def make_objective(m, o, image_shape) -> objectives.VQObjective:
   model = VQVAE(image_shape=tuple(image_shape), channels=m.channels, res_hidden=m.res_hidden,
                 num_res_blocks=m.num_res_blocks, downsamples=m.downsamples,
-                code_dim=m.code_dim, scales=tuple(int(p) for p in m.scales))
+                code_dim=m.code_dim,
+                scales=tuple(int(p) for p in m.get('scales', ())))  # older runs lack it
   return objectives.VQObjective(model=model, num_codes=m.num_codes, likelihood=m.likelihood,
                                 beta=o.beta, codebook=o.codebook, ema_decay=o.ema_decay,
                                 dead_code_threshold=o.dead_code_threshold)

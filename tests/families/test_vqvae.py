@@ -153,3 +153,12 @@ def test_a_scale_schedule_that_misses_the_latent_side_names_one_that_fits():
   message = str(raised.value)
   assert '\n' not in message and "--config.model.scales='(1, 2, 3, 4, 5, 7)'" in message
   vqvae.check_scales(vqvae_config.get_config('cpu,multiscale'), (28, 28, 1))  # it fits
+
+
+def test_a_stage1_saved_before_multi_scale_tokens_reads_as_one_code_map():
+  signature = {'model': vqvae_config.get_config('cpu').model.to_dict(),
+               'objective': vqvae_config.get_config('cpu').objective.to_dict(),
+               'image_shape': [28, 28, 1]}
+  del signature['model']['scales']  # as runs/vqvae's checkpoints were written
+  objective = vqvae.objective_from_signature(signature)
+  assert objective.scales == () and objective.token_shape == (7, 7)
