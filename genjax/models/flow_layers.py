@@ -1,0 +1,125 @@
+"""Invertible layers of a Glow-style normalizing flow (Kingma & Dhariwal, 2018; Dinh et
+al., 2016), on NHWC images. Each layer maps x -> (y, log|det dy/dx| per example) and,
+with reverse=True, y -> (x, log|det dx/dy|), so the two log-determinants of a round trip
+sum to zero.
+
+- `ActNorm`: a per-channel affine map whose first call (flax `init`) sets it from the
+  batch it sees, so that its output has zero mean and unit variance per channel.
+- `InvConv1x1`: an invertible 1x1 convolution, LU-parameterised (W = P L (U + diag e^s)):
+  its log-determinant is H W sum(s). P is the channel reversal and L, U start at the
+  identity, so the layer starts as Glow's "reverse" permutation and learns from there.
+- `AffineCoupling`: half the channels shift and scale the other half. The scale is
+  sigmoid(h + 2) (openai/glow's `model.py`): bounded in (0, 1), so no unbounded exp can
+  overflow (normflows #73); its log is taken by `log_sigmoid`. The network's last conv is
+  zero-initialised, so every coupling starts near the identity.
+- `squeeze` / `unsqueeze`: 2x2 spatial blocks to channels (a permutation: log-det 0).
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def _per_example(x: jax.Array) -> jax.Array:
+  return jnp.sum(x.reshape(x.shape[0], -1), axis=-1)
+
+
+def squeeze(x: jax.Array) -> jax.Array:
+  """[B, H, W, C] -> [B, H/2, W/2, 4C]."""
+  b, h, w, c = x.shape
+  x = x.reshape(b, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 2, 4, 5)
+  return x.reshape(b, h // 2, w // 2, 4 * c)
+
+
+def unsqueeze(x: jax.Array) -> jax.Array:
+  """[B, H, W, 4C] -> [B, 2H, 2W, C], the inverse of `squeeze`."""
+  b, h, w, c4 = x.shape
+  c = c4 // 4
+  x = x.reshape(b, h, w, 2, 2, c).transpose(0, 1, 3, 2, 4, 5)
+  return x.reshape(b, 2 * h, 2 * w, c)
+
+
+class ActNorm(nn.Module):
+  eps: float = 1e-6
+
+  @nn.compact
+  def __call__(self, x: jax.Array, reverse: bool = False):
+    axes = tuple(range(x.ndim - 1))
+    # Data-dependent init (Glow): only `init` evaluates these, on its batch.
+    loc = self.param('loc', lambda rng: -jnp.mean(x, axis=axes))
+    log_scale = self.param('log_scale',
+                           lambda rng: -jnp.log(jnp.std(x, axis=axes) + self.eps))
+    pixels = x[0, ..., 0].size
+    logdet = pixels * jnp.sum(log_scale) * jnp.ones(x.shape[:1], x.dtype)
+    if reverse:
+      return x * jnp.exp(-log_scale) - loc, -logdet
+    return (x + loc) * jnp.exp(log_scale), logdet
+
+
+class InvConv1x1(nn.Module):
+
+  @nn.compact
+  def __call__(self, x: jax.Array, reverse: bool = False):
+    c = x.shape[-1]
+    lower = self.param('lower', nn.initializers.zeros, (c, c))
+    upper = self.param('upper', nn.initializers.zeros, (c, c))
+    log_s = self.param('log_s', nn.initializers.zeros, (c,))
+    eye = jnp.eye(c, dtype=x.dtype)
+    l_unit = jnp.tril(lower, -1) + eye
+    u_full = jnp.triu(upper, 1) + jnp.diag(jnp.exp(log_s))
+    perm = eye[::-1]  # P: the channel reversal, fixed
+    pixels = x[0, ..., 0].size
+    logdet = pixels * jnp.sum(log_s) * jnp.ones(x.shape[:1], x.dtype)
+    if reverse:
+      # W^-1 = U^-1 L^-1 P^T by triangular solves, not a general inverse.
+      l_inv = jax.scipy.linalg.solve_triangular(l_unit, eye, lower=True, unit_diagonal=True)
+      w_inv = jax.scipy.linalg.solve_triangular(u_full, l_inv, lower=False) @ perm.T
+      return jnp.einsum('...j,ij->...i', x, w_inv), -logdet
+    w = perm @ l_unit @ u_full
+    return jnp.einsum('...j,ij->...i', x, w), logdet
+
+
+class CouplingNet(nn.Module):
+  """x_a -> (shift, pre-sigmoid scale) for x_b: 3x3, ReLU, 1x1, ReLU, zero-init 3x3."""
+  hidden: int
+  out_channels: int
+
+  @nn.compact
+  def __call__(self, x: jax.Array):
+    h = nn.relu(nn.Conv(self.hidden, (3, 3))(x))
+    h = nn.relu(nn.Conv(self.hidden, (1, 1))(h))
+    out = nn.Conv(2 * self.out_channels, (3, 3), kernel_init=nn.initializers.zeros,
+                  bias_init=nn.initializers.zeros, name='zero_init')(h)
+    return out[..., 0::2], out[..., 1::2]
+
+
+class AffineCoupling(nn.Module):
+  hidden: int = 64
+
+  @nn.compact
+  def __call__(self, x: jax.Array, reverse: bool = False):
+    c = x.shape[-1]
+    xa, xb = x[..., :c // 2], x[..., c // 2:]
+    shift, raw = CouplingNet(self.hidden, c - c // 2)(xa)
+    log_scale = jax.nn.log_sigmoid(raw + 2.0)
+    logdet = _per_example(log_scale)
+    if reverse:
+      return jnp.concatenate([xa, xb * jnp.exp(-log_scale) - shift], axis=-1), -logdet
+    return jnp.concatenate([xa, (xb + shift) * jnp.exp(log_scale)], axis=-1), logdet
+
+
+class FlowStep(nn.Module):
+  """Glow's step of flow: ActNorm, invertible 1x1 convolution, affine coupling."""
+  hidden: int = 64
+
+  def setup(self):
+    self.layers = [ActNorm(), InvConv1x1(), AffineCoupling(self.hidden)]
+
+  def __call__(self, x: jax.Array, reverse: bool = False):
+    total = jnp.zeros(x.shape[:1], x.dtype)
+    for layer in (reversed(self.layers) if reverse else self.layers):
+      x, logdet = layer(x, reverse)
+      total = total + logdet
+    return x, total

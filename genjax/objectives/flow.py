@@ -1,0 +1,43 @@
+"""A flow's likelihood of 8-bit images in bits/dim, with uniform dequantisation.
+
+An image x in {0, ..., 255}^D becomes y = (x + u) / 256 with u ~ U[0, 1)^D. For a density
+p on [0, 1)^D scaled this way, E_u[-log p(y)] + D log 256 bounds -log P(x) (Theis et al.,
+2016), and in bits per dimension
+
+    bits/dim = (-log p(y) + D ln 256) / (D ln 2),
+
+the formula of RealNVP, Glow and `../shared/REFERENCES.md`. A flow that reads y - 1/2 (or
+any shift) has the same density; one that reads 2y - 1 adds D ln 2 to -log p(y) (its
+Jacobian), which `log_prob` of the flow accounts for, not this module.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+LEVELS = 256
+
+
+def dequantize(x_uint8: jax.Array, u: jax.Array) -> jax.Array:
+  """8-bit integers and uniform noise in [0, 1), both [B, ...] -> y in [0, 1)."""
+  return (x_uint8.astype(jnp.float32) + u) / LEVELS
+
+
+def bits_per_dim(log_p_y: jax.Array, num_dims: int) -> jax.Array:
+  """Per-example log p(y) of the dequantised y -> bits/dim of the 8-bit data."""
+  return (-log_p_y + num_dims * math.log(LEVELS)) / (num_dims * math.log(2.0))
+
+
+def uniform_log_prob(y: jax.Array) -> jax.Array:
+  """log of the uniform density on [0, 1)^D per example: 0 inside, -inf outside."""
+  inside = jnp.all(((y >= 0) & (y < 1)).reshape(y.shape[0], -1), axis=-1)
+  return jnp.where(inside, 0.0, -jnp.inf)
+
+
+def standard_normal_log_prob(z: jax.Array) -> jax.Array:
+  """log N(z; 0, I) summed per example."""
+  flat = z.reshape(z.shape[0], -1)
+  return -0.5 * jnp.sum(flat * flat, axis=-1) - 0.5 * flat.shape[-1] * math.log(2 * math.pi)
