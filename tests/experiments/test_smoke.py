@@ -30,6 +30,7 @@ EXPERIMENTS = {
                         'reconstructions_k5.png', 'codes_2d.png'],
     'gmm': ['samples.png', 'log_likelihood.png'],
     'bayes_classifier': ['least_likely.png', 'confusion.png'],
+    'flow': ['samples.png', 'interpolations.png'],
 }
 # Mains that train nothing (they read trained runs or draw a figure), and their tests.
 TOOLS = {
@@ -109,6 +110,13 @@ def test_smoke_variant_runs_end_to_end(tmp_path, name):
     assert {m: len(v) for m, v in summary['squared_error'].items()} == {
         'pca': 2, 'linear_autoencoder': 2, 'autoencoder': 2}
     assert summary['squared_error']['pca'][1] < summary['squared_error']['pca'][0]
+  if name == 'flow':  # exact bits/dim with its standard error; the inverse is exact
+    rows = [json.loads(line) for line in open(os.path.join(tmp_path, 'metrics.jsonl'))]
+    test = [r for r in rows if r['split'] == 'test']
+    assert [r['step'] for r in test] == [4, 8]
+    assert all(6.0 < r['bits_per_dim'] < 12.0 and 0 < r['bits_per_dim_se'] < 0.1 for r in test)
+    final = json.load(open(os.path.join(tmp_path, 'final_metrics.json')))
+    assert final['reconstruction_max_abs_error'] < 1e-5
   if name == 'bayes_classifier':  # ten digit mixtures, by Bayes' rule, on 297 test digits
     summary = json.load(open(os.path.join(tmp_path, 'summary.json')))['models']
     assert list(summary) == ['GMM per class (PCA features)']
