@@ -29,6 +29,27 @@ os.environ['GENJAX_COMPILATION_CACHE'] = _CACHE
 use_compilation_cache(_CACHE)
 
 
+# The longest tests, slowest first as CI measured them, each without module fixtures: run
+# first, so that with `-n 2` neither worker is left with a long one at the end while the
+# other idles (longest-processing-time-first). xdist hands the first quarter of the tests
+# out in turn, the rest to whichever worker is free.
+SLOW_FIRST = (
+    'tests/experiments/test_smoke.py::test_diffusion_tools_score_a_smoke_run_with_a_smoke',
+    'tests/experiments/test_smoke.py::test_smoke_variant_runs_end_to_end[bayes_classifier]',
+    'tests/training/test_multihost.py::test_two_processes_match_one_and_share_checkpoints',
+    'tests/experiments/test_smoke.py::test_smoke_variant_runs_end_to_end[vae_paper]',
+    'tests/experiments/test_autoregressive_table.py',
+    'tests/experiments/test_smoke.py::test_smoke_variant_runs_end_to_end[autoencoder_pca]',
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+  del session, config
+  rank = lambda item: next((i for i, prefix in enumerate(SLOW_FIRST)
+                            if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+  items.sort(key=rank)  # stable: every other test keeps its place
+
+
 def pytest_sessionfinish(session, exitstatus):
   del session, exitstatus
   if 'PYTEST_XDIST_WORKER' not in os.environ:
