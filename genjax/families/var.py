@@ -77,6 +77,9 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         'The Fréchet distance needs a classifier run; pass --config.eval.classifier='
         '<workdir> (train one with experiments/classifier.py), or set '
         '--config.eval.frechet_samples=0.')
+  if not 0.0 < e.top_p <= 1.0:
+    raise config_lib.ConfigError(f'eval.top_p={e.top_p} must be in (0, 1]; set '
+                                 '--config.eval.top_p=1.0 (no nucleus filtering) or e.g. 0.96.')
   if not config.model.conditional and any(w != 1.0 for w in e.guidance_scales):
     raise config_lib.ConfigError('Guidance needs a class-conditional model; set '
                                  "--config.eval.guidance_scales='(1.0,)' or "

@@ -12,6 +12,9 @@ import sys
 import numpy as np
 import pytest
 
+from configs import var as var_config
+from genjax.config import ConfigError
+from genjax.families import var
 from tests.families.random_classifier import random_digits_classifier
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -91,3 +94,18 @@ def test_var_and_the_raster_prior_train_on_the_same_tokens_and_the_tool_compares
     assert rows[name]['bound_bits_per_dim'] == _last_test_row(workdir)['bound_bits_per_dim']
     assert rows[name]['params'] > 0 and rows[name]['train_seconds'] > 0
   assert '| VAR | 2 |' in open(f'{out}.md').read()
+
+
+def test_bad_sampling_settings_name_their_fix():
+  for field, value, fix in (('top_p', 0.0, '--config.eval.top_p=1.0'),
+                            ('top_p', 1.5, '--config.eval.top_p=1.0')):
+    config = var_config.get_config('smoke')
+    config.unlock()
+    config.eval[field] = value
+    with pytest.raises(ConfigError, match=fix):
+      var.check_config(config)
+  config = var_config.get_config('smoke,uncond')
+  config.unlock()
+  config.eval.guidance_scales = (1.0, 2.0)
+  with pytest.raises(ConfigError, match='conditional=True'):
+    var.check_config(config)
