@@ -4,7 +4,7 @@
 
 Variants, comma-separated after ':': smoke (seconds, on 8x8 digits), cpu (a smaller flow
 for this CPU), mnist.
-Default: 2 levels (28x28 -> 14x14 -> 7x7) of 8 steps (ActNorm, LU 1x1 convolution,
+Default: 2 levels (28x28 -> 14x14 -> 7x7) of 8 steps (ActNorm, LU-parameterised 1x1 channel mixing,
 sigmoid-bounded affine coupling with a 64-channel network), uniform dequantisation, Adam
 1e-3 (Glow's) with 1,000 warmup steps, batch 64, 20 epochs. Glow on CIFAR-10: 3 levels of
 32 steps, 512-channel couplings, batch 512.
@@ -39,7 +39,7 @@ def get_config(arg: str | None = None):
 
 def _smoke(c):
   variants.smoke(c)
-  c.model.steps = 2
+  c.model.steps = 1
   c.model.hidden = 8
   c.optimizer.warmup_steps = 0
   c.eval.num_samples = 4

@@ -12,9 +12,12 @@ import sys
 import numpy as np
 import pytest
 
+from configs import code_prior as code_prior_config
 from configs import var as var_config
 from genjax.config import ConfigError
-from genjax.families import var
+from genjax.families import code_prior, var
+from genjax.training.loop import train_and_evaluate
+from tests.families.run_config import unlocked
 from tests.families.random_classifier import random_digits_classifier
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,7 +62,13 @@ def test_var_and_the_raster_prior_train_on_the_same_tokens_and_the_tool_compares
             '--config.eval.num_samples=20',
             f'--config.eval.classifier={random_digits_classifier(tmp_path / "c.msgpack")}']
   var_run = _command_line('var', tmp_path / 'var', 'smoke', *scored)
-  raster = _command_line('code_prior', tmp_path / 'raster', 'smoke,transformer', *scored)
+  raster = tmp_path / 'raster'  # in process (the command line is test_vqvae.py's)
+  train_and_evaluate(code_prior.FAMILY, unlocked(
+      code_prior_config, 'smoke,transformer', **SHORT,
+      data=dict(stage1_workdir=str(tokenizer)),
+      eval=dict(frechet_samples=20, num_samples=20,
+                classifier=str(random_digits_classifier(tmp_path / 'c2.msgpack')))),
+                     str(raster))
   stage1 = _last_test_row(tokenizer)
   for workdir in (var_run, raster):
     row = _last_test_row(workdir)
