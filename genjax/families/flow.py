@@ -61,6 +61,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, e = config.model, config.eval
   check_config(config)
+  h, w = info.image_shape[:2]
+  if h % 2**m.levels or w % 2**m.levels:
+    raise config_lib.ConfigError(
+        f'model.levels={m.levels} halves the sides {m.levels} times, but the images are '
+        f'{h}x{w}; set --config.model.levels to at most the times both sides halve evenly.')
   model = make_model(m, info.image_shape)
   dims = math.prod(info.image_shape)
 

@@ -7,7 +7,7 @@ other half (Glow's `split2d`: a zero-initialised 3x3 conv, so it starts as N(0, 
 top latent has a learned Gaussian too. A 28x28x1 image with 2 levels: 14x14x4, split to
 14x14x2 out and 14x14x2 kept, squeezed to 7x7x8 at the top.
 
-`log_prob(x)` is exact: the base log-densities of every factored-out and top latent plus
+Calling the module gives the exact log p(x): the base log-densities of every factored-out and top latent plus
 the steps' log-determinants. `encode` gives the latents (a list, finest first) and
 `decode` inverts them exactly; `sample` draws latents at a temperature T (each Gaussian's
 scale times T) and decodes them.
@@ -96,9 +96,6 @@ class Glow(nn.Module):
     """Exact log p(x) per example [B] for images x [B, H, W, C] (any real values)."""
     _, log_base, logdet = self.forward(x)
     return log_base + logdet
-
-  def log_prob(self, x: jax.Array) -> jax.Array:
-    return self(x)
 
   def encode(self, x: jax.Array) -> list[jax.Array]:
     return self.forward(x)[0]

@@ -35,9 +35,3 @@ def uniform_log_prob(y: jax.Array) -> jax.Array:
   """log of the uniform density on [0, 1)^D per example: 0 inside, -inf outside."""
   inside = jnp.all(((y >= 0) & (y < 1)).reshape(y.shape[0], -1), axis=-1)
   return jnp.where(inside, 0.0, -jnp.inf)
-
-
-def standard_normal_log_prob(z: jax.Array) -> jax.Array:
-  """log N(z; 0, I) summed per example."""
-  flat = z.reshape(z.shape[0], -1)
-  return -0.5 * jnp.sum(flat * flat, axis=-1) - 0.5 * flat.shape[-1] * math.log(2 * math.pi)
