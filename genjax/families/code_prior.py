@@ -81,7 +81,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   if config.model.likelihood != 'codes':
     raise config_lib.ConfigError("A prior over codes has K-way code tokens; set "
                                  "--config.model.likelihood=codes.")
-  e = config.eval
+  check_frechet(config.eval)
+
+
+def check_frechet(e: ml_collections.ConfigDict) -> None:
+  """A prior over a stage 1's codes scores its samples only with a classifier named."""
   if e.frechet_samples and not e.classifier:
     raise config_lib.ConfigError(
         'The Fréchet distance needs a classifier run; pass --config.eval.classifier='

@@ -26,8 +26,8 @@ import numpy as np
 
 from genjax import config as config_lib
 from genjax.errors import UserError
-from genjax.families.code_prior import (bound_terms, code_prior_data, frechet_of,
-                                        frechet_reference)
+from genjax.families.code_prior import (bound_terms, check_frechet, code_prior_data,
+                                        frechet_of, frechet_reference)
 from genjax.families.vqvae_codes import load_stage1
 from genjax.figures import var as figures
 from genjax.models import multiscale_quantizer as multiscale
@@ -72,11 +72,7 @@ def make_model(m: ml_collections.ConfigDict, scales, num_codes: int,
 
 def check_config(config: ml_collections.ConfigDict) -> None:
   e = config.eval
-  if e.frechet_samples and not e.classifier:
-    raise config_lib.ConfigError(
-        'The Fréchet distance needs a classifier run; pass --config.eval.classifier='
-        '<workdir> (train one with experiments/classifier.py), or set '
-        '--config.eval.frechet_samples=0.')
+  check_frechet(e)
   if not 0.0 < e.top_p <= 1.0:
     raise config_lib.ConfigError(f'eval.top_p={e.top_p} must be in (0, 1]; set '
                                  '--config.eval.top_p=1.0 (no nucleus filtering) or e.g. 0.96.')

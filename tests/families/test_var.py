@@ -113,6 +113,11 @@ def test_bad_sampling_settings_name_their_fix():
     config.eval[field] = value
     with pytest.raises(ConfigError, match=fix):
       var.check_config(config)
+  config = var_config.get_config('smoke')
+  config.unlock()
+  config.eval.frechet_samples, config.eval.classifier = 20, ''
+  with pytest.raises(ConfigError, match='--config.eval.classifier'):
+    var.check_config(config)
   config = var_config.get_config('smoke,uncond')
   config.unlock()
   config.eval.guidance_scales = (1.0, 2.0)
