@@ -5,7 +5,9 @@ max_iter=100, init_params='kmeans')` on the 60k training images' top 50 principa
     python -m experiments.gmm --config=configs/gmm.py --workdir=runs/gmm
 
 Variants, comma-separated after ':': smoke (seconds, on the 8x8 digits' top 10 axes),
-full, diag, spherical, tied (the covariance type; full is the default).
+full, diag, spherical, tied (the covariance type; full is the default), pixels8 (on the
+784 pixels dequantised as the flows read them, y = (k + u) / 256, with test bits/dim: the
+floor of the likelihood table).
 One step is one EM iteration on the whole training set, so total_steps is max_iter; a run
 stops earlier once the mean log-likelihood changes by less than objective.tol.
 """
@@ -29,6 +31,7 @@ def get_config(arg: str | None = None):
   variants.apply(c, arg, {
       'smoke': _smoke,
       **{kind: _covariance(kind) for kind in ('full', 'diag', 'spherical', 'tied')},
+      'pixels8': _pixels8,
   })
   return lock(c)
 
@@ -43,3 +46,8 @@ def _smoke(c):
   c.data.pca_dims = 10
   c.model.components = 5
   c.eval.num_samples = 16
+
+
+def _pixels8(c):
+  c.data.pca_dims = 0
+  c.data.dequantize = True

@@ -47,6 +47,7 @@ SLOW_FIRST = (
     'tests/training/test_multihost.py::test_two_processes_match_one_and_share_checkpoints',
     'tests/experiments/test_smoke.py::test_smoke_variant_runs_end_to_end[vae_paper]',
     'tests/experiments/test_autoregressive_table.py',
+    'tests/experiments/test_likelihood_table.py',
     'tests/experiments/test_smoke.py::test_smoke_variant_runs_end_to_end[autoencoder_pca]',
 )
 

@@ -3,7 +3,10 @@ families fitted on the full batch (EM for a Gaussian mixture).
 
 Images are flattened to [0, 1] and, with `data.pca_dims > 0`, projected on the training
 set's top principal axes (`genjax.models.pca.fit`: the eigenvectors of the centred
-training images' covariance, signs as scikit-learn's). With `data.class_label >= 0` both
+training images' covariance, signs as scikit-learn's). With `data.dequantize` (pixels
+only) each 8-bit pixel k becomes y = (k + u) / 256, u ~ U[0, 1) drawn once from the run's
+seed, the flows' convention (`genjax.objectives.flow`): a density of y then bounds the
+8-bit data's likelihood, in the same bits/dim as every other family's. With `data.class_label >= 0` both
 splits keep only that class's images, in the axes of the whole training set, so that the
 class-conditional densities of every class live in one feature space (the p(x|y)
 classifier compares them).
@@ -24,6 +27,7 @@ from genjax.data.arrays import common_length, local_slice
 from genjax.data.pipeline import to_unit_interval
 from genjax.families.image_data import load_splits
 from genjax.models import pca
+from genjax.objectives import flow as flow_objectives
 from genjax.training.family import Data, DataInfo
 
 
@@ -70,7 +74,7 @@ def _flat(images: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=2)
 def _projected_splits(name: str, tfds_data_dir: str, tfds_download: bool, idx_dir: str,
-                      pca_dims: int):
+                      pca_dims: int, dequantize_seed: int = -1):
   """(train, test, x_train, x_test, projection), kept for the next run of the process: a
   sweep's runs (one per K, one per class) share one dataset and one PCA, whose SVD of
   60,000 x 784 would otherwise be most of a small mixture's time."""
@@ -84,6 +88,10 @@ def _projected_splits(name: str, tfds_data_dir: str, tfds_download: bool, idx_di
         f'data.pca_dims={pca_dims} exceeds the {pixels} pixels ({n} examples) of {name}; '
         f'set --config.data.pca_dims={min(n, pixels)} or fewer (0 keeps the pixels).')
   projection = None
+  if dequantize_seed >= 0:
+    noise = np.random.default_rng(dequantize_seed)
+    x_train, x_test = (np.asarray(flow_objectives.dequantize(
+        np.round(x * 255.0), noise.random(x.shape, np.float32))) for x in (x_train, x_test))
   if pca_dims:
     projection = jax.tree.map(np.asarray, pca.fit(x_train, pca_dims))
     x_train, x_test = (np.asarray(pca.encode(projection, x)) for x in (x_train, x_test))
@@ -94,8 +102,14 @@ def feature_data(config: ml_collections.ConfigDict, process_index: int = 0,
                  process_count: int = 1) -> Data:
   """The features of `config.data.name`'s images, as `whole_set_data`."""
   d = config.data
+  dequantize = d.get('dequantize', False)
+  if dequantize and d.pca_dims:
+    raise config_lib.ConfigError(
+        f'data.dequantize models 8-bit pixels, but data.pca_dims={d.pca_dims} projects them '
+        'to fewer dimensions (no density on the pixels); set --config.data.pca_dims=0.')
   train, test, x_train, x_test, projection = _projected_splits(
-      d.name, d.tfds_data_dir, d.tfds_download, d.idx_dir, d.pca_dims)
+      d.name, d.tfds_data_dir, d.tfds_download, d.idx_dir, d.pca_dims,
+      config.seed if dequantize else -1)
   n, pixels = train.images.shape[0], int(np.prod(train.images.shape[1:]))
   if d.class_label >= train.num_classes:
     raise config_lib.ConfigError(
@@ -108,6 +122,7 @@ def feature_data(config: ml_collections.ConfigDict, process_index: int = 0,
   features = Features(train=x_train, test=x_test, test_labels=test_labels,
                       image_shape=tuple(train.images.shape[1:]), projection=projection)
   projected = f', PCA to {d.pca_dims} dims' if d.pca_dims else ''
+  projected += ', dequantised (k + u) / 256' if dequantize else ''
   if d.class_label >= 0:
     projected += f', class {d.class_label} only ({len(x_train)} train images)'
   return whole_set_data(features, config, process_index, process_count,

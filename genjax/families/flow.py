@@ -6,8 +6,9 @@ y - 1/2 (a shift: the same density). The loss is the exact -log p(y) in bits/dim
 data-dependent init runs on the first batch (`init_params`). Evaluation reports the test
 bits/dim (one noise draw per image, from the eval key) and its standard error over the
 images. Artifacts: samples at each temperature, interpolations between test images'
-latents, and the largest |decode(encode(x)) - x| over test images: the inverse is exact,
-so reconstructions are the identity to float precision.
+latents, the largest |decode(encode(x)) - x| over test images (the inverse is exact, so
+reconstructions are the identity to float precision), and the test image with the most
+bits/dim and its number: the mean hides a flow that gives a few images almost no density.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from genjax import config as config_lib
 from genjax.families.image_data import image_data
 from genjax.figures import flow as figures
+from genjax.models import flow_layers as fl
 from genjax.models.glow import Glow
 from genjax.objectives import flow as objectives
 from genjax.training.family import Family, FamilyDef
@@ -32,7 +34,8 @@ def schema() -> ml_collections.ConfigDict:
       model=dict(
           levels=2,  # squeeze-and-split levels: 28x28 -> 14x14 -> 7x7
           steps=8,  # steps of flow per level (Glow's K)
-          hidden=64),  # coupling network width (Glow's 512)
+          hidden=64,  # coupling network width (Glow's 512)
+          scale='tanh'),  # the couplings' bound: 'tanh' (log-scale) or 'sigmoid' (Glow's)
       eval_=dict(
           test_examples=0,  # 0: the whole test set
           num_samples=36,  # per temperature
@@ -43,7 +46,8 @@ def schema() -> ml_collections.ConfigDict:
 
 
 def make_model(m, image_shape) -> Glow:
-  return Glow(image_shape=tuple(image_shape), levels=m.levels, steps=m.steps, hidden=m.hidden)
+  return Glow(image_shape=tuple(image_shape), levels=m.levels, steps=m.steps, hidden=m.hidden,
+              scale=m.get('scale', 'sigmoid'))  # runs saved before the field: Glow's
 
 
 def to_flow_input(images01: jax.Array, rng: jax.Array) -> jax.Array:
@@ -84,20 +88,15 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   def eval_fn(params, model_state, batch, rng, frozen):
     del model_state, frozen
-    b = bits(params, batch, rng)
-    return {'bits_per_dim': b, 'bits_per_dim_squared': jnp.square(b)}
+    return objectives.per_example_terms(bits(params, batch, rng))
 
-  num_test = e.test_examples or len(info.test.images)
-
-  def summary(means):
-    mean, square = float(means['bits_per_dim']), float(means['bits_per_dim_squared'])
-    spread = math.sqrt(max(square - mean * mean, 0.0) * num_test / max(num_test - 1, 1))
-    return {'bits_per_dim': mean, 'bits_per_dim_se': spread / math.sqrt(num_test)}
+  num_test = min(e.test_examples or len(info.test.images), len(info.test.images))
 
   test01 = info.test.images.astype(np.float32) / 255.0
   sample = jax.jit(lambda p, rng, t: model.apply(p, rng, e.num_samples, t, method=Glow.sample))
   encode = jax.jit(lambda p, x: model.apply(p, x, method=Glow.encode))
   decode = jax.jit(lambda p, z: model.apply(p, z, method=Glow.decode))
+  bits_of_batch = jax.jit(lambda p, b, rng: bits(p, {'image': b}, rng))
   to_image = lambda x: np.clip(np.asarray(x) + 0.5, 0.0, 1.0)  # y back in [0, 1]
 
   def artifacts_fn(params, model_state, rng, frozen):
@@ -116,6 +115,12 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     rows = [to_image(decode(params, [(1 - w) * a + w * b for a, b in zip(za, zb)]))
             for w in weights]
     out['interpolations'] = np.stack(rows, axis=1)  # [pairs, steps, H, W, C]
+    per_image = np.concatenate([
+        np.asarray(bits_of_batch(params, jnp.asarray(test01[i:i + e.reconstruction_examples]),
+                                 jax.random.fold_in(rngs[0], i)))
+        for i in range(0, num_test, e.reconstruction_examples)])[:num_test]
+    out['test_bits_per_dim_worst'] = np.float64(per_image.max())
+    out['test_worst_image'] = np.int64(per_image.argmax())
     return out
 
   return Family(
@@ -124,7 +129,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       init_params=init_params,
       loss_fn=loss_fn,
       eval_fn=eval_fn,
-      eval_summary=summary,
+      eval_summary=lambda means: objectives.summary(means, num_test),
       artifacts_fn=artifacts_fn,
       render_figures=figures.render_run,
       eval_examples=e.test_examples,
@@ -135,6 +140,7 @@ RANGES = {
     'model.levels': 'positive',
     'model.steps': 'positive',
     'model.hidden': 'positive',
+    'model.scale': fl.SCALES,
     'eval.num_samples': 'positive',
     'eval.temperatures': 'positive_each',
     'eval.num_interpolations': 'positive',

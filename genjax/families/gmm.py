@@ -30,6 +30,7 @@ from genjax.errors import UserError
 from genjax.families.features import feature_data
 from genjax.figures import gmm as figures
 from genjax.models import gmm
+from genjax.objectives import flow as flow_objectives
 from genjax.objectives import gmm as em
 from genjax.training.family import Family, FamilyDef
 
@@ -49,6 +50,7 @@ def schema() -> ml_collections.ConfigDict:
       eval_=dict(num_samples=100),  # samples drawn for the artifacts
       data=dict(name='fashion_mnist', tfds_data_dir='', tfds_download=False, idx_dir='',
                 pca_dims=50,  # 0: the pixels themselves
+                dequantize=False,  # pixels k -> (k + u) / 256; reports test bits/dim
                 class_label=-1))  # >= 0: that class's images only (p(x|y)); -1: all
 
 
@@ -124,7 +126,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   def eval_fn(params, model_state, batch, rng, frozen):
     del model_state, rng, frozen
-    return {'log_likelihood': gmm.log_likelihood(params, batch['x'], covariance_type=kind)}
+    log_likelihood = gmm.log_likelihood(params, batch['x'], covariance_type=kind)
+    if not config.data.get('dequantize', False):
+      return {'log_likelihood': log_likelihood}
+    bits = flow_objectives.bits_per_dim(log_likelihood, info.example_shape[0])
+    return {'log_likelihood': log_likelihood, **flow_objectives.per_example_terms(bits)}
 
   @jax.jit
   def criteria(params, x):
@@ -154,6 +160,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       make_optimizer=lambda: None,
       eval_fn=eval_fn,
       final_eval_fn=eval_fn,  # the final test log-likelihood, into final_metrics.json
+      eval_summary=((lambda means: flow_objectives.summary(means, len(features.test)))
+                    if config.data.get('dequantize', False) else None),
       artifacts_fn=artifacts_fn,
       render_figures=figures.render_run,
   )

@@ -23,6 +23,9 @@ def schema() -> ml_collections.ConfigDict:
   return config_lib.with_family_schema(
       model=dict(latent_dim=20, hidden=(500,), activation='relu', architecture='mlp',
                  conv_channels=(32, 64), likelihood='bernoulli', conditional=False),
+      objective=dict(
+          name='elbo',  # 'elbo', or 'iwae': train on the importance-weighted bound
+          iwae_k=5),  # the IWAE's samples per example when name='iwae'
       eval_=dict(
           iwae_k=0,  # IWAE samples at each periodic evaluation; 0: ELBO only (cheap)
           final_iwae_k=500,  # IWAE samples for the final test log-likelihood estimate
@@ -94,7 +97,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='vae',
       signature={'model': m.to_dict(), 'image_shape': list(info.image_shape)},
       init_params=init_params,
-      loss_fn=stateless_loss(objectives.negative_elbo_loss(model, m.conditional)),
+      loss_fn=stateless_loss(objectives.training_loss(model, m.conditional,
+                                                      config.objective.name,
+                                                      config.objective.iwae_k)),
       eval_fn=stateless_eval(eval_with(e.iwae_k)),
       final_eval_fn=stateless_eval(eval_with(e.final_iwae_k)),
       artifacts_fn=stateless_artifacts(artifacts_fn),
@@ -113,6 +118,8 @@ RANGES = {
     'model.architecture': ('mlp', 'conv'),
     'model.conv_channels': 'positive_each',
     'model.likelihood': ('bernoulli', 'gaussian'),
+    'objective.name': ('elbo', 'iwae'),
+    'objective.iwae_k': 'positive',
     'eval.iwae_k': 'non_negative',
     'eval.final_iwae_k': 'non_negative',
     'eval.num_samples': 'positive',

@@ -8,10 +8,14 @@ sum to zero.
 - `InvConv1x1`: an invertible 1x1 convolution, LU-parameterised (W = P L (U + diag e^s)):
   its log-determinant is H W sum(s). P is the channel reversal and L, U start at the
   identity, so the layer starts as Glow's "reverse" permutation and learns from there.
-- `AffineCoupling`: half the channels shift and scale the other half. The scale is
-  sigmoid(h + 2) (openai/glow's `model.py`): bounded in (0, 1), so no unbounded exp can
-  overflow (normflows #73); its log is taken by `log_sigmoid`. The network's last conv is
-  zero-initialised, so every coupling starts near the identity.
+- `AffineCoupling`: half the channels shift and scale the other half, with a bounded
+  scale, so no unbounded exp can overflow (normflows #73). `scale='sigmoid'` is Glow's
+  sigmoid(h + 2) (openai/glow's `model.py`), in (0, 1), its log by `log_sigmoid`: a
+  coupling can only contract, so ActNorm and the 1x1 convolutions learn to expand, by a
+  fixed factor that an image the couplings do not contract carries to its latents.
+  `scale='tanh'` is log-scale tanh(h), a scale in (1/e, e) that contracts or expands (RealNVP's
+  tanh-bounded scale). The network's last conv is zero-initialised, so every coupling
+  starts near the identity (exactly, for tanh).
 - `squeeze` / `unsqueeze`: 2x2 spatial blocks to channels (a permutation: log-det 0).
 """
 
@@ -95,15 +99,27 @@ class CouplingNet(nn.Module):
     return out[..., 0::2], out[..., 1::2]
 
 
+SCALES = ('sigmoid', 'tanh')
+
+
+def coupling_log_scale(raw: jax.Array, scale: str) -> jax.Array:
+  if scale == 'sigmoid':
+    return jax.nn.log_sigmoid(raw + 2.0)
+  if scale == 'tanh':
+    return jnp.tanh(raw)
+  raise ValueError(f'Unknown coupling scale {scale!r}; use one of {SCALES}.')
+
+
 class AffineCoupling(nn.Module):
   hidden: int = 64
+  scale: str = 'sigmoid'
 
   @nn.compact
   def __call__(self, x: jax.Array, reverse: bool = False):
     c = x.shape[-1]
     xa, xb = x[..., :c // 2], x[..., c // 2:]
     shift, raw = CouplingNet(self.hidden, c - c // 2)(xa)
-    log_scale = jax.nn.log_sigmoid(raw + 2.0)
+    log_scale = coupling_log_scale(raw, self.scale)
     logdet = _per_example(log_scale)
     if reverse:
       return jnp.concatenate([xa, xb * jnp.exp(-log_scale) - shift], axis=-1), -logdet
@@ -113,9 +129,10 @@ class AffineCoupling(nn.Module):
 class FlowStep(nn.Module):
   """Glow's step of flow: ActNorm, invertible 1x1 convolution, affine coupling."""
   hidden: int = 64
+  scale: str = 'sigmoid'
 
   def setup(self):
-    self.layers = [ActNorm(), InvConv1x1(), AffineCoupling(self.hidden)]
+    self.layers = [ActNorm(), InvConv1x1(), AffineCoupling(self.hidden, self.scale)]
 
   def __call__(self, x: jax.Array, reverse: bool = False):
     total = jnp.zeros(x.shape[:1], x.dtype)

@@ -1,7 +1,8 @@
 """Glow's multi-scale flow (Kingma & Dhariwal, 2018), exact log p(x) and its inverse.
 
 For each of `levels` levels: squeeze (2x2 blocks to channels), `steps` steps of flow
-(ActNorm, invertible 1x1 convolution, affine coupling; `genjax.models.flow_layers`), then,
+(ActNorm, invertible 1x1 convolution, affine coupling with a bounded `scale`, Glow's
+sigmoid or a tanh log-scale; `genjax.models.flow_layers`), then,
 below the top, factor out half the channels under a learned conditional Gaussian given the
 other half (Glow's `split2d`: a zero-initialised 3x3 conv, so it starts as N(0, I)). The
 top latent has a learned Gaussian too. A 28x28x1 image with 2 levels: 14x14x4, split to
@@ -47,13 +48,14 @@ class Glow(nn.Module):
   levels: int = 2
   steps: int = 8
   hidden: int = 64
+  scale: str = 'sigmoid'  # the couplings' bounded scale (`flow_layers.SCALES`)
 
   def setup(self):
     h, w, c = self.image_shape
     if h % 2**self.levels or w % 2**self.levels:
       raise ValueError(f'{self.levels} levels halve the sides {self.levels} times: '
                        f'{self.image_shape} does not divide; change model.levels.')
-    self.flows = [[fl.FlowStep(self.hidden, name=f'level{i}_step{k}')
+    self.flows = [[fl.FlowStep(self.hidden, self.scale, name=f'level{i}_step{k}')
                    for k in range(self.steps)] for i in range(self.levels)]
     self.split_priors = [SplitPrior(2 * c * 4**i, name=f'split_prior{i}')
                          for i in range(self.levels - 1)]

@@ -35,3 +35,18 @@ def uniform_log_prob(y: jax.Array) -> jax.Array:
   """log of the uniform density on [0, 1)^D per example: 0 inside, -inf outside."""
   inside = jnp.all(((y >= 0) & (y < 1)).reshape(y.shape[0], -1), axis=-1)
   return jnp.where(inside, 0.0, -jnp.inf)
+
+
+def per_example_terms(bits: jax.Array) -> dict[str, jax.Array]:
+  """An eval_fn's per-example bits/dim and their squares, for `summary`'s standard error."""
+  return {'bits_per_dim': bits, 'bits_per_dim_squared': jnp.square(bits)}
+
+
+def summary(means: dict, num_examples: int) -> dict[str, float]:
+  """Split means of `per_example_terms` -> bits/dim and its standard error over the
+  examples; other means pass through."""
+  out = {k: float(v) for k, v in means.items() if k != 'bits_per_dim_squared'}
+  mean, square = float(means['bits_per_dim']), float(means['bits_per_dim_squared'])
+  spread = math.sqrt(max(square - mean * mean, 0.0) * num_examples / max(num_examples - 1, 1))
+  out['bits_per_dim_se'] = spread / math.sqrt(num_examples)
+  return out

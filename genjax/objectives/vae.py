@@ -4,6 +4,8 @@ ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)), with the KL in closed form and o
 reparameterised sample of z (Kingma & Welling, 2013, eq. 10).
 IWAE_k(x) = E[log (1/k) sum_i p(x, z_i) / q(z_i|x)], z_i ~ q (Burda et al., 2015):
 IWAE_1 is the ELBO in expectation, IWAE_k increases with k towards log p(x).
+Training on -IWAE_k (Burda et al.'s IWAE) weights each sample's gradient by its normalised
+importance weight, softmax(log w)_i; the ELBO's gives every sample the same weight.
 """
 
 from __future__ import annotations
@@ -67,3 +69,25 @@ def negative_elbo_loss(model: VAE, conditional: bool):
     return -aux['elbo'], aux
 
   return loss_fn
+
+
+def negative_iwae_loss(model: VAE, conditional: bool, num_samples: int):
+  """`loss_fn(params, batch, rng) -> (loss, aux)` of the IWAE: -IWAE_k(x) on the batch,
+  with its k samples in one chunk (training k is small; evaluation's k = 5000 is chunked)."""
+
+  def loss_fn(params, batch, rng):
+    y = batch['label'] if conditional else None
+    bound = iwae_bound(model, params, batch['image'], y, rng, num_samples, chunk=num_samples)
+    aux = {f'iwae_{num_samples}': jnp.mean(bound)}
+    return -aux[f'iwae_{num_samples}'], aux
+
+  return loss_fn
+
+
+def training_loss(model: VAE, conditional: bool, objective: str, num_samples: int):
+  """The loss of `objective`: 'elbo' (Kingma & Welling) or 'iwae' with num_samples."""
+  if objective == 'elbo':
+    return negative_elbo_loss(model, conditional)
+  if objective == 'iwae':
+    return negative_iwae_loss(model, conditional, num_samples)
+  raise ValueError(f"Unknown VAE objective {objective!r}; use 'elbo' or 'iwae'.")

@@ -42,6 +42,7 @@ TOOLS = {
     'gan_parzen': 'tests/families/test_gan.py',
     'gan_objectives': 'tests/families/test_gan.py',
     'var_vs_raster': 'tests/families/test_var.py',
+    'likelihood_table': 'test_likelihood_table.py',
 }
 
 # Mains whose smoke runs from the command line in their family's test, because one reads
@@ -56,7 +57,8 @@ STAGED = {
 
 # Experiments whose smoke run, from its command line, is trained (and its progress and
 # figures checked) by the test of the tools that read it, rather than a second time alone.
-TRAINED_BY_TOOL_TEST = ('classifier', 'diffusion')
+TRAINED_BY_TOOL_TEST = ('classifier', 'diffusion',
+                        'flow', 'vae', 'autoregressive')  # test_likelihood_table.py
 
 
 def _run(*args):
@@ -101,22 +103,12 @@ def _check_smoke_run(name, result, workdir):
 def test_smoke_variant_runs_end_to_end(tmp_path, name):
   result = _train_smoke(name, tmp_path)
   _check_smoke_run(name, result, tmp_path)
-  if name == 'vae':
-    final = json.load(open(os.path.join(tmp_path, 'final_metrics.json')))
-    assert final['iwae_8'] >= final['elbo'] - 1.0
   if name == 'autoencoder_pca':  # each model's final test error at each code size
     summary = json.load(open(os.path.join(tmp_path, 'summary.json')))
     assert summary['code_sizes'] == [2, 5]
     assert {m: len(v) for m, v in summary['squared_error'].items()} == {
         'pca': 2, 'linear_autoencoder': 2, 'autoencoder': 2}
     assert summary['squared_error']['pca'][1] < summary['squared_error']['pca'][0]
-  if name == 'flow':  # exact bits/dim with its standard error; the inverse is exact
-    rows = [json.loads(line) for line in open(os.path.join(tmp_path, 'metrics.jsonl'))]
-    test = [r for r in rows if r['split'] == 'test']
-    assert [r['step'] for r in test] == [4, 8]
-    assert all(6.0 < r['bits_per_dim'] < 12.0 and 0 < r['bits_per_dim_se'] < 0.1 for r in test)
-    final = json.load(open(os.path.join(tmp_path, 'final_metrics.json')))
-    assert final['reconstruction_max_abs_error'] < 1e-5
   if name == 'bayes_classifier':  # ten digit mixtures, by Bayes' rule, on 297 test digits
     summary = json.load(open(os.path.join(tmp_path, 'summary.json')))['models']
     assert list(summary) == ['GMM per class (PCA features)']

@@ -126,3 +126,19 @@ def test_one_classs_features_are_its_rows_on_the_whole_training_sets_axes():
   config.data.class_label = 10
   with pytest.raises(config_lib.ConfigError, match='classes 0 to 9'):
     feature_data(config)
+
+
+def test_dequantised_pixels_stay_in_their_8_bit_bins_and_need_the_pixels():
+  """y = (k + u) / 256 with u ~ U[0, 1) lies in pixel k's bin (its bits/dim, the flows'
+  formula of the mixture's own log-likelihood, is checked in test_likelihood_table.py)."""
+  from genjax.families.features import feature_data  # pylint: disable=g-import-not-at-top
+  from genjax.families.image_data import load_splits  # pylint: disable=g-import-not-at-top
+  config = _config(data=dict(name='digits', pca_dims=0, dequantize=True))
+  features = feature_data(config).info.test
+  train, _ = load_splits(config.data)
+  k = train.images.reshape(len(train.images), -1).astype(np.float64)
+  offset = features.train * 256.0 - k  # u, up to float32 rounding (207 + u may be 208)
+  assert offset.min() >= 0 and offset.max() <= 1
+  assert abs(np.mean(offset) - 0.5) < 0.01 and abs(np.var(offset) - 1 / 12) < 0.01  # U[0, 1)
+  with pytest.raises(config_lib.ConfigError, match='pca_dims=0'):
+    feature_data(_config(data=dict(name='digits', pca_dims=10, dequantize=True)))

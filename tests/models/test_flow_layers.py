@@ -15,7 +15,9 @@ from genjax.objectives import flow as flow_objectives
 from tests.numpy_init import numpy_variables
 
 LAYERS = {'actnorm': fl.ActNorm(), 'invconv': fl.InvConv1x1(),
-          'coupling': fl.AffineCoupling(hidden=8), 'step': fl.FlowStep(hidden=8)}
+          'coupling': fl.AffineCoupling(hidden=8), 'step': fl.FlowStep(hidden=8),
+          'coupling_tanh': fl.AffineCoupling(hidden=8, scale='tanh'),
+          'step_tanh': fl.FlowStep(hidden=8, scale='tanh')}
 
 
 def _random(layer, shape, seed=0):
@@ -93,3 +95,21 @@ def test_the_identity_flow_on_a_uniform_base_is_exactly_eight_bits_per_dim():
   y = flow_objectives.dequantize(x, u)
   bits = flow_objectives.bits_per_dim(flow_objectives.uniform_log_prob(y), 28 * 28)
   np.testing.assert_allclose(bits, 8.0, rtol=0, atol=1e-6)
+
+
+def test_couplings_start_at_their_bounds_fixed_point_and_stay_inside_the_bound():
+  """Zero-initialised: a tanh coupling is the identity, a sigmoid one scales by
+  sigmoid(2); at any pre-activation the log-scale stays in (-1, 1) or (-inf, 0)."""
+  x = jnp.asarray(np.random.default_rng(3).normal(size=(2, 3, 3, 4)), jnp.float32)
+  for scale, factor in (('tanh', 1.0), ('sigmoid', 1 / (1 + np.exp(-2.0)))):
+    layer = fl.AffineCoupling(hidden=8, scale=scale)
+    y, logdet = layer.apply(layer.init(jax.random.PRNGKey(0), x), x)
+    np.testing.assert_allclose(y[..., :2], x[..., :2])
+    np.testing.assert_allclose(y[..., 2:], x[..., 2:] * factor, rtol=1e-6)
+    np.testing.assert_allclose(logdet, 18 * np.log(factor), atol=1e-5)
+  raw = jnp.linspace(-50.0, 50.0, 101)
+  assert np.all(np.abs(fl.coupling_log_scale(raw, 'tanh')) <= 1)
+  assert np.all(np.asarray(fl.coupling_log_scale(raw, 'sigmoid')) <= 0)
+  assert np.all(np.isfinite(fl.coupling_log_scale(raw, 'sigmoid')))
+  with pytest.raises(ValueError, match='sigmoid'):
+    fl.coupling_log_scale(raw, 'exp')

@@ -77,3 +77,27 @@ def test_iwae_chunking_does_not_change_the_bound(model_and_params):
   np.testing.assert_allclose(jax.nn.logsumexp(a, 0) - np.log(64), b, rtol=1e-6)
   c = obj.iwae_bound(model, params, x, None, jax.random.PRNGKey(6), 50, chunk=16)
   assert c.shape == (6,) and np.all(np.isfinite(c))
+
+
+def test_the_iwae_loss_is_minus_the_bound_and_its_gradient_weights_samples_by_softmax(
+    model_and_params):
+  """d/dθ log (1/k) Σ w_i = Σ softmax(log w)_i d/dθ log w_i (Burda et al., eq. 14), at the
+  same samples: the reparameterised gradient the IWAE trains on."""
+  model, params, x = model_and_params
+  k, rng = 5, jax.random.PRNGKey(6)
+  loss_fn = obj.training_loss(model, False, 'iwae', k)
+  loss, aux = jax.jit(loss_fn)(params, {'image': x}, rng)
+  bound = obj.iwae_bound(model, params, x, None, rng, k, chunk=k)
+  np.testing.assert_allclose(loss, -np.mean(bound), rtol=1e-6)
+  np.testing.assert_allclose(aux['iwae_5'], np.mean(bound), rtol=1e-6)
+
+  grad = jax.jit(jax.grad(lambda p: loss_fn(p, {'image': x}, rng)[0]))(params)
+  logw_of = lambda p: obj.log_importance_weights(model, p, x, None, rng, k, chunk=k)
+  weights = jax.nn.softmax(logw_of(params), axis=0)  # [k, batch]
+  jac = jax.jit(jax.jacrev(logw_of))(params)  # leaves [k, batch, *param]
+  by_weights = jax.tree.map(
+      lambda j: -jnp.einsum('kb,kb...->...', weights, j) / x.shape[0], jac)
+  for got, want in zip(jax.tree.leaves(grad), jax.tree.leaves(by_weights)):
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-6)
+  with pytest.raises(ValueError, match="'elbo' or 'iwae'"):
+    obj.training_loss(model, False, 'wake_sleep', k)

@@ -1,0 +1,58 @@
+"""The cross-family likelihood tables (RESULTS.md, "One likelihood table across families").
+
+    python -m experiments.likelihood_table --config=configs/likelihood_table.py \
+        --out_dir=results/likelihood
+
+Each row names the command that trains its run and where the run is: `workdir` (under
+`runs_dir`), `record` (a committed run record: config.json, metrics.jsonl and its final
+metrics, without checkpoints) or `summary` + `key` (an earlier table's committed summary),
+the last two for runs that are not on this machine. Variants
+after ':': none. --config.runs_dir moves every workdir (the tool's test points it at smoke
+runs).
+"""
+
+import ml_collections
+
+_AR_SUMMARY = 'results/autoregressive/summary.json'
+_AR = ('python -m experiments.autoregressive --config=configs/autoregressive.py:{},cpu '
+       '--workdir=runs/ar/{}')
+_VAE = 'python -m experiments.vae --config=configs/vae.py:burda,cpu{} --workdir=runs/{}'
+
+
+def get_config(arg: str | None = None):
+  del arg
+  c = ml_collections.ConfigDict()
+  c.runs_dir = 'runs'
+  c.eight_bit = (
+      dict(name='Glow-style flow', workdir='flow',
+           command='python -m experiments.flow --config=configs/flow.py:cpu '
+                   '--workdir=runs/flow'),
+      dict(name='PixelCNN, 256-way softmax', workdir='pixelcnn_gray8',
+           command='python -m experiments.autoregressive '
+                   '--config=configs/autoregressive.py:pixelcnn,gray8,cpu '
+                   '--workdir=runs/pixelcnn_gray8'),
+      dict(name='DDPM (cpu U-Net)', record='results/diffusion/cpu',
+           command='python -m experiments.diffusion --config=configs/diffusion.py:cpu '
+                   '--workdir=runs/ddpm_cpu, then python -m experiments.diffusion_bound '
+                   '--workdir=runs/ddpm_cpu --timesteps=32 --num_examples=500'),
+      dict(name='VQ-VAE + Gated PixelCNN prior', workdir='code_prior',
+           command='python -m experiments.code_prior --config=configs/code_prior.py:cpu '
+                   '--workdir=runs/code_prior'),
+      dict(name='Gaussian mixture, 10 full components', workdir='gmm_pixels8',
+           command='python -m experiments.gmm --config=configs/gmm.py:pixels8 '
+                   '--workdir=runs/gmm_pixels8'),
+  )
+  c.binarized = (
+      dict(name='VAE (ELBO)', workdir='vae_elbo', command=_VAE.format('', 'vae_elbo')),
+      dict(name='IWAE, k = 5', workdir='iwae5', command=_VAE.format(',iwae5', 'iwae5')),
+      dict(name='IWAE, k = 50', workdir='iwae50', command=_VAE.format(',iwae50', 'iwae50')),
+      dict(name='PixelCNN', summary=_AR_SUMMARY, key='PixelCNN',
+           command=_AR.format('pixelcnn', 'pixelcnn')),
+      dict(name='Gated PixelCNN', summary=_AR_SUMMARY, key='Gated PixelCNN',
+           command=_AR.format('gated', 'gated')),
+      dict(name='Transformer', summary=_AR_SUMMARY, key='Transformer',
+           command=_AR.format('transformer', 'transformer')),
+      dict(name='LSTM', summary=_AR_SUMMARY, key='LSTM', command=_AR.format('lstm', 'lstm')),
+  )
+  c.lock()
+  return c

@@ -1,0 +1,210 @@
+"""One likelihood table across families, from their finished runs.
+
+Two tables, each on one test set in one unit:
+- 8-bit images in bits/dim (the flows' convention, `genjax.objectives.flow`): a discrete
+  model's -log2 P(x) / D, or for a density of y = (x + u) / 256 its (-log p(y) + D ln 256)
+  / (D ln 2), an upper bound on the discrete one in expectation over u (Theis et al.,
+  2016);
+- binarised images (the fixed evaluation binarisation every family's test split uses) in
+  nats per image, -log P(x) or a bound on it.
+
+Each row says whether its number is exact or a bound, and carries the command that trains
+its run, its parameter count (from the run's checkpoint, through `genjax.training.restore`)
+and its train time (the train steps' own time from metrics.jsonl: compiling, evaluation and
+figures excluded). A row whose run is not on this machine is read from the committed
+summary that an earlier tool wrote (`summary` in its spec) and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+import jax
+import numpy as np
+
+from genjax.errors import UserError
+from genjax.evals.var_vs_raster import train_seconds
+from genjax.training import restore
+from genjax.training.progress import read_metrics
+
+EIGHT_BIT = 'bits/dim on 8-bit test images'
+BINARIZED = 'nats per binarised test image'
+
+
+class RowError(ValueError, UserError):
+  """A row's run is missing, unfinished, or of a kind the table cannot read."""
+
+
+def _test_rows(rows: list[dict]) -> list[dict]:
+  return [r for r in rows if r['split'] == 'test']
+
+
+def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
+             workdir: str) -> tuple[float, float | None, str]:
+  """(bits/dim, its standard error or None, 'exact ...' or 'bound ...') of an 8-bit run."""
+  if family == 'flow':
+    return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y'
+  if family == 'gmm':
+    if 'bits_per_dim' not in test:
+      raise RowError(f'{workdir} is a mixture on {"PCA features" if config["data"]["pca_dims"] else "undequantised pixels"}; '
+                     'train one with --config=configs/gmm.py:pixels8.')
+    return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y'
+  if family == 'autoregressive':
+    if config['model']['likelihood'] != 'categorical':
+      raise RowError(f'{workdir} models binarised pixels; its row belongs in the binarised '
+                     'table (or train a 256-way one: configs/autoregressive.py:gray8).')
+    return test['bits_per_dim'], None, 'exact (256-way softmax)'
+  if family == 'code_prior':
+    return test['bound_bits_per_dim'], None, 'bound (VQ-VAE, learned prior)'
+  if family == 'diffusion':
+    bounds = sorted(f for f in os.listdir(workdir) if f.startswith('bound_') and
+                    f.endswith('.json') and 'first' not in f)
+    if not bounds:
+      raise RowError(f'{workdir} has no bound_<T>.json; write one with '
+                     f'python -m experiments.diffusion_bound --workdir={workdir}.')
+    with open(os.path.join(workdir, bounds[0])) as f:
+      bound = json.load(f)
+    return (bound['bpd'], bound['bpd_standard_error'],
+            f"bound ({bound['timesteps']} of T = {bound['T']} terms, "
+            f"{bound['num_examples']} test images)")
+  raise RowError(f'{workdir} holds a {family!r} run, which reports no bits/dim of 8-bit '
+                 'images; use a flow, gmm (pixels8), autoregressive (gray8), code_prior or '
+                 'diffusion run.')
+
+
+def _nats_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
+             workdir: str) -> tuple[float, float | None, str]:
+  """(nats per image, None, kind) of a binarised run: minus its test log-likelihood."""
+  if config['data']['binarize'] == 'none':
+    raise RowError(f'{workdir} models 8-bit pixels; its row belongs in the 8-bit table.')
+  if family == 'vae':
+    k = config['eval']['final_iwae_k']
+    if f'iwae_{k}' not in final:
+      raise RowError(f'{workdir} has no final IWAE estimate; train it to the end with '
+                     '--config.eval.final_iwae_k=5000.')
+    return -final[f'iwae_{k}'], None, f'bound (IWAE, k = {k})'
+  if family == 'autoregressive':
+    return test['nll'], None, 'exact'
+  raise RowError(f'{workdir} holds a {family!r} run, which reports no likelihood of '
+                 'binarised images; use a vae or autoregressive run.')
+
+
+def _dataset(config: Mapping[str, Any]) -> str:
+  """The run's dataset; a code prior's is its stage 1's ('' when that run is not here)."""
+  stage1 = config['data'].get('stage1_workdir')
+  if stage1:
+    path = os.path.join(stage1, 'config.json')
+    if not os.path.exists(path):
+      return ''
+    with open(path) as f:
+      return json.load(f)['data']['name']
+  return config['data'].get('name', '')
+
+
+def count_params(workdir: str) -> int | None:
+  """Parameters in the run's latest checkpoint; None when it keeps none on this machine."""
+  if not os.path.isdir(os.path.join(workdir, 'checkpoints')):
+    return None
+  run = restore.load_run(workdir)
+  return int(sum(np.size(x) for x in jax.tree.leaves(run.params)))
+
+
+def run_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
+  """The row of one run: spec {'name', 'command', and 'workdir', 'record' or 'summary' +
+  'key'} (configs/likelihood_table.py)."""
+  if spec.get('summary'):
+    return _summary_row(spec, table)
+  workdir = spec.get('workdir') or spec['record']
+  try:
+    config = restore.read_run_config(workdir, '', spec['command']).to_dict()
+  except restore.RunNotFoundError as e:
+    raise RowError(f"{spec['name']}: {e}") from None
+  rows = read_metrics(os.path.join(workdir, 'metrics.jsonl'))
+  tests = _test_rows(rows)
+  final_path = os.path.join(workdir, 'final_metrics.json')
+  if not tests or not os.path.exists(final_path):
+    raise RowError(f"{spec['name']}: {workdir} is unfinished (no test evaluation or no "
+                   f"final_metrics.json); finish it with {spec['command']}")
+  with open(final_path) as f:
+    final = json.load(f)
+  read = _bits_of if table == EIGHT_BIT else _nats_of
+  value, se, kind = read(config['family'], config, tests[-1], final, workdir)
+  return {'name': spec['name'], 'family': config['family'], 'value': float(value),
+          'se': None if se is None else float(se), 'kind': kind,
+          'data': _dataset(config), 'params': count_params(workdir),
+          'train_steps': max([r['step'] for r in rows if r['split'] == 'train'], default=0),
+          'batch_size': config['batch_size'],
+          'train_minutes': train_seconds(rows) / 60, 'command': spec['command'],
+          'source': workdir if 'workdir' in spec else
+                    f'{workdir} (a committed record; its run is not on this machine)'}
+
+
+def _summary_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
+  """A row from an earlier table's summary JSON (results/autoregressive/summary.json)."""
+  with open(spec['summary']) as f:
+    s = json.load(f)[spec['key']]
+  value = s['test_bits_per_dim'] if table == EIGHT_BIT else s['test_nll_nats']
+  return {'name': spec['name'], 'family': 'autoregressive', 'value': float(value), 'se': None,
+          'kind': 'exact', 'data': spec.get('data', 'fashion_mnist'), 'params': s['params'],
+          'train_steps': s['train_steps'], 'batch_size': s['batch_size'],
+          'train_minutes': s['train_minutes'], 'command': spec['command'],
+          'source': f"{spec['summary']} ({spec['key']}; its run is not on this machine)"}
+
+
+def build_table(specs: list[Mapping[str, Any]], table: str) -> list[dict[str, Any]]:
+  rows = [run_row(spec, table) for spec in specs]
+  datasets = {r['data'] for r in rows} - {''}
+  if len(datasets) > 1:
+    raise RowError(f'The {table} table mixes datasets {sorted(datasets)}; one table is one '
+                   'test set.')
+  return rows
+
+
+def _specs(rows, runs_dir: str) -> list[dict[str, Any]]:
+  specs = []
+  for row in rows:
+    spec = dict(row)
+    if 'workdir' in spec:
+      spec['workdir'] = os.path.join(runs_dir, spec['workdir'])
+    specs.append(spec)
+  return specs
+
+
+def tables(config) -> dict[str, list[dict[str, Any]]]:
+  """Both tables of configs/likelihood_table.py's `config`: {unit: rows}."""
+  return {EIGHT_BIT: build_table(_specs(config.eight_bit, config.runs_dir), EIGHT_BIT),
+          BINARIZED: build_table(_specs(config.binarized, config.runs_dir), BINARIZED)}
+
+
+def markdown(rows: list[dict[str, Any]], table: str) -> str:
+  unit = 'bits/dim' if table == EIGHT_BIT else 'nats'
+  lines = [f'| model | test {unit} | exact or bound | params | steps x batch | '
+           'train time (min) | command |', '|---|---|---|---|---|---|---|']
+  for r in rows:
+    digits = 3 if table == EIGHT_BIT else 2
+    value = f"{r['value']:.{digits}f}"
+    if r['se'] is not None:
+      value += f" ± {r['se']:.{digits}f}"
+    params = 'n/a' if r['params'] is None else f"{r['params']:,}"
+    lines.append(f"| {r['name']} | {value} | {r['kind']} | {params} | "
+                 f"{r['train_steps']:,} x {r['batch_size']} | {r['train_minutes']:.1f} | "
+                 f"`{r['command']}` |")
+  return '\n'.join(lines) + '\n'
+
+
+def write(out_dir: str, tables: Mapping[str, list[dict[str, Any]]]) -> list[str]:
+  os.makedirs(out_dir, exist_ok=True)
+  paths = []
+  for table, rows in tables.items():
+    stem = 'eight_bit' if table == EIGHT_BIT else 'binarized'
+    md = os.path.join(out_dir, f'{stem}.md')
+    with open(md, 'w') as f:
+      f.write(markdown(rows, table))
+    with open(os.path.join(out_dir, f'{stem}.json'), 'w') as f:
+      json.dump({'unit': table, 'rows': rows}, f, indent=2)
+    paths.append(md)
+  return paths
+
+

@@ -1,0 +1,131 @@
+"""The cross-family likelihood tables, on smoke runs trained from their command lines: every
+row's number is its run's own, in the table's unit, marked exact or a bound; rows read from
+committed records and summaries keep their numbers; a run in the wrong table, or not
+there, is refused with the command that makes it."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from configs import likelihood_table as table_config
+from genjax.evals import likelihood_table as table_lib
+from genjax.training.progress import read_metrics
+from tests.experiments.test_smoke import REPO, _check_smoke_run, _run, _train_smoke
+
+
+def _last_test(workdir):
+  return [r for r in read_metrics(os.path.join(workdir, 'metrics.jsonl'))
+          if r['split'] == 'test'][-1]
+
+
+def _train(name, variant, workdir, *flags):
+  result = _run(f'experiments.{name}', f'--config=configs/{name}.py:{variant}',
+                f'--workdir={workdir}', *flags)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  return result
+
+
+def _train_runs(root):
+  """Smoke runs under the names configs/likelihood_table.py gives its rows (one test trains
+  them: with `-n 2` a module fixture would train them once per worker)."""
+  root.mkdir()
+  _check_smoke_run('flow', _train_smoke('flow', root / 'flow'), root / 'flow')
+  _check_smoke_run('vae', _train_smoke('vae', root / 'vae_elbo'), root / 'vae_elbo')
+  _check_smoke_run('autoregressive', _train_smoke('autoregressive', root / 'ar'), root / 'ar')
+  _train('vae', 'smoke,iwae5', root / 'iwae5')
+  _train('autoregressive', 'smoke,gray8', root / 'pixelcnn_gray8')
+  _train('gmm', 'smoke,pixels8', root / 'gmm_pixels8', '--config.objective.reg_covar=1e-4')
+  os.symlink(os.path.join(REPO, 'results', 'code_prior'), root / 'code_prior')
+  return root
+
+
+def _smoke_rows(root):
+  """configs/likelihood_table.py's rows whose runs _train_runs trained (on digits)."""
+  c = table_config.get_config()
+  c.unlock()
+  c.runs_dir = str(root)
+  keep = ('flow', 'pixelcnn_gray8', 'gmm_pixels8', 'vae_elbo', 'iwae5')
+  c.eight_bit = tuple(r for r in c.eight_bit if r.get('workdir') in keep)
+  c.binarized = tuple(r for r in c.binarized if r.get('workdir') in keep)
+  return c
+
+
+def _row(table, name, **where):
+  """configs/likelihood_table.py's row `name`, its workdir moved by `where`."""
+  spec = next(r for r in getattr(table_config.get_config(), table) if r['name'] == name)
+  return {**spec, **where}
+
+
+def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path):
+  runs = _train_runs(tmp_path / 'runs')
+  # The whole config mixes the digit smoke runs with Fashion-MNIST records: one line says so.
+  result = _run('experiments.likelihood_table', '--config=configs/likelihood_table.py',
+                f'--config.runs_dir={runs}', f'--out_dir={tmp_path / "out"}')
+  assert result.returncode == 2 and 'Traceback' not in result.stderr
+  assert "mixes datasets ['digits', 'fashion_mnist']" in result.stderr
+
+  tables = table_lib.tables(_smoke_rows(runs))
+  eight = {r['name']: r for r in tables[table_lib.EIGHT_BIT]}
+  flow = eight['Glow-style flow']
+  test = _last_test(runs / 'flow')
+  assert (flow['value'], flow['se']) == (test['bits_per_dim'], test['bits_per_dim_se'])
+  assert flow['kind'].startswith('exact') and flow['params'] > 0 and flow['train_steps'] == 8
+  tests = [r for r in read_metrics(runs / 'flow' / 'metrics.jsonl') if r['split'] == 'test']
+  assert [r['step'] for r in tests] == [4, 8]
+  assert all(6.0 < r['bits_per_dim'] < 12.0 and 0 < r['bits_per_dim_se'] < 0.1 for r in tests)
+  final = json.load(open(runs / 'flow' / 'final_metrics.json'))
+  assert final['reconstruction_max_abs_error'] < 1e-5  # the inverse is exact
+  assert final['test_bits_per_dim_worst'] > test['bits_per_dim']  # above the mean
+  assert 0 <= final['test_worst_image'] < 297  # one of the digits' test images
+  gmm = eight['Gaussian mixture, 10 full components']
+  test = _last_test(runs / 'gmm_pixels8')
+  assert gmm['value'] == test['bits_per_dim'] and gmm['kind'].startswith('exact')
+  dims = 64  # the smoke runs' 8x8 digits
+  np.testing.assert_allclose(  # the flows' formula, of the mixture's own log-likelihood
+      test['bits_per_dim'], (-test['log_likelihood'] + dims * np.log(256)) / (dims * np.log(2)),
+      rtol=1e-5)
+  pixelcnn = eight['PixelCNN, 256-way softmax']
+  assert pixelcnn['value'] == _last_test(runs / 'pixelcnn_gray8')['bits_per_dim']
+  assert pixelcnn['kind'].startswith('exact')
+  # Committed records (their bound file, no checkpoint) and summaries, in process.
+  ddpm = table_lib.run_row(_row('eight_bit', 'DDPM (cpu U-Net)'), table_lib.EIGHT_BIT)
+  bound = json.load(open(os.path.join(REPO, 'results/diffusion/cpu/bound_32.json')))
+  assert (ddpm['value'], ddpm['se']) == (bound['bpd'], bound['bpd_standard_error'])
+  assert ddpm['kind'].startswith('bound') and ddpm['params'] is None
+  prior = table_lib.run_row(_row('eight_bit', 'VQ-VAE + Gated PixelCNN prior',
+                                 workdir=str(runs / 'code_prior')), table_lib.EIGHT_BIT)
+  assert prior['value'] == _last_test(runs / 'code_prior')['bound_bits_per_dim']
+  assert prior['kind'].startswith('bound')
+
+  binarized = {r['name']: r for r in tables[table_lib.BINARIZED]}
+  for name, workdir in (('VAE (ELBO)', 'vae_elbo'), ('IWAE, k = 5', 'iwae5')):
+    final = json.load(open(runs / workdir / 'final_metrics.json'))
+    assert binarized[name]['value'] == -final['iwae_8'] and final['iwae_8'] >= final['elbo'] - 1
+    assert binarized[name]['kind'] == 'bound (IWAE, k = 8)'
+  trained = [r for r in read_metrics(runs / 'iwae5' / 'metrics.jsonl') if r['split'] == 'train']
+  assert 'iwae_5' in trained[-1] and 'kl' not in trained[-1]  # trained on its own bound
+  summary = json.load(open(os.path.join(REPO, 'results/autoregressive/summary.json')))
+  pixelcnn = table_lib.run_row(_row('binarized', 'PixelCNN'), table_lib.BINARIZED)
+  assert pixelcnn['value'] == summary['PixelCNN']['test_nll_nats']
+  assert 'not on this machine' in pixelcnn['source']
+
+  table_lib.write(str(tmp_path / 'out'), tables)
+  md = open(tmp_path / 'out' / 'eight_bit.md').read()
+  assert f"| Glow-style flow | {flow['value']:.3f} ± {flow['se']:.3f} | exact" in md
+  assert 'configs/flow.py:cpu' in md
+  assert json.load(open(tmp_path / 'out' / 'binarized.json'))['unit'] == table_lib.BINARIZED
+
+  # A run in the wrong table, or not there, is refused with its fix.
+  binary_ar = dict(name='PixelCNN', workdir=str(runs / 'ar'), command='train it')
+  with pytest.raises(table_lib.RowError, match='gray8'):
+    table_lib.build_table([binary_ar], table_lib.EIGHT_BIT)
+  row = table_lib.run_row(binary_ar, table_lib.BINARIZED)  # exact NLL in nats
+  assert row['value'] == _last_test(runs / 'ar')['nll'] and row['kind'] == 'exact'
+  with pytest.raises(table_lib.RowError, match='8-bit table'):
+    table_lib.run_row(dict(name='flow', workdir=str(runs / 'flow'), command='x'),
+                      table_lib.BINARIZED)
+  with pytest.raises(table_lib.RowError, match='python -m experiments.flow'):
+    table_lib.run_row(dict(name='flow', workdir=str(runs / 'nowhere'),
+                           command='python -m experiments.flow ...'), table_lib.EIGHT_BIT)
