@@ -42,22 +42,23 @@ def _test_rows(rows: list[dict]) -> list[dict]:
 
 
 def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
-             workdir: str) -> tuple[float, float | None, str]:
-  """(bits/dim, its standard error or None, 'exact ...' or 'bound ...') of an 8-bit run."""
+             workdir: str) -> tuple[float, float | None, str, int | None]:
+  """(bits/dim, its standard error or None, 'exact ...' or 'bound ...', the test images it
+  averages when not the run's evaluation set) of an 8-bit run."""
   if family == 'flow':
-    return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y'
+    return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y', None
   if family == 'gmm':
     if 'bits_per_dim' not in test:
       raise RowError(f'{workdir} is a mixture on {"PCA features" if config["data"]["pca_dims"] else "undequantised pixels"}; '
                      'train one with --config=configs/gmm.py:pixels8.')
-    return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y'
+    return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y', None
   if family == 'autoregressive':
     if config['model']['likelihood'] != 'categorical':
       raise RowError(f'{workdir} models binarised pixels; its row belongs in the binarised '
                      'table (or train a 256-way one: configs/autoregressive.py:gray8).')
-    return test['bits_per_dim'], None, 'exact (256-way softmax)'
+    return test['bits_per_dim'], None, 'exact (256-way softmax)', None
   if family == 'code_prior':
-    return test['bound_bits_per_dim'], None, 'bound (VQ-VAE, learned prior)'
+    return test['bound_bits_per_dim'], None, 'bound (VQ-VAE, learned prior)', None
   if family == 'diffusion':
     bounds = sorted(f for f in os.listdir(workdir) if f.startswith('bound_') and
                     f.endswith('.json') and 'first' not in f)
@@ -67,16 +68,15 @@ def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
     with open(os.path.join(workdir, bounds[0])) as f:
       bound = json.load(f)
     return (bound['bpd'], bound['bpd_standard_error'],
-            f"bound ({bound['timesteps']} of T = {bound['T']} terms, "
-            f"{bound['num_examples']} test images)")
+            f"bound ({bound['timesteps']} of T = {bound['T']} terms)", bound['num_examples'])
   raise RowError(f'{workdir} holds a {family!r} run, which reports no bits/dim of 8-bit '
                  'images; use a flow, gmm (pixels8), autoregressive (gray8), code_prior or '
                  'diffusion run.')
 
 
 def _nats_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
-             workdir: str) -> tuple[float, float | None, str]:
-  """(nats per image, None, kind) of a binarised run: minus its test log-likelihood."""
+             workdir: str) -> tuple[float, float | None, str, None]:
+  """(nats per image, None, kind, None) of a binarised run: minus its test log-likelihood."""
   if config['data']['binarize'] == 'none':
     raise RowError(f'{workdir} models 8-bit pixels; its row belongs in the 8-bit table.')
   if family == 'vae':
@@ -84,9 +84,9 @@ def _nats_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
     if f'iwae_{k}' not in final:
       raise RowError(f'{workdir} has no final IWAE estimate; train it to the end with '
                      '--config.eval.final_iwae_k=5000.')
-    return -final[f'iwae_{k}'], None, f'bound (IWAE, k = {k})'
+    return -final[f'iwae_{k}'], None, f'bound (IWAE, k = {k})', None
   if family == 'autoregressive':
-    return test['nll'], None, 'exact'
+    return test['nll'], None, 'exact', None
   raise RowError(f'{workdir} holds a {family!r} run, which reports no likelihood of '
                  'binarised images; use a vae or autoregressive run.')
 
@@ -130,8 +130,9 @@ def run_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
   with open(final_path) as f:
     final = json.load(f)
   read = _bits_of if table == EIGHT_BIT else _nats_of
-  value, se, kind = read(config['family'], config, tests[-1], final, workdir)
-  return {'name': spec['name'], 'family': config['family'], 'value': float(value),
+  value, se, kind, images = read(config['family'], config, tests[-1], final, workdir)
+  return {'test_images': images or config.get('eval', {}).get('test_examples', 0) or 'all',
+          'name': spec['name'], 'family': config['family'], 'value': float(value),
           'se': None if se is None else float(se), 'kind': kind,
           'data': _dataset(config), 'params': count_params(workdir),
           'train_steps': max([r['step'] for r in rows if r['split'] == 'train'], default=0),
@@ -146,7 +147,8 @@ def _summary_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
   with open(spec['summary']) as f:
     s = json.load(f)[spec['key']]
   value = s['test_bits_per_dim'] if table == EIGHT_BIT else s['test_nll_nats']
-  return {'name': spec['name'], 'family': 'autoregressive', 'value': float(value), 'se': None,
+  return {'test_images': 'all', 'name': spec['name'], 'family': 'autoregressive',
+          'value': float(value), 'se': None,
           'kind': 'exact', 'data': spec.get('data', 'fashion_mnist'), 'params': s['params'],
           'train_steps': s['train_steps'], 'batch_size': s['batch_size'],
           'train_minutes': s['train_minutes'], 'command': spec['command'],
@@ -178,17 +180,34 @@ def tables(config) -> dict[str, list[dict[str, Any]]]:
           BINARIZED: build_table(_specs(config.binarized, config.runs_dir), BINARIZED)}
 
 
+CONVENTIONS = {
+    EIGHT_BIT: 'Test bits/dim of the 8-bit images (D = 784). Densities (flow, mixture) are of '
+               'y = (k + u) / 256 with one uniform u per image, dequantised: (-log p(y) + D '
+               'ln 256) / (D ln 2), which bounds the discrete -log2 P(k) / D in expectation '
+               'over u. The others are discrete models of k itself: exact (a 256-way softmax) '
+               'or a variational bound (DDPM: its discretised decoder; VQ-VAE: its discretised '
+               'decoder and the prior over codes). Every number is exact for its model or an '
+               'upper bound on -log2 P(k) / D, so lower is better and the column compares.',
+    BINARIZED: 'Test nats per image of the binarised images (each pixel once ~ '
+               'Bernoulli(k / 255) with the fixed evaluation seed, the same set for every '
+               'row): -log P(x), exact for the autoregressive models, an upper bound by the '
+               'importance-weighted bound for the VAEs.',
+}
+
+
 def markdown(rows: list[dict[str, Any]], table: str) -> str:
   unit = 'bits/dim' if table == EIGHT_BIT else 'nats'
-  lines = [f'| model | test {unit} | exact or bound | params | steps x batch | '
-           'train time (min) | command |', '|---|---|---|---|---|---|---|']
+  lines = [CONVENTIONS[table], '', f'| model | test {unit} | exact or bound | test images | '
+           'params | steps x batch | train time (min) | command |',
+           '|---|---|---|---|---|---|---|---|']
   for r in rows:
     digits = 3 if table == EIGHT_BIT else 2
     value = f"{r['value']:.{digits}f}"
     if r['se'] is not None:
       value += f" ± {r['se']:.{digits}f}"
     params = 'n/a' if r['params'] is None else f"{r['params']:,}"
-    lines.append(f"| {r['name']} | {value} | {r['kind']} | {params} | "
+    images = r['test_images'] if r['test_images'] == 'all' else f"first {r['test_images']:,}"
+    lines.append(f"| {r['name']} | {value} | {r['kind']} | {images} | {params} | "
                  f"{r['train_steps']:,} x {r['batch_size']} | {r['train_minutes']:.1f} | "
                  f"`{r['command']}` |")
   return '\n'.join(lines) + '\n'

@@ -94,6 +94,7 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
   bound = json.load(open(os.path.join(REPO, 'results/diffusion/cpu/bound_32.json')))
   assert (ddpm['value'], ddpm['se']) == (bound['bpd'], bound['bpd_standard_error'])
   assert ddpm['kind'].startswith('bound') and ddpm['params'] is None
+  assert ddpm['test_images'] == bound['num_examples'] == 500 and flow['test_images'] == 'all'
   prior = table_lib.run_row(_row('eight_bit', 'VQ-VAE + Gated PixelCNN prior',
                                  workdir=str(runs / 'code_prior')), table_lib.EIGHT_BIT)
   assert prior['value'] == _last_test(runs / 'code_prior')['bound_bits_per_dim']
@@ -114,7 +115,7 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
   table_lib.write(str(tmp_path / 'out'), tables)
   md = open(tmp_path / 'out' / 'eight_bit.md').read()
   assert f"| Glow-style flow | {flow['value']:.3f} ± {flow['se']:.3f} | exact" in md
-  assert 'configs/flow.py:cpu' in md
+  assert 'configs/flow.py:cpu' in md and md.startswith(table_lib.CONVENTIONS[table_lib.EIGHT_BIT])
   assert json.load(open(tmp_path / 'out' / 'binarized.json'))['unit'] == table_lib.BINARIZED
 
   # A run in the wrong table, or not there, is refused with its fix.
