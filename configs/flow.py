@@ -3,18 +3,19 @@
     python -m experiments.flow --config=configs/flow.py:cpu --workdir=runs/flow
 
 Variants, comma-separated after ':': smoke (seconds, on 8x8 digits), cpu (4 steps per
-level, about 50 minutes on 2 CPU cores), glow_scale (Glow's sigmoid(h + 2) coupling scale), mnist.
+level, hidden 64, 20,000 steps: about 50 minutes on 2 CPU cores), glow_scale (Glow's
+sigmoid(h + 2) coupling scale), mnist.
 Default: 2 levels (28x28 -> 14x14 -> 7x7) of 8 steps (ActNorm, LU-parameterised 1x1 channel
 mixing, affine coupling with a 64-channel network and a tanh-bounded log-scale), uniform
 dequantisation, Adam 1e-3 (Glow's) with 1,000 warmup steps, batch 64, 20 epochs. Glow on
 CIFAR-10: 3 levels of 32 steps, 512-channel couplings, batch 512.
 
 The coupling scale is tanh-bounded, not Glow's sigmoid(h + 2), because of a measured
-failure: at the old cpu size (hidden 32, 6,000 steps) the sigmoid flow's test bits/dim went
-4.32 -> 15.5 +- 11.4 between steps 4,000 and 6,000 (one test image at 118,792 bits/dim:
-the couplings can only contract, ActNorm and the 1x1 channel mixings learned a fixed 45x
-expansion that image was not contracted from), while the tanh flow reached 4.02 +- 0.01
-with its worst image at 14.2 (RESULTS.md, "Normalizing flows").
+failure (RESULTS.md, "Normalizing flows"): at hidden 32 and 6,000 steps the sigmoid flow's
+test bits/dim went from 4.32 at step 4,000 to 15.5 +- 11.4 at 6,000, a few test images
+given almost no density, while the tanh flow went on to 4.02 +- 0.01. A sigmoid coupling
+can only contract, so ActNorm and the 1x1 channel mixings learn to expand by a fixed
+factor, which an image that the couplings do not contract carries into its latents.
 """
 
 from configs import variants

@@ -35,9 +35,11 @@ def get_config(arg: str | None = None):
            command='python -m experiments.diffusion --config=configs/diffusion.py:cpu '
                    '--workdir=runs/ddpm_cpu, then python -m experiments.diffusion_bound '
                    '--workdir=runs/ddpm_cpu --timesteps=32 --num_examples=500'),
-      dict(name='VQ-VAE + Gated PixelCNN prior', workdir='code_prior',
-           command='python -m experiments.code_prior --config=configs/code_prior.py:cpu '
-                   '--workdir=runs/code_prior'),
+      dict(name='VQ-VAE + Gated PixelCNN prior (prior params)', workdir='code_prior',
+           command='python -m experiments.vqvae --config=configs/vqvae.py:cpu '
+                   '--workdir=runs/vqvae, then python -m experiments.code_prior '
+                   '--config=configs/code_prior.py:cpu --config.data.stage1_workdir=runs/vqvae '
+                   '--config.eval.classifier=runs/classifier --workdir=runs/code_prior'),
       dict(name='Gaussian mixture, 10 full components', workdir='gmm_pixels8',
            command='python -m experiments.gmm --config=configs/gmm.py:pixels8 '
                    '--workdir=runs/gmm_pixels8'),

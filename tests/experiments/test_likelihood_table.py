@@ -95,7 +95,7 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
   assert (ddpm['value'], ddpm['se']) == (bound['bpd'], bound['bpd_standard_error'])
   assert ddpm['kind'].startswith('bound') and ddpm['params'] is None
   assert ddpm['test_images'] == bound['num_examples'] == 500 and flow['test_images'] == 'all'
-  prior = table_lib.run_row(_row('eight_bit', 'VQ-VAE + Gated PixelCNN prior',
+  prior = table_lib.run_row(_row('eight_bit', 'VQ-VAE + Gated PixelCNN prior (prior params)',
                                  workdir=str(runs / 'code_prior')), table_lib.EIGHT_BIT)
   assert prior['value'] == _last_test(runs / 'code_prior')['bound_bits_per_dim']
   assert prior['kind'].startswith('bound')
