@@ -58,7 +58,8 @@ def _smoke(c):
 
 
 def _cpu(c):
-  """About 7 steps/s here (hidden 32: 20 steps/s, but 0.3 bits/dim behind at step 200)."""
+  """7.4 steps/s here; hidden 32 ran 20 steps/s, but its train loss at step 200 was 7.63
+  bits/dim against hidden 64's 6.58."""
   c.model.steps = 4
   c.model.hidden = 64
   c.total_epochs = 0.0

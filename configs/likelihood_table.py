@@ -6,9 +6,8 @@
 Each row names the command that trains its run and where the run is: `workdir` (under
 `runs_dir`), `record` (a committed run record: config.json, metrics.jsonl and its final
 metrics, without checkpoints) or `summary` + `key` (an earlier table's committed summary),
-the last two for runs that are not on this machine. Variants
-after ':': none. --config.runs_dir moves every workdir (the tool's test points it at smoke
-runs).
+the last two for runs that are not on this machine. No variants. --config.runs_dir moves
+every workdir (the tool's test points it at smoke runs).
 """
 
 import ml_collections

@@ -11,8 +11,9 @@ Two tables, each on one test set in one unit:
 Each row says whether its number is exact or a bound, and carries the command that trains
 its run, its parameter count (from the run's checkpoint, through `genjax.training.restore`)
 and its train time (the train steps' own time from metrics.jsonl: compiling, evaluation and
-figures excluded). A row whose run is not on this machine is read from the committed
-summary that an earlier tool wrote (`summary` in its spec) and says so.
+figures excluded). A row whose run is not on this machine is read from its committed
+record (config.json, metrics.jsonl and final metrics, without checkpoints: no parameter
+count) or from the summary an earlier table wrote, and says so.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
     return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y', None
   if family == 'gmm':
     if 'bits_per_dim' not in test:
-      raise RowError(f'{workdir} is a mixture on {"PCA features" if config["data"]["pca_dims"] else "undequantised pixels"}; '
-                     'train one with --config=configs/gmm.py:pixels8.')
+      features = 'PCA features' if config['data']['pca_dims'] else 'undequantised pixels'
+      raise RowError(f'{workdir} is a mixture on {features}; train one with '
+                     '--config=configs/gmm.py:pixels8.')
     return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y', None
   if family == 'autoregressive':
     if config['model']['likelihood'] != 'categorical':
@@ -225,5 +227,3 @@ def write(out_dir: str, tables: Mapping[str, list[dict[str, Any]]]) -> list[str]
       json.dump({'unit': table, 'rows': rows}, f, indent=2)
     paths.append(md)
   return paths
-
-

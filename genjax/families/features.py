@@ -6,10 +6,10 @@ set's top principal axes (`genjax.models.pca.fit`: the eigenvectors of the centr
 training images' covariance, signs as scikit-learn's). With `data.dequantize` (pixels
 only) each 8-bit pixel k becomes y = (k + u) / 256, u ~ U[0, 1) drawn once from the run's
 seed, the flows' convention (`genjax.objectives.flow`): a density of y then bounds the
-8-bit data's likelihood, in the same bits/dim as every other family's. With `data.class_label >= 0` both
-splits keep only that class's images, in the axes of the whole training set, so that the
-class-conditional densities of every class live in one feature space (the p(x|y)
-classifier compares them).
+8-bit data's likelihood, in the same bits/dim as every other family's. With
+`data.class_label >= 0` both splits keep only that class's images, in the axes of the
+whole training set, so that the class-conditional densities of every class live in one
+feature space (the p(x|y) classifier compares them).
 """
 
 from __future__ import annotations
