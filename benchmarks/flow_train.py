@@ -79,7 +79,7 @@ LEVERS = {
         '2.5 ms and gradient 44.8 against 15.9 ms at 32 channels, 177 against 47 ms '
         'gradient at 128: not taken',
     'steps_per_call 1 instead of 10': 'the training loop at hidden 32 (the old cpu size, '
-        'sharing the CPU) ran 2.3 steps/s against 20, though it compiled in 3.8 s against '
+        'sharing the CPU) ran 2.3 steps/s against 20, though it compiled in 13.6 s against '
         '43 s: 10 kept',
 }
 KINDS = ('actnorm', 'invconv1x1', 'coupling', 'split_prior', 'top')
