@@ -206,7 +206,10 @@ def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_agai
                    'final_metrics.json (evaluate again with --final_eval_again).', workdir,
                    start)
       return {key: v for key, v in finished.items() if key != 'step'}
-    run.writer.drop_after(start)
+    # A run at its end evaluates and writes artifacts again (after a kill in its final
+    # evaluation, or --final_eval_again): those rows at its step are written afresh.
+    run.writer.drop_after(start, splits_at_step=('test_final', 'artifacts') if start >= total
+                          else ())
     update = family.update_fn or gradient_update(family.loss_fn, optimizer, config.ema_decay)
     eval_step = make_eval_step(family.eval_fn, mesh)
     progress = Progress(total, start, config.batch_size, label=label, runs_after=runs_after)

@@ -95,17 +95,19 @@ class MetricsWriter:
     self.path = os.path.join(workdir, 'metrics.jsonl')
     self._enabled = jax.process_index() == 0
 
-  def drop_after(self, step: int) -> None:
-    """Drops rows past `step`: a resumed run writes them again from its checkpoint."""
+  def drop_after(self, step: int, *, splits_at_step: tuple[str, ...] = ()) -> None:
+    """Drops rows past `step`, and those of `splits_at_step` at `step`: a resumed run
+    writes them again from its checkpoint."""
     if not self._enabled or not os.path.exists(self.path):
       return
     rows = read_metrics(self.path)
-    kept = [r for r in rows if r['step'] <= step]
+    kept = [r for r in rows
+            if r['step'] < step or (r['step'] == step and r['split'] not in splits_at_step)]
     if len(kept) < len(rows):
       with open(self.path + '.tmp', 'w') as f:
         f.writelines(json.dumps(r) + '\n' for r in kept)
       os.replace(self.path + '.tmp', self.path)
-      logger.info('metrics.jsonl: dropped %d rows past the checkpoint at step %d',
+      logger.info('metrics.jsonl: dropped %d rows the run writes again from step %d',
                    len(rows) - len(kept), step)
 
   def write(self, step: int, split: str, metrics: Mapping[str, Any]) -> None:

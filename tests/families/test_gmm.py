@@ -142,3 +142,4 @@ def test_dequantised_pixels_stay_in_their_8_bit_bins_and_need_the_pixels():
   assert abs(np.mean(offset) - 0.5) < 0.01 and abs(np.var(offset) - 1 / 12) < 0.01  # U[0, 1)
   with pytest.raises(config_lib.ConfigError, match='pca_dims=0'):
     feature_data(_config(data=dict(name='digits', pca_dims=10, dequantize=True)))
+

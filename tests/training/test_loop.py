@@ -1,6 +1,7 @@
 """The training loop's promises: resume exactly, stop on NaN keeping the last good state,
 refuse another model's checkpoint, compile the step once."""
 
+import json
 import os
 
 import chex
@@ -82,3 +83,18 @@ def test_the_train_step_compiles_once(smoke_config):
   for first in (0, 2, 4):
     state, metrics = step(state, mesh_lib.global_batch(stream.stacked(first, 2), mesh, 1))
   assert int(state.step) == 6 and metrics['loss'].shape == (2,)
+
+
+def test_evaluating_a_finished_run_again_replaces_its_final_rows(tmp_path):
+  """--final_eval_again (and a rerun killed in its final evaluation) writes the final
+  evaluation's and the artifacts' rows afresh, not a second copy beside the first (on the
+  mixture family, which has both)."""
+  from genjax.families import gmm  # pylint: disable=g-import-not-at-top
+  from tests.families.test_gmm import _config  # pylint: disable=g-import-not-at-top
+  config = _config(total_steps=8, objective=dict(tol=0.0))
+  first = train_and_evaluate(gmm.FAMILY, config, str(tmp_path))
+  again = train_and_evaluate(gmm.FAMILY, config, str(tmp_path), final_eval_again=True)
+  assert again == first
+  rows = [(r['step'], r['split']) for r in map(json.loads, open(tmp_path / 'metrics.jsonl'))]
+  assert rows.count((8, 'test_final')) == rows.count((8, 'artifacts')) == 1
+  assert rows.count((8, 'train')) == 1  # the train rows stay as they were
