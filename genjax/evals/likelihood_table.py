@@ -26,9 +26,8 @@ import jax
 import numpy as np
 
 from genjax.errors import UserError
-from genjax.evals.var_vs_raster import train_seconds
 from genjax.training import restore
-from genjax.training.progress import read_metrics
+from genjax.training.progress import read_metrics, train_seconds
 
 EIGHT_BIT = 'bits/dim on 8-bit test images'
 BINARIZED = 'nats per binarised test image'

@@ -22,26 +22,12 @@ from genjax.families.vqvae_codes import codes_path, load_stage1
 from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import quantizer
 from genjax.training import restore
+from genjax.training.progress import read_metrics, train_seconds
 
 RASTER_COMMAND = ('python -m experiments.code_prior --config=configs/code_prior.py:cpu,'
                   'var_baseline --config.data.stage1_workdir=runs/var_tokenizer ...')
 VAR_COMMAND = ('python -m experiments.var --config=configs/var.py:cpu '
                '--config.data.stage1_workdir=runs/var_tokenizer ...')
-
-
-def _rows(workdir: str) -> list[dict]:
-  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
-    return [json.loads(line) for line in f]
-
-
-def train_seconds(rows: list[dict]) -> float:
-  """The train steps' time: each logged interval's steps over its measured steps/s."""
-  train = [r for r in rows if r['split'] == 'train' and r.get('steps_per_sec')]
-  total, last = 0.0, 0
-  for r in train:
-    total += (r['step'] - last) / r['steps_per_sec']
-    last = r['step']
-  return total
 
 
 def run_row(workdir: str, family: str, command: str) -> dict:
@@ -55,7 +41,7 @@ def run_row(workdir: str, family: str, command: str) -> dict:
   if 'frechet_distance' not in final:
     raise UserError(f'{workdir} has no Fréchet distance; train it with '
                     '--config.eval.classifier=runs/classifier.')
-  rows = _rows(workdir)
+  rows = read_metrics(os.path.join(workdir, 'metrics.jsonl'))
   test = [r for r in rows if r['split'] == 'test'][-1]
   if family == 'var':
     steps = len(run.signature['scales'])

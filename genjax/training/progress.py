@@ -122,3 +122,13 @@ class MetricsWriter:
 def read_metrics(path: str) -> list[dict]:
   with open(path) as f:
     return [json.loads(line) for line in f if line.strip()]
+
+
+def train_seconds(rows: list[dict]) -> float:
+  """The train steps' time: each logged interval's steps over its measured steps/s."""
+  train = [r for r in rows if r['split'] == 'train' and r.get('steps_per_sec')]
+  total, last = 0.0, 0
+  for r in train:
+    total += (r['step'] - last) / r['steps_per_sec']
+    last = r['step']
+  return total
