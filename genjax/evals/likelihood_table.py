@@ -145,8 +145,15 @@ def run_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
 
 def _summary_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
   """A row from an earlier table's summary JSON (results/autoregressive/summary.json)."""
+  if not os.path.exists(spec['summary']):
+    raise RowError(f"{spec['name']}: no {spec['summary']}; run the command that writes it, "
+                   f"or train the run with {spec['command']} and name its workdir instead.")
   with open(spec['summary']) as f:
-    s = json.load(f)[spec['key']]
+    summary = json.load(f)
+  if spec['key'] not in summary:
+    raise RowError(f"{spec['name']}: {spec['summary']} has no row {spec['key']!r}; it has "
+                   f"{sorted(summary)}.")
+  s = summary[spec['key']]
   value = s['test_bits_per_dim'] if table == EIGHT_BIT else s['test_nll_nats']
   return {'test_images': 'all', 'name': spec['name'], 'family': 'autoregressive',
           'value': float(value), 'se': None,

@@ -127,6 +127,8 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
   with pytest.raises(table_lib.RowError, match='8-bit table'):
     table_lib.run_row(dict(name='flow', workdir=str(runs / 'flow'), command='x'),
                       table_lib.BINARIZED)
+  with pytest.raises(table_lib.RowError, match="no row 'PixelCNN\\+\\+'; it has"):
+    table_lib.run_row(_row('binarized', 'PixelCNN', key='PixelCNN++'), table_lib.BINARIZED)
   with pytest.raises(table_lib.RowError, match='python -m experiments.flow'):
     table_lib.run_row(dict(name='flow', workdir=str(runs / 'nowhere'),
                            command='python -m experiments.flow ...'), table_lib.EIGHT_BIT)
