@@ -8,8 +8,12 @@ Two ways to get the logits, with the same draws from the same key:
   at one pixel only (PixelCNNs; Ramachandran et al., 2017);
 - naive: the full network on the whole canvas at every position (the reference).
 Completion fixes the first `num_given` positions (e.g. the top half) to a given image
-and samples the rest. A grid of VQ-VAE codes is sampled the same way, as the float canvas
-of `pixels.canvas_from_codes`.
+and samples the rest. A grid of VQ-VAE codes, or a window of text tokens as a 1 x T grid,
+is sampled the same way, as the float canvas of `pixels.canvas_from_codes`.
+
+Draws may be tempered and top-k filtered (`logit_filters.sampling_logits`); the recorded
+log p(x_i | x_<i) is always the model's own (temperature 1, unfiltered), so a sample's
+recorded log-probs sum to its log-likelihood under the model whatever it was drawn with.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import jax.numpy as jnp
 
 from genjax.models import pixels
 from genjax.objectives.autoregressive import pixel_log_probs
+from genjax.samplers.logit_filters import sampling_logits
 
 
 def draw(rng: jax.Array, logits: jax.Array, likelihood: str) -> jax.Array:
@@ -31,17 +36,26 @@ def draw(rng: jax.Array, logits: jax.Array, likelihood: str) -> jax.Array:
   return jax.random.categorical(rng, logits, axis=-1).astype(jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames=('model', 'image_shape', 'num', 'naive'))
+@functools.partial(jax.jit, static_argnames=('model', 'image_shape', 'num', 'naive',
+                                             'temperature', 'top_k'))
 def sample(model, params, rng: jax.Array, image_shape: tuple[int, ...], num: int,
            y: jax.Array | None = None, given: jax.Array | None = None,
-           num_given: jax.Array | int = 0, naive: bool = False):
-  """Draws `num` images [num, H, W, 1] and the log p(x_i | x_<i) used at each step [num, N].
+           num_given: jax.Array | int = 0, naive: bool = False, *,
+           temperature: float = 1.0, top_k: int = 0):
+  """Draws `num` images [num, H, W, 1] and the log p(x_i | x_<i) at each step [num, N].
 
   `given` [num, H, W, 1] with `num_given` > 0 fixes raster positions < num_given (their
-  log-probs are still recorded); `naive` runs the full network per position.
+  log-probs are still recorded); num_given may be one int for every row or int [num, 1],
+  one per row (prompts of different lengths). `naive` runs the full network per position.
+  Tokens are drawn from the logits divided by `temperature` and, with `top_k` > 0, from
+  the k most probable only (K-way heads); temperature 1 and top_k 0 draw exactly as
+  before. The recorded log-probs are the model's own, at temperature 1 and unfiltered.
   """
   h, w = image_shape[:2]
   likelihood, num_codes = model.likelihood, model.num_codes
+  if top_k and likelihood == 'bernoulli':
+    raise ValueError('top_k filters a softmax over several tokens; a Bernoulli head has '
+                     'one logit, so pass top_k=0 (temperature still applies).')
   if naive:
     state = {}
 
@@ -57,7 +71,8 @@ def sample(model, params, rng: jax.Array, image_shape: tuple[int, ...], num: int
   def body(carry, pos):
     state, canvas = carry
     logits, state = logits_at(state, canvas, pos)
-    token = draw(jax.random.fold_in(rng, pos), logits, likelihood)
+    token = draw(jax.random.fold_in(rng, pos),
+                 sampling_logits(logits, temperature, top_k), likelihood)
     value = pixels.from_tokens(token, likelihood, num_codes)  # [B, 1]
     if given is not None:  # the given pixel itself, bit for bit
       value = jnp.where(pos < num_given, given[:, pos // w, pos % w], value)

@@ -23,23 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax.models import multiscale_quantizer as multiscale
-
-
-def filter_logits(logits: jax.Array, top_k: int = 0, top_p: float = 1.0) -> jax.Array:
-  """Logits [..., K] with every token outside the top k, and outside the smallest set of
-  largest probabilities reaching top_p, set to -inf (0 and 1.0: no filtering)."""
-  neg = jnp.finfo(logits.dtype).min
-  if top_k and top_k < logits.shape[-1]:
-    kth = jax.lax.top_k(logits, top_k)[0][..., -1:]
-    logits = jnp.where(logits < kth, neg, logits)
-  if top_p < 1.0:
-    ordered = jnp.sort(logits, axis=-1)[..., ::-1]
-    probs = jax.nn.softmax(ordered, axis=-1)
-    before = jnp.cumsum(probs, axis=-1) - probs  # mass of the tokens ranked above
-    kept = jnp.where(before < top_p, ordered, jnp.inf)  # the top token is always kept
-    threshold = jnp.min(kept, axis=-1, keepdims=True)
-    logits = jnp.where(logits < threshold, neg, logits)
-  return logits
+from genjax.samplers.logit_filters import filter_logits
 
 
 @functools.partial(jax.jit, static_argnames=('model', 'tokenizer', 'num', 'guidance',

@@ -54,3 +54,17 @@ def global_batch(local: dict[str, np.ndarray], mesh: Mesh, batch_axis: int = 0):
   """Assembles the global array from this host's rows; no host ever holds another's."""
   sharding = batch_sharding(mesh, batch_axis)
   return {k: jax.make_array_from_process_local_data(sharding, v) for k, v in local.items()}
+
+
+def replicate_in_step(tree):
+  """`tree` gathered onto every device, inside a step the loop compiled (it traces its
+  steps under their mesh); a no-op outside a mesh.
+
+  For a step whose result must not depend on how the batch was split: a reduction over
+  shards adds in another order than one device does, so a family that wants bitwise the
+  same result on any number of devices (word2vec's row updates) has every device compute
+  the whole batch.
+  """
+  if jax.sharding.get_abstract_mesh().empty:
+    return tree
+  return jax.lax.with_sharding_constraint(tree, P())

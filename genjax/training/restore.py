@@ -98,8 +98,11 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
       raise RunNotFoundError(f'No checkpoint in {directory} yet; wait for the run\'s first '
                               f'checkpoint (ckpt_every) or train one with {train_command}')
     meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))['meta']
-    state = manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore()))['state']
+    # A run saved over several devices (another machine's GPUs, a forced CPU mesh) is
+    # read onto this process's first device: without the fallback, Orbax refuses the
+    # other topology.
+    state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(
+        fallback_sharding=jax.sharding.SingleDeviceSharding(jax.local_devices()[0]))))['state']
   finally:
     manager.close()
   host = lambda tree: None if tree is None else jax.tree.map(np.asarray, tree)

@@ -44,22 +44,27 @@ def make_train_step(update_fn, mesh: Mesh, state_sharding=None):
       run, in_shardings=(state_sharding or replicated, mesh_lib.batch_sharding(mesh, 1),
                          replicated),
       out_shardings=(state_sharding or replicated, replicated), donate_argnums=0)
-  return _TrainStep(compiled)
+  return _TrainStep(compiled, mesh)
 
 
 class _TrainStep:
-  """The jitted step with `frozen` optional, for families that read no other run."""
+  """The jitted step with `frozen` optional, for families that read no other run.
 
-  def __init__(self, jitted):
-    self._jitted = jitted
+  It is traced under its mesh (`jax.set_mesh`), so an update may constrain shardings by
+  PartitionSpec (`mesh_lib.replicate_in_step`)."""
+
+  def __init__(self, jitted, mesh: Mesh):
+    self._jitted, self._mesh = jitted, mesh
 
   def __call__(self, state, batches, frozen=None):
-    return self._jitted(state, batches, frozen)
+    with jax.set_mesh(self._mesh):
+      return self._jitted(state, batches, frozen)
 
   def lower(self, state, batches, frozen=None):
     """Ahead-of-time lowering (the benchmarks time compilation); call the result with all
     three arguments."""
-    return self._jitted.lower(state, batches, frozen)
+    with jax.set_mesh(self._mesh):
+      return self._jitted.lower(state, batches, frozen)
 
 
 def all_finite(tree) -> jax.Array:

@@ -6,6 +6,7 @@ from scipy import stats
 
 from genjax.data import (SkipGramStream, build_vocabulary, keep_probability, padded_eval_batches,
                          skipgram_eval_pairs)
+from genjax.data.text import AliasTable, pairs_per_epoch
 
 
 def _stream(tokens, vocab_size=None, counts=None, **kwargs):
@@ -130,3 +131,52 @@ def test_user_errors_name_the_values_and_the_fix():
     _stream(np.arange(10), process_count=3)
   with pytest.raises(ValueError, match='Subsampling left'):
     _stream(np.zeros(10, int), vocab_size=2, counts=np.array([10, 0]), subsample=1e-6).batch(0)
+
+
+def test_negatives_fit_the_noise_distribution_by_chi_squared():
+  # Zipf-like counts over 200 words, 100,000 draws at a fixed seed.
+  counts = (1000 / np.arange(1, 201)).astype(int) + 1
+  tokens = np.repeat(np.arange(200), counts)
+  negatives = _stream(tokens, counts=counts, num_negatives=20,
+                      global_batch_size=5000).batch(3)['negatives'].ravel()
+  expected = counts ** 0.75 / np.sum(counts ** 0.75) * negatives.size
+  observed = np.bincount(negatives, minlength=200)
+  chi2 = np.sum((observed - expected) ** 2 / expected)
+  assert chi2 < stats.chi2.ppf(0.999, 199), chi2
+  unigram = counts / counts.sum() * negatives.size  # the exponent matters
+  assert np.sum((observed - unigram) ** 2 / unigram) > stats.chi2.ppf(0.999999, 199)
+
+
+def test_alias_table_draws_exactly_its_distribution():
+  p = np.array([0.5, 0.0, 0.2, 0.25, 0.05])
+  table = AliasTable(p)
+  # Each column's own mass plus the mass aliased to it is p, exactly.
+  mass = table.threshold / len(p)
+  np.add.at(mass, table.alias, (1 - table.threshold) / len(p))
+  np.testing.assert_allclose(mass, p, atol=1e-12)
+  draws = table.draw(np.random.default_rng(0), 50000)
+  assert np.all(draws != 1)
+  np.testing.assert_allclose(np.bincount(draws, minlength=5) / 50000, p, atol=0.01)
+
+
+def test_paper_subsampling_keeps_sqrt_t_over_f():
+  t = 0.05
+  np.testing.assert_allclose(keep_probability(np.array([60, 30, 10]), t, 'paper'),
+                             [np.sqrt(t / 0.6), np.sqrt(t / 0.3), np.sqrt(t / 0.1)])
+  with pytest.raises(ValueError, match="use one of \\('c', 'paper'\\)"):
+    keep_probability(np.array([1]), t, 'gensim')
+
+
+def test_an_epoch_is_word2vecs_pairs_in_one_pass():
+  # word2vec.c's loop: each kept word, a window r uniform in 1..w, both sides' words.
+  rng = np.random.default_rng(3)
+  n, w = 2000, 5
+  emitted = [sum(min(r, i) + min(r, n - 1 - i)
+                 for i, r in enumerate(rng.integers(1, w + 1, n))) for _ in range(20)]
+  expected = pairs_per_epoch(np.array([n]), w)
+  assert expected == n * (w + 1)
+  assert abs(np.mean(emitted) - expected) < 0.005 * expected  # ends cost about 0.3%
+  keep = np.array([0.5, 1.0])
+  assert pairs_per_epoch(np.array([100, 10]), 2, keep) == 180
+  stream = _stream(np.arange(12), window=2, global_batch_size=4, epoch_pairs=36)
+  assert stream.num_examples == 36 and stream.epoch(8) == 0 and stream.epoch(9) == 1

@@ -53,6 +53,9 @@ STAGED = {
     'code_prior': 'tests/families/test_vqvae.py',
     'gan': 'tests/families/test_gan.py',
     'var': 'tests/families/test_var.py',
+    # Text: their smoke runs' own checks (word2vec's also on two devices) are there.
+    'word2vec': 'tests/families/test_word2vec.py',
+    'char_lm': 'tests/experiments/test_char_lm.py',
 }
 
 # Experiments whose smoke run, from its command line, is trained (and its progress and

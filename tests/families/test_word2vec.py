@@ -1,0 +1,129 @@
+"""word2vec's skip-gram family: the Levy-Goldberg optimum on a tiny corpus, the smoke run
+from its command line, bitwise identity on 1 and 2 devices, and its refusals."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from configs import word2vec as word2vec_config
+from genjax.data.sources import DataError
+from genjax.families import word2vec
+from genjax.training import restore
+from genjax.training.state import create_train_state
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WORDS = ('alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot')
+
+
+def _markov_text(path, n=20000, seed=0):
+  """Words from a Markov chain with uneven transitions, so PMI varies between pairs."""
+  rng = np.random.default_rng(seed)
+  transition = rng.dirichlet(np.full(len(WORDS), 0.4), size=len(WORDS))
+  state, out = 0, []
+  for _ in range(n):
+    state = rng.choice(len(WORDS), p=transition[state])
+    out.append(WORDS[state])
+  path.write_text(' '.join(out))
+
+
+def _config(**fields):
+  c = word2vec_config.get_config('smoke')
+  c.unlock()
+  for key, value in fields.items():
+    node = c
+    *parents, leaf = key.split('.')
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
+  return c
+
+
+def test_trained_vectors_reach_the_shifted_pmi_of_levy_and_goldberg(tmp_path):
+  # SGNS with K negatives from Pn, skipping a negative equal to the context, is minimised
+  # per pair at w.c = log P(w,c) - log(P(w) - P(w,c)) - log K - log Pn(c) (Levy & Goldberg
+  # 2014's PMI(w,c) - log K, with Pn for the unigram and the skip's correction), reachable
+  # here because dim >= V.
+  _markov_text(tmp_path / 'markov.txt')
+  k, window, steps = 3, 2, 4000
+  c = _config(**{'data.corpus': str(tmp_path / 'markov.txt'), 'data.subsample': 0.0,
+                 'data.window': window, 'objective.num_negatives': k, 'batch_size': 256,
+                 'total_steps': steps, 'optimizer.learning_rate': 0.002, 'model.dim': 8,
+                 'data.held_out_every': 50})
+  data = word2vec.data(c, 0, 1)
+  family = word2vec.build(c, data.info)
+  v = data.info.vocab_size
+  assert v == len(WORDS)
+  state = create_train_state(family.init_params(jax.random.PRNGKey(0), None), None,
+                             jax.random.PRNGKey(1), ema=False)
+  step = jax.jit(lambda s, b: family.update_fn(s, b, None, None)[0].replace(step=s.step + 1),
+                 donate_argnums=0)
+  for s in range(0, steps, 50):
+    batches = data.train.stacked(s, 50)
+    for i in range(50):
+      state = step(state, {key: b[i] for key, b in batches.items()})
+  dots = np.asarray(state.params['center'] @ state.params['context'].T)
+
+  # The pair distribution the stream draws from: every (i, i+d) inside the text, weighted
+  # window - |d| + 1; Pn = counts^0.75.
+  tokens = data.train._tokens  # pylint: disable=protected-access
+  joint = np.zeros((v, v))
+  for d in range(1, window + 1):
+    for a, b in ((tokens[:-d], tokens[d:]), (tokens[d:], tokens[:-d])):
+      np.add.at(joint, (a, b), window - d + 1)
+  joint /= joint.sum()
+  marginal = joint.sum(1, keepdims=True)
+  counts = np.bincount(tokens, minlength=v)
+  noise = counts ** 0.75 / np.sum(counts ** 0.75)
+  target = np.log(joint) - np.log(marginal - joint) - np.log(k) - np.log(noise)[None, :]
+  frequent = joint > 0.005
+  assert frequent.sum() > 20 and np.ptp(target[frequent]) > 2  # PMI varies a lot
+  error = np.abs(dots - target)[frequent]
+  assert np.corrcoef(dots[frequent], target[frequent])[0, 1] > 0.98, (dots, target)
+  assert np.median(error) < 0.15 and error.max() < 0.5, (dots, target)
+
+
+def _main(workdir, *flags, devices=1):
+  env = dict(os.environ)
+  env['XLA_FLAGS'] = (env.get('XLA_FLAGS', '') +
+                      f' --xla_force_host_platform_device_count={devices}').strip()
+  return subprocess.run([sys.executable, '-m', 'experiments.word2vec',
+                         '--config=configs/word2vec.py:smoke', f'--workdir={workdir}', *flags],
+                        cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_smoke_run_reports_likelihood_and_analogies_and_is_bitwise_on_two_devices(tmp_path):
+  one, two = tmp_path / 'one', tmp_path / 'two'
+  result = _main(one)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  assert 'examples/s' in result.stdout and 'ETA' in result.stdout  # progress is shown
+  rows = [json.loads(line) for line in open(one / 'metrics.jsonl')]
+  test = [r for r in rows if r['split'] == 'test'][-1]
+  assert 0 < test['context_nll_se'] < 0.5 and test['context_nll'] > 0
+  artifacts = [r for r in rows if r['split'] == 'artifacts'][-1]
+  # The tiny question file: 14 questions, one with 'tokyo', not in the text, skipped.
+  assert artifacts['analogy_total_answered'] == 13 and artifacts['analogy_total_skipped'] == 1
+  assert 0 <= artifacts['analogy_total'] <= 1
+  for name in ('pca_pairs.png', 'analogy_sections.png'):
+    assert os.path.getsize(one / 'figures' / name) > 1000
+  assert '| paris |' in (one / 'figures' / 'neighbours.md').read_text()
+
+  result = _main(two, devices=2)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  a, b = restore.load_run(str(one)), restore.load_run(str(two))
+  assert a.step == b.step == 8
+  for name in ('center', 'context'):
+    np.testing.assert_array_equal(np.asarray(a.eval_params[name]),
+                                  np.asarray(b.eval_params[name]))
+
+
+def test_refusals_name_the_fix(tmp_path):
+  with pytest.raises(DataError, match='lower --config.data.min_count'):
+    word2vec.data(_config(**{'data.min_count': 10**6}), 0, 1)
+  result = _main(tmp_path / 'run', f'--config.data.corpus={tmp_path}/missing.txt')
+  assert result.returncode == 2 and 'Traceback' not in result.stderr
+  assert 'No text at' in result.stderr and 'give the path of a UTF-8 text file' in result.stderr
