@@ -128,12 +128,6 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
     return {'center': jax.random.uniform(rng, (v, dim), minval=-0.5 / dim, maxval=0.5 / dim),
             'context': jnp.zeros((v, dim))}
 
-  def negative_sampling(rows, batch):
-    mask = objectives.negative_mask(batch['context'], batch['negatives'])
-    per_pair = objectives.negative_sampling_loss(rows['center'], rows['context'][:, 0],
-                                                 rows['context'][:, 1:], mask)
-    return jnp.sum(per_pair), {}
-
   def softmax(rows, batch):
     return jnp.sum(objectives.softmax_nll(rows['center'], rows['context'],
                                           batch['context'])), {}
@@ -148,19 +142,33 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
     if o.name == 'negative_sampling':
       ids = {'center': batch['center'],
              'context': jnp.concatenate([batch['context'][:, None], batch['negatives']], 1)}
-      loss_of_rows = lambda rows: negative_sampling(rows, batch)
+      rows = sparse_sgd.gather_rows(state.params, ids)
+      loss, d_center, d_context = objectives.negative_sampling_row_grads(
+          rows['center'], rows['context'][:, 0], rows['context'][:, 1:],
+          objectives.negative_mask(batch['context'], batch['negatives']))
+      params = sparse_sgd.apply_row_grads(state.params, ids,
+                                          {'center': d_center, 'context': d_context}, lr)
     else:
       ids = {'center': batch['center'], 'context': None}
-      loss_of_rows = lambda rows: softmax(rows, batch)
-    params, loss, _ = sparse_sgd.sparse_sgd_step(state.params, ids, loss_of_rows, lr)
+      params, loss, _ = sparse_sgd.sparse_sgd_step(
+          state.params, ids, lambda rows: softmax(rows, batch), lr)
     pairs = batch['center'].shape[0]
     return state.replace(params=params), {'loss': loss / pairs, 'learning_rate': lr}
 
+  log_noise = jnp.log(jnp.asarray(text.noise_distribution(vocabulary.counts), jnp.float32))
+  log_unigram = jnp.log(jnp.asarray(vocabulary.counts / vocabulary.counts.sum(), jnp.float32))
+
   def eval_fn(params, model_state, batch, rng, frozen):
     del model_state, rng, frozen
-    nll = objectives.softmax_nll(params['center'][batch['center']], params['context'],
-                                 batch['context'])
-    return {'context_nll': nll, 'context_nll_squared': jnp.square(nll)}
+    center = params['center'][batch['center']]
+    nll = objectives.softmax_nll(center, params['context'], batch['context'])
+    # Negative sampling drives W.C towards log p(c|w) - log(k Pn(c)) (Levy & Goldberg),
+    # so softmax(W.C + log Pn) is its own estimate of p(c | w); the unigram is the floor.
+    with_noise = objectives.softmax_nll(center, params['context'], batch['context'],
+                                        log_prior=log_noise)
+    return {'context_nll': nll, 'context_nll_squared': jnp.square(nll),
+            'context_nll_times_noise': with_noise,
+            'unigram_nll': -log_unigram[batch['context']]}
 
   def artifacts_fn(params, model_state, rng, frozen):
     del model_state, rng, frozen

@@ -40,21 +40,48 @@ def negative_sampling_loss(center: jax.Array, context: jax.Array, negatives: jax
   return -jax.nn.log_sigmoid(positive) + jnp.sum(terms, axis=-1)
 
 
+def negative_sampling_row_grads(center: jax.Array, context: jax.Array,
+                                negatives: jax.Array, negative_mask: jax.Array
+                                ) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """The summed negative-sampling loss and its gradients with respect to the rows, in
+  closed form: with s = W[w].C[x], d/ds is sigmoid(s) - 1 for the context and sigmoid(s)
+  for a counted negative (word2vec.c's update, g = (label - sigmoid(s)) alpha, negated).
+  Autodiff of `negative_sampling_loss` gives the same (tests); this is 1.4x faster on CPU.
+
+  Args: as `negative_sampling_loss`, with the mask required.
+
+  Returns:
+    (sum of the per-pair losses, d/d center [B, d], d/d [context, negatives] [B, 1+K, d]).
+  """
+  rows = jnp.concatenate([context[:, None], negatives], axis=1)  # [B, 1+K, d]
+  scores = jnp.einsum('bd,bkd->bk', center, rows)
+  sign = jnp.concatenate([jnp.ones_like(scores[:, :1]), -jnp.ones_like(negative_mask)], 1)
+  weight = jnp.concatenate([jnp.ones_like(scores[:, :1]), negative_mask], axis=1)
+  loss = -jnp.sum(weight * jax.nn.log_sigmoid(sign * scores))
+  d_scores = weight * (jax.nn.sigmoid(scores) - (sign > 0))
+  return (loss, jnp.einsum('bk,bkd->bd', d_scores, rows),
+          d_scores[..., None] * center[:, None, :])
+
+
 def negative_mask(context_ids: jax.Array, negative_ids: jax.Array) -> jax.Array:
   """[B, K] float mask: 0 where a negative is the pair's own context word."""
   return (negative_ids != context_ids[:, None]).astype(jnp.float32)
 
 
-def softmax_nll(center: jax.Array, context_table: jax.Array,
-                context_ids: jax.Array) -> jax.Array:
+def softmax_nll(center: jax.Array, context_table: jax.Array, context_ids: jax.Array,
+                log_prior: jax.Array | None = None) -> jax.Array:
   """-log p(c | w) under the full softmax over the vocabulary, in nats, [B].
 
   Args:
     center: W rows of the centers, [B, d].
     context_table: every context vector, C [V, d].
     context_ids: int [B], the context words c.
+    log_prior: [V] added to every row of logits (p(c | w) proportional to
+      prior(c) exp(W[w].C[c])); None adds nothing.
   """
   logits = center @ context_table.T
+  if log_prior is not None:
+    logits = logits + log_prior
   picked = jnp.take_along_axis(logits, context_ids[:, None], axis=-1)[:, 0]
   return jax.nn.logsumexp(logits, axis=-1) - picked
 

@@ -19,7 +19,8 @@ Tables = Mapping[str, jax.Array]
 
 def gather_rows(tables: Tables, ids: Mapping[str, jax.Array | None]) -> dict[str, jax.Array]:
   """tables[name][ids[name]] for each name; ids None takes the whole table."""
-  return {name: tables[name] if i is None else tables[name][i] for name, i in ids.items()}
+  return {name: tables[name] if i is None else
+          tables[name].at[i].get(mode='promise_in_bounds') for name, i in ids.items()}
 
 
 def sparse_sgd_step(tables: Tables, ids: Mapping[str, jax.Array | None],
@@ -39,6 +40,14 @@ def sparse_sgd_step(tables: Tables, ids: Mapping[str, jax.Array | None],
   """
   rows = gather_rows(tables, ids)
   (loss, aux), grads = jax.value_and_grad(loss_of_rows, has_aux=True)(rows)
+  return apply_row_grads(tables, ids, grads, learning_rate), loss, aux
+
+
+def apply_row_grads(tables: Tables, ids: Mapping[str, jax.Array | None],
+                    grads: Mapping[str, jax.Array], learning_rate: jax.Array | float) -> dict:
+  """tables[name] with -learning_rate * grads[name] added at ids[name] (the whole table for
+  ids None); grads[name] has the shape of the rows gathered at ids[name]. For an objective
+  whose row gradients are known in closed form (word2vec's), skipping autodiff."""
   new = dict(tables)
   for name, i in ids.items():
     step = -learning_rate * grads[name]
@@ -46,8 +55,10 @@ def sparse_sgd_step(tables: Tables, ids: Mapping[str, jax.Array | None],
       new[name] = tables[name] + step
     else:
       width = tables[name].shape[-1]
-      new[name] = tables[name].at[i.reshape(-1)].add(step.reshape(-1, width))
-  return new, loss, aux
+      # Ids come from the data stream, which draws them in 0..V-1.
+      new[name] = tables[name].at[i.reshape(-1)].add(step.reshape(-1, width),
+                                                     mode='promise_in_bounds')
+  return new
 
 
 def linear_decay(step: jax.Array, total_steps: int, start: float,

@@ -58,24 +58,10 @@ def test_trained_vectors_reach_the_shifted_pmi_of_levy_and_goldberg(tmp_path):
   family = word2vec.build(c, data.info)
   v = data.info.vocab_size
   assert v == len(WORDS)
-  state = create_train_state(family.init_params(jax.random.PRNGKey(0), None), None,
-                             jax.random.PRNGKey(1), ema=False)
-  step = jax.jit(lambda s, b: family.update_fn(s, b, None, None)[0].replace(step=s.step + 1),
-                 donate_argnums=0)
-  for s in range(0, steps, 50):
-    batches = data.train.stacked(s, 50)
-    for i in range(50):
-      state = step(state, {key: b[i] for key, b in batches.items()})
+  state = _train(family, data, steps)
   dots = np.asarray(state.params['center'] @ state.params['context'].T)
-
-  # The pair distribution the stream draws from: every (i, i+d) inside the text, weighted
-  # window - |d| + 1; Pn = counts^0.75.
   tokens = data.train._tokens  # pylint: disable=protected-access
-  joint = np.zeros((v, v))
-  for d in range(1, window + 1):
-    for a, b in ((tokens[:-d], tokens[d:]), (tokens[d:], tokens[:-d])):
-      np.add.at(joint, (a, b), window - d + 1)
-  joint /= joint.sum()
+  joint = _pair_distribution(tokens, v, window)
   marginal = joint.sum(1, keepdims=True)
   counts = np.bincount(tokens, minlength=v)
   noise = counts ** 0.75 / np.sum(counts ** 0.75)
@@ -85,6 +71,47 @@ def test_trained_vectors_reach_the_shifted_pmi_of_levy_and_goldberg(tmp_path):
   error = np.abs(dots - target)[frequent]
   assert np.corrcoef(dots[frequent], target[frequent])[0, 1] > 0.98, (dots, target)
   assert np.median(error) < 0.15 and error.max() < 0.5, (dots, target)
+
+
+def test_full_softmax_training_reaches_the_texts_conditional(tmp_path):
+  # The full softmax's optimum is p(c | w) = P(c | w) of the pair distribution itself.
+  _markov_text(tmp_path / 'markov.txt', n=5000)
+  window, steps = 2, 1500
+  c = _config(**{'data.corpus': str(tmp_path / 'markov.txt'), 'data.subsample': 0.0,
+                 'data.window': window, 'objective.name': 'softmax', 'batch_size': 256,
+                 'total_steps': steps, 'optimizer.learning_rate': 0.005, 'model.dim': 8,
+                 'data.held_out_every': 50})
+  data = word2vec.data(c, 0, 1)
+  family = word2vec.build(c, data.info)
+  state = _train(family, data, steps)
+  probs = np.asarray(jax.nn.softmax(state.params['center'] @ state.params['context'].T))
+  joint = _pair_distribution(data.train._tokens, len(WORDS), window)  # pylint: disable=protected-access
+  conditional = joint / joint.sum(1, keepdims=True)
+  np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+  assert np.abs(probs - conditional).max() < 0.03, (probs, conditional)
+
+
+def _train(family, data, steps):
+  """The family's update, jitted, over the stream's first `steps` batches."""
+  state = create_train_state(family.init_params(jax.random.PRNGKey(0), None), None,
+                             jax.random.PRNGKey(1), ema=False)
+  step = jax.jit(lambda s, b: family.update_fn(s, b, None, None)[0].replace(step=s.step + 1),
+                 donate_argnums=0)
+  for s in range(0, steps, 50):
+    batches = data.train.stacked(s, 50)
+    for i in range(50):
+      state = step(state, {key: b[i] for key, b in batches.items()})
+  return state
+
+
+def _pair_distribution(tokens, v, window):
+  """The joint P(w, c) the stream draws pairs from: every (i, i+d) inside the text,
+  weighted window - |d| + 1."""
+  joint = np.zeros((v, v))
+  for d in range(1, window + 1):
+    for a, b in ((tokens[:-d], tokens[d:]), (tokens[d:], tokens[:-d])):
+      np.add.at(joint, (a, b), window - d + 1)
+  return joint / joint.sum()
 
 
 def _main(workdir, *flags, devices=1):

@@ -72,3 +72,24 @@ def test_full_softmax_is_a_distribution_and_its_nll_is_minus_its_log():
   # With every context vector equal, p(c | w) is uniform: log V nats.
   flat = objectives.softmax_nll(center, jnp.ones_like(table), jnp.asarray(batch['context']))
   np.testing.assert_allclose(flat, np.log(11), rtol=1e-6)
+  # ... and with a prior added to the logits, p(c | w) is the prior.
+  prior = np.random.default_rng(3).dirichlet(np.ones(11))
+  tilted = objectives.softmax_nll(center, jnp.ones_like(table), jnp.asarray(batch['context']),
+                                  log_prior=jnp.log(jnp.asarray(prior, jnp.float32)))
+  np.testing.assert_allclose(tilted, -np.log(prior[batch['context']]), rtol=1e-5)
+
+
+def test_closed_form_row_gradients_are_autodiffs():
+  tables, batch = _tables_and_batch(seed=4, b=9, k=4)
+  w = jnp.asarray(tables['center'][batch['center']], jnp.float32)
+  c = jnp.asarray(tables['context'][batch['context']], jnp.float32)
+  n = jnp.asarray(tables['context'][batch['negatives']], jnp.float32)
+  mask = objectives.negative_mask(jnp.asarray(batch['context']), jnp.asarray(batch['negatives']))
+  loss, d_center, d_rows = objectives.negative_sampling_row_grads(w, c, n, mask)
+  total = lambda w, c, n: jnp.sum(objectives.negative_sampling_loss(w, c, n, mask))
+  np.testing.assert_allclose(loss, total(w, c, n), rtol=1e-5)
+  gw, gc, gn = jax.grad(total, argnums=(0, 1, 2))(w, c, n)
+  np.testing.assert_allclose(d_center, gw, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(d_rows[:, 0], gc, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(d_rows[:, 1:], gn, rtol=1e-5, atol=1e-6)
+  assert float(jnp.abs(d_rows[0, 2]).max()) == 0.0  # the skipped negative gets nothing
