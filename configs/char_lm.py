@@ -3,7 +3,7 @@
     python -m experiments.char_lm --config=configs/char_lm.py:cpu --workdir=runs/char_lm
 
 Variants, comma-separated after ':': smoke (seconds, on tests/data/tiny_corpus.txt), cpu
-(about 30 minutes on this 2-core CPU; see _cpu), topk (samples drawn from the 10 most probable
+(about 50 minutes on this 2-core CPU; see _cpu), topk (samples drawn from the 10 most probable
 characters), naive (samples from the full-network-per-character sampler).
 Default: nanoGPT's shakespeare-char model on Debian's dict-gcide (~40M characters; every
 20th block of 10,000 held out, 2M characters): 6 layers, width 384, 6 heads, context 256,
@@ -70,17 +70,18 @@ def _smoke(c):
 
 
 def _cpu(c):
-  """About 30 minutes on this shared 2-core CPU: 4 layers of width 128 (4 heads, 833K
-  params; nanoGPT's has 10.7M), context 128, batch 32, 3,500 steps (14M characters seen,
-  a third of gcide; nanoGPT sees 82M). Measured 2.2 steps/s here while another job used
-  the CPUs. Every 40th block is held out (990,000 characters, 7,734 windows of 128,
-  all of them evaluated every 1,000 steps)."""
+  """About 50 minutes alone on this 2-core CPU (3.5 steps/s; 2.3 beside another job): 4
+  layers of width 128 (4 heads, 833K params; nanoGPT's has 10.7M), context 128, batch 32,
+  10,000 steps (41M characters seen, one pass over gcide's; nanoGPT sees 82M). At 3,500
+  steps the held-out bits/char still fell 0.035 every 500 steps (RESULTS.md), hence
+  10,000. Every 40th block is held out (990,000 characters, 7,734 windows of 128, all of
+  them evaluated every 1,000 steps)."""
   c.model.num_layers = 4
   c.model.dim = 128
   c.model.num_heads = 4
   c.data.context = 128
   c.data.held_out_every = 40
   c.batch_size = 32
-  c.total_steps = 3500
+  c.total_steps = 10000
   c.eval_every = 1000
   c.eval.test_examples = 0

@@ -32,6 +32,7 @@ from genjax.data.char_text import (CharVocabulary, CharWindowStream, build_char_
                                    eval_windows)
 from genjax.families import autoregressive
 from genjax.figures import char_lm as figures
+from genjax.metrics.standard_error import standard_error
 from genjax.models import pixels
 from genjax.objectives.autoregressive import pixel_log_probs
 from genjax.samplers import autoregressive as samplers
@@ -106,9 +107,7 @@ def bits_summary(means: dict, num_windows: int) -> dict[str, float]:
   """Split means of per-window bits/char and their squares -> bits/char, its standard
   error over the windows, and nats/char (nanoGPT's unit)."""
   mean, square = float(means['bits_per_char']), float(means['bits_per_char_squared'])
-  n = max(num_windows, 1)
-  spread = math.sqrt(max(square - mean * mean, 0.0) * n / max(n - 1, 1))
-  return {'bits_per_char': mean, 'bits_per_char_se': spread / math.sqrt(n),
+  return {'bits_per_char': mean, 'bits_per_char_se': standard_error(mean, square, num_windows),
           'nats_per_char': mean * math.log(2.0), 'windows': float(num_windows)}
 
 

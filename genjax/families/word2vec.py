@@ -18,7 +18,6 @@ a few words, and the 2-D PCA of country-capital and tense pairs.
 from __future__ import annotations
 
 import logging
-import math
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +30,7 @@ from genjax.data.arrays import padded_eval_batches
 from genjax.data.sources import DataError
 from genjax.evals import analogy
 from genjax.figures import word2vec as figures
+from genjax.metrics.standard_error import standard_error
 from genjax.objectives import word2vec as objectives
 from genjax.training import mesh as mesh_lib
 from genjax.training import sparse_sgd
@@ -110,8 +110,7 @@ def held_out_summary(means: dict, num_pairs: int) -> dict[str, float]:
   """Split means of nll and nll^2 -> the held-out nats per pair with its standard error."""
   out = {k: float(v) for k, v in means.items() if k != 'context_nll_squared'}
   mean, square = float(means['context_nll']), float(means['context_nll_squared'])
-  spread = math.sqrt(max(square - mean * mean, 0.0) * num_pairs / max(num_pairs - 1, 1))
-  out['context_nll_se'] = spread / math.sqrt(num_pairs)
+  out['context_nll_se'] = standard_error(mean, square, num_pairs)
   return out
 
 

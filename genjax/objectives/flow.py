@@ -18,6 +18,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from genjax.metrics.standard_error import standard_error
+
 LEVELS = 256
 
 
@@ -47,6 +49,5 @@ def summary(means: dict, num_examples: int) -> dict[str, float]:
   examples; other means pass through."""
   out = {k: float(v) for k, v in means.items() if k != 'bits_per_dim_squared'}
   mean, square = float(means['bits_per_dim']), float(means['bits_per_dim_squared'])
-  spread = math.sqrt(max(square - mean * mean, 0.0) * num_examples / max(num_examples - 1, 1))
-  out['bits_per_dim_se'] = spread / math.sqrt(num_examples)
+  out['bits_per_dim_se'] = standard_error(mean, square, num_examples)
   return out
