@@ -26,6 +26,7 @@ import argparse
 import functools
 import os
 import platform
+import time
 
 import numpy as np
 
@@ -103,7 +104,9 @@ class GenjaxTrain:
             self.mesh, batch_axis=1)
         for i in range(0, min(len(order), 4 * per_call), per_call)]  # a few distinct calls
     self.cursor = 0
+    t0 = time.perf_counter()
     self.run_n(1)  # compile and warm up
+    self.compile_s = time.perf_counter() - t0  # and one call
 
   def run_n(self, n: int) -> None:
     state = self.state
@@ -178,7 +181,8 @@ def main(argv=None):
   for name in names:
     g = median[(name, 'genjax')]
     row = {'genjax_examples_per_sec': g, 'parameters': measures[(name, 'genjax')].num_params,
-           'genjax_last_loss': measures[(name, 'genjax')].last_loss}
+           'genjax_last_loss': measures[(name, 'genjax')].last_loss,
+           'genjax_compile_s': measures[(name, 'genjax')].compile_s}
     if args.skip_torch:
       print(f'{name:16s} {g:12.1f}')
     else:

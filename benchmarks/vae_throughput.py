@@ -116,7 +116,9 @@ class GenjaxTrain:
       self.batches.append(mesh_lib.global_batch(local, self.mesh, batch_axis=1))
     jax.block_until_ready(self.batches)
     self.cursor = 0
+    t0 = time.perf_counter()
     self.run_n(1)  # compile and warm up
+    self.compile_s = time.perf_counter() - t0
     self.compile_check()
 
   def _ctx(self):
@@ -337,6 +339,7 @@ def main(argv=None):
         'matmul_gflops_best': matmul, 'matmul_gflops_raw': raw['matmul'],
         'flops_per_train_example': flops_ex,
         'genjax_train_gflops': {n: gflops(n) for n in train_names},
+        'genjax_compile_s': {n: measures[n].compile_s for n in train_names},  # and one call
         'best_genjax_train': best_train_name,
         'ratios': ratios, 'goals': goals, 'machine_busy': busy,
         'genjax_last_train_loss': {n: measures[n].last_loss for n in train_names},
