@@ -49,6 +49,8 @@ SLOW_FIRST = (
     'tests/experiments/test_autoregressive_table.py',
     'tests/experiments/test_likelihood_table.py',
     'tests/experiments/test_smoke.py::test_smoke_variant_runs_end_to_end[autoencoder_pca]',
+    'tests/experiments/test_char_lm.py',
+    'tests/families/test_word2vec.py::test_smoke_run_reports_likelihood_and_analogies_and_is',
 )
 
 
