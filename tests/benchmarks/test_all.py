@@ -108,6 +108,9 @@ def test_a_failing_benchmark_is_a_row_and_the_next_still_runs(monkeypatch, tmp_p
   assert result['benchmarks']['gan_train']['status'] == 'failed'
   assert result['benchmarks']['pca_sklearn']['status'] == 'ok'
   assert result['benchmarks']['pca_sklearn']['busy'] is False
+  pca = [r for r in result['rows'] if r['benchmark'] == 'pca_sklearn']
+  assert {r['peer_library'] for r in pca} == {'scikit-learn'}
+  assert all(r['ratio'] == pytest.approx(r['genjax'] / r['peer']) for r in pca)
   notes = {r['step']: r['note'] for r in result['rows']}
   assert notes['gan_train'] == 'exit 1: RuntimeError: boom'
   assert 'cpu_model' in result['machine']
