@@ -62,6 +62,7 @@ def benchmark_config(args):
       ('eval', 'ddim_steps'): args.ddim_steps,
       (None, 'batch_size'): args.batch,
       (None, 'steps_per_call'): args.steps_per_call,
+      ('model', 'conv'): getattr(args, 'conv', None),
   }
   for (section, field), value in overrides.items():
     if value is not None:
@@ -139,8 +140,8 @@ class GenjaxDiffusion:
     jax.block_until_ready(self.batches)
     update = gradient_update(family.loss_fn, optimizer, config.ema_decay)
     self.step, self.compile_seconds['train'] = _compiled(
-        make_train_step(update, mesh), self.state, self.batches[0])
-    self.model = UNet(**unet_kwargs(config, self.num_classes))
+        make_train_step(update, mesh, unroll=config.unroll_steps), self.state, self.batches[0])
+    self.model = UNet(**unet_kwargs(config, self.num_classes), conv=config.model.conv)
     self.schedule = sch.make_schedule(config.objective.schedule, config.objective.timesteps,
                                       config.objective.beta_start, config.objective.beta_end)
     self.metrics = None

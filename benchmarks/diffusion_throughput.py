@@ -55,6 +55,8 @@ def parse_args(argv=None):
   p.add_argument('--timesteps', type=int,
                  help='T, the DDPM sampler\'s step count (config: 1000); fewer for a quick check')
   p.add_argument('--ddim-steps', type=int, help='DDIM sampling steps (config: 50)')
+  p.add_argument('--conv', choices=('auto', 'xla', 'taps'),
+                 help="the U-Net's convolution formulation (config: auto)")
   p.add_argument('--ddpm-batch', type=int, default=4, help='images per DDPM sampling call')
   p.add_argument('--ddim-batch', type=int, default=16, help='images per DDIM sampling call')
   p.add_argument('--skip-torch', action='store_true', help='genjax only')

@@ -40,6 +40,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.total_epochs = 0.0
   c.total_examples = 0
   c.steps_per_call = 1  # train steps fused into one compiled call with lax.scan
+  # Activations and matmul inputs: 'float32' or 'bfloat16' (families that declare it in
+  # FamilyDef.compute_dtypes); params, optimiser state and losses stay float32.
+  c.compute_dtype = 'float32'
+  # Fused steps the train step's scan unrolls; 0: genjax.training.step.default_unroll.
+  c.unroll_steps = 0
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'adam'  # 'adam' | 'adamw' | 'adagrad' | 'sgd'
@@ -75,6 +80,7 @@ def base_config() -> ml_collections.ConfigDict:
 # (tests/test_configs.py keeps them equal).
 OPTIMIZER_NAMES = ('adagrad', 'adam', 'adamw', 'sgd')
 BINARIZE_MODES = ('none', 'dynamic', 'static')
+COMPUTE_DTYPES = ('float32', 'bfloat16')
 
 BASE_RANGES = {
     'batch_size': 'positive',
@@ -83,6 +89,8 @@ BASE_RANGES = {
     'total_epochs': 'non_negative',
     'total_examples': 'non_negative',
     'steps_per_call': 'positive',
+    'compute_dtype': COMPUTE_DTYPES,
+    'unroll_steps': 'non_negative',
     'log_every': 'non_negative',
     'eval_every': 'non_negative',
     'eval_log_points': 'non_negative',

@@ -25,6 +25,7 @@ from genjax.diffusion import schedules as sch
 from genjax.errors import UserError
 from genjax.families.image_data import image_data
 from genjax.figures import diffusion as diffusion_figures
+from genjax.models import conv
 from genjax.models.unet import UNet
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
@@ -36,7 +37,8 @@ def schema() -> ml_collections.ConfigDict:
   return config_lib.with_family_schema(
       model=dict(channels=64, channel_mults=(1, 2, 2), num_res_blocks=2,
                  attn_resolutions=(7,), dropout=0.1, norm_groups=32, conditional=False,
-                 label_dropout=0.1),
+                 label_dropout=0.1,
+                 conv='auto'),  # convolution formulation: 'auto' | 'xla' | 'taps' (models/conv.py)
       objective=dict(schedule='linear', timesteps=1000, beta_start=1e-4, beta_end=0.02,
                      prediction='eps',  # 'eps' | 'x0' | 'v'
                      variance='fixedlarge'),  # reverse-process variance: 'fixedlarge' | 'fixedsmall'
@@ -70,11 +72,13 @@ def check_classifier(path: str) -> None:
         '--config.eval.frechet_samples=0.')
 
 
-def make_model(m, num_classes: int) -> UNet:
+def make_model(m, num_classes: int, dtype: str = 'float32') -> UNet:
+  """The U-Net of config section (or signature) `m`, computing in `dtype`."""
   return UNet(channels=m['channels'], channel_mults=tuple(m['channel_mults']),
               num_res_blocks=m['num_res_blocks'], attn_resolutions=tuple(m['attn_resolutions']),
               dropout=m['dropout'], norm_groups=m['norm_groups'],
-              num_classes=num_classes if m['conditional'] else 0)
+              num_classes=num_classes if m['conditional'] else 0,
+              conv=m.get('conv', 'auto'), dtype=dtype)
 
 
 def make_schedule(o) -> sch.Schedule:
@@ -88,6 +92,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   schedule = make_schedule(o)
   k = info.num_classes
   model = make_model(m, k)
+  # Training computes in compute_dtype; evaluation and sampling in float32, so that the
+  # bound and the samples are comparable across runs. The params are float32 in both.
+  train_model = make_model(m, k, config.compute_dtype)
   null = lambda n: jnp.full((n,), k, jnp.int32) if m.conditional else None
 
   def init_params(rng, batch):
@@ -101,7 +108,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     if m.conditional:
       keep = jax.random.uniform(label_rng, batch['label'].shape) >= m.label_dropout
       y = jnp.where(keep, batch['label'], k)
-    net = lambda x, t: model.apply(params, x, t, y, train=True, rngs={'dropout': drop_rng})
+    net = lambda x, t: train_model.apply(params, x, t, y, train=True,
+                                         rngs={'dropout': drop_rng})
     loss = objectives.simple_loss_terms(net, schedule, x0, rng, o.prediction)
     return jnp.mean(loss), {}
 
@@ -180,7 +188,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   return Family(
       name='diffusion',
-      signature={'model': m.to_dict(), 'objective': o.to_dict(),
+      # The conv formulation computes the same function, so a run may resume under another.
+      signature={'model': {f: v for f, v in m.to_dict().items() if f != 'conv'},
+                 'objective': o.to_dict(),
                  'image_shape': list(info.image_shape)},
       init_params=init_params,
       loss_fn=stateless_loss(loss_fn),
@@ -206,6 +216,7 @@ RANGES = {
     'objective.beta_start': 'unit_interval',
     'objective.beta_end': 'unit_interval',
     'objective.prediction': ('eps', 'x0', 'v'),
+    'model.conv': conv.FORMULATIONS,
     'objective.variance': ('fixedlarge', 'fixedsmall'),
     'eval.nll_timesteps': 'non_negative',
     'eval.final_nll_timesteps': 'non_negative',
@@ -218,4 +229,4 @@ RANGES = {
 }
 
 FAMILY = FamilyDef(name='diffusion', schema=schema, build=build, data=image_data,
-                   ranges=RANGES)
+                   ranges=RANGES, compute_dtypes=config_lib.COMPUTE_DTYPES)

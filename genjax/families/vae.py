@@ -35,13 +35,14 @@ def schema() -> ml_collections.ConfigDict:
           manifold_grid=20))
 
 
-def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int) -> VAE:
-  """The VAE that config section `m` describes; conditional on one of num_classes labels
-  when m.conditional."""
+def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int,
+               dtype: str = 'float32') -> VAE:
+  """The VAE that config section `m` describes, computing in `dtype`; conditional on one
+  of num_classes labels when m.conditional."""
   return VAE(image_shape=tuple(image_shape), latent_dim=m.latent_dim, hidden=tuple(m.hidden),
              activation=m.activation, architecture=m.architecture,
              conv_channels=tuple(m.conv_channels), likelihood=m.likelihood,
-             num_classes=num_classes if m.conditional else 0)
+             num_classes=num_classes if m.conditional else 0, dtype=dtype)
 
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
@@ -50,6 +51,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     raise config_lib.ConfigError('A Gaussian decoder models real-valued pixels; set '
                      "--config.data.binarize=none (or use likelihood='bernoulli').")
   model = make_model(m, info.image_shape, info.num_classes)
+  # Training computes in compute_dtype; evaluation and figures in float32 (same params).
+  train_model = make_model(m, info.image_shape, info.num_classes, config.compute_dtype)
   labels = (lambda batch: batch['label']) if m.conditional else (lambda batch: None)
 
   def init_params(rng, batch):
@@ -97,7 +100,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='vae',
       signature={'model': m.to_dict(), 'image_shape': list(info.image_shape)},
       init_params=init_params,
-      loss_fn=stateless_loss(objectives.training_loss(model, m.conditional,
+      loss_fn=stateless_loss(objectives.training_loss(train_model, m.conditional,
                                                       config.objective.name,
                                                       config.objective.iwae_k)),
       eval_fn=stateless_eval(eval_with(e.iwae_k)),
@@ -126,4 +129,5 @@ RANGES = {
     'eval.manifold_grid': 'positive',
 }
 
-FAMILY = FamilyDef(name='vae', schema=schema, build=build, data=image_data, ranges=RANGES)
+FAMILY = FamilyDef(name='vae', schema=schema, build=build, data=image_data, ranges=RANGES,
+                   compute_dtypes=config_lib.COMPUTE_DTYPES)

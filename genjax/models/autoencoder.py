@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax.models import image_bodies
+from genjax.models.conv import Conv
 
 ACTIVATIONS = {**image_bodies.ACTIVATIONS, 'sigmoid': nn.sigmoid}
 ARCHITECTURES = ('mlp', 'conv')
@@ -57,7 +58,7 @@ class Autoencoder(nn.Module):
       self.encoder_body = image_bodies.ConvDown(tuple(self.conv_channels), act)
       self.decoder_body = image_bodies.ConvUp(tuple(self.conv_channels),
                                               tuple(self.image_shape), act)
-      self.decoder_out = nn.Conv(self.image_shape[-1], (3, 3))
+      self.decoder_out = Conv(self.image_shape[-1], (3, 3))
     self.to_code = nn.Dense(self.code_size)
 
   def encode(self, x: jax.Array) -> jax.Array:

@@ -14,6 +14,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genjax.models.conv import Conv
+
 
 class Classifier(nn.Module):
   num_classes: int = 10
@@ -22,7 +24,7 @@ class Classifier(nn.Module):
   dropout: float = 0.3
 
   def setup(self):
-    self.convs = [(nn.Conv(c, (3, 3)), nn.Conv(c, (3, 3))) for c in self.conv_channels]
+    self.convs = [(Conv(c, (3, 3)), Conv(c, (3, 3))) for c in self.conv_channels]
     self.conv_dropout = nn.Dropout(self.dropout / 2)
     self.dense = nn.Dense(self.hidden)
     self.head_dropout = nn.Dropout(self.dropout)

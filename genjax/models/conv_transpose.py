@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from genjax.models import conv
+
 # _TAPS[phase, a]: the kernel tap that input offset phase - 1 + a meets.
 _TAPS = np.array([[0, 2], [1, 3]])
 
@@ -35,8 +37,7 @@ def conv_transpose_4x4_stride2(x: jax.Array, kernel: jax.Array) -> jax.Array:
   """x [B, H, W, C_in], kernel [4, 4, C_in, C_out] -> [B, 2H, 2W, C_out], as
   lax.conv_transpose(x, kernel, (2, 2), 'SAME')."""
   padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-  y = jax.lax.conv_general_dilated(padded, phase_kernels(kernel), (1, 1), 'VALID',
-                                   dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  y = conv.convolve(padded, phase_kernels(kernel), (1, 1), ((0, 0), (0, 0)))
   b, h1, w1, _ = y.shape
   h, w, c_out = h1 - 1, w1 - 1, kernel.shape[-1]
   y = y.reshape(b, h1, w1, 2, 2, c_out)

@@ -25,6 +25,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genjax.models.conv import Conv
 from genjax.models.conv_transpose import ConvTranspose4x4Stride2
 
 INIT = nn.initializers.normal(0.02)
@@ -76,8 +77,8 @@ class Discriminator(nn.Module):
       return module(inputs)
 
     def conv(features, inputs, use_bias):
-      return layer(nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                           use_bias=use_bias, kernel_init=INIT), inputs)
+      return layer(Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
+                        use_bias=use_bias, kernel_init=INIT), inputs)
 
     h = nn.leaky_relu(conv(self.channels, x, use_bias=True), 0.2)
     h = conv(2 * self.channels, h, use_bias=self.spectral_norm)

@@ -25,6 +25,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genjax.models.conv import Conv
+
 
 def _per_example(x: jax.Array) -> jax.Array:
   return jnp.sum(x.reshape(x.shape[0], -1), axis=-1)
@@ -92,10 +94,10 @@ class CouplingNet(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array):
-    h = nn.relu(nn.Conv(self.hidden, (3, 3))(x))
-    h = nn.relu(nn.Conv(self.hidden, (1, 1))(h))
-    out = nn.Conv(2 * self.out_channels, (3, 3), kernel_init=nn.initializers.zeros,
-                  bias_init=nn.initializers.zeros, name='zero_init')(h)
+    h = nn.relu(Conv(self.hidden, (3, 3))(x))
+    h = nn.relu(Conv(self.hidden, (1, 1))(h))
+    out = Conv(2 * self.out_channels, (3, 3), kernel_init=nn.initializers.zeros,
+               bias_init=nn.initializers.zeros, name='zero_init')(h)
     return out[..., 0::2], out[..., 1::2]
 
 

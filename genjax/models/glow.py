@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax.models import flow_layers as fl
+from genjax.models.conv import Conv
 
 
 def gaussian_log_prob(z: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.Array:
@@ -38,8 +39,8 @@ class SplitPrior(nn.Module):
 
   @nn.compact
   def __call__(self, kept: jax.Array):
-    h = nn.Conv(2 * self.channels, (3, 3), kernel_init=nn.initializers.zeros,
-                bias_init=nn.initializers.zeros)(kept)
+    h = Conv(2 * self.channels, (3, 3), kernel_init=nn.initializers.zeros,
+             bias_init=nn.initializers.zeros)(kept)
     return h[..., 0::2], h[..., 1::2]
 
 

@@ -5,7 +5,11 @@ Shared by the VAE and the autoencoder; each model adds its own code layer and ou
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
+
+from genjax.models.conv import Conv, ConvTranspose
 
 ACTIVATIONS = {'relu': nn.relu, 'tanh': nn.tanh, 'elu': nn.elu, 'gelu': nn.gelu,
                'softplus': nn.softplus}
@@ -16,13 +20,14 @@ class MLP(nn.Module):
   widths: tuple[int, ...]
   act: callable
   flatten_image: bool = False  # [..., H, W, C] -> [..., H*W*C]
+  dtype: Any = None  # the layers' computation dtype (flax's); None: their inputs'
 
   @nn.compact
   def __call__(self, x):
     if self.flatten_image:
       x = x.reshape(x.shape[:-3] + (-1,))
     for w in self.widths:
-      x = self.act(nn.Dense(w)(x))
+      x = self.act(nn.Dense(w, dtype=self.dtype)(x))
     return x
 
 
@@ -34,7 +39,7 @@ class ConvDown(nn.Module):
   @nn.compact
   def __call__(self, x):
     for c in self.channels:
-      x = self.act(nn.Conv(c, (3, 3), strides=(2, 2))(x))
+      x = self.act(Conv(c, (3, 3), strides=(2, 2))(x))  # computes in x's dtype
     return x.reshape(x.shape[:-3] + (-1,))
 
 
@@ -43,6 +48,7 @@ class ConvUp(nn.Module):
   channels: tuple[int, ...]
   image_shape: tuple[int, ...]
   act: callable
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, z):
@@ -52,8 +58,8 @@ class ConvUp(nn.Module):
       raise ValueError(f'A conv decoder with {len(self.channels)} stride-2 layers needs '
                        f'image sides divisible by {factor}, got {self.image_shape}.')
     lead = z.shape[:-1]
-    x = self.act(nn.Dense(h * w * self.channels[-1])(z))
+    x = self.act(nn.Dense(h * w * self.channels[-1], dtype=self.dtype)(z))  # then x's dtype
     x = x.reshape((-1, h, w, self.channels[-1]))
     for c in reversed(self.channels):
-      x = self.act(nn.ConvTranspose(c, (3, 3), strides=(2, 2))(x))
+      x = self.act(ConvTranspose(c, (3, 3), strides=(2, 2))(x))
     return x.reshape(lead + x.shape[1:])

@@ -10,12 +10,15 @@ classifier-free guidance trains with label dropout.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from genjax.models.conv import Conv
 
 
 def timestep_embedding(t: jax.Array, dim: int, max_period: float = 10000.0) -> jax.Array:
@@ -26,39 +29,46 @@ def timestep_embedding(t: jax.Array, dim: int, max_period: float = 10000.0) -> j
   return jnp.concatenate([jnp.sin(args), jnp.cos(args)], axis=-1)
 
 
-def _norm(channels: int, groups: int) -> nn.GroupNorm:
-  return nn.GroupNorm(num_groups=math.gcd(groups, channels))
+def _norm(channels: int, groups: int, dtype) -> nn.GroupNorm:
+  # flax computes the statistics in float32 whatever the dtype.
+  return nn.GroupNorm(num_groups=math.gcd(groups, channels), dtype=dtype)
 
 
 class ResBlock(nn.Module):
   channels: int
   groups: int = 32
   dropout: float = 0.0
+  conv: str = 'auto'  # genjax.models.conv's formulation
+  dtype: str = 'float32'  # activations and matmul inputs
 
   @nn.compact
   def __call__(self, x, emb, train: bool):
-    h = nn.swish(_norm(x.shape[-1], self.groups)(x))
-    h = nn.Conv(self.channels, (3, 3))(h)
-    h = h + nn.Dense(self.channels)(nn.swish(emb))[:, None, None, :]
-    h = nn.swish(_norm(self.channels, self.groups)(h))
+    h = nn.swish(_norm(x.shape[-1], self.groups, self.dtype)(x))
+    h = Conv(self.channels, (3, 3), formulation=self.conv)(h)
+    h = h + nn.Dense(self.channels, dtype=self.dtype)(nn.swish(emb))[:, None, None, :]
+    h = nn.swish(_norm(self.channels, self.groups, self.dtype)(h))
     h = nn.Dropout(self.dropout, deterministic=not train)(h)
-    h = nn.Conv(self.channels, (3, 3), kernel_init=nn.initializers.zeros)(h)
+    h = Conv(self.channels, (3, 3), kernel_init=nn.initializers.zeros,
+             formulation=self.conv)(h)
     if x.shape[-1] != self.channels:
-      x = nn.Conv(self.channels, (1, 1))(x)
+      x = Conv(self.channels, (1, 1), formulation=self.conv)(x)
     return x + h
 
 
 class AttnBlock(nn.Module):
   """Single-head self-attention over the H*W positions, residual."""
   groups: int = 32
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x):
     b, h, w, c = x.shape
-    y = _norm(c, self.groups)(x).reshape(b, h * w, c)
-    q, k, v = (nn.Dense(c)(y) for _ in range(3))
-    attn = jax.nn.softmax(jnp.einsum('bqc,bkc->bqk', q, k) / math.sqrt(c), axis=-1)
-    out = nn.Dense(c, kernel_init=nn.initializers.zeros)(jnp.einsum('bqk,bkc->bqc', attn, v))
+    y = _norm(c, self.groups, self.dtype)(x).reshape(b, h * w, c)
+    q, k, v = (nn.Dense(c, dtype=self.dtype)(y) for _ in range(3))
+    logits = jnp.einsum('bqc,bkc->bqk', q, k).astype(jnp.float32) / math.sqrt(c)
+    attn = jax.nn.softmax(logits, axis=-1).astype(self.dtype)
+    out = nn.Dense(c, kernel_init=nn.initializers.zeros, dtype=self.dtype)(
+        jnp.einsum('bqk,bkc->bqc', attn, v))
     return x + out.reshape(b, h, w, c)
 
 
@@ -71,30 +81,36 @@ class UNet(nn.Module):
   dropout: float = 0.1
   norm_groups: int = 32
   num_classes: int = 0  # > 0: class-conditional, with a "no label" class at num_classes
+  conv: str = 'auto'  # genjax.models.conv's formulation: 'auto', 'xla' or 'taps'
+  # Activations and matmul inputs ('float32' or 'bfloat16'); params and the output float32.
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, t, y=None, train: bool = False):
-    ch, g = self.channels, self.norm_groups
+    ch, g, dtype = self.channels, self.norm_groups, self.dtype
+    out_channels = x.shape[-1]
+    x = x.astype(dtype)
     emb = timestep_embedding(t, ch)
-    emb = nn.Dense(4 * ch)(nn.swish(nn.Dense(4 * ch)(emb)))
+    emb = nn.Dense(4 * ch, dtype=dtype)(nn.swish(nn.Dense(4 * ch, dtype=dtype)(emb)))
     if self.num_classes:
       if y is None:
         y = jnp.full((x.shape[0],), self.num_classes, jnp.int32)
-      emb = emb + nn.Embed(self.num_classes + 1, 4 * ch)(y)
-    block = lambda c: ResBlock(c, g, self.dropout)
-    attend = lambda h: AttnBlock(g)(h) if h.shape[1] in self.attn_resolutions else h
+      emb = emb + nn.Embed(self.num_classes + 1, 4 * ch, dtype=dtype)(y)
+    block = lambda c: ResBlock(c, g, self.dropout, self.conv, dtype)
+    conv = functools.partial(Conv, formulation=self.conv)
+    attend = lambda h: AttnBlock(g, dtype)(h) if h.shape[1] in self.attn_resolutions else h
 
-    h = nn.Conv(ch, (3, 3))(x)
+    h = conv(ch, (3, 3))(x)
     skips = [h]
     for level, mult in enumerate(self.channel_mults):
       for _ in range(self.num_res_blocks):
         h = attend(block(ch * mult)(h, emb, train))
         skips.append(h)
       if level < len(self.channel_mults) - 1:
-        h = nn.Conv(h.shape[-1], (3, 3), strides=(2, 2))(h)
+        h = conv(h.shape[-1], (3, 3), strides=(2, 2))(h)
         skips.append(h)
     h = block(h.shape[-1])(h, emb, train)
-    h = AttnBlock(g)(h)
+    h = AttnBlock(g, dtype)(h)
     h = block(h.shape[-1])(h, emb, train)
     for level, mult in reversed(list(enumerate(self.channel_mults))):
       for _ in range(self.num_res_blocks + 1):
@@ -102,7 +118,8 @@ class UNet(nn.Module):
       if level > 0:
         target = skips[-1].shape
         h = jax.image.resize(h, (h.shape[0], target[1], target[2], h.shape[-1]), 'nearest')
-        h = nn.Conv(h.shape[-1], (3, 3))(h)
+        h = conv(h.shape[-1], (3, 3))(h)
     assert not skips
-    h = nn.swish(_norm(h.shape[-1], g)(h))
-    return nn.Conv(x.shape[-1], (3, 3), kernel_init=nn.initializers.zeros)(h)
+    h = nn.swish(_norm(h.shape[-1], g, dtype)(h))
+    out = conv(out_channels, (3, 3), kernel_init=nn.initializers.zeros)(h)
+    return out.astype(jnp.float32)  # the loss is computed in float32

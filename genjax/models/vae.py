@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax.distributions import Bernoulli, DiagGaussian
+from genjax.models.conv import Conv
 from genjax.models.image_bodies import ACTIVATIONS, MLP, ConvDown, ConvUp
 
 ARCHITECTURES = ('mlp', 'conv')
@@ -33,6 +34,8 @@ class VAE(nn.Module):
     architecture: 'mlp', or 'conv' (two stride-2 convolutions with `conv_channels`).
     likelihood: 'bernoulli' for binary pixels, 'gaussian' for real-valued ones.
     num_classes: 0 for p(x); > 0 for the conditional VAE p(x|y) with one-hot labels.
+    dtype: activations and matmul inputs ('float32' or 'bfloat16'); the params and the
+      distributions' parameters (so every log-density and the KL) are float32.
   """
   image_shape: Sequence[int] = (28, 28, 1)
   latent_dim: int = 20
@@ -42,6 +45,7 @@ class VAE(nn.Module):
   conv_channels: Sequence[int] = (32, 64)
   likelihood: str = 'bernoulli'
   num_classes: int = 0
+  dtype: str = 'float32'
 
   def setup(self):
     if self.activation not in ACTIVATIONS:
@@ -54,14 +58,15 @@ class VAE(nn.Module):
     pixels = math.prod(self.image_shape)
     out_per_pixel = 2 if self.likelihood == 'gaussian' else 1
     if self.architecture == 'mlp':
-      self.encoder_body = MLP(tuple(self.hidden), act, flatten_image=True)
-      self.decoder_body = MLP(tuple(reversed(self.hidden)), act)
-      self.decoder_out = nn.Dense(pixels * out_per_pixel)
+      self.encoder_body = MLP(tuple(self.hidden), act, flatten_image=True, dtype=self.dtype)
+      self.decoder_body = MLP(tuple(reversed(self.hidden)), act, dtype=self.dtype)
+      self.decoder_out = nn.Dense(pixels * out_per_pixel, dtype=self.dtype)
     else:
       self.encoder_body = ConvDown(tuple(self.conv_channels), act)
-      self.decoder_body = ConvUp(tuple(self.conv_channels), tuple(self.image_shape), act)
-      self.decoder_out = nn.Conv(self.image_shape[-1] * out_per_pixel, (3, 3))
-    self.to_posterior = nn.Dense(2 * self.latent_dim)
+      self.decoder_body = ConvUp(tuple(self.conv_channels), tuple(self.image_shape), act,
+                                 dtype=self.dtype)
+      self.decoder_out = Conv(self.image_shape[-1] * out_per_pixel, (3, 3))
+    self.to_posterior = nn.Dense(2 * self.latent_dim, dtype=self.dtype)
 
   def _labels(self, y):
     if not self.num_classes:
@@ -71,18 +76,19 @@ class VAE(nn.Module):
     return jax.nn.one_hot(y, self.num_classes)
 
   def encode(self, x: jax.Array, y: jax.Array | None = None) -> DiagGaussian:
-    h = self.encoder_body(x)
+    h = self.encoder_body(x.astype(self.dtype))
     onehot = self._labels(y)
     if onehot is not None:
-      h = jnp.concatenate([h, onehot], axis=-1)
-    mean, log_scale = jnp.split(self.to_posterior(h), 2, axis=-1)
+      h = jnp.concatenate([h, onehot.astype(h.dtype)], axis=-1)
+    posterior = self.to_posterior(h).astype(jnp.float32)
+    mean, log_scale = jnp.split(posterior, 2, axis=-1)
     return DiagGaussian(mean, log_scale, event_ndims=1)
 
   def decode(self, z: jax.Array, y: jax.Array | None = None) -> Bernoulli | DiagGaussian:
     onehot = self._labels(y)
     if onehot is not None:
       z = jnp.concatenate([z, onehot], axis=-1)
-    out = self.decoder_out(self.decoder_body(z))
+    out = self.decoder_out(self.decoder_body(z.astype(self.dtype))).astype(jnp.float32)
     out = out.reshape(z.shape[:-1] + tuple(self.image_shape[:-1]) + (-1,))
     if self.likelihood == 'bernoulli':
       return Bernoulli(out, event_ndims=3)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 
+from genjax.models.conv import Conv
 from genjax.models.conv_transpose import ConvTranspose4x4Stride2
 
 
@@ -25,8 +26,8 @@ class ResidualBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    h = nn.Conv(self.hidden, (3, 3))(nn.relu(x))
-    return x + nn.Conv(self.channels, (1, 1))(nn.relu(h))
+    h = Conv(self.hidden, (3, 3))(nn.relu(x))
+    return x + Conv(self.channels, (1, 1))(nn.relu(h))
 
 
 class Encoder(nn.Module):
@@ -40,11 +41,11 @@ class Encoder(nn.Module):
   def __call__(self, x):
     for i in range(self.downsamples):
       width = self.channels // 2 if i + 1 < self.downsamples else self.channels
-      x = nn.relu(nn.Conv(width, (4, 4), strides=(2, 2))(x))
-    x = nn.Conv(self.channels, (3, 3))(x)
+      x = nn.relu(Conv(width, (4, 4), strides=(2, 2))(x))
+    x = Conv(self.channels, (3, 3))(x)
     for _ in range(self.num_res_blocks):
       x = ResidualBlock(self.channels, self.res_hidden)(x)
-    return nn.Conv(self.code_dim, (1, 1))(nn.relu(x))
+    return Conv(self.code_dim, (1, 1))(nn.relu(x))
 
 
 class Decoder(nn.Module):
@@ -56,14 +57,14 @@ class Decoder(nn.Module):
 
   @nn.compact
   def __call__(self, z):
-    x = nn.Conv(self.channels, (3, 3))(z)
+    x = Conv(self.channels, (3, 3))(z)
     for _ in range(self.num_res_blocks):
       x = ResidualBlock(self.channels, self.res_hidden)(x)
     x = nn.relu(x)
     for i in range(self.downsamples):
       # nn.ConvTranspose's function and param names, at a quarter of its CPU cost.
       x = nn.relu(ConvTranspose4x4Stride2(self.channels // 2, name=f'ConvTranspose_{i}')(x))
-    return nn.Conv(self.out_channels, (3, 3))(x)
+    return Conv(self.out_channels, (3, 3))(x)
 
 
 class VQVAE(nn.Module):
@@ -88,7 +89,7 @@ class VQVAE(nn.Module):
                            self.downsamples, self.code_dim)
     self.decoder = Decoder(self.channels, self.res_hidden, self.num_res_blocks,
                            self.downsamples, 2 * c)
-    self.phis = [nn.Conv(self.code_dim, (3, 3), name=f'phi_{k}')
+    self.phis = [Conv(self.code_dim, (3, 3), name=f'phi_{k}')
                  for k in range(len(self.scales))]
 
   @property

@@ -163,12 +163,15 @@ class FamilyDef:
 
   `ranges` constrains the family's own fields beyond their types ({'model.latent_dim':
   'positive', ...}; see `genjax.config.check_ranges`), checked before anything compiles.
+  `compute_dtypes` lists the `compute_dtype`s its build passes on to its models.
   """
   name: str
   schema: Callable[[], ml_collections.ConfigDict]
   build: Callable[[ml_collections.ConfigDict, DataInfo], Family]
   data: Callable[[ml_collections.ConfigDict, int, int], Data]
   ranges: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  # The config's compute_dtype values this family's models honour; others are refused.
+  compute_dtypes: tuple[str, ...] = ('float32',)
 
 
 def stateless_loss(loss_fn: Callable[[Params, Batch, jax.Array], tuple[jax.Array, dict]]

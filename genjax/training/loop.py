@@ -60,6 +60,10 @@ def check_family(config: ml_collections.ConfigDict, family_def: FamilyDef) -> No
         f"'{family_def.name}' family. Run the config with its own family's main, or pass "
         f"a '{family_def.name}' config (configs/<name>.py).")
   config_lib.validate(config, family_def.schema(), ranges=family_def.ranges)
+  if config.compute_dtype not in family_def.compute_dtypes:
+    raise config_lib.ConfigError(
+        f"The '{family_def.name}' family computes in {' or '.join(family_def.compute_dtypes)} "
+        f"only, not --config.compute_dtype={config.compute_dtype}; drop that flag.")
 
 
 def family_optimizer(family: Family, config: ml_collections.ConfigDict):
@@ -214,7 +218,7 @@ def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_agai
     eval_step = make_eval_step(family.eval_fn, mesh)
     progress = Progress(total, start, config.batch_size, label=label, runs_after=runs_after)
     state, step, preempted = train(run, state, start, skipped, total,
-                                   make_train_step(update, mesh), eval_step, checkpointer,
+                                   make_train_step(update, mesh, unroll=config.unroll_steps), eval_step, checkpointer,
                                    progress, preemption)
     if preempted:
       raise Preempted(f'Stopped on SIGTERM after saving step {step} in {workdir}; run the '

@@ -10,7 +10,22 @@ from genjax.training import mesh as mesh_lib
 from genjax.training.update import flag_non_finite
 
 
-def make_train_step(update_fn, mesh: Mesh, state_sharding=None):
+def default_unroll(steps: int) -> int:
+  """How many of `steps` fused steps the scan unrolls when the config leaves it to us.
+
+  XLA:CPU compiles a loop body without its fast kernels: `lax.conv_general_dilated` ran
+  5 to 50x slower inside a loop than outside (benchmarks/conv_formulations.py), the conv
+  VAE 4x, the classifier 17x, Glow's step 5x whatever its convolutions' formulation. So on
+  CPU up to 10 fused steps are unrolled; unrolling 50 halved the MLP VAE's throughput.
+  Up to 10 steps are unrolled whole (scan's 0: no loop at all; a scan of one step with
+  unroll 1 stays a loop, and ran the conv steps ~9x slower).
+  """
+  if jax.default_backend() != 'cpu':
+    return 1
+  return 0 if steps <= 10 else 10
+
+
+def make_train_step(update_fn, mesh: Mesh, state_sharding=None, unroll: int = 0):
   """Jits `steps_per_call` updates into one call: (state, batches[, frozen]) -> (state,
   metrics).
 
@@ -20,13 +35,12 @@ def make_train_step(update_fn, mesh: Mesh, state_sharding=None):
   `frozen` (another run's params, or None) is a replicated argument, so new values reuse
   the compiled step. Metrics come back stacked per step, with `state_finite` for the state
   the call ends in. The step rng is fold_in(state.rng, step).
+
+  `unroll`: how many fused steps the scan unrolls; 0 leaves it to `default_unroll`. One
+  (a loop) compiles a single step's body whatever steps_per_call is: the U-Net's step,
+  its convolutions as matmuls, compiled in 25 s instead of 109 s at 10 and ran as fast.
   """
   flagged = flag_non_finite(update_fn)
-
-  # XLA:CPU compiles a loop body without its fast convolution kernels (measured 4x slower
-  # on the conv VAE, 17x on the classifier), so on CPU up to 10 fused steps are unrolled;
-  # unrolling 50 halved the MLP VAE's throughput.
-  on_cpu = jax.default_backend() == 'cpu'
 
   def run(state, batches, frozen):
     def one_step(state, batch):
@@ -34,7 +48,7 @@ def make_train_step(update_fn, mesh: Mesh, state_sharding=None):
 
     steps = jax.tree.leaves(batches)[0].shape[0]
     state, metrics = jax.lax.scan(one_step, state, batches,
-                                  unroll=min(steps, 10) if on_cpu else 1)
+                                  unroll=unroll or default_unroll(steps))
     # Once per call, fused: the loop saves only states whose every value is finite.
     return state, {**metrics, 'state_finite': all_finite(
         (state.params, state.ema_params, state.model_state))}
