@@ -15,9 +15,10 @@ genjax / peer (> 1: genjax faster), GFLOP/s where the benchmark measures it, and
 seconds genjax took to compile (n/a where a benchmark does not record it). Each rate is
 the statistic the benchmark itself headlines (best or median of its repeats), so the
 ratios are the benchmark's own. --out gets the rows, each benchmark's status, time, busy
-flag and files, and the machine's facts. --quick took 477 s on the idle 2-core Xeon
-(diffusion 167 s, autoregressive 120 s, the rest under a minute each); its ratios come
-from one short repeat, so they are rougher than a full run's.
+flag and files, and the machine's facts. --quick took 354 s on the idle 2-core Xeon
+(autoregressive 119 s, diffusion 84 s, the rest under a minute each; RESULTS.md,
+"Performance"); its ratios come from one short repeat, so they are rougher than a full
+run's.
 """
 
 from __future__ import annotations

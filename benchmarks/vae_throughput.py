@@ -86,12 +86,14 @@ def parse_args(argv=None):
 class GenjaxTrain:
   """The library's train step for one steps_per_call, batches preloaded on the device."""
 
-  def __init__(self, images: np.ndarray, steps_per_call: int, precision: str):
+  def __init__(self, images: np.ndarray, steps_per_call: int, precision: str,
+               dtype: str = 'float32'):
     self.k = steps_per_call
     self.precision = precision
     self.mesh = make_mesh()
     mesh_lib.check_divides(BATCH, self.mesh)
-    model = VAE(image_shape=IMAGE_SHAPE, latent_dim=20, hidden=(400,), activation='relu')
+    model = VAE(image_shape=IMAGE_SHAPE, latent_dim=20, hidden=(400,), activation='relu',
+                dtype=dtype)
     optimizer = optax.adam(1e-3)
     update = gradient_update(stateless_loss(negative_elbo_loss(model, False)), optimizer)
     self.step = make_train_step(update, self.mesh)
