@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 
 from benchmarks import diffusion_setup, diffusion_throughput, vae_throughput
-from benchmarks.harness import (command_line, interleaved_repeats, load_data, machine_busy,
-                                print_machine_facts, report_load, time_calls, write_json)
+from benchmarks.harness import (command_line, finish, interleaved_repeats, load_data, 
+                                print_machine_facts, time_calls)
 
 DTYPES = ('float32', 'bfloat16')
 
@@ -57,12 +57,8 @@ def main(argv=None):
                  'bfloat16_over_float32': b16 / f32})
     print(f'{step:12s} float32 {f32:10.1f}/s  bfloat16 {b16:10.1f}/s  bfloat16/float32 '
           f'{b16 / f32:.2f}x')
-  busy = machine_busy(others)
-  env = {'loadavg_at_start': (machine['loadavg_1min'] or 0.0,)}
-  report_load(env, others, busy)
-  if args.out:
-    write_json(args.out, {'command': command_line('benchmarks.compute_dtype', argv),
-                          'rows': rows, 'busy': busy, **env}, machine)
+  finish(args.out, {'command': command_line('benchmarks.compute_dtype', argv), 'rows': rows},
+         machine, others)
 
 
 if __name__ == '__main__':

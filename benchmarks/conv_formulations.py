@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.harness import (command_line, interleaved_repeats, machine_busy,
-                                print_machine_facts, report_load, time_calls, write_json)
+from benchmarks.harness import (command_line, finish, interleaved_repeats, 
+                                print_machine_facts, time_calls)
 from genjax.models import conv
 
 # (name, batch, H, W, C_in, C_out, kernel, stride, padding)
@@ -56,7 +56,7 @@ def _grad_fn(which, strides, pads):
   return jax.grad(lambda x, k: jnp.sum(f(x, k, strides, pads) ** 2), argnums=(0, 1))
 
 
-def make_measure(shape, which, scan_length):
+def make_measure(shape, which, scan_length, min_time):
   _, b, h, w, c_in, c_out, k, s, padding = shape
   strides = (s, s)
   pads = conv.explicit_padding(padding, (h, w), (k, k), strides)
@@ -83,17 +83,13 @@ def make_measure(shape, which, scan_length):
     jax.block_until_ready(out)
 
   def measure():
-    state['n'], dt = time_calls(run_n, MIN_TIME[0], state['n'])
+    state['n'], dt = time_calls(run_n, min_time, state['n'])
     return state['n'] * per_call / dt  # conv forward+backward per second
   return measure
 
 
-MIN_TIME = [1.0]
-
-
 def main(argv=None):
   args = parse_args(argv)
-  MIN_TIME[0] = args.min_time
   machine = print_machine_facts()
   shapes = [s for s in SHAPES if args.only in s[0]]
   measures = {}
@@ -102,9 +98,8 @@ def main(argv=None):
       if setting == 'scan' and not length:
         continue
       for which in ('xla', 'taps'):
-        measures[(shape[0], setting, which)] = make_measure(shape, which, length)
+        measures[(shape[0], setting, which)] = make_measure(shape, which, length, args.min_time)
   raw, others = interleaved_repeats(measures, args.repeats)
-  busy = machine_busy(others)
   rows = []
   print(f"\n{'convolution':44s} {'setting':7s} {'xla /s':>9s} {'taps /s':>9s} {'taps/xla':>8s}")
   for shape in shapes:
@@ -115,11 +110,8 @@ def main(argv=None):
       rows.append({'shape': shape[0], 'setting': setting, 'xla_per_s': xla,
                    'taps_per_s': taps, 'taps_over_xla': taps / xla})
       print(f'{shape[0]:44s} {setting:7s} {xla:9.1f} {taps:9.1f} {taps / xla:7.2f}x')
-  env = {'loadavg_at_start': (machine['loadavg_1min'] or 0.0,)}
-  report_load(env, others, busy)
-  if args.out:
-    write_json(args.out, {'command': command_line('benchmarks.conv_formulations', argv),
-                          'rows': rows, 'busy': busy, **env}, machine)
+  finish(args.out, {'command': command_line('benchmarks.conv_formulations', argv),
+                    'rows': rows}, machine, others)
 
 
 if __name__ == '__main__':

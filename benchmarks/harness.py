@@ -137,6 +137,17 @@ def report_load(env: dict, others: list, busy: bool) -> None:
     print(BUSY_WARNING)
 
 
+def finish(out: str, result: Mapping[str, Any], machine: dict, others: list) -> bool:
+  """The end of a run: prints the load (with BUSY_WARNING when busy) and, if `out` is set,
+  writes `result` with the busy flag and the load to it. Returns whether it was busy."""
+  busy = machine_busy(others)
+  env = {'loadavg_at_start': (machine.get('loadavg_1min') or 0.0,)}
+  report_load(env, others, busy)
+  if out:
+    write_json(out, {**result, 'busy': busy, **env}, machine)
+  return busy
+
+
 def others_line(others: list) -> str:
   return ', '.join('?' if o is None else f'{o:.0%}' for o in others)
 

@@ -27,14 +27,13 @@ import jax.numpy as jnp
 
 from benchmarks import diffusion_setup, diffusion_throughput, flow_train, gan_train
 from benchmarks import vae_throughput, vqvae_train
-from benchmarks.harness import (command_line, interleaved_repeats, load_data, machine_busy,
-                                print_machine_facts, report_load, time_calls, write_json)
+from benchmarks.harness import (command_line, finish, interleaved_repeats, load_data, 
+                                print_machine_facts, time_calls)
 from configs import flow as flow_config
 from configs import gan as gan_config
 from configs import vqvae as vqvae_config
 from genjax import distributions
 from genjax.models import conv as conv_lib
-from genjax.training import step as step_lib
 
 GROUPS = ('unet', 'glow', 'conv', 'sums')
 
@@ -151,13 +150,8 @@ def main(argv=None):
                  'per_repeat': rates})
     print(f'{group:14s} {variant:28s} best {max(rates):10.1f}/s  repeats '
           + ', '.join(f'{r:.1f}' for r in rates))
-  busy = machine_busy(others)
-  env = {'loadavg_at_start': (machine['loadavg_1min'] or 0.0,)}
-  report_load(env, others, busy)
-  if args.out:
-    write_json(args.out, {'command': command_line('benchmarks.step_levers', argv),
-                          'rows': rows, 'compile_seconds': compile_s, 'busy': busy, **env},
-               machine)
+  finish(args.out, {'command': command_line('benchmarks.step_levers', argv), 'rows': rows,
+                    'compile_seconds': compile_s}, machine, others)
 
 
 if __name__ == '__main__':

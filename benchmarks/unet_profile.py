@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import time
 
 import flax.linen as nn
 import jax
@@ -30,8 +29,8 @@ import torch
 
 from benchmarks import diffusion_setup as setup
 from benchmarks import diffusion_throughput
-from benchmarks.harness import (command_line, interleaved_repeats, machine_busy,
-                                print_machine_facts, report_load, time_calls, write_json)
+from benchmarks.harness import (command_line, finish, interleaved_repeats, 
+                                print_machine_facts, time_calls)
 from genjax.models import conv as conv_lib
 from genjax.models import unet as unet_lib
 
@@ -191,11 +190,7 @@ def main(argv=None):
     result['steps_images_per_s'] = {k: max(v) for k, v in step_raw.items()}
     for k, v in result['steps_images_per_s'].items():
       print(f'{k:14s} {v:7.1f} images/s  ({1e3 * config.batch_size / v:6.0f} ms a step)')
-  busy = machine_busy(others)
-  env = {'loadavg_at_start': (machine['loadavg_1min'] or 0.0,)}
-  report_load(env, others, busy)
-  if args.out:
-    write_json(args.out, {**result, 'busy': busy, **env}, machine)
+  finish(args.out, result, machine, others)
 
 
 if __name__ == '__main__':

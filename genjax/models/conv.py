@@ -107,15 +107,25 @@ class Conv(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    kh, kw = self.kernel_size
     strides = tuple(self.strides)
-    kernel = self.param('kernel', self.kernel_init, (kh, kw, x.shape[-1], self.features))
-    lead, x = x.shape[:-3], x.reshape((-1,) + x.shape[-3:])  # any batch dims, as nn.Conv
-    pads = explicit_padding(self.padding, x.shape[1:3], (kh, kw), strides)
-    y = convolve(x, kernel.astype(x.dtype), strides, pads, self.formulation)
-    if self.use_bias:
-      y = y + self.param('bias', self.bias_init, (self.features,)).astype(y.dtype)
-    return y.reshape(lead + y.shape[1:])
+
+    def run(x, kernel):
+      pads = explicit_padding(self.padding, x.shape[1:3], self.kernel_size, strides)
+      return convolve(x, kernel, strides, pads, self.formulation)
+    return _layer(self, x, run)
+
+
+def _layer(layer: nn.Module, x: jax.Array, run) -> jax.Array:
+  """What `Conv` and `ConvTranspose` share with flax's layers: the 'kernel' [kh, kw, C_in,
+  features] and 'bias' params, any leading batch axes, computing in x's dtype. `run(x,
+  kernel)` is the convolution itself, on x [B, H, W, C_in]."""
+  kh, kw = layer.kernel_size
+  kernel = layer.param('kernel', layer.kernel_init, (kh, kw, x.shape[-1], layer.features))
+  lead, x = x.shape[:-3], x.reshape((-1,) + x.shape[-3:])
+  y = run(x, kernel.astype(x.dtype))
+  if layer.use_bias:
+    y = y + layer.param('bias', layer.bias_init, (layer.features,)).astype(y.dtype)
+  return y.reshape(lead + y.shape[1:])
 
 
 def transpose_padding(kernel: int, stride: int, padding: str) -> tuple[int, int]:
@@ -146,14 +156,11 @@ class ConvTranspose(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    kh, kw = self.kernel_size
-    kernel = self.param('kernel', self.kernel_init, (kh, kw, x.shape[-1], self.features))
-    sh, sw = self.strides
-    lead, x = x.shape[:-3], x.reshape((-1,) + x.shape[-3:])
-    zero = jnp.zeros((), x.dtype)
-    dilated = jax.lax.pad(x, zero, ((0, 0, 0), (0, 0, sh - 1), (0, 0, sw - 1), (0, 0, 0)))
-    pads = (transpose_padding(kh, sh, self.padding), transpose_padding(kw, sw, self.padding))
-    y = convolve(dilated, kernel.astype(x.dtype), (1, 1), pads, self.formulation)
-    if self.use_bias:
-      y = y + self.param('bias', self.bias_init, (self.features,)).astype(y.dtype)
-    return y.reshape(lead + y.shape[1:])
+    (kh, kw), (sh, sw) = self.kernel_size, self.strides
+
+    def run(x, kernel):
+      zero = jnp.zeros((), x.dtype)
+      dilated = jax.lax.pad(x, zero, ((0, 0, 0), (0, 0, sh - 1), (0, 0, sw - 1), (0, 0, 0)))
+      pads = (transpose_padding(kh, sh, self.padding), transpose_padding(kw, sw, self.padding))
+      return convolve(dilated, kernel, (1, 1), pads, self.formulation)
+    return _layer(self, x, run)

@@ -25,3 +25,18 @@ def test_write_json_records_the_given_machine(tmp_path):
   path = tmp_path / 'out' / 'result.json'
   harness.write_json(str(path), {'rate': 1.5}, {'cpu_model': 'x'})
   assert json.loads(path.read_text()) == {'rate': 1.5, 'machine': {'cpu_model': 'x'}}
+
+
+def test_finish_flags_a_busy_run_and_writes_it(tmp_path, capsys):
+  path = tmp_path / 'result.json'
+  machine = {'cpu_model': 'x', 'loadavg_1min': 0.25}
+  assert harness.finish(str(path), {'rate': 2.0}, machine, [0.0, 0.5]) is True
+  assert harness.BUSY_WARNING in capsys.readouterr().out
+  written = json.loads(path.read_text())
+  assert written['rate'] == 2.0 and written['busy'] is True
+  assert written['loadavg_at_start'] == [0.25]
+  assert written['other_processes_cpu_share_per_repeat'] == [0.0, 0.5]
+  assert written['machine'] == machine
+  # Idle, and no --out: nothing written, no warning.
+  assert harness.finish('', {'rate': 2.0}, machine, [0.0, None]) is False
+  assert harness.BUSY_WARNING not in capsys.readouterr().out
