@@ -108,7 +108,7 @@ def diffusion_rows(r: dict) -> list[Row]:
 
 
 def one_train_step(step: str) -> Callable[[dict], list[Row]]:
-  """The rows of vqvae_train, gan_train and flow_train, which share one schema."""
+  """The rows of vqvae_train, gan_train and glow_train, which share one schema."""
   def rows(r: dict) -> list[Row]:
     median = r['examples_per_sec_median']
     return [Row(step, 'ex/s', median['genjax'], median.get('torch'),
@@ -179,7 +179,7 @@ BENCHMARKS = (
     Benchmark('vqvae_train', TORCH, one_train_step('VQ-VAE train'), quick=('--quick', *FUSED)),
     Benchmark('gan_train', TORCH, one_train_step('DCGAN train (D and G)'),
               quick=('--quick', *FUSED)),
-    Benchmark('flow_train', TORCH, one_train_step('Glow train'), quick=('--quick', *FUSED)),
+    Benchmark('glow_train', TORCH, one_train_step('Glow train'), quick=('--quick', *FUSED)),
     Benchmark('gmm_sklearn', SKLEARN, gmm_rows, quick=('--quick', '--skip-step-levers')),
     Benchmark('pca_sklearn', SKLEARN, pca_rows, quick=('--quick', '--skip-svd-lever')),
     Benchmark('word2vec_gensim', GENSIM, word2vec_rows, quick=('--quick', '--workers', '2')),

@@ -45,7 +45,7 @@ import numpy as np
 
 from configs.autoregressive import get_config
 from benchmarks.harness import command_line, print_machine_facts, write_json
-from genjax.families.autoregressive import ARCHITECTURES, make_model
+from genjax.models.autoregressive import ARCHITECTURES, make_model
 from genjax.samplers import autoregressive as samplers
 
 CONFIG_VARIANT = {'pixelcnn': 'pixelcnn', 'gated_pixelcnn': 'gated',

@@ -38,7 +38,7 @@ from benchmarks import torch_pixelcnn
 from benchmarks.harness import (command_line, interleaved_repeats, load_data, others_line,
                                 print_machine_facts, time_calls, write_json)
 from configs import autoregressive as ar_config
-from genjax.families.autoregressive import make_model
+from genjax.models.autoregressive import make_model
 from genjax.objectives.autoregressive import nll_loss
 from genjax.training import mesh as mesh_lib
 from genjax.training.optimizers import make_optimizer

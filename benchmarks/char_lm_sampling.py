@@ -34,7 +34,7 @@ from benchmarks.harness import (command_line, interleaved_repeats, jax_environme
                                 machine_busy, print_machine_facts, report_load, write_json)
 from benchmarks.vqvae_sampling import Timed, count
 from configs import char_lm as char_lm_config
-from genjax.families.autoregressive import make_model
+from genjax.models.autoregressive import make_model
 from genjax.models import pixels
 from genjax.samplers import autoregressive as samplers
 from genjax.training import restore

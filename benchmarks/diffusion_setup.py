@@ -31,7 +31,7 @@ from genjax.models.unet import UNet
 from genjax.samplers import diffusion as samplers
 from genjax.training import mesh as mesh_lib
 from genjax.families import diffusion as diffusion_family
-from genjax.training.family import DataInfo
+from genjax.data.family_data import DataInfo
 from genjax.training.optimizers import make_optimizer
 from genjax.training.state import create_train_state, eval_params
 from genjax.training.step import make_train_step
@@ -122,7 +122,7 @@ class GenjaxDiffusion:
     self.num_classes = arrays.train.num_classes
     family = diffusion_family.build(config, DataInfo(
         num_train=stream.num_examples, num_classes=self.num_classes,
-        example_shape=self.image_shape, test=arrays.test))
+        example_shape=self.image_shape, test_images=arrays.test))
     optimizer = make_optimizer(config.optimizer)
     init_rng, state_rng = jax.random.split(jax.random.PRNGKey(config.seed))
     example = stream.batch(0)

@@ -60,7 +60,7 @@ from configs import gan as gan_config
 from genjax.data import DatasetNotFoundError, ImageArrays, load_image_dataset
 from genjax.families import gan
 from genjax.training import mesh as mesh_lib
-from genjax.training.family import DataInfo
+from genjax.data.family_data import DataInfo
 from genjax.training.loop import family_optimizer
 from genjax.training.run import run_keys
 from genjax.training.state import create_train_state
@@ -134,7 +134,7 @@ class GenjaxTrain:
     self.mesh = mesh_lib.make_mesh()
     mesh_lib.check_divides(self.batch, self.mesh)
     info = DataInfo(num_train=len(images01), num_classes=10,
-                    example_shape=tuple(images01.shape[1:]), test=test)
+                    example_shape=tuple(images01.shape[1:]), test_images=test)
     family = gan.build(config, info)
     optimizer = family_optimizer(family, config)
     self.step = make_train_step(family.update_fn, self.mesh)

@@ -54,11 +54,11 @@ from benchmarks.harness import (command_line, interleaved_repeats, machine_busy,
 from benchmarks.pca_sklearn import load_pixels
 from configs import gmm as gmm_config
 from genjax.families import gmm as gmm_family
-from genjax.families.features import Features
+from genjax.data.features import Features
 from genjax.models import gmm, pca
 from genjax.objectives import gmm as em
 from genjax.training import mesh as mesh_lib
-from genjax.training.family import DataInfo
+from genjax.data.family_data import DataInfo
 from genjax.training.state import create_train_state
 from genjax.training.step import make_train_step
 
@@ -166,7 +166,7 @@ class GenjaxFamilyStep:
     config.model.components = COMPONENTS
     n = x.shape[0]
     info = DataInfo(num_train=n, num_classes=0, example_shape=x.shape[1:],
-                    test=Features(train=x, test=x, test_labels=np.zeros(n, np.int32),
+                    features=Features(train=x, test=x, test_labels=np.zeros(n, np.int32),
                                   image_shape=x.shape[1:]))
     self.family = gmm_family.build(config, info)
     self.mesh = mesh_lib.make_mesh()

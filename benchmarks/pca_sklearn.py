@@ -8,7 +8,7 @@ What is compared (seconds per fit, best and median of --repeats interleaved repe
 that a burst of background load hits every solver alike):
 
 * genjax: `genjax.models.pca.fit(x, 50)` under `jax.jit` on the [60000, 784] float32
-  pixels in [0, 1] (what `genjax.families.features` fits before the GMM), warm; the first
+  pixels in [0, 1] (what `genjax.data.features` fits before the GMM), warm; the first
   call, compilation included, is reported apart.
 * scikit-learn `PCA(50, svd_solver=s).fit(x)` for s in 'full' (LAPACK's SVD of the
   centred data), 'randomized' (random_state=0) and 'covariance_eigh' (the eigenvectors of

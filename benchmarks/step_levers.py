@@ -7,7 +7,7 @@ Each group is measured in one process, its variants interleaved (benchmarks/harn
 * unet: configs/diffusion.py:cpu's train step (10 fused steps, the loop's own step built
   by diffusion_setup) unrolled with XLA's convolutions (the earlier setting) against a
   loop of one step's body with taps (the config's now): compile seconds and images/s.
-* glow: configs/flow.py's step (flow_train's) unrolled (`default_unroll`) against a loop.
+* glow: configs/glow.py's step (glow_train's) unrolled (`default_unroll`) against a loop.
 * conv: the VQ-VAE's and DCGAN's steps (10 fused, unrolled) with every convolution as
   XLA's, as taps, and as 'auto' chooses.
 * sums: the MLP VAE's evaluation (vae_throughput's) with event sums as `jnp.sum` and as the
@@ -25,11 +25,11 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from benchmarks import diffusion_setup, diffusion_throughput, flow_train, gan_train
+from benchmarks import diffusion_setup, diffusion_throughput, gan_train, glow_train
 from benchmarks import vae_throughput, vqvae_train
 from benchmarks.harness import (command_line, finish, interleaved_repeats, load_data, 
                                 print_machine_facts, time_calls)
-from configs import flow as flow_config
+from configs import glow as glow_config
 from configs import gan as gan_config
 from configs import vqvae as vqvae_config
 from genjax import distributions
@@ -75,16 +75,16 @@ def unet_variants(min_time):
 
 def glow_variants(min_time):
   measures, compile_s = {}, {}
-  config = flow_config.get_config(flow_train.CONFIG)
+  config = glow_config.get_config(glow_train.CONFIG)
   config.steps_per_call = 10
-  images01, test, _ = flow_train.load_images(2048)
-  original = flow_train.make_train_step
+  images01, test, _ = glow_train.load_images(2048)
+  original = glow_train.make_train_step
   for name, unroll in (('unrolled (default_unroll)', 0), ('loop', 1)):
-    flow_train.make_train_step = functools.partial(original, unroll=unroll)
-    side = flow_train.GenjaxTrain(config, images01, test)
+    glow_train.make_train_step = functools.partial(original, unroll=unroll)
+    side = glow_train.GenjaxTrain(config, images01, test)
     compile_s[name] = side.compile_s
     measures[('glow', name)] = _rate(side, min_time)
-  flow_train.make_train_step = original
+  glow_train.make_train_step = original
   return measures, compile_s
 
 

@@ -1,7 +1,7 @@
-"""PyTorch reference side of the Glow-style flow training benchmark.
+"""PyTorch reference side of the Glow training benchmark.
 
-The flow of genjax/models/glow.py and genjax/models/flow_layers.py written as a PyTorch
-user would (NCHW, nn.Conv2d, F.conv2d for the 1x1), at the sizes of configs/flow.py:cpu:
+The Glow of genjax/models/glow.py and genjax/models/glow_layers.py written as a PyTorch
+user would (NCHW, nn.Conv2d, F.conv2d for the 1x1), at the sizes of configs/glow.py:cpu:
 
 * per level: squeeze (2x2 blocks to channels), then K steps of ActNorm (per-channel loc and
   log-scale, set from the first batch so each channel has zero mean and unit variance),
@@ -14,13 +14,13 @@ user would (NCHW, nn.Conv2d, F.conv2d for the 1x1), at the sizes of configs/flow
   whose mean and log-std a zero-init Conv2d 3x3 of the kept half gives (even / odd output
   channels); the top latent has a learned mean and log-std per value.
 
-The loss is genjax's: y = (k + u) / 256 with u ~ U[0, 1), the flow reads y - 1/2, and the
+The loss is genjax's: y = (k + u) / 256 with u ~ U[0, 1), Glow reads y - 1/2, and the
 loss is the mean of (-log p(y) + D ln 256) / (D ln 2) over the batch.
 
 Channel order: genjax is NHWC and its squeeze puts the 2x2 block before the channels
 ([.., 2, 2, C] -> 4C); the squeeze here does the same (one permute of the NCHW tensor, as
 torch's usual [C, 2, 2] order is), so that genjax's parameters copy over unchanged and the
-loss can be checked equal (benchmarks/flow_train.py --check). Which order the channels come
+loss can be checked equal (benchmarks/glow_train.py --check). Which order the channels come
 in is a fixed permutation: it changes which channels a coupling conditions on, not the work
 (same kernel shapes, same multiply-adds, same parameter count). flax's 'SAME' padding of a
 3x3 stride-1 conv is torch's padding=1, and flax's kernel [kh, kw, in, out] is torch's
@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LEVELS = 256  # genjax.objectives.flow.LEVELS
+LEVELS = 256  # genjax.objectives.glow.LEVELS
 
 
 def squeeze(x):
@@ -127,7 +127,7 @@ class AffineCoupling(nn.Module):
     return y, log_scale.flatten(1).sum(1)
 
 
-class FlowStep(nn.Module):
+class GlowStep(nn.Module):
 
   def __init__(self, channels, hidden, scale):
     super().__init__()
@@ -147,21 +147,21 @@ class Glow(nn.Module):
   def __init__(self, image_shape=(1, 28, 28), levels=2, steps=4, hidden=64, scale='tanh'):
     super().__init__()
     c, h, w = image_shape
-    flows, priors = [], []
+    level_steps, priors = [], []
     for i in range(levels):
       c, h, w = 4 * c, h // 2, w // 2
-      flows.append(nn.ModuleList(FlowStep(c, hidden, scale) for _ in range(steps)))
+      level_steps.append(nn.ModuleList(GlowStep(c, hidden, scale) for _ in range(steps)))
       if i < levels - 1:
         priors.append(zero_conv(c // 2, c))  # kept half -> (mean, log_std) of the other
         c //= 2
-    self.flows, self.split_priors = nn.ModuleList(flows), nn.ModuleList(priors)
+    self.level_steps, self.split_priors = nn.ModuleList(level_steps), nn.ModuleList(priors)
     self.top_mean = nn.Parameter(torch.zeros(c, h, w))
     self.top_log_std = nn.Parameter(torch.zeros(c, h, w))
 
   def forward(self, x):
     """Exact log p(x) per example [B] for x [B, C, H, W]."""
     log_p = 0.0
-    for i, steps in enumerate(self.flows):
+    for i, steps in enumerate(self.level_steps):
       x = squeeze(x)
       for step in steps:
         x, logdet = step(x)
@@ -179,13 +179,13 @@ def bits_per_dim(log_p_y, num_dims):
   return (-log_p_y + num_dims * math.log(LEVELS)) / (num_dims * math.log(2.0))
 
 
-def flow_input(k):
+def glow_input(k):
   """8-bit values k (float) -> y - 1/2 for y = (k + u) / 256, u ~ U[0, 1) drawn here."""
   return (k + torch.rand_like(k)) / LEVELS - 0.5
 
 
 class TorchTrain:
-  """The flow's train step (Adam, warmup, gradient clipping), the data preloaded as NCHW
+  """Glow's train step (Adam, warmup, gradient clipping), the data preloaded as NCHW
   float32 8-bit values k (0..255)."""
 
   def __init__(self, images01: np.ndarray, *, batch_size=64, lr=1e-3, warmup_steps=0,
@@ -206,7 +206,7 @@ class TorchTrain:
     self.order = torch.randperm(len(self.data))
     self.cursor = 0
     with torch.no_grad():  # ActNorm's data-dependent init, as genjax's init_params
-      self.model(flow_input(self._next()))
+      self.model(glow_input(self._next()))
 
   def parameter_count(self) -> int:
     return sum(p.numel() for p in self.params)
@@ -219,7 +219,7 @@ class TorchTrain:
     return self.data[idx]
 
   def step(self) -> float:
-    x = flow_input(self._next())
+    x = glow_input(self._next())
     self.opt.zero_grad(set_to_none=True)
     loss = bits_per_dim(self.model(x), self.num_dims).mean()
     loss.backward()
@@ -233,7 +233,7 @@ class TorchTrain:
     for _ in range(n):
       self.last_loss = self.step()
     if not math.isfinite(self.last_loss):
-      raise FloatingPointError('non-finite loss in the torch flow step')
+      raise FloatingPointError('non-finite loss in the torch Glow step')
 
 
 if __name__ == '__main__':

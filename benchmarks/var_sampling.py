@@ -44,8 +44,8 @@ from benchmarks.vqvae_sampling import Timed, count
 from configs import code_prior as code_prior_config
 from configs import var as var_config
 from configs import vqvae as vqvae_config
-from genjax.families import var, vqvae
-from genjax.families.autoregressive import make_model
+from genjax.families import var
+from genjax.models.autoregressive import make_model
 from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import pixels, quantizer
 from genjax.objectives import vqvae as vq_objectives
@@ -71,7 +71,7 @@ def parse_args(argv=None):
 def tokenizer(rng):
   """The stage 1 both priors share: (objective, frozen params and state, facts)."""
   s1 = vqvae_config.get_config('cpu,multiscale')
-  objective = vqvae.make_objective(s1.model, s1.objective, IMAGE_SHAPE)
+  objective = vq_objectives.make_objective(s1.model, s1.objective, IMAGE_SHAPE)
   net_rng, code_rng = jax.random.split(rng)
   net = jax.jit(objective.model.init)(net_rng, jnp.zeros((1,) + IMAGE_SHAPE))
   codebook = jax.random.normal(code_rng, (s1.model.num_codes, s1.model.code_dim))

@@ -45,8 +45,7 @@ from benchmarks.harness import (command_line, interleaved_repeats, jax_environme
 from configs import autoregressive as ar_config
 from configs import code_prior as code_prior_config
 from configs import vqvae as vqvae_config
-from genjax.families import vqvae
-from genjax.families.autoregressive import make_model
+from genjax.models.autoregressive import make_model
 from genjax.models import pixels, quantizer
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import autoregressive as samplers
@@ -80,7 +79,7 @@ def count(params) -> int:
 def code_prior(rng):
   """The VQ-VAE path: (sample codes, decode canvas, facts), random init throughout."""
   s1 = vqvae_config.get_config('cpu')
-  objective = vqvae.make_objective(s1.model, s1.objective, IMAGE_SHAPE)
+  objective = vq_objectives.make_objective(s1.model, s1.objective, IMAGE_SHAPE)
   k, code_shape = s1.model.num_codes, objective.model.code_shape
   grid_shape = tuple(code_shape) + (1,)
   prior = make_model(code_prior_config.get_config('cpu').model, grid_shape, 0, num_codes=k)

@@ -51,7 +51,7 @@ from configs import vqvae as vqvae_config
 from genjax.data import DatasetNotFoundError, ImageArrays, load_image_dataset
 from genjax.families import vqvae
 from genjax.training import mesh as mesh_lib
-from genjax.training.family import DataInfo
+from genjax.data.family_data import DataInfo
 from genjax.training.loop import family_optimizer
 from genjax.training.run import run_keys
 from genjax.training.state import create_train_state
@@ -121,7 +121,7 @@ class GenjaxTrain:
     self.mesh = mesh_lib.make_mesh()
     mesh_lib.check_divides(self.batch, self.mesh)
     info = DataInfo(num_train=len(images01), num_classes=10,
-                    example_shape=tuple(images01.shape[1:]), test=test)
+                    example_shape=tuple(images01.shape[1:]), test_images=test)
     family = vqvae.build(config, info)
     optimizer = family_optimizer(family, config)
     self.step = make_train_step(gradient_update(family.loss_fn, optimizer, config.ema_decay),

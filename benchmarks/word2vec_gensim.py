@@ -153,7 +153,7 @@ def main(argv=None):
   train_words, held_words = corpus.split(corpus.words(corpus.read_text(d.corpus, d.max_chars)),
                                          block=d.block, held_out_every=d.held_out_every)
   data = word2vec.data(base, 0, 1)
-  vocabulary = data.info.test
+  vocabulary = data.info.vocabulary
   held = vocabulary.encode(held_words)
   pairs = text.skipgram_eval_pairs(held, window=d.window, num_pairs=d.eval_pairs,
                                    seed=word2vec._EVAL_PAIRS_SEED)  # pylint: disable=protected-access

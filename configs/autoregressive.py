@@ -32,19 +32,7 @@ def get_config(arg: str | None = None):
   c.figures_every = 0
   c.optimizer.learning_rate = 3e-4
   c.optimizer.grad_clip_norm = 1.0
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'pixelcnn': _pixelcnn,
-      'gated': _gated,
-      'transformer': _transformer,
-      'lstm': _lstm,
-      'cond': lambda c: setattr(c.model, 'conditional', True),
-      'sinusoidal': lambda c: setattr(c.model, 'positions', 'sinusoidal'),
-      'gray8': _gray8,
-      'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
-      'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
-      'cpu': _cpu,
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -120,3 +108,20 @@ def _smoke(c):
   c.eval.num_samples = 16
   c.eval.samples_per_class = 2
   c.eval.num_completions = 4
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'pixelcnn': _pixelcnn,
+    'gated': _gated,
+    'transformer': _transformer,
+    'lstm': _lstm,
+    'cond': lambda c: setattr(c.model, 'conditional', True),
+    'sinusoidal': lambda c: setattr(c.model, 'positions', 'sinusoidal'),
+    'gray8': _gray8,
+    'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
+    'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
+    'cpu': _cpu,
+}
+VARIANTS = tuple(_VARIANTS)

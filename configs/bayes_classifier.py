@@ -16,10 +16,13 @@ figures/confusion.png. Variant smoke: the 8x8 digits' mixtures only, in seconds.
 import ml_collections
 
 from configs import gmm as gmm_config
+from configs import variants
+
+VARIANTS = ('smoke',)
 
 
 def get_config(arg: str | None = None):
-  smoke = 'smoke' in (arg or '').split(',')
+  smoke = 'smoke' in variants.parse(arg, VARIANTS)
   c = ml_collections.ConfigDict()
   c.gmm = gmm_config.get_config('smoke' if smoke else '')
   c.gmm.eval.num_samples = 16  # the class mixtures' own sample figures stay small

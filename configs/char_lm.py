@@ -43,12 +43,7 @@ def get_config(arg: str | None = None):
   c.optimizer.warmup_steps = 100
   c.optimizer.grad_clip_norm = 1.0
   c.eval.test_examples = 2000
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'cpu': _cpu,
-      'topk': lambda c: setattr(c.eval, 'top_k', 10),
-      'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -85,3 +80,13 @@ def _cpu(c):
   c.total_steps = 10000
   c.eval_every = 1000
   c.eval.test_examples = 0
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'cpu': _cpu,
+    'topk': lambda c: setattr(c.eval, 'top_k', 10),
+    'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
+}
+VARIANTS = tuple(_VARIANTS)

@@ -27,10 +27,7 @@ def get_config(arg: str | None = None):
   c.eval_every = 2350
   c.ckpt_every = 2350
   c.figures_every = 0
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -39,3 +36,11 @@ def _smoke(c):
   c.model.conv_channels = (8, 16)
   c.model.hidden = 32
   c.eval.train_examples = 96
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
+}
+VARIANTS = tuple(_VARIANTS)

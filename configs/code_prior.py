@@ -10,9 +10,9 @@ batch 64, 8,000 steps), transformer (the causal Transformer instead of the Gated
 PixelCNN), cond (a class-conditional prior p(z | y)), naive (figures from the
 full-network-per-code sampler), var_baseline (the raster Transformer with
 configs/var.py:cpu's width, depth, optimiser, batch and steps: VAR's head-to-head
-baseline over the same multi-scale tokens; use after cpu).
+baseline over the same multi-scale tokens; it sets the budget itself, with or without cpu).
 Default: a Gated PixelCNN of 8 gated layers, 64 channels, over K-way code tokens (van den
-Oord et al.'s PixelCNN prior over the 7x7 codes), Adam 3e-4, batch 128, 30 epochs of
+Oord et al.'s (2017) PixelCNN prior over the 7x7 codes), Adam 3e-4, batch 128, 30 epochs of
 codes; 1,000 samples scored by the Fréchet distance against the test set beside its floor.
 """
 
@@ -33,14 +33,7 @@ def get_config(arg: str | None = None):
   c.figures_every = 0
   c.optimizer.learning_rate = 3e-4
   c.optimizer.grad_clip_norm = 1.0
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'cpu': _cpu,
-      'transformer': _transformer,
-      'cond': lambda c: setattr(c.model, 'conditional', True),
-      'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
-      'var_baseline': _var_baseline,
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -82,5 +75,18 @@ def _var_baseline(c):
   for field in ('dim', 'num_heads', 'num_layers', 'mlp_ratio'):
     setattr(c.model, field, v.model[field])
   c.optimizer.update(v.optimizer.to_dict())
-  for field in ('batch_size', 'total_steps', 'eval_every', 'ckpt_every'):
+  for field in ('batch_size', 'total_steps', 'total_epochs', 'total_examples', 'eval_every',
+                'ckpt_every'):
     setattr(c, field, v[field])
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'cpu': _cpu,
+    'transformer': _transformer,
+    'cond': lambda c: setattr(c.model, 'conditional', True),
+    'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
+    'var_baseline': _var_baseline,
+}
+VARIANTS = tuple(_VARIANTS)

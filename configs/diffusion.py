@@ -4,15 +4,15 @@
 
 Variants, comma-separated after ':': smoke (seconds, on 8x8 digits, class-conditional),
 cpu (a small U-Net that trains in about 45 minutes on 2 CPU cores; see `_cpu`), mnist,
-cosine (Nichol & Dhariwal's schedule), v / x0 (v- or x0-prediction), cond
+cosine (Nichol & Dhariwal's (2021) schedule), v / x0 (v- or x0-prediction), cond
 (class-conditional with label dropout 0.1, for classifier-free guidance), fixedsmall
 (reverse variance beta~_t instead of beta_t).
 Default: U-Net 64 channels, mults (1, 2, 2) (28 -> 14 -> 7), 2 residual blocks a level,
 attention at 7x7 and in the middle, dropout 0.1; T = 1000, beta 1e-4..0.02; Adam 2e-4
-after a linear warmup of 5000 steps (Ho et al.'s released CIFAR-10 script; REFERENCES.md
-lists T, the schedule, the loss, the U-Net and EMA, not the warmup), batch 128, gradient
-clipping 1.0, EMA 0.9999, 100k steps. The final test bound sums all T terms exactly; periodic
-evaluations use an unbiased 8-timestep estimate.
+after a linear warmup of 5000 steps (Ho et al.'s released CIFAR-10 script; the paper, Sec. 4
+and Appendix B, gives T, the schedule, the loss, the U-Net and EMA, not the warmup), batch
+128, gradient clipping 1.0, EMA 0.9999, 100k steps. The final test bound sums all T terms
+exactly; periodic evaluations use an unbiased 8-timestep estimate.
 """
 
 from configs import variants
@@ -45,16 +45,7 @@ def get_config(arg: str | None = None):
   c.ckpt_every = 5000
   c.figures_every = 10000
   c.eval.test_examples = 2000  # periodic and final bound on 2000 test images
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'cpu': _cpu,
-      'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
-      'cosine': lambda c: setattr(c.objective, 'schedule', 'cosine'),
-      'v': lambda c: setattr(c.objective, 'prediction', 'v'),
-      'x0': lambda c: setattr(c.objective, 'prediction', 'x0'),
-      'cond': lambda c: setattr(c.model, 'conditional', True),
-      'fixedsmall': lambda c: setattr(c.objective, 'variance', 'fixedsmall'),
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -113,3 +104,17 @@ def _cpu(c):
   c.eval.num_samples = 36
   c.eval.classifier = 'runs/classifier'
   c.eval.frechet_samples = CPU_FRECHET_SAMPLES
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'cpu': _cpu,
+    'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
+    'cosine': lambda c: setattr(c.objective, 'schedule', 'cosine'),
+    'v': lambda c: setattr(c.objective, 'prediction', 'v'),
+    'x0': lambda c: setattr(c.objective, 'prediction', 'x0'),
+    'cond': lambda c: setattr(c.model, 'conditional', True),
+    'fixedsmall': lambda c: setattr(c.objective, 'variance', 'fixedsmall'),
+}
+VARIANTS = tuple(_VARIANTS)

@@ -35,15 +35,7 @@ def get_config(arg: str | None = None):
   c.ckpt_every = 2000
   c.figures_every = 2000
   c.eval.classifier = CLASSIFIER
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'cpu': _cpu,
-      'minimax': lambda c: setattr(c.objective, 'generator_loss', 'minimax'),
-      'cond': lambda c: setattr(c.model, 'conditional', True),
-      'r1': lambda c: setattr(c.objective, 'r1_gamma', 1.0),
-      'sn': lambda c: setattr(c.model, 'spectral_norm', True),
-      'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -74,3 +66,16 @@ def _cpu(c):
   c.eval_every = 1000
   c.ckpt_every = 1000
   c.figures_every = 1000
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'cpu': _cpu,
+    'minimax': lambda c: setattr(c.objective, 'generator_loss', 'minimax'),
+    'cond': lambda c: setattr(c.model, 'conditional', True),
+    'r1': lambda c: setattr(c.objective, 'r1_gamma', 1.0),
+    'sn': lambda c: setattr(c.model, 'spectral_norm', True),
+    'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
+}
+VARIANTS = tuple(_VARIANTS)

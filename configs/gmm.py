@@ -6,7 +6,7 @@ max_iter=100, init_params='kmeans')` on the 60k training images' top 50 principa
 
 Variants, comma-separated after ':': smoke (seconds, on the 8x8 digits' top 10 axes),
 full, diag, spherical, tied (the covariance type; full is the default), pixels8 (on the
-784 pixels dequantised as the flows read them, y = (k + u) / 256, with test bits/dim: the
+784 pixels dequantised as Glow reads them, y = (k + u) / 256, with test bits/dim: the
 floor of the likelihood table; at most 40 EM iterations, each about 18 s here).
 One step is one EM iteration on the whole training set, so total_steps is max_iter; a run
 stops earlier once the mean log-likelihood changes by less than objective.tol.
@@ -28,11 +28,7 @@ def get_config(arg: str | None = None):
   c.eval_every = 10
   c.ckpt_every = 10
   c.figures_every = 0
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      **{kind: _covariance(kind) for kind in ('full', 'diag', 'spherical', 'tied')},
-      'pixels8': _pixels8,
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -52,3 +48,12 @@ def _pixels8(c):
   c.data.pca_dims = 0
   c.data.dequantize = True
   c.total_steps = 40
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    **{kind: _covariance(kind) for kind in ('full', 'diag', 'spherical', 'tied')},
+    'pixels8': _pixels8,
+}
+VARIANTS = tuple(_VARIANTS)

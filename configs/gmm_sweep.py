@@ -1,7 +1,7 @@
-"""Issue 10's Gaussian-mixture experiment: a full-covariance mixture fitted by EM for each
+"""Choosing a Gaussian mixture's size: a full-covariance mixture fitted by EM for each
 number of components K, on PCA-50 Fashion-MNIST (60k images) and on the 8x8 digits'
-top 40 principal axes (1500 images; VanderPlas's digits GMM keeps the 41 that hold 99% of
-the variance).
+top 40 principal axes (1500 images; VanderPlas's digits GMM, Python Data Science Handbook
+(2016), "In Depth: Gaussian Mixture Models", keeps the 41 that hold 99% of the variance).
 
     python -m experiments.gmm_sweep --config=configs/gmm_sweep.py --workdir=runs/gmm_sweep
 
@@ -33,7 +33,7 @@ def get_config(arg: str | None = None):
   c.digits.data.pca_dims = 40
   c.components = ml_collections.ConfigDict({'fashion_mnist': (1, 2, 5, 10, 20, 30),
                                             'digits': (1, 2, 5, 10, 20, 40)})
-  variants.apply(c, arg, {'smoke': _smoke})
+  variants.apply(c, arg, _VARIANTS)
   for name in ('fashion_mnist', 'digits'):
     c[name].lock()
   c.lock()
@@ -47,3 +47,8 @@ def _smoke(c):
   c.digits.unlock()
   c.digits.steps_per_call = 1  # one metrics row per EM iteration, for the curve
   c.digits.log_every = 1
+
+
+# get_config's variants by name.
+_VARIANTS = {'smoke': _smoke}
+VARIANTS = tuple(_VARIANTS)

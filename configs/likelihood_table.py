@@ -12,6 +12,10 @@ every workdir (the tool's test points it at smoke runs).
 
 import ml_collections
 
+from configs import variants
+
+VARIANTS = ()
+
 _AR_SUMMARY = 'results/autoregressive/summary.json'
 _AR = ('python -m experiments.autoregressive --config=configs/autoregressive.py:{},cpu '
        '--workdir=runs/ar/{}')
@@ -19,13 +23,13 @@ _VAE = 'python -m experiments.vae --config=configs/vae.py:burda,cpu{} --workdir=
 
 
 def get_config(arg: str | None = None):
-  del arg
+  variants.parse(arg, VARIANTS)
   c = ml_collections.ConfigDict()
   c.runs_dir = 'runs'
   c.eight_bit = (
-      dict(name='Glow-style flow', workdir='flow',
-           command='python -m experiments.flow --config=configs/flow.py:cpu '
-                   '--workdir=runs/flow'),
+      dict(name='Glow-style flow', workdir='glow',
+           command='python -m experiments.glow --config=configs/glow.py:cpu '
+                   '--workdir=runs/glow'),
       dict(name='PixelCNN, 256-way softmax', workdir='pixelcnn_gray8',
            command='python -m experiments.autoregressive '
                    '--config=configs/autoregressive.py:pixelcnn,gray8,cpu '

@@ -21,11 +21,7 @@ def get_config(arg: str | None = None):
   c.data.binarize = 'none'
   c.total_steps = 1
   c.log_every = c.eval_every = c.ckpt_every = 1
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
-      **variants.code_sizes('n_components'),
-  })
+  variants.apply(c, arg, _VARIANTS)
   c.batch_size = _TRAIN_IMAGES.get(c.data.name, 60000)
   return lock(c)
 
@@ -35,3 +31,12 @@ def _smoke(c):
   c.model.n_components = 10
   c.total_steps, c.steps_per_call = 1, 1
   c.log_every = c.eval_every = c.ckpt_every = 1
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
+    **variants.code_sizes('n_components'),
+}
+VARIANTS = tuple(_VARIANTS)

@@ -13,10 +13,15 @@ set with --config.run.<field>=..., e.g. --config.run.total_epochs=100.
 import ml_collections
 
 from configs import vae as vae_config
+from configs import variants
+
+# configs/vae.py's variants that every run takes; the others would be undone per run
+# (z2) or belong to other experiments.
+VARIANTS = ('smoke', 'mnist', 'paper')
 
 
 def get_config(arg: str | None = None):
-  names = set(filter(None, (arg or '').split(',')))
+  names = set(variants.parse(arg, VARIANTS))
   c = ml_collections.ConfigDict()
   c.run = vae_config.get_config(arg)
   c.run.unlock()

@@ -37,12 +37,7 @@ def get_config(arg: str | None = None):
   c.optimizer.beta2 = 0.95
   c.optimizer.weight_decay = 0.05
   c.optimizer.grad_clip_norm = 2.0  # VAR's
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'cpu': _cpu,
-      'uncond': _uncond,
-      'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -71,3 +66,13 @@ def _cpu(c):
 def _uncond(c):
   c.model.conditional = False
   c.eval.guidance_scales = (1.0,)
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'cpu': _cpu,
+    'uncond': _uncond,
+    'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
+}
+VARIANTS = tuple(_VARIANTS)

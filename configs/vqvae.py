@@ -31,16 +31,7 @@ def get_config(arg: str | None = None):
   c.ckpt_every = 1000
   c.figures_every = 0
   c.optimizer.learning_rate = 2e-4
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'cpu': _cpu,
-      'codes14': lambda c: setattr(c.model, 'downsamples', 1),
-      'loss': _loss,
-      'gaussian': lambda c: setattr(c.model, 'likelihood', 'discretized_gaussian'),
-      'mse': lambda c: setattr(c.model, 'likelihood', 'mse'),
-      'multiscale': _multiscale,
-      'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -79,3 +70,17 @@ def _multiscale(c):
   # digits of `smoke` have a 2x2 latent: add --config.model.scales='(1, 2)'.
   c.model.scales = (1, 2, 3, 4, 5, 7)
   c.model.code_dim = 32
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'cpu': _cpu,
+    'codes14': lambda c: setattr(c.model, 'downsamples', 1),
+    'loss': _loss,
+    'gaussian': lambda c: setattr(c.model, 'likelihood', 'discretized_gaussian'),
+    'mse': lambda c: setattr(c.model, 'likelihood', 'mse'),
+    'multiscale': _multiscale,
+    'mnist': lambda c: setattr(c.data, 'name', 'mnist'),
+}
+VARIANTS = tuple(_VARIANTS)

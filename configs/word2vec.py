@@ -2,16 +2,17 @@
 
     python -m experiments.word2vec --config=configs/word2vec.py --workdir=runs/word2vec
 
-The defaults are the gensim-on-text8 settings of REFERENCES.md: 100-d, window 5, 5
+The defaults are the settings gensim's skip-gram is run with on text8: 100-d, window 5, 5
 negatives, sample 1e-4, min_count 5, 5 epochs, rate 0.025 decayed linearly to 1e-4 of
-itself. Analogy accuracy over the 30k most frequent words, as compute-accuracy.c (gensim
-on text8: 40.4% total; Mikolov et al. 2013a: 53.3% on 783M words). A 5.4M-word corpus
-does far worse (about 2% for gensim on the 1M-word Brown corpus), so gensim run side by
-side (`benchmarks/word2vec_gensim.py`) is the yardstick.
+itself (word2vec.c's decay). Analogy accuracy over the 30k most frequent words, as
+word2vec.c's compute-accuracy (gensim on text8: 40.4% total; Mikolov et al., 2013a,
+Table 4: 53.3% for a 300-d skip-gram on 783M words). A 5.4M-word corpus does far worse
+(about 2% for gensim on the 1M-word Brown corpus), so gensim run side by side
+(`benchmarks/word2vec_gensim.py`) is the yardstick.
 Variants, comma-separated after ':': smoke (seconds, on the tiny corpus of the tests),
 softmax (the full-softmax objective instead of negative sampling), sqrt_keep
-(subsampling keeps a word with Mikolov et al.'s published sqrt(t/f) instead of
-word2vec.c's sqrt(t/f) + t/f).
+(subsampling keeps a word with probability sqrt(t/f), Mikolov et al., 2013b, Sec. 2.3,
+instead of word2vec.c's sqrt(t/f) + t/f).
 """
 
 from configs import variants
@@ -33,11 +34,7 @@ def get_config(arg: str | None = None):
   c.eval_every = 0
   c.ckpt_every = 20000
   c.figures_every = 0
-  variants.apply(c, arg, {
-      'smoke': _smoke,
-      'softmax': lambda c: setattr(c.objective, 'name', 'softmax'),
-      'sqrt_keep': lambda c: setattr(c.data, 'subsample_formula', 'paper'),
-  })
+  variants.apply(c, arg, _VARIANTS)
   return lock(c)
 
 
@@ -57,3 +54,12 @@ def _smoke(c):
   c.eval.neighbour_words = ('paris', 'walked')
   c.eval.num_neighbours = 3
   c.eval.figure_pairs = 4
+
+
+# get_config's variants by name, applied in the order the arg lists them.
+_VARIANTS = {
+    'smoke': _smoke,
+    'softmax': lambda c: setattr(c.objective, 'name', 'softmax'),
+    'sqrt_keep': lambda c: setattr(c.data, 'subsample_formula', 'paper'),
+}
+VARIANTS = tuple(_VARIANTS)

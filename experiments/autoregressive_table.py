@@ -20,7 +20,7 @@ import ml_collections
 import numpy as np
 from absl import app, flags
 
-from genjax.families.autoregressive import make_model
+from genjax.models.autoregressive import make_model
 from genjax.training.progress import read_metrics
 
 _RUNS = flags.DEFINE_list('runs', [], 'name=workdir pairs, in table order.')

@@ -14,8 +14,8 @@ from genjax.data.pipeline import eval_images
 from genjax.evals import bayes_classifier as bayes
 from genjax.evals import conditional_scorers
 from genjax.families import gmm
-from genjax.families.features import feature_data
-from genjax.families.image_data import load_splits
+from genjax.data.features import feature_data
+from genjax.data.image_data import load_splits
 from genjax.figures import bayes_classifier as figures
 from genjax.figures.vae import FASHION_CLASSES
 from genjax.training.loop import train_and_evaluate
@@ -72,7 +72,7 @@ def classify(config, workdir: str) -> dict:
   mixtures = fit_class_mixtures(config, workdir, num_classes, train.labels)
   whole = config.gmm.copy_and_resolve_references()
   whole.batch_size = len(train.labels)
-  features = feature_data(whole).info.test
+  features = feature_data(whole).info.features
   models['GMM per class (PCA features)'] = (
       conditional_scorers.class_gmms(mixtures), features.test[:n],
       eval_images(test, binarize='none', max_examples=n)[0])

@@ -1,4 +1,5 @@
-"""The Parzen-window log-likelihood of a trained GAN, by Goodfellow et al.'s (2014) protocol.
+"""The Parzen-window log-likelihood of a trained GAN, by the protocol of Goodfellow et al.'s
+(2014) Table 1.
 
     python -m experiments.gan_parzen --workdir=runs/gan
 

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from absl import app, flags
 
 from configs import autoregressive as configs
-from genjax.families.autoregressive import make_model
+from genjax.models.autoregressive import make_model
 from genjax.figures import autoregressive as figures
 from genjax.models.receptive_field import input_dependence
 

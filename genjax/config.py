@@ -83,6 +83,7 @@ BINARIZE_MODES = ('none', 'dynamic', 'static')
 COMPUTE_DTYPES = ('float32', 'bfloat16')
 
 BASE_RANGES = {
+    'seed': 'non_negative',
     'batch_size': 'positive',
     'eval_batch_size': 'positive',
     'total_steps': 'non_negative',

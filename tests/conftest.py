@@ -15,7 +15,7 @@ if REPO not in sys.path:
 flags.FLAGS.mark_as_parsed()
 
 # The tests compile far more than they compute (smoke runs of a few steps), so XLA's
-# backend compiles at optimisation level 0: the flow smoke run took 14 s instead of 47 s,
+# backend compiles at optimisation level 0: the glow smoke run took 14 s instead of 47 s,
 # with the same metrics, and the pinned regression metrics hold. Every test process and
 # every main a test starts inherits it; tests that set XLA_FLAGS themselves do without.
 _FAST_COMPILE = '--xla_backend_optimization_level=0'
@@ -80,7 +80,7 @@ def smoke_config():
 def digits_info():
   """What a family's `build` learns of the data, for the 8x8 digits."""
   from genjax import data as data_lib  # pylint: disable=g-import-not-at-top
-  from genjax.training.family import DataInfo  # pylint: disable=g-import-not-at-top
+  from genjax.data.family_data import DataInfo  # pylint: disable=g-import-not-at-top
   test = data_lib.load_image_dataset('digits', 'test')
   return DataInfo(num_train=1500, num_classes=test.num_classes,
-                  example_shape=test.images.shape[1:], test=test)
+                  example_shape=test.images.shape[1:], test_images=test)

@@ -1,17 +1,23 @@
 """Every bad input a user can give, in one table: each gets one line that names the remedy,
 exit status 2, and leaves the workdir that already held a finished run untouched.
 
-Each row runs the command as a user would (`python -m experiments.<main> ...`) against a
-copy of a finished VAE smoke run. RESULTS.md lists the same table with the messages.
+Each row of CASES runs the command as a user would (`python -m experiments.<main> ...`)
+against a copy of a finished VAE smoke run. The rows of FIELD_CASES are refused while absl
+parses the flags, before a main runs: they call that parser in process, as every main does,
+which takes milliseconds instead of a process's start. RESULTS.md lists the same table with
+the messages.
 """
 
+import glob
 import hashlib
+import importlib
 import os
 import shutil
 import subprocess
 import sys
 
 import pytest
+from absl.testing import flagsaver
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VAE = ['experiments.vae', '--config=configs/vae.py:smoke']
@@ -33,6 +39,8 @@ CASES = [
     ('negative latent', VAE + ['--workdir={W}', '--config.model.latent_dim=-3'],
      'latent_dim=-3'),
     ('negative duration', VAE + ['--workdir={W}', '--config.total_steps=-5'], 'total_steps=-5'),
+    ('negative seed', VAE + ['--workdir={W}', '--config.seed=-1'],
+     'seed=-1 must be a non-negative integer; set --config.seed=0'),
     ('batch over devices', VAE + ['--workdir={W}', '--config.batch_size=33'],
      'batch_size=33 does not divide over the 2 devices'),
     ('another model', VAE + ['--workdir={W}', '--config.model.latent_dim=5'],
@@ -58,6 +66,40 @@ CASES = [
     ('bound of a vae run', ['experiments.diffusion_bound', '--workdir={W}'],
      "holds a 'vae' run, not a diffusion run"),
 ]
+
+
+
+
+def _misspelt_model_fields():
+  """One row per configs/<name>.py with a family: its first `model` field, misspelt."""
+  rows = []
+  for path in sorted(glob.glob(os.path.join(REPO, 'configs', '*.py'))):
+    name = os.path.basename(path)[:-3]
+    if name.startswith('_') or name == 'variants':
+      continue
+    config = importlib.import_module(f'configs.{name}').get_config()
+    if 'family' not in config:
+      continue  # a sweep or a table of other configs' runs
+    field = sorted(config.model)[0]
+    typo = field + field[-1]
+    assert typo not in config.model, (name, typo)
+    rows.append((f'mistyped {name} model field',
+                 [f'experiments.{name}', f'--config=configs/{name}.py', '--workdir={T}',
+                  f'--config.model.{typo}=1'],
+                 f"Unknown config field 'model.{typo}'. Did you mean \"model.{field}\"?"))
+  return rows
+
+
+# (case, module and flags as in CASES, a fragment of the one line)
+FIELD_CASES = [
+    ('mistyped nested field', ['experiments.gmm', '--config=configs/gmm.py:smoke',
+                               '--workdir={T}', '--config.model.num_components=0'],
+     "Unknown config field 'model.num_components'. Did you mean \"model.components\"?"),
+    ('nested field of another section', ['experiments.word2vec',
+                                         '--config=configs/word2vec.py:smoke', '--workdir={T}',
+                                         '--config.model.negatives=-1'],
+     "Unknown config field 'model.negatives'. Did you mean \"objective.num_negatives\"?"),
+] + _misspelt_model_fields()
 
 
 def _tree_digest(path: str) -> str:
@@ -118,6 +160,46 @@ def test_a_bad_input_gets_one_line_exit_2_and_loses_nothing(case, argv, message,
   assert untouched
 
 
+# config_flags loads the config file with a deprecated importlib call.
+@pytest.mark.filterwarnings('ignore:the load_module:DeprecationWarning')
+@pytest.mark.parametrize('case,argv,message', FIELD_CASES, ids=[c[0] for c in FIELD_CASES])
+def test_an_unknown_config_field_gets_one_line_with_its_dotted_name_and_the_closest_one(
+    case, argv, message, tmp_path, monkeypatch, capsys):
+  del case
+  from genjax import cli_errors  # pylint: disable=g-import-not-at-top
+  from genjax import launch  # pylint: disable=g-import-not-at-top,unused-import  (--config)
+  argv = [a.replace('{T}', str(tmp_path)) for a in argv]
+  argv = [f'{argv[0].replace(".", "/")}.py', *argv[1:]]  # as sys.argv holds it under -m
+  monkeypatch.setattr(sys, 'argv', argv)  # config_flags reads the overrides from it
+  monkeypatch.delenv('GENJAX_DEBUG', raising=False)
+  with flagsaver.flagsaver(), pytest.raises(SystemExit) as e:
+    cli_errors.parse_flags(argv)
+  stderr = capsys.readouterr().err
+  lines = stderr.strip().splitlines()
+  assert e.value.code == 2, stderr
+  assert len(lines) == 1 and lines[0].startswith('error: '), stderr
+  assert message in lines[0], lines[0]
+  assert 'Traceback' not in stderr
+  assert not os.listdir(tmp_path)  # nothing written
+
+
+def test_the_closest_field_is_looked_for_beside_the_typo_then_anywhere():
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  from genjax import cli_errors  # pylint: disable=g-import-not-at-top
+  c = ml_collections.ConfigDict({'seed': 0, 'model': {'dim': 8},
+                                 'objective': {'num_negatives': 5}})
+  assert cli_errors.unknown_override(c, ['seed', 'model.dim']) is None
+  assert cli_errors.unknown_override(c, ['seed', 'model.dimm']) == (
+      'model.dimm', 'model.dim', ['dim'])
+  assert cli_errors.unknown_override(c, ['model.negatives']) == (
+      'model.negatives', 'objective.num_negatives', ['dim'])
+  assert cli_errors.unknown_override(c, ['modle.dim'])[:2] == ('modle', 'model')
+  assert cli_errors.unknown_override(c, ['model.xyz'])[:2] == ('model.xyz', None)
+  # Without the config (it failed to load again), ml_collections' message in one line.
+  fallback = cli_errors._unknown_field_fallback  # pylint: disable=protected-access
+  assert fallback(AttributeError(KeyError("'negatives'"))) == "Unknown config field 'negatives'."
+
+
 def markdown_table() -> str:
   """The table of RESULTS.md: every case run as the test runs it, with its message."""
   import tempfile  # pylint: disable=g-import-not-at-top
@@ -125,7 +207,7 @@ def markdown_table() -> str:
           '| exit | workdir unchanged |', '|---|---|---|---|---|']
   with tempfile.TemporaryDirectory() as tmp:
     finished = _finished_run(tmp)
-    for i, (case, argv, _) in enumerate(CASES):
+    for i, (case, argv, _) in enumerate(CASES + FIELD_CASES):
       status, stderr, fill, untouched = _try(argv, finished, os.path.join(tmp, str(i)))
       line = stderr.strip().splitlines()[-1]
       for path, name in ((fill('{W}'), 'W'), (fill('{T}'), 'T')):

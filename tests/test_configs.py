@@ -17,11 +17,42 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, 'configs', '*.py'))
                  if not os.path.basename(p).startswith('_') and 'variants' not in p)
 
+# Variant combinations written in prose rather than as a `configs/<name>.py:<variants>`
+# command (which _documented_combinations finds by itself).
+PROSE_COMBINATIONS = [
+    ('autoregressive', 'smoke,transformer'),  # its docstring
+    ('autoregressive', 'gated,cpu'),
+    ('vqvae', 'smoke,multiscale'),  # configs/vqvae.py's _multiscale comment
+]
 
-def _variants(module):
-  doc = module.__doc__ or ''
-  names = ['smoke', 'mnist', 'z2', 'conv', 'cvae', 'gaussian', 'paper']
-  return [''] + [n for n in names if n in doc]
+_COMMAND = re.compile(r'configs/(\w+)\.py:([\w,]+)')
+
+
+def _documented_combinations():
+  """(config, variants) of every `configs/<name>.py:<variants>` in the README and the other
+  docs, the configs' and experiments' sources, and the commands of the likelihood table's
+  rows. A line that quotes an `error:` shows a bad input on purpose and is skipped."""
+  paths = [os.path.join(REPO, 'README.md'), os.path.join(REPO, 'RESULTS.md')]
+  paths += sorted(glob.glob(os.path.join(REPO, 'docs', '**', '*.md'), recursive=True))
+  for folder in ('configs', 'experiments'):
+    paths += sorted(glob.glob(os.path.join(REPO, folder, '*.py')))
+  lines = [line for path in paths if os.path.exists(path) for line in open(path)]
+  table = importlib.import_module('configs.likelihood_table').get_config()
+  lines += [row['command'] for rows in (table.eight_bit, table.binarized) for row in rows]
+  found = {(name, arg.strip(',')) for line in lines if 'error:' not in line
+           for name, arg in _COMMAND.findall(line)}
+  return sorted(found | set(PROSE_COMBINATIONS))
+
+
+def _cases():
+  """Every config with no variant, each of its VARIANTS alone, and each documented
+  combination."""
+  cases = []
+  for name in CONFIGS:
+    module = importlib.import_module(f'configs.{name}')
+    cases += [(name, '')] + [(name, v) for v in module.VARIANTS]
+  combinations = [c for c in _documented_combinations() if ',' in c[1]]
+  return cases + [c for c in combinations if c not in cases]
 
 
 def _run_configs(config):
@@ -31,14 +62,63 @@ def _run_configs(config):
   return [v for v in config.values() if isinstance(v, ml_collections.ConfigDict) and 'family' in v]
 
 
-@pytest.mark.parametrize('name', CONFIGS)
-def test_every_config_and_variant_validates(name):
+@pytest.mark.parametrize('name,variant', _cases())
+def test_every_config_and_variant_validates(name, variant):
   module = importlib.import_module(f'configs.{name}')
-  for variant in _variants(module):
-    for run in _run_configs(module.get_config(variant)):
-      family_def = importlib.import_module(f'genjax.families.{run.family}').FAMILY
-      assert family_def.name == run.family
-      config_lib.validate(run, family_def.schema(), ranges=family_def.ranges)
+  runs = _run_configs(module.get_config(variant))
+  assert runs or name == 'likelihood_table', name  # a table of other runs' commands
+  for run in runs:
+    family_def = importlib.import_module(f'genjax.families.{run.family}').FAMILY
+    assert family_def.name == run.family
+    config_lib.validate(run, family_def.schema(), ranges=family_def.ranges)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_every_config_lists_its_variants_and_documents_each(name):
+  module = importlib.import_module(f'configs.{name}')
+  assert isinstance(module.VARIANTS, tuple), name
+  assert len(set(module.VARIANTS)) == len(module.VARIANTS), module.VARIANTS
+  for variant in module.VARIANTS:
+    assert re.search(rf'\b{re.escape(variant)}\b', module.__doc__), (name, variant)
+
+
+def test_documented_combinations_name_real_configs_and_variants():
+  combinations = _documented_combinations()
+  assert ('vae', 'burda,cpu,iwae5') in combinations  # README's likelihood table row
+  assert ('autoregressive', 'gated,cond,cpu') in combinations  # bayes_classifier's docstring
+  for name, arg in combinations:
+    assert name in CONFIGS, (name, arg)
+    module = importlib.import_module(f'configs.{name}')
+    assert set(arg.split(',')) <= set(module.VARIANTS), (name, arg, module.VARIANTS)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_an_unknown_variant_is_refused_in_one_line(name):
+  module = importlib.import_module(f'configs.{name}')
+  for arg in ['tiny'] + [f'{v},tiny' for v in module.VARIANTS[:1]]:  # alone, after a good one
+    with pytest.raises(ValueError) as e:
+      module.get_config(arg)
+    message = str(e.value)
+    assert isinstance(e.value, UserError) and '\n' not in message, message
+    assert message.startswith("Unknown config variant 'tiny'; "), message
+    for variant in module.VARIANTS:
+      assert repr(variant) in message, (variant, message)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_every_config_names_the_command_that_runs_it(name):
+  doc = importlib.import_module(f'configs.{name}').__doc__
+  assert f'python -m experiments.{name} --config=configs/{name}.py' in doc, name
+
+
+def test_configs_and_mains_cite_papers_not_working_notes():
+  paths = glob.glob(os.path.join(REPO, 'configs', '*.py')) + glob.glob(
+      os.path.join(REPO, 'experiments', '*.py')) + [
+          os.path.join(REPO, 'genjax', f) for f in ('config.py', 'cli_errors.py', 'launch.py')]
+  pattern = re.compile(r'shared/|REFERENCES\.md|[Ii]ssue [0-9]|spine|session')
+  found = [f'{p}:{i}: {line.strip()}' for p in paths for i, line in enumerate(open(p), 1)
+           if pattern.search(line)]
+  assert not found, found
 
 
 def test_a_mistyped_field_fails_with_a_suggestion(smoke_config):

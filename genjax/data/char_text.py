@@ -56,6 +56,13 @@ class CharVocabulary:
     return ''.join(self.chars[i] for i in np.asarray(ids).reshape(-1))
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class HeldOut:
+  """Held-out text as a character model reads it: the vocabulary and the windows [n, T]."""
+  vocabulary: CharVocabulary
+  windows: np.ndarray
+
+
 def build_char_vocabulary(text: str, *, min_count: int = 1) -> CharVocabulary:
   """The characters of `text` seen at least `min_count` times, after UNKNOWN."""
   counts = collections.Counter(text)

@@ -96,6 +96,13 @@ def load_code_grids(path: str, *, make_command: str = '') -> CodeGrids:
   return CodeGrids(codes, labels, meta['num_codes'], meta['source'])
 
 
+def run_codes_path(workdir: str, step: int, split: str = '') -> str:
+  """Where the code grids of a VQ-VAE run's checkpoint at `step` are stored, beside the
+  run: <workdir>/codes/step_<step>.npz, or step_<step>_<split>.npz for one split."""
+  name = f'step_{step:08d}' + (f'_{split}' if split else '') + '.npz'
+  return os.path.join(workdir, 'codes', name)
+
+
 def code_grid_arrays(grids: CodeGrids) -> dict[str, np.ndarray]:
   """{'codes', 'label'} for a stream or `padded_eval_batches`; labels are 0 when absent."""
   labels = grids.labels if grids.labels is not None else np.zeros(len(grids.codes), np.int32)

@@ -92,6 +92,11 @@ def make_schedule(name: str, num_timesteps: int = 1000, beta_start: float = 1e-4
                    '--config.objective.schedule.')
 
 
+def schedule_of(o) -> Schedule:
+  """The schedule of a diffusion run's objective config (or saved signature['objective'])."""
+  return make_schedule(o['schedule'], o['timesteps'], o['beta_start'], o['beta_end'])
+
+
 def _at(values: jax.Array, t: jax.Array, x: jax.Array) -> jax.Array:
   """values[t] for t [B], shaped [B, 1, ..., 1] to broadcast against x [B, ...]."""
   v = jnp.take(values, jnp.asarray(t, jnp.int32))

@@ -15,14 +15,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from genjax.families.classifier import TRAIN_COMMAND, make_model
-from genjax.models.classifier import Classifier
+from genjax import commands
+from genjax.models.classifier import Classifier, make_model
 from genjax.training import restore
 
 
 def load_checkpoint(workdir: str):
   """(model, eval params, signature) of the latest checkpoint a classifier run left."""
-  run = restore.load_run(workdir, family='classifier', train_command=TRAIN_COMMAND)
+  run = restore.load_run(workdir, family='classifier', train_command=commands.CLASSIFIER)
   model = make_model(run.signature['model'], run.signature['num_classes'])
   return model, run.eval_params, run.signature
 
@@ -62,7 +62,7 @@ def _load(path: str):
   if not os.path.exists(path):
     raise restore.RunNotFoundError(
         f'No classifier at {path}: the Fréchet distance reads a classifier run or a file '
-        f'exported from one. Train it with {TRAIN_COMMAND}, or point the score at one.')
+        f'exported from one. Train it with {commands.CLASSIFIER}, or point the score at one.')
   return load_checkpoint(path) if os.path.isdir(path) else load_exported(path)
 
 

@@ -17,18 +17,13 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from genjax import commands
 from genjax.errors import UserError
-from genjax.families import autoregressive, vae
-from genjax.models import gmm
+from genjax.models import autoregressive, gmm, vae
 from genjax.objectives import autoregressive as ar_objectives
 from genjax.objectives import vae as vae_objectives
 from genjax.training import restore
 
-VAE_COMMAND = ('python -m experiments.vae_paper --config=configs/vae_paper.py '
-               '--workdir=runs/vae_paper (its cvae run)')
-AUTOREGRESSIVE_COMMAND = ('python -m experiments.autoregressive '
-                          '--config=configs/autoregressive.py:gated,cond,cpu '
-                          '--workdir=runs/ar/gated_cond')
 
 
 class NotConditionalError(ValueError, UserError):
@@ -46,7 +41,7 @@ def _conditional_run(workdir: str, family: str, command: str) -> restore.SavedRu
 
 def vae_iwae(workdir: str, *, num_classes: int, num_samples: int, seed: int = 0):
   """(scorer, the run's data config) for a conditional VAE run."""
-  run = _conditional_run(workdir, 'vae', VAE_COMMAND)
+  run = _conditional_run(workdir, 'vae', commands.CONDITIONAL_VAE)
   model = vae.make_model(ml_collections.ConfigDict(run.signature['model']),
                          run.signature['image_shape'], num_classes)
   classes = jnp.arange(num_classes)
@@ -67,7 +62,8 @@ def vae_iwae(workdir: str, *, num_classes: int, num_samples: int, seed: int = 0)
 
 def autoregressive_exact(workdir: str, *, num_classes: int):
   """(scorer, the run's data config) for a conditional autoregressive run."""
-  run = _conditional_run(workdir, 'autoregressive', AUTOREGRESSIVE_COMMAND)
+  run = _conditional_run(workdir, 'autoregressive',
+                         commands.CONDITIONAL_AUTOREGRESSIVE)
   model = autoregressive.make_model(ml_collections.ConfigDict(run.signature['model']),
                                     run.signature['image_shape'], num_classes)
 
@@ -85,7 +81,7 @@ def autoregressive_exact(workdir: str, *, num_classes: int):
 
 def class_gmms(workdirs: Sequence[str]):
   """The scorer of one Gaussian mixture per class; workdirs[c] was fitted on class c."""
-  runs = [restore.load_run(w, family='gmm', train_command='python -m experiments.gmm')
+  runs = [restore.load_run(w, family='gmm', train_command=commands.GMM)
           for w in workdirs]
   for c, run in enumerate(runs):
     if run.config.data.class_label != c:

@@ -8,10 +8,10 @@ import os
 
 import numpy as np
 
+from genjax import commands
+from genjax.data.image_data import hold_out, load_splits
 from genjax.errors import UserError
 from genjax.evals import parzen, trained_gan
-from genjax.families import gan as gan_family
-from genjax.families.image_data import hold_out, load_splits
 from genjax.training import restore
 
 
@@ -23,7 +23,7 @@ def run(workdir: str, *, num_samples: int = 10000, validation_examples: int = 10
   With `reference`, the same protocol with as many training images (never the held-out
   ones) as kernel centres: what the estimator gives a generator that memorised its data.
   """
-  d = restore.read_run_config(workdir, 'gan', gan_family.TRAIN_COMMAND).data
+  d = restore.read_run_config(workdir, 'gan', commands.GAN).data
   held = d.get('validation_examples', 0)
   if not 0 < validation_examples <= held:
     raise UserError(f'--validation_examples must be in 1..{held}: the images the run held '

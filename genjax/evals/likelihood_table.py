@@ -1,7 +1,7 @@
 """One likelihood table across families, from their finished runs.
 
 Two tables, each on one test set in one unit:
-- 8-bit images in bits/dim (the flows' convention, `genjax.objectives.flow`): a discrete
+- 8-bit images in bits/dim (the densities' convention, `genjax.objectives.glow`): a discrete
   model's -log2 P(x) / D, or for a density of y = (x + u) / 256 its (-log p(y) + D ln 256)
   / (D ln 2), an upper bound on the discrete one in expectation over u (Theis et al.,
   2016);
@@ -25,6 +25,7 @@ from typing import Any, Mapping
 import jax
 import numpy as np
 
+from genjax.commands import canonical_family
 from genjax.errors import UserError
 from genjax.training import restore
 from genjax.training.progress import read_metrics, train_seconds
@@ -45,7 +46,7 @@ def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
              workdir: str) -> tuple[float, float | None, str, int | None]:
   """(bits/dim, its standard error or None, 'exact ...' or 'bound ...', the test images it
   averages when not the run's evaluation set) of an 8-bit run."""
-  if family == 'flow':
+  if family == 'glow':
     return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y', None
   if family == 'gmm':
     if 'bits_per_dim' not in test:
@@ -71,7 +72,7 @@ def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
     return (bound['bpd'], bound['bpd_standard_error'],
             f"bound ({bound['timesteps']} of T = {bound['T']} terms)", bound['num_examples'])
   raise RowError(f'{workdir} holds a {family!r} run, which reports no bits/dim of 8-bit '
-                 'images; use a flow, gmm (pixels8), autoregressive (gray8), code_prior or '
+                 'images; use a glow, gmm (pixels8), autoregressive (gray8), code_prior or '
                  'diffusion run.')
 
 
@@ -131,9 +132,10 @@ def run_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
   with open(final_path) as f:
     final = json.load(f)
   read = _bits_of if table == EIGHT_BIT else _nats_of
-  value, se, kind, images = read(config['family'], config, tests[-1], final, workdir)
+  family = canonical_family(config['family'])  # runs saved under a family's old name
+  value, se, kind, images = read(family, config, tests[-1], final, workdir)
   return {'test_images': images or config.get('eval', {}).get('test_examples', 0) or 'all',
-          'name': spec['name'], 'family': config['family'], 'value': float(value),
+          'name': spec['name'], 'family': family, 'value': float(value),
           'se': None if se is None else float(se), 'kind': kind,
           'data': _dataset(config), 'params': count_params(workdir),
           'train_steps': max([r['step'] for r in rows if r['split'] == 'train'], default=0),
@@ -189,7 +191,7 @@ def tables(config) -> dict[str, list[dict[str, Any]]]:
 
 
 CONVENTIONS = {
-    EIGHT_BIT: 'Test bits/dim of the 8-bit images (D = 784). Densities (flow, mixture) are of '
+    EIGHT_BIT: 'Test bits/dim of the 8-bit images (D = 784). Densities (Glow, mixture) are of '
                'y = (k + u) / 256 with one uniform u per image, dequantised: (-log p(y) + D '
                'ln 256) / (D ln 2), which bounds the discrete -log2 P(k) / D in expectation '
                'over u. The others are discrete models of k itself: exact (a 256-way softmax) '

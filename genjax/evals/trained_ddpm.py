@@ -6,9 +6,9 @@ import dataclasses
 
 import ml_collections
 
+from genjax import commands
 from genjax.diffusion import schedules as sch
-from genjax.families import diffusion as diffusion_family
-from genjax.models.unet import UNet
+from genjax.models.unet import UNet, make_model
 from genjax.training import restore
 
 
@@ -26,10 +26,9 @@ def load(workdir: str, num_classes: int = 10) -> TrainedDDPM:
 
   Refuses, naming the remedy, a workdir that holds no diffusion run or no checkpoint yet.
   """
-  run = restore.load_run(workdir, family='diffusion',
-                         train_command=diffusion_family.TRAIN_COMMAND)
+  run = restore.load_run(workdir, family='diffusion', train_command=commands.DIFFUSION)
   return TrainedDDPM(config=run.config,
-                     model=diffusion_family.make_model(run.signature['model'], num_classes),
+                     model=make_model(run.signature['model'], num_classes),
                      params=run.eval_params,
-                     schedule=diffusion_family.make_schedule(run.signature['objective']),
+                     schedule=sch.schedule_of(run.signature['objective']),
                      step=run.step)

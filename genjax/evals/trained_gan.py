@@ -9,7 +9,9 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from genjax.families import gan as gan_family
+from genjax import commands
+from genjax.models import dcgan
+from genjax.samplers.gan import Sampler
 from genjax.training import restore
 
 CALIBRATION_SAMPLES = 2048
@@ -18,11 +20,11 @@ CALIBRATION_SAMPLES = 2048
 @dataclasses.dataclass(frozen=True)
 class TrainedGAN:
   config: ml_collections.ConfigDict
-  gan: gan_family.DCGAN
+  gan: dcgan.DCGANNetworks
   generator_params: object  # EMA weights when the run kept them
   generator_stats: object  # BatchNorm statistics that go with those weights
   step: int
-  sampler: gan_family.Sampler
+  sampler: Sampler
 
   def sample(self, num: int, seed: int = 0) -> np.ndarray:
     """`num` images [num, H, W, C] in [0, 1]; a conditional generator cycles the classes."""
@@ -34,10 +36,10 @@ class TrainedGAN:
 def load(workdir: str) -> TrainedGAN:
   """The latest checkpoint of the GAN run in `workdir`; refuses, naming the remedy, a
   workdir that holds no GAN run or no checkpoint yet."""
-  run = restore.load_run(workdir, family='gan', train_command=gan_family.TRAIN_COMMAND)
+  run = restore.load_run(workdir, family='gan', train_command=commands.GAN)
   averaged = run.ema_params is not None
-  gan = gan_family.make_dcgan(run.signature)
-  sampler = gan_family.Sampler(gan, CALIBRATION_SAMPLES, calibrate=averaged)
+  gan = dcgan.make_dcgan(run.signature)
+  sampler = Sampler(gan, CALIBRATION_SAMPLES, calibrate=averaged)
   params = run.eval_params['generator']
   stats = sampler.statistics(params, run.model_state['generator'], jax.random.PRNGKey(1))
   return TrainedGAN(config=run.config, gan=gan, generator_params=params,

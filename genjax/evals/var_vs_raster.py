@@ -6,7 +6,7 @@ Each row: the sequential steps a sample takes, the prior's parameters, its train
 excluded), the test NLL of the tokens (bits per token) and the bound in bits/dim, and the
 Fréchet distance of its 1,000 samples beside the floor, and images/s from the benchmark.
 A second table gives the tokenizer's code use at each scale on the test set (the coarse
-scales are where a shared codebook can collapse: Infinity's issue #80).
+scales are where a shared codebook can collapse).
 """
 
 from __future__ import annotations
@@ -17,18 +17,14 @@ import os
 import jax
 import numpy as np
 
+from genjax import commands
+from genjax.data.codes import run_codes_path
 from genjax.errors import UserError
-from genjax.families.vqvae_codes import codes_path, load_stage1
 from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import quantizer
+from genjax.objectives.vqvae import objective_from_signature
 from genjax.training import restore
 from genjax.training.progress import read_metrics, train_seconds
-
-RASTER_COMMAND = ('python -m experiments.code_prior --config=configs/code_prior.py:cpu,'
-                  'var_baseline --config.data.stage1_workdir=runs/var_tokenizer ...')
-VAR_COMMAND = ('python -m experiments.var --config=configs/var.py:cpu '
-               '--config.data.stage1_workdir=runs/var_tokenizer ...')
-
 
 def run_row(workdir: str, family: str, command: str) -> dict:
   run = restore.load_run(workdir, family=family, train_command=command)
@@ -63,23 +59,25 @@ def run_row(workdir: str, family: str, command: str) -> dict:
 def scale_usage(tokenizer_workdir: str) -> list[dict]:
   """Per scale of the tokenizer: its side, the test tokens at it, the distinct codes they
   use and their perplexity (from the test codes stored beside the run)."""
-  stage1 = load_stage1(tokenizer_workdir)
-  path = codes_path(stage1).replace('.npz', '_test.npz')
+  run = restore.load_run(tokenizer_workdir, family='vqvae',
+                         train_command=commands.VAR_TOKENIZER)
+  objective = objective_from_signature(run.signature)
+  path = run_codes_path(run.workdir, run.step, 'test')
   if not os.path.exists(path):
     raise UserError(f'No test tokens at {path}; train a prior on this tokenizer first.')
   with np.load(path) as f:
     tokens = f['codes'][:, 0]
   out = []
-  for p, s in zip(stage1.objective.scales, multiscale.scale_slices(stage1.objective.scales)):
-    counts = np.bincount(tokens[:, s].reshape(-1), minlength=stage1.num_codes)
+  for p, s in zip(objective.scales, multiscale.scale_slices(objective.scales)):
+    counts = np.bincount(tokens[:, s].reshape(-1), minlength=objective.num_codes)
     out.append({'side': p, 'tokens': int(counts.sum()), 'codes_used': int((counts > 0).sum()),
                 'perplexity': float(quantizer.perplexity(counts.astype(np.float64)))})
   return out
 
 
 def head_to_head(var_workdir: str, raster_workdir: str, benchmark: str = '') -> dict:
-  rows = {'VAR': run_row(var_workdir, 'var', VAR_COMMAND),
-          'raster Transformer': run_row(raster_workdir, 'code_prior', RASTER_COMMAND)}
+  rows = {'VAR': run_row(var_workdir, 'var', commands.VAR),
+          'raster Transformer': run_row(raster_workdir, 'code_prior', commands.RASTER_PRIOR)}
   if rows['VAR']['upstream'] != rows['raster Transformer']['upstream']:
     raise UserError(f"The two priors read different tokenizers ({rows['VAR']['upstream']} "
                     f"and {rows['raster Transformer']['upstream']}); train both on one.")

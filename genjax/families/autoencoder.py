@@ -11,12 +11,11 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.families.image_data import image_data
+from genjax.data.image_data import image_data
 from genjax.figures import reconstruction as figures
 from genjax.models.autoencoder import ACTIVATIONS, ARCHITECTURES, OUTPUTS, Autoencoder
 from genjax.objectives import reconstruction as objectives
-from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
-                                   stateless_loss)
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 _SCATTER_EXAMPLES = 5000
 _RECONSTRUCTIONS = 16
@@ -45,34 +44,34 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   def init_params(rng, batch):
     return model.init(rng, jnp.asarray(batch['image'][:1]))
 
-  def eval_fn(params, batch, rng):
-    del rng
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     return objectives.autoencoder_terms(model, params, batch['image'], loss)
 
-  test_images = info.test.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
+  test_images = info.test_images.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
 
-  def artifacts_fn(params, rng):
-    del rng
+  def artifacts_fn(params, rng, context):
+    del rng, context
     x = jnp.asarray(test_images[:_RECONSTRUCTIONS])
     out = {'recon_inputs': x,
            'recon_means': model.apply(params, x, method=Autoencoder.reconstruct)}
     if m.code_size == 2:
       out['latent_means'] = model.apply(params, jnp.asarray(test_images),
                                         method=Autoencoder.encode)
-      out['latent_labels'] = info.test.labels[:_SCATTER_EXAMPLES]
+      out['latent_labels'] = info.test_images.labels[:_SCATTER_EXAMPLES]
     return out
 
-  evaluate = stateless_eval(eval_fn)
   return Family(
       name='autoencoder',
       signature={'model': m.to_dict(), 'objective': config.objective.to_dict(),
                  'image_shape': list(info.image_shape)},
-      init_params=init_params,
-      loss_fn=stateless_loss(objectives.autoencoder_loss(model, loss)),
-      eval_fn=evaluate, final_eval_fn=evaluate,  # the final metrics hold the test error
-      artifacts_fn=stateless_artifacts(artifacts_fn), render_figures=figures.render_run,
-      eval_examples=config.eval.test_examples,
-      train_eval_examples=config.eval.train_examples)
+      training=Training(init_params=init_params,
+                        loss_fn=objectives.autoencoder_loss(model, loss)),
+      reporting=Reporting(
+          eval_fn=eval_fn, final_eval_fn=eval_fn,  # the final metrics hold the test error
+          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
+          eval_examples=config.eval.test_examples,
+          train_eval_examples=config.eval.train_examples))
 
 
 # The enums are genjax.models.autoencoder's and genjax.objectives.reconstruction's.

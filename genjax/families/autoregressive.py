@@ -16,19 +16,13 @@ import numpy as np
 
 from genjax import config as config_lib
 from genjax.data.pipeline import binarize_static
-from genjax.families.image_data import image_data
+from genjax.data.image_data import image_data
 from genjax.figures import autoregressive as figures
 from genjax.models import pixels
-from genjax.models.gated_pixelcnn import GatedPixelCNN
-from genjax.models.lstm import PixelLSTM
-from genjax.models.pixelcnn import PixelCNN
-from genjax.models.transformer import PixelTransformer
+from genjax.models.autoregressive import ARCHITECTURES, make_model
 from genjax.objectives import autoregressive as objectives
 from genjax.samplers import autoregressive as samplers
-from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
-                                   stateless_loss)
-
-ARCHITECTURES = ('pixelcnn', 'gated_pixelcnn', 'transformer', 'lstm')
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -59,30 +53,6 @@ def schema() -> ml_collections.ConfigDict:
           sampler='fast'))  # 'fast' | 'naive' (full network per pixel; reference)
 
 
-def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int,
-               num_codes: int = 0):
-  """The network named by m.architecture; num_classes > 0 makes it class-conditional.
-
-  With m.likelihood == 'codes' it models a grid of num_codes-way VQ-VAE codes.
-  """
-  common = dict(likelihood=m.likelihood, num_classes=num_classes, num_codes=num_codes)
-  if m.architecture == 'pixelcnn':
-    return PixelCNN(channels=m.channels, num_blocks=m.num_layers, first_kernel=m.first_kernel,
-                    kernel=m.kernel, output_hidden=m.output_hidden, **common)
-  if m.architecture == 'gated_pixelcnn':
-    return GatedPixelCNN(channels=m.channels, num_layers=m.num_layers,
-                         first_kernel=m.first_kernel, kernel=m.kernel,
-                         output_hidden=m.output_hidden, **common)
-  if m.architecture == 'transformer':
-    return PixelTransformer(image_shape=tuple(image_shape), dim=m.dim, num_heads=m.num_heads,
-                            num_layers=m.num_layers, mlp_ratio=m.mlp_ratio,
-                            positions=m.positions, **common)
-  if m.architecture == 'lstm':
-    return PixelLSTM(hidden=m.hidden, num_layers=m.num_layers, embed_dim=m.embed_dim, **common)
-  raise config_lib.ConfigError(f"Unknown architecture '{m.architecture}'; choose one of {ARCHITECTURES} "
-                   'with --config.model.architecture.')
-
-
 def check_data(config: ml_collections.ConfigDict) -> None:
   if config.model.likelihood == 'codes':
     raise config_lib.ConfigError("likelihood='codes' models a grid of VQ-VAE codes, not "
@@ -111,17 +81,25 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     y = jnp.asarray(batch['label'][:1]) if m.conditional else None
     return model.init(rng, jnp.asarray(batch['image'][:1]), y)
 
-  def eval_fn(params, batch, rng):
-    del rng
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     return objectives.nll_terms(model, params, batch['image'], labels(batch))
 
-  test_images = info.test.images[:e.num_completions].astype(np.float32) / 255.0
+  test_images = info.test_images.images[:e.num_completions].astype(np.float32) / 255.0
   if m.likelihood == 'bernoulli':
     test_images = binarize_static(test_images, config.seed)
-  test_labels = info.test.labels[:e.num_completions]
+  test_labels = info.test_images.labels[:e.num_completions]
   given_rows = image_shape[0] // 2
 
-  def artifacts_fn(params, rng):
+  def sample(params, rng, num_samples, context):
+    """Images drawn pixel by pixel, [n, H, W, 1]; a conditional model's labels cycle
+    through the classes."""
+    del context
+    y = jnp.arange(num_samples) % info.num_classes if m.conditional else None
+    return samplers.sample(model, params, rng, image_shape, num_samples, y, naive=naive)[0]
+
+  def artifacts_fn(params, rng, context):
+    del context
     out = {}
     rng, *completion_rngs = jax.random.split(rng, 4)
     if m.conditional:
@@ -146,13 +124,12 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   return Family(
       name='autoregressive',
       signature={'model': m.to_dict(), 'image_shape': list(image_shape)},
-      init_params=init_params,
-      loss_fn=stateless_loss(objectives.nll_loss(model, m.conditional)),
-      eval_fn=stateless_eval(eval_fn),
-      artifacts_fn=stateless_artifacts(artifacts_fn),
-      render_figures=figures.render_run,
-      eval_examples=e.test_examples,
-      train_eval_examples=e.train_examples,
+      training=Training(init_params=init_params,
+                        loss_fn=objectives.nll_loss(model, m.conditional)),
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
+                          render_figures=figures.render_run, sample=sample,
+                          eval_examples=e.test_examples,
+                          train_eval_examples=e.train_examples),
   )
 
 

@@ -4,7 +4,7 @@ log p(x_1..x_T) = sum_t log p(x_t | x_<t) over a window of T characters, modelle
 same `PixelTransformer` that models pixels and VQ-VAE codes: a window is a 1 x T grid of
 K-way tokens (likelihood 'codes', K = the character vocabulary), held in the float canvas
 of `pixels.canvas_from_codes` exactly as the code prior holds its codes. Nothing of the
-model is copied; `autoregressive.make_model` builds it.
+model is copied; `genjax.models.autoregressive.make_model` builds it.
 
 The first character of a window is predicted from the Transformer's learned start token
 alone, so every window's log-likelihood is exact (nanoGPT instead predicts only x_2..x_T+1
@@ -17,7 +17,6 @@ recorded log-probs are the model's own (temperature 1, unfiltered).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import jax
@@ -30,14 +29,14 @@ from genjax.data import corpus
 from genjax.data.arrays import padded_eval_batches
 from genjax.data.char_text import (CharVocabulary, CharWindowStream, build_char_vocabulary,
                                    eval_windows)
-from genjax.families import autoregressive
 from genjax.figures import char_lm as figures
 from genjax.metrics.standard_error import standard_error
 from genjax.models import pixels
+from genjax.models.autoregressive import make_model
 from genjax.objectives.autoregressive import pixel_log_probs
 from genjax.samplers import autoregressive as samplers
-from genjax.training.family import (Data, DataInfo, Family, FamilyDef, stateless_artifacts,
-                                   stateless_eval, stateless_loss)
+from genjax.data.family_data import Data, DataInfo
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -58,13 +57,6 @@ def schema() -> ml_collections.ConfigDict:
           temperatures=(0.5, 0.8, 1.0),
           top_k=0,  # > 0: draw from the k most probable characters only
           sampler='fast'))  # 'fast' (KV cache) | 'naive' (full network per character)
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class HeldOut:
-  """What build reads of the data: the vocabulary and the held-out windows [n, T]."""
-  vocabulary: CharVocabulary
-  windows: np.ndarray
 
 
 def char_lm_data(config: ml_collections.ConfigDict, process_index: int = 0,
@@ -90,7 +82,7 @@ def char_lm_data(config: ml_collections.ConfigDict, process_index: int = 0,
                                max_examples=max_examples)
 
   info = DataInfo(num_train=train.num_examples, example_shape=(1, d.context),
-                  test=HeldOut(vocab, windows), vocab_size=len(vocab))
+                  held_out=HeldOut(vocab, windows), vocab_size=len(vocab))
   return Data(info=info, train=train, splits={'test': split},
               description=f'{corpus.corpus_path(d.corpus)}: {len(train_ids):,} training and '
                           f'{len(held_ids):,} held-out characters ({len(windows):,} windows '
@@ -132,10 +124,10 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   m, e = config.model, config.eval
   check_config(config)
-  vocab, windows = info.test.vocabulary, info.test.windows
+  vocab, windows = info.held_out.vocabulary, info.held_out.windows
   context = config.data.context
   shape = (1, context, 1)
-  model = autoregressive.make_model(m, shape, 0, num_codes=len(vocab))
+  model = make_model(m, shape, 0, num_codes=len(vocab))
   naive = e.sampler == 'naive'
   num_windows = min(e.test_examples, len(windows)) if e.test_examples else len(windows)
 
@@ -143,19 +135,27 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
     tokens = jnp.asarray(batch['tokens'][:1])
     return model.init(rng, pixels.canvas_from_codes(tokens[:, None, :], len(vocab)))
 
-  def loss_fn(params, batch, rng):
-    del rng
+  def loss_fn(params, batch, rng, context):
+    del rng, context
     nats = -jnp.mean(char_log_probs(model, params, batch['tokens']))
     return nats, {'nats_per_char': nats, 'bits_per_char': nats / math.log(2.0)}
 
-  def eval_fn(params, batch, rng):
-    del rng
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     bits = -jnp.mean(char_log_probs(model, params, batch['tokens']), axis=1) / math.log(2.0)
     return {'bits_per_char': bits, 'bits_per_char_squared': jnp.square(bits)}
 
   given, lengths = prompt_canvas(vocab, e.prompts, context)
 
-  def artifacts_fn(params, rng):
+  def sample(params, rng, num_samples, context):
+    """Whole windows of text drawn from scratch at temperature 1, as strings."""
+    del context
+    canvas, _ = samplers.sample(model, params, rng, shape, num_samples, naive=naive)
+    tokens = np.asarray(pixels.codes_from_canvas(canvas, len(vocab)))[:, 0]
+    return np.asarray([vocab.decode(row) for row in tokens])
+
+  def artifacts_fn(params, rng, context):
+    del context
     texts, logps = [], []
     for i, t in enumerate(e.temperatures):
       canvas, logp = samplers.sample(model, params, jax.random.fold_in(rng, i), shape,
@@ -176,13 +176,11 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   return Family(
       name='char_lm',
       signature={'model': m.to_dict(), 'context': context, 'vocabulary': vocab.chars},
-      init_params=init_params,
-      loss_fn=stateless_loss(loss_fn),
-      eval_fn=stateless_eval(eval_fn),
-      eval_summary=lambda means: bits_summary(means, num_windows),
-      artifacts_fn=stateless_artifacts(artifacts_fn),
-      render_figures=figures.render_run,
-      eval_examples=e.test_examples,
+      training=Training(init_params=init_params, loss_fn=loss_fn),
+      reporting=Reporting(eval_fn=eval_fn,
+                          eval_summary=lambda means: bits_summary(means, num_windows),
+                          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
+                          sample=sample, eval_examples=e.test_examples),
   )
 
 

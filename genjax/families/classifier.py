@@ -12,11 +12,10 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.families.image_data import image_data
+from genjax.data.image_data import image_data
 from genjax.figures import classifier as classifier_figures
-from genjax.models.classifier import Classifier, cross_entropy
-from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
-                                   stateless_loss)
+from genjax.models.classifier import cross_entropy, make_model
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 _CONFUSION_EXAMPLES = 10000
 
@@ -27,12 +26,6 @@ def schema() -> ml_collections.ConfigDict:
       eval_=dict(test_examples=0, train_examples=10000))
 
 
-def make_model(model_config, num_classes: int) -> Classifier:
-  m = model_config
-  return Classifier(num_classes=num_classes, conv_channels=tuple(m['conv_channels']),
-                    hidden=int(m['hidden']), dropout=float(m['dropout']))
-
-
 def build(config: ml_collections.ConfigDict, info) -> Family:
   if config.data.binarize != 'none':
     raise config_lib.ConfigError('The classifier sees grey-level images; set --config.data.binarize=none.')
@@ -41,24 +34,25 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   def init_params(rng, batch):
     return model.init(rng, jnp.asarray(batch['image'][:1]))
 
-  def loss_fn(params, batch, rng):
+  def loss_fn(params, batch, rng, context):
+    del context
     logits = model.apply(params, batch['image'], train=True, rngs={'dropout': rng})
     nll = cross_entropy(logits, batch['label'])
     accuracy = jnp.mean(jnp.argmax(logits, -1) == batch['label'])
     return jnp.mean(nll), {'accuracy': accuracy}
 
-  def eval_fn(params, batch, rng):
-    del rng
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     logits = model.apply(params, batch['image'])
     return {'nll': cross_entropy(logits, batch['label']),
             'accuracy': (jnp.argmax(logits, -1) == batch['label']).astype(jnp.float32)}
 
-  test_images = info.test.images[:_CONFUSION_EXAMPLES].astype(np.float32) / 255.0
-  test_labels = info.test.labels[:_CONFUSION_EXAMPLES]
+  test_images = info.test_images.images[:_CONFUSION_EXAMPLES].astype(np.float32) / 255.0
+  test_labels = info.test_images.labels[:_CONFUSION_EXAMPLES]
   predict = jax.jit(lambda p, x: jnp.argmax(model.apply(p, x), -1))
 
-  def artifacts_fn(params, rng):
-    del rng
+  def artifacts_fn(params, rng, context):
+    del rng, context
     pred = np.concatenate([np.asarray(predict(params, test_images[i:i + 1000]))
                            for i in range(0, len(test_images), 1000)])
     k = info.num_classes
@@ -71,10 +65,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='classifier',
       signature={'model': config.model.to_dict(), 'image_shape': list(info.image_shape),
                  'num_classes': info.num_classes},
-      init_params=init_params, loss_fn=stateless_loss(loss_fn),
-      eval_fn=stateless_eval(eval_fn), artifacts_fn=stateless_artifacts(artifacts_fn), render_figures=classifier_figures.render_run,
-      eval_examples=config.eval.test_examples,
-      train_eval_examples=config.eval.train_examples)
+      training=Training(init_params=init_params, loss_fn=loss_fn),
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
+                          render_figures=classifier_figures.render_run,
+                          eval_examples=config.eval.test_examples,
+                          train_eval_examples=config.eval.train_examples))
 
 
 RANGES = {
@@ -85,6 +80,3 @@ RANGES = {
 
 FAMILY = FamilyDef(name='classifier', schema=schema, build=build, data=image_data,
                    ranges=RANGES)
-
-TRAIN_COMMAND = ('python -m experiments.classifier --config=configs/classifier.py '
-                 '--workdir=runs/classifier')

@@ -12,27 +12,24 @@ stage 1 (the decoder's mean), scored by the offline Fréchet distance beside its
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.data.arrays import padded_eval_batches
-from genjax.data.codes import code_grid_stream
+from genjax.data.family_data import DataInfo
+from genjax.evals import frechet_setup
 from genjax.families import autoregressive
-from genjax.families.image_data import load_splits
-from genjax.families.vqvae_codes import load_stage1, stage1_codes
 from genjax.figures import autoregressive as figures
 from genjax.models import pixels
+from genjax.models.autoregressive import make_model
 from genjax.objectives import autoregressive as ar_objectives
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import autoregressive as samplers
-from genjax.training.family import Data, DataInfo, Family, FamilyDef
-
-FRECHET_BATCH = 500
+from genjax.stage2.codes import bound_terms, code_prior_data, frechet_of, frechet_reference
+from genjax.stage2.first_stage import load_stage1
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -50,89 +47,11 @@ def schema() -> ml_collections.ConfigDict:
           sampler='fast'))  # 'fast' | 'naive' (full network per code; reference)
 
 
-def code_prior_data(config: ml_collections.ConfigDict, process_index: int = 0,
-                    process_count: int = 1) -> Data:
-  """The stage-1 run's training codes as the stream; its test codes with their images and
-  labels as the 'test' split (the bound needs the images)."""
-  stage1 = load_stage1(config.data.stage1_workdir)
-  grids, images = stage1_codes(stage1)
-  train = code_grid_stream(grids['train'], global_batch_size=config.batch_size,
-                           seed=config.seed, process_index=process_index,
-                           process_count=process_count)
-  test = {'codes': grids['test'].codes, 'label': grids['test'].labels,
-          'image': images['test']}
-
-  def split(global_batch_size, process_index, process_count, max_examples):
-    return padded_eval_batches(test, global_batch_size=global_batch_size,
-                               process_index=process_index, process_count=process_count,
-                               max_examples=max_examples)
-
-  labels = grids['train'].labels
-  info = DataInfo(num_train=train.num_examples,
-                  num_classes=int(labels.max()) + 1 if labels is not None else 0,
-                  example_shape=stage1.code_shape, test=images['test'],
-                  vocab_size=stage1.num_codes)
-  return Data(info=info, train=train, splits={'test': split},
-              description=f'codes {grids["train"].codes.shape} (K={stage1.num_codes}) of '
-                          f'the stage-1 run {stage1.run.workdir} at step {stage1.run.step}')
-
-
 def check_config(config: ml_collections.ConfigDict) -> None:
   if config.model.likelihood != 'codes':
     raise config_lib.ConfigError("A prior over codes has K-way code tokens; set "
                                  "--config.model.likelihood=codes.")
-  check_frechet(config.eval)
-
-
-def check_frechet(e: ml_collections.ConfigDict) -> None:
-  """A prior over a stage 1's codes scores its samples only with a classifier named."""
-  if e.frechet_samples and not e.classifier:
-    raise config_lib.ConfigError(
-        'The Fréchet distance needs a classifier run; pass --config.eval.classifier='
-        '<workdir> (train one with experiments/classifier.py), or set '
-        '--config.eval.frechet_samples=0.')
-
-
-def bound_terms(decoder, frozen, batch, prior_nll: jax.Array) -> dict[str, jax.Array]:
-  """Per-image test terms of a prior over a stage 1's codes: its code NLL (nats, bits per
-  code) and the bound -log p(x) <= -log p(x | z_q(x)) - log p_prior(z_q(x)) in bits/dim,
-  beside the uniform prior's."""
-  x01 = batch['image'].astype(jnp.float32) / 255.0
-  mean, log_scale = decoder.decode_codes(frozen['params'], frozen['model_state'],
-                                         batch['codes'])
-  recon = vq_objectives.reconstruction_nll(decoder.likelihood, x01, mean, log_scale)
-  dims = math.prod(x01.shape[1:])
-  positions = math.prod(batch['codes'].shape[1:])
-  uniform = vq_objectives.uniform_code_nats(positions, decoder.num_codes)
-  return {'prior_nll': prior_nll,
-          'prior_bits_per_code': prior_nll / (positions * math.log(2.0)),
-          'recon_nll': recon,
-          'bound_bits_per_dim': vq_objectives.bits_per_dim(recon + prior_nll, dims),
-          'bound_bits_per_dim_uniform_prior': vq_objectives.bits_per_dim(recon + uniform,
-                                                                         dims)}
-
-
-def frechet_reference(e, info: DataInfo, stage1, seed: int):
-  """(scorer against the test images, the floor's training images), or (None, None) when
-  eval.frechet_samples is 0: the Fréchet distance of decoded samples and its floor."""
-  if not e.frechet_samples:
-    return None, None
-  from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
-  from genjax.metrics.frechet import FrechetScorer  # pylint: disable=g-import-not-at-top
-  scorer = FrechetScorer(classifier_features.load_feature_fn(e.classifier),
-                         info.test.astype(np.float32) / 255.0)
-  train, _ = load_splits(stage1.run.config.data)
-  pick = np.random.default_rng(seed).choice(len(train.images), e.frechet_samples,
-                                            replace=False)
-  return scorer, train.images[pick].astype(np.float32) / 255.0
-
-
-def frechet_of(scorer, draw_batch, num: int) -> float:
-  """The Fréchet distance of `num` samples drawn FRECHET_BATCH at a time by
-  draw_batch(batch_index, first_sample_index, batch_size) -> images [b, H, W, C]."""
-  starts = range(0, num, FRECHET_BATCH)
-  return scorer(np.concatenate([np.asarray(draw_batch(i, start, min(FRECHET_BATCH, num - start)))
-                                for i, start in enumerate(starts)]))
+  frechet_setup.check(config.eval)
 
 
 def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
@@ -142,7 +61,7 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   k = stage1.num_codes
   num_classes = info.num_classes if m.conditional else 0
   grid_shape = tuple(info.example_shape) + (1,)
-  model = autoregressive.make_model(m, grid_shape, num_classes, num_codes=k)
+  model = make_model(m, grid_shape, num_classes, num_codes=k)
   labels = (lambda batch: batch['label']) if m.conditional else (lambda batch: None)
   decoder = stage1.objective
   naive = e.sampler == 'naive'
@@ -156,16 +75,14 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
     y = jnp.asarray(batch['label'][:1]) if m.conditional else None
     return model.init(rng, pixels.canvas_from_codes(jnp.asarray(batch['codes'][:1]), k), y)
 
-  def loss_fn(params, model_state, batch, rng, frozen):
-    del frozen
-    loss, aux = prior_loss(params, as_model_batch(batch), rng)
-    return loss, (aux, model_state)
+  def loss_fn(params, batch, rng, context):
+    return prior_loss(params, as_model_batch(batch), rng, context)
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del model_state, rng
+  def eval_fn(params, batch, rng, context):
+    del rng
     prior = ar_objectives.nll_terms(model, params, as_model_batch(batch)['image'],
                                     labels(batch))
-    return bound_terms(decoder, frozen, batch, prior['nll'])
+    return bound_terms(decoder, context.frozen, batch, prior['nll'])
 
   scorer, floor_images = frechet_reference(e, info, stage1, config.seed)
 
@@ -177,8 +94,14 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
     canvas, logps = samplers.sample(model, params, rng, grid_shape, num, y, naive=naive)
     return np.asarray(decode(frozen, pixels.codes_from_canvas(canvas, k))), logps
 
-  def artifacts_fn(params, model_state, rng, frozen):
-    del model_state
+  def sample(params, rng, num_samples, context):
+    """Code grids drawn from the prior, decoded by stage 1: images [n, H, W, C] in [0, 1];
+    a conditional prior's labels cycle through the classes."""
+    y = (jnp.arange(num_samples) % info.num_classes) if m.conditional else None
+    return draw(params, context.frozen, rng, num_samples, y)[0]
+
+  def artifacts_fn(params, rng, context):
+    frozen = context.frozen
     rngs = jax.random.split(rng, 3)
     out = {}
     if m.conditional:
@@ -203,14 +126,11 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
       name='code_prior',
       signature={'model': m.to_dict(), 'code_shape': list(info.example_shape),
                  'num_codes': k},
-      init_params=init_params,
-      loss_fn=loss_fn,
-      eval_fn=eval_fn,
-      artifacts_fn=artifacts_fn,
-      render_figures=figures.render_run,
-      eval_examples=e.test_examples,
-      frozen=stage1.frozen,
-      upstream=stage1.run.record(),
+      training=Training(init_params=init_params, loss_fn=loss_fn, frozen=stage1.frozen,
+                        upstream=stage1.run.record()),
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
+                          render_figures=figures.render_run, sample=sample,
+                          eval_examples=e.test_examples),
   )
 
 

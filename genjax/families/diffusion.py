@@ -13,8 +13,6 @@ that it is comparable with unconditional models.
 
 from __future__ import annotations
 
-import os
-
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -22,15 +20,14 @@ import numpy as np
 
 from genjax import config as config_lib
 from genjax.diffusion import schedules as sch
-from genjax.errors import UserError
-from genjax.families.image_data import image_data
+from genjax.data.image_data import image_data
+from genjax.evals import frechet_setup
 from genjax.figures import diffusion as diffusion_figures
 from genjax.models import conv
-from genjax.models.unet import UNet
+from genjax.models.unet import make_model
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
-from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
-                                   stateless_loss)
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -53,43 +50,15 @@ def schema() -> ml_collections.ConfigDict:
           ddim_eta=0.0,
           guidance_scales=(0.0, 1.0, 3.0, 5.0),  # classifier-free guidance w, a grid each
           class_grid_per_class=6,
-          classifier='',  # classifier workdir or exported file: enables the Fréchet distance
+          classifier='',  # the Fréchet distance's classifier: a workdir or exported file
           frechet_samples=0))  # samples scored against the test set (DDIM); 0: none
-
-
-TRAIN_COMMAND = ('python -m experiments.diffusion --config=configs/diffusion.py '
-                 '--workdir=runs/ddpm')
-
-
-def check_classifier(path: str) -> None:
-  """Refuses, before anything compiles, a Fréchet classifier that was never trained."""
-  if not os.path.exists(path):
-    from genjax.families import classifier  # pylint: disable=g-import-not-at-top
-    raise UserError(
-        f'eval.classifier={path} does not exist; the Fréchet distance needs a trained '
-        f'classifier there. Train it first with {classifier.TRAIN_COMMAND} '
-        '--config.total_epochs=6 (about 20 minutes on 2 CPU cores), or skip the score with '
-        '--config.eval.frechet_samples=0.')
-
-
-def make_model(m, num_classes: int, dtype: str = 'float32') -> UNet:
-  """The U-Net of config section (or signature) `m`, computing in `dtype`."""
-  return UNet(channels=m['channels'], channel_mults=tuple(m['channel_mults']),
-              num_res_blocks=m['num_res_blocks'], attn_resolutions=tuple(m['attn_resolutions']),
-              dropout=m['dropout'], norm_groups=m['norm_groups'],
-              num_classes=num_classes if m['conditional'] else 0,
-              conv=m.get('conv', 'auto'), dtype=dtype)
-
-
-def make_schedule(o) -> sch.Schedule:
-  return sch.make_schedule(o['schedule'], o['timesteps'], o['beta_start'], o['beta_end'])
 
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, o, e = config.model, config.objective, config.eval
   if config.data.binarize != 'none':
     raise config_lib.ConfigError('A diffusion model works on grey levels; set --config.data.binarize=none.')
-  schedule = make_schedule(o)
+  schedule = sch.schedule_of(o)
   k = info.num_classes
   model = make_model(m, k)
   # Training computes in compute_dtype; evaluation and sampling in float32, so that the
@@ -101,7 +70,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     x = jnp.asarray(batch['image'][:1])
     return model.init(rng, x, jnp.zeros((1,), jnp.int32), null(1))
 
-  def loss_fn(params, batch, rng):
+  def loss_fn(params, batch, rng, context):
+    del context
     drop_rng, label_rng, rng = jax.random.split(rng, 3)
     x0 = objectives.to_model_space(batch['image'])
     y = None
@@ -114,7 +84,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return jnp.mean(loss), {}
 
   def eval_with(nll_timesteps: int):
-    def eval_fn(params, batch, rng):
+    def eval_fn(params, batch, rng, context):
+      del context
       x0 = objectives.to_model_space(batch['image'])
       net = lambda x, t: model.apply(params, x, t, null(x.shape[0]))
       loss_rng, rng = jax.random.split(rng)
@@ -145,16 +116,19 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   shape = tuple(info.image_shape)
   noise = lambda rng, n: jax.random.normal(rng, (n,) + shape)
   to01 = lambda x: np.asarray(objectives.to_unit_interval(x))
-  test01 = info.test.images[:8].astype(np.float32) / 255.0
-  scorer = None
-  if e.classifier and e.frechet_samples:
-    check_classifier(e.classifier)
-    from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
-    from genjax.metrics.frechet import FrechetScorer  # pylint: disable=g-import-not-at-top
-    scorer = FrechetScorer(classifier_features.load_feature_fn(e.classifier),
-                           info.test.images.astype(np.float32) / 255.0)
+  test01 = info.test_images.images[:8].astype(np.float32) / 255.0
+  frechet = frechet_setup.setup(e, info.test_images.images)
+  scorer = None if frechet is None else frechet.scorer
 
-  def artifacts_fn(params, rng):
+  def sample(params, rng, num_samples, context):
+    """DDIM samples with the config's steps and eta, [n, H, W, C] in [0, 1]; a conditional
+    model draws unguided (its null label)."""
+    del context
+    noise_rng, step_rng = jax.random.split(rng)
+    return to01(ddim(params, noise(noise_rng, num_samples), step_rng, None, 0.0))
+
+  def artifacts_fn(params, rng, context):
+    del context
     rngs = jax.random.split(rng, 8)
     n = e.num_samples
     samples, trajectory = ddpm(params, noise(rngs[0], n), rngs[1])
@@ -192,14 +166,15 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       signature={'model': {f: v for f, v in m.to_dict().items() if f != 'conv'},
                  'objective': o.to_dict(),
                  'image_shape': list(info.image_shape)},
-      init_params=init_params,
-      loss_fn=stateless_loss(loss_fn),
-      eval_fn=stateless_eval(eval_with(e.nll_timesteps)),
-      final_eval_fn=stateless_eval(eval_with(e.final_nll_timesteps)),
-      artifacts_fn=stateless_artifacts(artifacts_fn),
-      render_figures=diffusion_figures.render_run,
-      eval_examples=e.test_examples,
-      train_eval_examples=e.train_examples,
+      training=Training(init_params=init_params, loss_fn=loss_fn),
+      reporting=Reporting(
+          eval_fn=eval_with(e.nll_timesteps),
+          final_eval_fn=eval_with(e.final_nll_timesteps),
+          artifacts_fn=artifacts_fn,
+          render_figures=diffusion_figures.render_run,
+          sample=sample,
+          eval_examples=e.test_examples,
+          train_eval_examples=e.train_examples),
   )
 
 

@@ -26,17 +26,17 @@ import numpy as np
 import optax
 
 from genjax import config as config_lib
-from genjax.families.image_data import image_data, load_splits
+from genjax.data.image_data import image_data
+from genjax.evals import frechet_setup
 from genjax.figures import gan as figures
 from genjax.metrics import mode_coverage
 from genjax.models import dcgan
 from genjax.objectives import gan as objectives
-from genjax.training.family import Family, FamilyDef
+from genjax.samplers.gan import Sampler
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 from genjax.training.optimizers import apply_optimizer, make_optimizer
 from genjax.training.update import ema_update
 
-TRAIN_COMMAND = 'python -m experiments.gan --config=configs/gan.py:cpu --workdir=runs/gan'
-SAMPLE_BATCH = 500
 NUM_PROGRESS = 10  # fixed latents whose samples the figure follows over training
 
 
@@ -67,28 +67,16 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   if config.data.binarize != 'none':
     raise config_lib.ConfigError('The GAN models 8-bit pixels as reals in [-1, 1]; set '
                                  '--config.data.binarize=none.')
-  e = config.eval
-  if e.frechet_samples and not e.classifier:
-    raise config_lib.ConfigError(
-        'The Fréchet distance and mode coverage need a classifier run; pass '
-        '--config.eval.classifier=<workdir> (train one with experiments/classifier.py), or '
-        'set --config.eval.frechet_samples=0.')
+  frechet_setup.check(config.eval)  # the Fréchet distance's and mode coverage's classifier
 
 
-class DCGAN:
-  """The networks, their optimisers and the two half-steps of one train step."""
+class DCGAN(dcgan.DCGANNetworks):
+  """The networks (`genjax.models.dcgan.DCGANNetworks`), their optimisers and the two
+  half-steps of one train step."""
 
   def __init__(self, m, o, image_shape, num_classes: int, optimizer_config=None,
                ema_decay=0.0):
-    h, w, _ = image_shape
-    if h % 4 or w % 4:
-      raise config_lib.ConfigError(
-          f'The DCGAN halves {h}x{w} images twice; it needs sides divisible by 4 '
-          '(28x28, or 8x8 digits).')
-    self.num_classes = num_classes if m.conditional else 0
-    self.latent_dim = m.latent_dim
-    self.generator = dcgan.Generator(tuple(image_shape), m.channels, self.num_classes)
-    self.discriminator = dcgan.Discriminator(m.channels, self.num_classes, m.spectral_norm)
+    super().__init__(m, image_shape, num_classes)
     self.optimizer = None if optimizer_config is None else {  # None: a reader, no training
         'generator': make_optimizer(optimizer_config),
         'discriminator': make_optimizer(optimizer_config)}
@@ -99,17 +87,29 @@ class DCGAN:
   def labels(self, batch):
     return batch['label'] if self.num_classes else None
 
-  def init(self, rng, batch):
-    """(params, model_state): each network's params and BatchNorm (and spectral-norm)
-    statistics."""
-    g_rng, d_rng = jax.random.split(rng)
-    x = jnp.asarray(batch['image'][:1])
+  def _example(self, batch):
+    """(z, x, y) of one example, the shapes both networks are built for."""
     y = None if not self.num_classes else jnp.asarray(batch['label'][:1])
-    g = self.generator.init(g_rng, jnp.zeros((1, self.latent_dim)), y, train=False)
-    d = self.discriminator.init(d_rng, x, y, train=False)
-    params = {'generator': g['params'], 'discriminator': d['params']}
-    state = {'generator': g['batch_stats'], 'discriminator': d.get('batch_stats', {})}
-    return params, state
+    return jnp.zeros((1, self.latent_dim)), jnp.asarray(batch['image'][:1]), y
+
+  def init_params(self, rng, batch):
+    """Each network's params."""
+    g_rng, d_rng = jax.random.split(rng)
+    z, x, y = self._example(batch)
+    return {'generator': self.generator.init(g_rng, z, y, train=False)['params'],
+            'discriminator': self.discriminator.init(d_rng, x, y, train=False)['params']}
+
+  def init_statistics(self, rng, batch, params):
+    """Each network's BatchNorm (and spectral-norm) statistics for `params`: one forward
+    pass each, which creates the missing variables of the mutable collection, instead of
+    a second init of both networks."""
+    g_rng, d_rng = jax.random.split(rng)
+    z, x, y = self._example(batch)
+    _, g = self.generator.apply({'params': params['generator']}, z, y, train=False,
+                                mutable=['batch_stats'], rngs={'params': g_rng})
+    _, d = self.discriminator.apply({'params': params['discriminator']}, x, y, train=False,
+                                    mutable=['batch_stats'], rngs={'params': d_rng})
+    return {'generator': g['batch_stats'], 'discriminator': d.get('batch_stats', {})}
 
   def _d_logits(self, d_params, d_stats, x, y):
     logits, updated = self.discriminator.apply({'params': d_params, 'batch_stats': d_stats},
@@ -209,38 +209,6 @@ def slerp(a: jax.Array, b: jax.Array, steps: int) -> jax.Array:
   return (jnp.sin((1 - t) * omega) * a + jnp.sin(t * omega) * b) / jnp.where(so > 1e-6, so, 1.0)
 
 
-class Sampler:
-  """Images in [0, 1] from a generator's params: compiled once, BatchNorm statistics
-  measured for averaged weights, running statistics at sampling."""
-
-  def __init__(self, gan: DCGAN, calibration_samples: int, calibrate: bool):
-    self.gan, self.calibration_samples, self._calibrate = gan, calibration_samples, calibrate
-    g = gan.generator
-    self._apply = jax.jit(lambda p, s, z, y: (g.apply({'params': p, 'batch_stats': s}, z, y,
-                                                       train=False) + 1.0) / 2.0)
-    self._measure = jax.jit(lambda p, z, y: dcgan.calibrate(g, p, z, y))
-
-  def statistics(self, g_params, g_stats, rng):
-    if not self._calibrate:
-      return g_stats
-    n = self.calibration_samples
-    z = jax.random.normal(rng, (n, self.gan.latent_dim))
-    y = (jnp.arange(n) % self.gan.num_classes) if self.gan.num_classes else None
-    return self._measure(g_params, z, y)
-
-  def __call__(self, g_params, g_stats, z, y=None) -> np.ndarray:
-    out = [np.asarray(self._apply(g_params, g_stats, z[i:i + SAMPLE_BATCH],
-                                  None if y is None else y[i:i + SAMPLE_BATCH]))
-           for i in range(0, len(z), SAMPLE_BATCH)]
-    return np.concatenate(out)
-
-
-def make_dcgan(signature) -> DCGAN:
-  """The networks a saved run's signature describes, without optimisers (for readers)."""
-  s = ml_collections.ConfigDict(dict(signature))
-  return DCGAN(s.model, s.objective, tuple(s.image_shape), s.num_classes)
-
-
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, o, e = config.model, config.objective, config.eval
   check_config(config)
@@ -258,39 +226,37 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   scorer = logits_of = None
   floor = {}
-  if e.frechet_samples:
-    from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
-    from genjax.metrics.frechet import FrechetScorer  # pylint: disable=g-import-not-at-top
-    features_of, logits_of = classifier_features.load_feature_and_logits_fns(e.classifier)
-    scorer = FrechetScorer(features_of, info.test.images.astype(np.float32) / 255.0)
-    train, _ = load_splits(config.data)
-    pick = np.random.default_rng(config.seed).choice(len(train.images), e.frechet_samples,
-                                                     replace=False)
-    real = train.images[pick].astype(np.float32) / 255.0
+  frechet = frechet_setup.setup(e, info.test_images.images, with_logits=True)
+  if frechet is not None:
+    scorer, logits_of = frechet.scorer, frechet.logits_of
+    real = frechet_setup.floor_images(config.data, e.frechet_samples, config.seed)
     hist = mode_coverage.class_histogram(logits_of(real))
     floor = {'frechet_floor': np.float64(scorer(real)),
              'class_kl_floor': np.float64(mode_coverage.kl_to_uniform(hist))}
 
-  def init_params(rng, batch):
-    return gan.init(rng, batch)[0]
-
-  def init_model_state(rng, batch, params):
-    del params
-    return gan.init(rng, batch)[1]
-
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del rng, frozen
+  def eval_fn(params, batch, rng, context):
+    del rng
     logits = gan.discriminator.apply(
-        {'params': params['discriminator'], 'batch_stats': model_state['discriminator']},
+        {'params': params['discriminator'],
+         'batch_stats': context.model_state['discriminator']},
         2.0 * batch['image'] - 1.0, gan.labels(batch), train=False)
     return {'d_test': jax.nn.sigmoid(logits), 'd_test_loss': jax.nn.softplus(-logits)}
 
-  def artifacts_fn(params, model_state, rng, frozen):
-    del frozen
+  cycle = lambda n: (jnp.arange(n) % k) if k else None  # classes in turn
+
+  def sample(params, rng, num_samples, context):
+    """Generator samples [n, H, W, C] in [0, 1], with the statistics the figures use; a
+    conditional generator's labels cycle through the classes."""
+    stats_rng, z_rng = jax.random.split(rng)
+    gp = params['generator']
+    stats = sampler.statistics(gp, context.model_state['generator'], stats_rng)
+    z = jax.random.normal(z_rng, (num_samples, m.latent_dim))
+    return sampler(gp, stats, z, cycle(num_samples))
+
+  def artifacts_fn(params, rng, context):
     stats_rng, fd_rng = jax.random.split(rng)
     gp = params['generator']
-    stats = sampler.statistics(gp, model_state['generator'], stats_rng)
-    cycle = lambda n: (jnp.arange(n) % k) if k else None  # classes in turn
+    stats = sampler.statistics(gp, context.model_state['generator'], stats_rng)
     rows, steps = interp_z.shape[:2]
     row_y = None if not k else jnp.repeat(cycle(rows), steps)  # one class along a row
     out = {'samples': sampler(gp, stats, progress_z, cycle(len(progress_z))),
@@ -312,14 +278,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='gan',
       signature={'model': m.to_dict(), 'objective': o.to_dict(),
                  'image_shape': list(info.image_shape), 'num_classes': info.num_classes},
-      init_params=init_params,
-      init_model_state=init_model_state,
-      update_fn=gan.update_fn,
-      make_optimizer=lambda: gan.optimizer,
-      eval_fn=eval_fn,
-      artifacts_fn=artifacts_fn,
-      render_figures=figures.render_run,
-      eval_examples=e.test_examples,
+      training=Training(init_params=gan.init_params, init_model_state=gan.init_statistics,
+                        update_fn=gan.update_fn, make_optimizer=lambda: gan.optimizer),
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
+                          render_figures=figures.render_run, sample=sample,
+                          eval_examples=e.test_examples),
   )
 
 

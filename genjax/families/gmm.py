@@ -27,12 +27,12 @@ import numpy as np
 
 from genjax import config as config_lib
 from genjax.errors import UserError
-from genjax.families.features import feature_data
+from genjax.data.features import feature_data
 from genjax.figures import gmm as figures
 from genjax.models import gmm
-from genjax.objectives import flow as flow_objectives
+from genjax.objectives import glow as eight_bit
 from genjax.objectives import gmm as em
-from genjax.training.family import Family, FamilyDef
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
 class IllDefinedCovarianceError(ValueError, UserError):
@@ -80,7 +80,7 @@ def _unit_precisions_where_ill_defined(params, covariance_type: str):
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, o, e = config.model, config.objective, config.eval
   kind = m.covariance_type
-  features = info.test
+  features = info.features
   if m.components > info.num_train:
     raise config_lib.ConfigError(
         f'model.components={m.components} exceeds the {info.num_train} training examples; '
@@ -124,13 +124,13 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
                'iterations': model_state['iterations']}
     return state.replace(params=params, model_state=model_state), metrics
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del model_state, rng, frozen
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     log_likelihood = gmm.log_likelihood(params, batch['x'], covariance_type=kind)
     if not config.data.get('dequantize', False):
       return {'log_likelihood': log_likelihood}
-    bits = flow_objectives.bits_per_dim(log_likelihood, info.example_shape[0])
-    return {'log_likelihood': log_likelihood, **flow_objectives.per_example_terms(bits)}
+    bits = eight_bit.bits_per_dim(log_likelihood, info.example_shape[0])
+    return {'log_likelihood': log_likelihood, **eight_bit.per_example_terms(bits)}
 
   @jax.jit
   def criteria(params, x):
@@ -139,8 +139,14 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
             'bic': gmm.bic(params, x, covariance_type=kind),
             'aic': gmm.aic(params, x, covariance_type=kind)}
 
-  def artifacts_fn(params, model_state, rng, frozen):
-    del frozen
+  def sample(params, rng, num_samples, context):
+    """Draws from the mixture, mapped back to pixels: images [n, H, W, C]."""
+    del context
+    samples, _ = gmm.sample(rng, params, num_samples, covariance_type=kind)
+    return features.to_images(np.asarray(samples))
+
+  def artifacts_fn(params, rng, context):
+    model_state = context.model_state
     if model_state['ill_defined']:  # the host's first look at a failed run: raise here
       raise IllDefinedCovarianceError(_ill_defined_message(o.reg_covar,
                                                            int(model_state['iterations'])))
@@ -154,16 +160,14 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='gmm',
       signature={'model': m.to_dict(), 'reg_covar': o.reg_covar, 'init': o.init,
                  'num_features': info.example_shape[0]},
-      init_params=init_params,
-      init_model_state=init_model_state,
-      update_fn=update_fn,
-      make_optimizer=lambda: None,
-      eval_fn=eval_fn,
-      final_eval_fn=eval_fn,  # the final test log-likelihood, into final_metrics.json
-      eval_summary=((lambda means: flow_objectives.summary(means, len(features.test)))
-                    if config.data.get('dequantize', False) else None),
-      artifacts_fn=artifacts_fn,
-      render_figures=figures.render_run,
+      training=Training(init_params=init_params, init_model_state=init_model_state,
+                        update_fn=update_fn, make_optimizer=lambda: None),
+      reporting=Reporting(
+          eval_fn=eval_fn,
+          final_eval_fn=eval_fn,  # the final test log-likelihood, into final_metrics.json
+          eval_summary=((lambda means: eight_bit.summary(means, len(features.test)))
+                        if config.data.get('dequantize', False) else None),
+          artifacts_fn=artifacts_fn, render_figures=figures.render_run, sample=sample),
   )
 
 

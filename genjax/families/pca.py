@@ -15,11 +15,11 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.families.image_data import image_data
+from genjax.data.image_data import image_data
 from genjax.figures import reconstruction as figures
 from genjax.models import pca
 from genjax.objectives.reconstruction import reconstruction_errors
-from genjax.training.family import Family, FamilyDef, stateless_artifacts, stateless_eval
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 _SCATTER_EXAMPLES = 5000
 _RECONSTRUCTIONS = 16
@@ -64,14 +64,14 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
         'explained_variance_ratio': jnp.sum(params['explained_variance_ratio']),
         'converged': jnp.bool_(True)}
 
-  def eval_fn(params, batch, rng):
-    del rng
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     return errors(params, batch)
 
-  test_images = info.test.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
+  test_images = info.test_images.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
 
-  def artifacts_fn(params, rng):
-    del rng
+  def artifacts_fn(params, rng, context):
+    del rng, context
     codes = pca.encode(params, flatten(test_images))
     out = {'explained_variance': params['explained_variance'],
            'explained_variance_ratio': params['explained_variance_ratio'],
@@ -81,17 +81,18 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
            'recon_means': unshape(pca.decode(params, codes[:_RECONSTRUCTIONS]))}
     if k >= 2:  # the first two scores, as every 2-D code is drawn
       out['latent_means'] = codes[:, :2]
-      out['latent_labels'] = info.test.labels[:_SCATTER_EXAMPLES]
+      out['latent_labels'] = info.test_images.labels[:_SCATTER_EXAMPLES]
     return out
 
-  evaluate = stateless_eval(eval_fn)
   return Family(
       name='pca',
       signature={'model': config.model.to_dict(), 'image_shape': list(info.image_shape)},
-      init_params=init_params, update_fn=update_fn, make_optimizer=lambda: None,
-      eval_fn=evaluate, final_eval_fn=evaluate,  # the final metrics hold the test error
-      artifacts_fn=stateless_artifacts(artifacts_fn), render_figures=figures.render_run,
-      eval_examples=config.eval.test_examples)
+      training=Training(init_params=init_params, update_fn=update_fn,
+                        make_optimizer=lambda: None),
+      reporting=Reporting(
+          eval_fn=eval_fn, final_eval_fn=eval_fn,  # the final metrics hold the test error
+          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
+          eval_examples=config.eval.test_examples))
 
 
 RANGES = {'model.n_components': 'positive'}

@@ -8,13 +8,12 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.families.image_data import image_data
+from genjax.data.image_data import image_data
 from genjax.figures import vae as vae_figures
-from genjax.models.vae import VAE
+from genjax.models.vae import VAE, make_model
 from genjax.objectives import vae as objectives
 from genjax.samplers import vae as samplers
-from genjax.training.family import (Family, FamilyDef, stateless_artifacts, stateless_eval,
-                                   stateless_loss)
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 _SCATTER_EXAMPLES = 5000
 
@@ -35,16 +34,6 @@ def schema() -> ml_collections.ConfigDict:
           manifold_grid=20))
 
 
-def make_model(m: ml_collections.ConfigDict, image_shape, num_classes: int,
-               dtype: str = 'float32') -> VAE:
-  """The VAE that config section `m` describes, computing in `dtype`; conditional on one
-  of num_classes labels when m.conditional."""
-  return VAE(image_shape=tuple(image_shape), latent_dim=m.latent_dim, hidden=tuple(m.hidden),
-             activation=m.activation, architecture=m.architecture,
-             conv_channels=tuple(m.conv_channels), likelihood=m.likelihood,
-             num_classes=num_classes if m.conditional else 0, dtype=dtype)
-
-
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, e = config.model, config.eval
   if m.likelihood == 'gaussian' and config.data.binarize != 'none':
@@ -60,7 +49,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return model.init(rng, jnp.asarray(batch['image'][:1]), y)
 
   def eval_with(k: int):
-    def eval_fn(params, batch, rng):
+    def eval_fn(params, batch, rng, context):
+      del context
       x, y = batch['image'], labels(batch)
       terms = objectives.elbo_terms(model, params, x, y, rng)
       if k:
@@ -69,10 +59,18 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       return terms
     return eval_fn
 
-  test_images = info.test.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
-  test_labels = info.test.labels[:_SCATTER_EXAMPLES]
+  test_images = info.test_images.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
+  test_labels = info.test_images.labels[:_SCATTER_EXAMPLES]
 
-  def artifacts_fn(params, rng):
+  def sample(params, rng, num_samples, context):
+    """Decoder means at z ~ N(0, I), [n, H, W, C] in [0, 1]; a conditional model's
+    labels cycle through the classes."""
+    del context
+    y = jnp.arange(num_samples) % info.num_classes if m.conditional else None
+    return samplers.sample_prior(model, params, rng, num_samples, y)
+
+  def artifacts_fn(params, rng, context):
+    del context
     out = {}
     if m.conditional:
       y = jnp.repeat(jnp.arange(info.num_classes), 10)
@@ -99,16 +97,18 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   return Family(
       name='vae',
       signature={'model': m.to_dict(), 'image_shape': list(info.image_shape)},
-      init_params=init_params,
-      loss_fn=stateless_loss(objectives.training_loss(train_model, m.conditional,
-                                                      config.objective.name,
-                                                      config.objective.iwae_k)),
-      eval_fn=stateless_eval(eval_with(e.iwae_k)),
-      final_eval_fn=stateless_eval(eval_with(e.final_iwae_k)),
-      artifacts_fn=stateless_artifacts(artifacts_fn),
-      render_figures=vae_figures.render_run,
-      eval_examples=e.test_examples,
-      train_eval_examples=e.train_examples,
+      training=Training(
+          init_params=init_params,
+          loss_fn=objectives.training_loss(train_model, m.conditional, config.objective.name,
+                                           config.objective.iwae_k)),
+      reporting=Reporting(
+          eval_fn=eval_with(e.iwae_k),
+          final_eval_fn=eval_with(e.final_iwae_k),
+          artifacts_fn=artifacts_fn,
+          render_figures=vae_figures.render_run,
+          sample=sample,
+          eval_examples=e.test_examples,
+          train_eval_examples=e.train_examples),
   )
 
 

@@ -10,7 +10,7 @@ both p(tokens | y) and p(tokens) for classifier-free guidance.
 
 Evaluation reports the token NLL and the bound -log p(x) <= -log p(x | f_hat) - log
 p(tokens) in bits/dim (the same terms as the raster prior over the same tokens,
-`genjax.families.code_prior`). Artifacts: samples, a class grid at each guidance scale,
+`genjax.stage2.codes`). Artifacts: samples, a class grid at each guidance scale,
 the decodings scale by scale of a few samples, and the Fréchet distance of decoded samples
 at each guidance scale beside its floor.
 """
@@ -24,20 +24,18 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from genjax import commands
 from genjax import config as config_lib
 from genjax.errors import UserError
-from genjax.families.code_prior import (bound_terms, check_frechet, code_prior_data,
-                                        frechet_of, frechet_reference)
-from genjax.families.vqvae_codes import load_stage1
+from genjax.evals import frechet_setup
 from genjax.figures import var as figures
 from genjax.models import multiscale_quantizer as multiscale
 from genjax.models.var import VARTransformer
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import var as samplers
-from genjax.training.family import Family, FamilyDef
-
-STAGE1_COMMAND = ('python -m experiments.vqvae --config=configs/vqvae.py:cpu,multiscale '
-                  '--workdir=runs/var_tokenizer')
+from genjax.stage2.codes import bound_terms, code_prior_data, frechet_of, frechet_reference
+from genjax.stage2.first_stage import load_stage1
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -72,7 +70,7 @@ def make_model(m: ml_collections.ConfigDict, scales, num_codes: int,
 
 def check_config(config: ml_collections.ConfigDict) -> None:
   e = config.eval
-  check_frechet(e)
+  frechet_setup.check(e)
   if not 0.0 < e.top_p <= 1.0:
     raise config_lib.ConfigError(f'eval.top_p={e.top_p} must be in (0, 1]; set '
                                  '--config.eval.top_p=1.0 (no nucleus filtering) or e.g. 0.96.')
@@ -89,7 +87,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   tokenizer = stage1.objective
   if not tokenizer.scales:
     raise UserError(f'The stage-1 run in {stage1.run.workdir} has one code map, not '
-                    f'multi-scale tokens; train a tokenizer with {STAGE1_COMMAND}')
+                    f'multi-scale tokens; train a tokenizer with {commands.VAR_TOKENIZER}')
   scales = tokenizer.scales
   num_classes = info.num_classes if m.conditional else 0
   model = make_model(m, scales, stage1.num_codes, info.num_classes)
@@ -111,21 +109,21 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     y = jnp.zeros((1,), jnp.int32) if num_classes else None
     return model.init(rng, jnp.zeros((1, length - first, code_dim)), y)
 
-  def loss_fn(params, model_state, batch, rng, frozen):
+  def loss_fn(params, batch, rng, context):
     tokens = batch['codes'][:, 0]
     y = None
     if num_classes:
       drop = jax.random.bernoulli(rng, m.class_dropout, batch['label'].shape)
       y = jnp.where(drop, model.null_class, batch['label'])
-    nll = token_nll(params, frozen, tokens, y)
+    nll = token_nll(params, context.frozen, tokens, y)
     aux = {'nll': jnp.mean(nll), 'bits_per_token': jnp.mean(nll) / (length * math.log(2.0))}
-    return jnp.mean(nll), (aux, model_state)
+    return jnp.mean(nll), aux
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del model_state, rng
+  def eval_fn(params, batch, rng, context):
+    del rng
     y = batch['label'] if num_classes else None
-    return bound_terms(tokenizer, frozen, batch, token_nll(params, frozen,
-                                                          batch['codes'][:, 0], y))
+    return bound_terms(tokenizer, context.frozen, batch,
+                       token_nll(params, context.frozen, batch['codes'][:, 0], y))
 
   scorer, floor_images = frechet_reference(e, info, stage1, config.seed)
   naive = e.sampler == 'naive'
@@ -148,8 +146,14 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   def labels_for(num, start=0):
     return (jnp.arange(start, start + num) % info.num_classes) if num_classes else None
 
-  def artifacts_fn(params, model_state, rng, frozen):
-    del model_state
+  def sample(params, rng, num_samples, context):
+    """Token pyramids drawn scale by scale without guidance, decoded by the tokenizer:
+    images [n, H, W, C] in [0, 1]; a class-conditional model's labels cycle."""
+    tokens, _ = draw(params, context.frozen, rng, num_samples, labels_for(num_samples), 1.0)
+    return np.asarray(decode(context.frozen, tokens))
+
+  def artifacts_fn(params, rng, context):
+    frozen = context.frozen
     rngs = jax.random.split(rng, 3)
     y = labels_for(e.num_samples)
     tokens, logps = draw(params, frozen, rngs[0], e.num_samples, y, 1.0)
@@ -186,14 +190,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='var',
       signature={'model': m.to_dict(), 'scales': list(scales), 'num_codes': stage1.num_codes,
                  'code_dim': code_dim, 'num_classes': num_classes},
-      init_params=init_params,
-      loss_fn=loss_fn,
-      eval_fn=eval_fn,
-      artifacts_fn=artifacts_fn,
-      render_figures=figures.render_run,
-      eval_examples=e.test_examples,
-      frozen=stage1.frozen,
-      upstream=stage1.run.record(),
+      training=Training(init_params=init_params, loss_fn=loss_fn, frozen=stage1.frozen,
+                        upstream=stage1.run.record()),
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
+                          render_figures=figures.render_run, sample=sample,
+                          eval_examples=e.test_examples),
   )
 
 

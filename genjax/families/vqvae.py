@@ -18,17 +18,14 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.families.image_data import image_data
+from genjax.data.image_data import image_data
 from genjax.figures import vqvae as figures
 from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import quantizer
-from genjax.models.vqvae import VQVAE
 from genjax.objectives import vqvae as objectives
-from genjax.training.family import Family, FamilyDef
+from genjax.objectives.vqvae import encoder, make_objective
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
-TRAIN_COMMAND = ('python -m experiments.vqvae --config=configs/vqvae.py:cpu '
-                 '--workdir=runs/vqvae')
-ENCODE_BATCH = 1000
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -53,36 +50,6 @@ def schema() -> ml_collections.ConfigDict:
           usage_examples=10000,  # test images whose codes make the usage histogram
           num_reconstructions=16,
           num_uniform_samples=64))
-
-
-def make_objective(m, o, image_shape) -> objectives.VQObjective:
-  model = VQVAE(image_shape=tuple(image_shape), channels=m.channels, res_hidden=m.res_hidden,
-                num_res_blocks=m.num_res_blocks, downsamples=m.downsamples,
-                code_dim=m.code_dim,
-                scales=tuple(int(p) for p in m.get('scales', ())))  # older runs lack it
-  return objectives.VQObjective(model=model, num_codes=m.num_codes, likelihood=m.likelihood,
-                                beta=o.beta, codebook=o.codebook, ema_decay=o.ema_decay,
-                                dead_code_threshold=o.dead_code_threshold)
-
-
-def objective_from_signature(signature) -> objectives.VQObjective:
-  """The stage-1 objective a saved run's signature describes (for a stage-2 reader)."""
-  s = ml_collections.ConfigDict(dict(signature))
-  return make_objective(s.model, s.objective, s.image_shape)
-
-
-def encoder(objective: objectives.VQObjective):
-  """(params, model_state, uint8 images [N, H, W, C]) -> int32 code grids [N, h, w], in
-  batches; compiled once, whatever the params (make it once per objective)."""
-  codes_of = jax.jit(objective.codes)
-
-  def encode(params, model_state, images: np.ndarray) -> np.ndarray:
-    out = [np.asarray(codes_of(params, model_state,
-                               jnp.asarray(images[i:i + ENCODE_BATCH], jnp.float32) / 255.0))
-           for i in range(0, len(images), ENCODE_BATCH)]
-    return np.concatenate(out) if out else np.zeros((0,), np.int32)
-
-  return encode
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
@@ -137,24 +104,30 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       return None
     return quantizer.ema_init(first_codebook(rng, params['net'], batch))._asdict()
 
-  def loss_fn(params, model_state, batch, rng, frozen):
-    del frozen
-    loss, aux, model_state = objective.loss_and_state(params, model_state, batch['image'],
-                                                      rng)
+  def loss_fn(params, batch, rng, context):
+    loss, aux, model_state = objective.loss_and_state(params, context.model_state,
+                                                      batch['image'], rng)
     return loss, (aux, model_state)
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del rng, frozen
-    return objective.eval_terms(params, model_state, batch['image'])
+  def eval_fn(params, batch, rng, context):
+    del rng
+    return objective.eval_terms(params, context.model_state, batch['image'])
 
-  test_u8 = info.test.images
+  test_u8 = info.test_images.images
   recon_inputs = test_u8[:e.num_reconstructions].astype(np.float32) / 255.0
   token_shape = objective.token_shape
   encode, decode = encoder(objective), jax.jit(objective.decode_codes)  # compiled once a run
   by_scale = jax.jit(objective.reconstructions_by_scale)
 
-  def artifacts_fn(params, model_state, rng, frozen):
-    del frozen
+  def sample(params, rng, num_samples, context):
+    """Decoder means [n, H, W, C] in [0, 1] of codes drawn from the uniform prior: a stage
+    1 alone has no learned prior (the code-prior family and VAR draw from one)."""
+    codes = jax.random.randint(rng, (num_samples,) + token_shape, 0, m.num_codes)
+    mean, _ = decode(params, context.model_state, codes)
+    return np.asarray(objectives.decoder_mean01(m.likelihood, mean))
+
+  def artifacts_fn(params, rng, context):
+    model_state = context.model_state
     codes = encode(params, model_state, test_u8[:e.usage_examples])
     mean, _ = decode(params, model_state, jnp.asarray(codes[:len(recon_inputs)]))
     uniform = jax.random.randint(rng, (e.num_uniform_samples,) + token_shape, 0, m.num_codes)
@@ -175,14 +148,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='vqvae',
       signature={'model': m.to_dict(), 'objective': o.to_dict(),
                  'image_shape': list(info.image_shape)},
-      init_params=init_params,
-      init_model_state=init_model_state,
-      loss_fn=loss_fn,
-      eval_fn=eval_fn,
-      eval_summary=objectives.summarise_codes,
-      artifacts_fn=artifacts_fn,
-      render_figures=figures.render_run,
-      eval_examples=e.test_examples,
+      training=Training(init_params=init_params, init_model_state=init_model_state,
+                        loss_fn=loss_fn),
+      reporting=Reporting(eval_fn=eval_fn, eval_summary=objectives.summarise_codes,
+                          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
+                          sample=sample, eval_examples=e.test_examples),
   )
 
 

@@ -34,7 +34,8 @@ from genjax.metrics.standard_error import standard_error
 from genjax.objectives import word2vec as objectives
 from genjax.training import mesh as mesh_lib
 from genjax.training import sparse_sgd
-from genjax.training.family import Data, DataInfo, Family, FamilyDef
+from genjax.data.family_data import Data, DataInfo
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def data(config: ml_collections.ConfigDict, process_index: int, process_count: i
 
   return Data(
       info=DataInfo(num_train=stream.num_examples, vocab_size=len(vocabulary),
-                    test=vocabulary),
+                    vocabulary=vocabulary),
       train=stream, splits={'test': test_split},
       description=(f'{d.corpus}: {len(train):,} training words ({len(train_words):,} before '
                    f'min_count={d.min_count}), {len(held_out):,} held out, vocabulary '
@@ -117,7 +118,7 @@ def held_out_summary(means: dict, num_pairs: int) -> dict[str, float]:
 def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   m, o, e = config.model, config.objective, config.eval
   v, dim = info.vocab_size, m.dim
-  vocabulary = info.test
+  vocabulary = info.vocabulary
   total = config_lib.total_steps(config, info.num_train)
   start_lr = config.optimizer.learning_rate
   questions = _questions(e.analogies)
@@ -157,8 +158,8 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   log_noise = jnp.log(jnp.asarray(text.noise_distribution(vocabulary.counts), jnp.float32))
   log_unigram = jnp.log(jnp.asarray(vocabulary.counts / vocabulary.counts.sum(), jnp.float32))
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del model_state, rng, frozen
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     center = params['center'][batch['center']]
     nll = objectives.softmax_nll(center, params['context'], batch['context'])
     # Negative sampling drives W.C towards log p(c|w) - log(k Pn(c)) (Levy & Goldberg),
@@ -169,21 +170,19 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
             'context_nll_times_noise': with_noise,
             'unigram_nll': -log_unigram[batch['context']]}
 
-  def artifacts_fn(params, model_state, rng, frozen):
-    del model_state, rng, frozen
+  def artifacts_fn(params, rng, context):
+    del rng, context
     return word_artifacts(np.asarray(params['center']), vocabulary.words, questions, e)
 
   num_pairs = config.data.eval_pairs
   return Family(
       name='word2vec',
       signature={'model': m.to_dict(), 'objective': o.to_dict(), 'vocab_size': v},
-      init_params=init_params,
-      update_fn=update_fn,
-      make_optimizer=lambda: None,
-      eval_fn=eval_fn,
-      eval_summary=lambda means: held_out_summary(means, num_pairs),
-      artifacts_fn=artifacts_fn,
-      render_figures=figures.render_run,
+      training=Training(init_params=init_params, update_fn=update_fn,
+                        make_optimizer=lambda: None),
+      reporting=Reporting(eval_fn=eval_fn,
+                          eval_summary=lambda means: held_out_summary(means, num_pairs),
+                          artifacts_fn=artifacts_fn, render_figures=figures.render_run),
   )
 
 

@@ -54,8 +54,8 @@ class FrechetScorer:
   """Scores image sets against reference statistics in a fixed feature space.
 
   features_fn: images [N, H, W, 1] in [0, 1] -> features [N, D] (e.g.
-  `genjax.families.classifier.load_feature_fn(workdir)`); the reference statistics are of
-  `reference_images` (typically the test set).
+  `genjax.evals.classifier_features.load_feature_fn(workdir)`); the reference statistics
+  are of `reference_images` (typically the test set).
   """
   features_fn: Callable[[np.ndarray], np.ndarray]
   reference_images: np.ndarray

@@ -48,3 +48,10 @@ class Classifier(nn.Module):
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
   """Per-example -log softmax(logits)[label]."""
   return -jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=-1)[:, 0]
+
+
+def make_model(model_config, num_classes: int) -> Classifier:
+  """The classifier that a run's model config (or saved signature['model']) describes."""
+  m = model_config
+  return Classifier(num_classes=num_classes, conv_channels=tuple(m['conv_channels']),
+                    hidden=int(m['hidden']), dropout=float(m['dropout']))

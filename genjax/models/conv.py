@@ -14,6 +14,11 @@ It computes the same function in one of two ways:
 'auto' (the default) picks per layer from the backend and the shape, by `choose`; the rule
 and the measurements behind it are in `choose`'s docstring. Both formulations agree to
 float tolerance, values and gradients (tests/models/test_conv.py).
+
+`ConvTranspose` is flax's `nn.ConvTranspose` through the same formulations, for any kernel,
+stride and padding. A 4x4 stride-2 'SAME' transposed convolution has a layer of its own,
+`genjax.models.conv_transpose.ConvTranspose4x4Stride2` (same parameters and function, no
+multiply-adds by the zeros this layer dilates its input with): use that one at that shape.
 """
 
 from __future__ import annotations
@@ -144,7 +149,9 @@ class ConvTranspose(nn.Module):
   """`nn.ConvTranspose(features, kernel_size, strides, padding)` (its parameters, names and
   function), computed as `Conv`'s formulation over the input dilated by the strides:
   XLA lowers flax's layer to a convolution with lhs dilation, which on CPU is slow inside
-  a loop body like every XLA convolution."""
+  a loop body like every XLA convolution. The general layer; for a 4x4 kernel at stride 2
+  with 'SAME' padding use `conv_transpose.ConvTranspose4x4Stride2`, which skips the
+  dilation's zeros."""
   features: int
   kernel_size: Sequence[int]
   strides: Sequence[int] = (1, 1)

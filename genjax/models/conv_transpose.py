@@ -1,14 +1,21 @@
-"""A 4x4 stride-2 transposed convolution computed as four 2x2 phase convolutions.
+"""A 4x4 stride-2 'SAME' transposed convolution computed as four 2x2 phase convolutions.
 
-The same function and parameters as flax's `nn.ConvTranspose(features, (4, 4), strides=(2,
-2), padding='SAME')`, without its cost on CPU: XLA lowers that layer to a convolution over
-the input dilated with zeros, so three in four of its multiply-adds are by zero. Each
-output pixel (2m + p, 2n + q) depends on a 2x2 window of the input, through the kernel taps
-of its phase (p, q): along one axis, phase 0 reads inputs m - 1 and m through taps 0 and
-2, phase 1 reads m and m + 1 through taps 1 and 3. One convolution with the four phases'
-kernels stacked as output channels computes them all; interleaving them gives the output.
-Measured on 2 CPU cores (forward and backward, batch 64, 16 channels): 32 ms against 11 ms
-at 14x14 -> 28x28, 13 ms against 3 ms at 7x7 -> 14x14.
+When to use which: `ConvTranspose4x4Stride2` here for a 4x4 kernel at stride 2 with 'SAME'
+padding (the VQ-VAE decoder's and DCGAN generator's upsampling, which double the size);
+`genjax.models.conv.ConvTranspose` for any other kernel, stride or padding (the VAE's and
+the autoencoder's 3x3 stride-2 decoders). This layer is the special case of that one for
+the one shape: the same function and the same parameters as `conv.ConvTranspose`, and as
+flax's `nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding='SAME')`, so either
+loads the other's checkpoints.
+
+Why a layer of its own: the general layer (XLA's lowering of flax's, and
+`conv.ConvTranspose`) convolves the input dilated with zeros, so at stride 2 three in four
+of its multiply-adds are by zero. Here each output pixel (2m + p, 2n + q) depends on a 2x2
+window of the input, through the kernel taps of its phase (p, q): along one axis, phase 0
+reads inputs m - 1 and m through taps 0 and 2, phase 1 reads m and m + 1 through taps 1
+and 3. One convolution (`conv.convolve`, so the formulation `conv.choose` picks) with the
+four phases' kernels stacked as output channels computes them all; interleaving them gives
+the output, and no multiply-add is by an inserted zero.
 """
 
 from __future__ import annotations

@@ -24,7 +24,9 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 
+from genjax.config import ConfigError
 from genjax.models.conv import Conv
 from genjax.models.conv_transpose import ConvTranspose4x4Stride2
 
@@ -102,3 +104,26 @@ def calibrate(generator: Generator, params, z: jax.Array, y: jax.Array | None = 
   _, updated = generator.clone(bn_momentum=0.0).apply(
       {'params': params, 'batch_stats': unused}, z, y, train=True, mutable=['batch_stats'])
   return updated['batch_stats']
+
+
+class DCGANNetworks:
+  """The generator and discriminator a GAN run's model config sizes, and the latent and
+  class counts a sampler needs: what the GAN family's trainer and a reader of its runs
+  share."""
+
+  def __init__(self, m, image_shape, num_classes: int):
+    h, w, _ = image_shape
+    if h % 4 or w % 4:
+      raise ConfigError(
+          f'The DCGAN halves {h}x{w} images twice; it needs sides divisible by 4 '
+          '(28x28, or 8x8 digits).')
+    self.num_classes = num_classes if m.conditional else 0
+    self.latent_dim = m.latent_dim
+    self.generator = Generator(tuple(image_shape), m.channels, self.num_classes)
+    self.discriminator = Discriminator(m.channels, self.num_classes, m.spectral_norm)
+
+
+def make_dcgan(signature) -> DCGANNetworks:
+  """The networks a saved GAN run's signature describes (for readers of the run)."""
+  s = ml_collections.ConfigDict(dict(signature))
+  return DCGANNetworks(s.model, tuple(s.image_shape), s.num_classes)

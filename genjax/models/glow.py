@@ -1,8 +1,8 @@
-"""Glow's multi-scale flow (Kingma & Dhariwal, 2018), exact log p(x) and its inverse.
+"""Glow's multi-scale normalizing flow (Kingma & Dhariwal, 2018), exact log p(x) and its inverse.
 
 For each of `levels` levels: squeeze (2x2 blocks to channels), `steps` steps of flow
 (ActNorm, invertible 1x1 convolution, affine coupling with a bounded `scale`, Glow's
-sigmoid or a tanh log-scale; `genjax.models.flow_layers`), then,
+sigmoid or a tanh log-scale; `genjax.models.glow_layers`), then,
 below the top, factor out half the channels under a learned conditional Gaussian given the
 other half (Glow's `split2d`: a zero-initialised 3x3 conv, so it starts as N(0, I)). The
 top latent has a learned Gaussian too. A 28x28x1 image with 2 levels: 14x14x4, split to
@@ -22,7 +22,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from genjax.models import flow_layers as fl
+from genjax.models import glow_layers as gl
 from genjax.models.conv import Conv
 
 
@@ -49,15 +49,15 @@ class Glow(nn.Module):
   levels: int = 2
   steps: int = 8
   hidden: int = 64
-  scale: str = 'sigmoid'  # the couplings' bounded scale (`flow_layers.SCALES`)
+  scale: str = 'sigmoid'  # the couplings' bounded scale (`glow_layers.SCALES`)
 
   def setup(self):
     h, w, c = self.image_shape
     if h % 2**self.levels or w % 2**self.levels:
       raise ValueError(f'{self.levels} levels halve the sides {self.levels} times: '
                        f'{self.image_shape} does not divide; change model.levels.')
-    self.flows = [[fl.FlowStep(self.hidden, self.scale, name=f'level{i}_step{k}')
-                   for k in range(self.steps)] for i in range(self.levels)]
+    self.level_steps = [[gl.GlowStep(self.hidden, self.scale, name=f'level{i}_step{k}')
+                         for k in range(self.steps)] for i in range(self.levels)]
     self.split_priors = [SplitPrior(2 * c * 4**i, name=f'split_prior{i}')
                          for i in range(self.levels - 1)]
     top = self.latent_shapes[-1]
@@ -82,8 +82,8 @@ class Glow(nn.Module):
     log_base = jnp.zeros(x.shape[:1], x.dtype)
     latents = []
     for i in range(self.levels):
-      x = fl.squeeze(x)
-      for step in self.flows[i]:
+      x = gl.squeeze(x)
+      for step in self.level_steps[i]:
         x, ld = step(x)
         logdet = logdet + ld
       if i < self.levels - 1:
@@ -108,9 +108,9 @@ class Glow(nn.Module):
     for i in reversed(range(self.levels)):
       if i < self.levels - 1:
         x = jnp.concatenate([x, latents[i]], axis=-1)
-      for step in reversed(self.flows[i]):
+      for step in reversed(self.level_steps[i]):
         x, _ = step(x, reverse=True)
-      x = fl.unsqueeze(x)
+      x = gl.unsqueeze(x)
     return x
 
   def sample(self, rng: jax.Array, num: int, temperature: float = 1.0) -> jax.Array:
@@ -124,7 +124,7 @@ class Glow(nn.Module):
         mean, log_std = self.split_priors[i](x)
         out = mean + temperature * jnp.exp(log_std) * jax.random.normal(keys[i], mean.shape)
         x = jnp.concatenate([x, out], axis=-1)
-      for step in reversed(self.flows[i]):
+      for step in reversed(self.level_steps[i]):
         x, _ = step(x, reverse=True)
-      x = fl.unsqueeze(x)
+      x = gl.unsqueeze(x)
     return x

@@ -123,3 +123,13 @@ class UNet(nn.Module):
     h = nn.swish(_norm(h.shape[-1], g, dtype)(h))
     out = conv(out_channels, (3, 3), kernel_init=nn.initializers.zeros)(h)
     return out.astype(jnp.float32)  # the loss is computed in float32
+
+
+def make_model(m, num_classes: int, dtype: str = 'float32') -> UNet:
+  """The U-Net of a diffusion run's model config (or saved signature['model']) `m`,
+  computing in `dtype`."""
+  return UNet(channels=m['channels'], channel_mults=tuple(m['channel_mults']),
+              num_res_blocks=m['num_res_blocks'], attn_resolutions=tuple(m['attn_resolutions']),
+              dropout=m['dropout'], norm_groups=m['norm_groups'],
+              num_classes=num_classes if m['conditional'] else 0,
+              conv=m.get('conv', 'auto'), dtype=dtype)

@@ -103,3 +103,12 @@ class VAE(nn.Module):
 def decoder_mean(p_x: Bernoulli | DiagGaussian) -> jax.Array:
   return p_x.probs if isinstance(p_x, Bernoulli) else p_x.mean
 
+
+
+def make_model(m, image_shape, num_classes: int, dtype: str = 'float32') -> VAE:
+  """The VAE that a run's model config `m` describes, computing in `dtype`; conditional on
+  one of num_classes labels when m.conditional."""
+  return VAE(image_shape=tuple(image_shape), latent_dim=m.latent_dim, hidden=tuple(m.hidden),
+             activation=m.activation, architecture=m.architecture,
+             conv_channels=tuple(m.conv_channels), likelihood=m.likelihood,
+             num_classes=num_classes if m.conditional else 0, dtype=dtype)

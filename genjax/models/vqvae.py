@@ -62,7 +62,8 @@ class Decoder(nn.Module):
       x = ResidualBlock(self.channels, self.res_hidden)(x)
     x = nn.relu(x)
     for i in range(self.downsamples):
-      # nn.ConvTranspose's function and param names, at a quarter of its CPU cost.
+      # nn.ConvTranspose's function and param names, without its multiply-adds by the
+      # dilation's zeros (genjax.models.conv_transpose).
       x = nn.relu(ConvTranspose4x4Stride2(self.channels // 2, name=f'ConvTranspose_{i}')(x))
     return Conv(self.out_channels, (3, 3))(x)
 

@@ -43,10 +43,11 @@ def nll_terms(model, params, x: jax.Array, y: jax.Array | None) -> dict[str, jax
 
 
 def nll_loss(model, conditional: bool):
-  """The pure `loss_fn(params, batch, rng) -> (loss, aux)`: mean NLL in nats per image."""
+  """The pure `loss_fn(params, batch, rng, context=None) -> (loss, aux)`: mean NLL in
+  nats per image."""
 
-  def loss_fn(params, batch, rng):
-    del rng
+  def loss_fn(params, batch, rng, context=None):
+    del rng, context
     y = batch['label'] if conditional else None
     terms = nll_terms(model, params, batch['image'], y)
     aux = {k: jnp.mean(v) for k, v in terms.items()}

@@ -3,7 +3,7 @@
 Pixels x live on the 256 bin centres 2k/255 - 1 in [-1, 1]; bin k is [x - 1/255, x + 1/255],
 the first reaching to -inf and the last to +inf, so the 256 probabilities sum to one and
 -sum log P is a proper discrete negative log-likelihood: bits/dim that stand in one table
-with an autoregressive model's, the DDPM bound's and a flow's.
+with an autoregressive model's, the DDPM bound's and Glow's.
 
 - 'discretized_logistic': PixelCNN++ (Salimans et al., 2017), one logistic per pixel.
 - 'discretized_gaussian': the DDPM decoder's (Ho et al., 2020), shared with its bound.

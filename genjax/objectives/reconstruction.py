@@ -43,12 +43,12 @@ def autoencoder_terms(model: Autoencoder, params, x: jax.Array,
 
 
 def autoencoder_loss(model: Autoencoder, loss: str):
-  """(params, batch, rng) -> (mean loss, batch means of every term): squared error summed
-  over pixels, or the Bernoulli negative log-likelihood."""
+  """(params, batch, rng, context=None) -> (mean loss, batch means of every term): squared
+  error summed over pixels, or the Bernoulli negative log-likelihood."""
   key = 'bernoulli_nll' if loss == 'bernoulli' else 'squared_error'
 
-  def loss_fn(params, batch, rng):
-    del rng
+  def loss_fn(params, batch, rng, context=None):
+    del rng, context
     terms = autoencoder_terms(model, params, batch['image'], loss)
     means = {name: jnp.mean(v) for name, v in terms.items()}
     return means[key], means

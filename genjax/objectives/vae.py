@@ -60,9 +60,11 @@ def iwae_bound(model: VAE, params, x: jax.Array, y: jax.Array | None, rng: jax.A
 
 
 def negative_elbo_loss(model: VAE, conditional: bool):
-  """The pure `loss_fn(params, batch, rng) -> (loss, aux)` the training loop asks for."""
+  """The pure `loss_fn(params, batch, rng, context=None) -> (loss, aux)` the training
+  loop asks for; the VAE keeps no model state, so the context is unused."""
 
-  def loss_fn(params, batch, rng):
+  def loss_fn(params, batch, rng, context=None):
+    del context
     y = batch['label'] if conditional else None
     terms = elbo_terms(model, params, batch['image'], y, rng)
     aux = {k: jnp.mean(v) for k, v in terms.items()}
@@ -72,10 +74,12 @@ def negative_elbo_loss(model: VAE, conditional: bool):
 
 
 def negative_iwae_loss(model: VAE, conditional: bool, num_samples: int):
-  """`loss_fn(params, batch, rng) -> (loss, aux)` of the IWAE: -IWAE_k(x) on the batch,
-  with its k samples in one chunk (training k is small; evaluation's k = 5000 is chunked)."""
+  """`loss_fn(params, batch, rng, context=None) -> (loss, aux)` of the IWAE: -IWAE_k(x)
+  on the batch, with its k samples in one chunk (training k is small; evaluation's
+  k = 5000 is chunked)."""
 
-  def loss_fn(params, batch, rng):
+  def loss_fn(params, batch, rng, context=None):
+    del context
     y = batch['label'] if conditional else None
     bound = iwae_bound(model, params, batch['image'], y, rng, num_samples, chunk=num_samples)
     aux = {f'iwae_{num_samples}': jnp.mean(bound)}

@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import ml_collections
+import numpy as np
 
 from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import quantizer
@@ -196,3 +198,38 @@ def summarise_codes(means: dict) -> dict:
   means['perplexity'] = quantizer.perplexity(counts)
   means['codes_used'] = quantizer.used_fraction(counts)
   return {k: float(v) for k, v in means.items()}
+
+
+# Images a compiled encoder call codes at once.
+ENCODE_BATCH = 1000
+
+
+def make_objective(m, o, image_shape) -> VQObjective:
+  """The objective (and its VQ-VAE) of a run's model and objective config sections."""
+  model = VQVAE(image_shape=tuple(image_shape), channels=m.channels, res_hidden=m.res_hidden,
+                num_res_blocks=m.num_res_blocks, downsamples=m.downsamples,
+                code_dim=m.code_dim,
+                scales=tuple(int(p) for p in m.get('scales', ())))  # older runs lack it
+  return VQObjective(model=model, num_codes=m.num_codes, likelihood=m.likelihood,
+                     beta=o.beta, codebook=o.codebook, ema_decay=o.ema_decay,
+                     dead_code_threshold=o.dead_code_threshold)
+
+
+def objective_from_signature(signature) -> VQObjective:
+  """The stage-1 objective a saved run's signature describes (for a stage-2 reader)."""
+  s = ml_collections.ConfigDict(dict(signature))
+  return make_objective(s.model, s.objective, s.image_shape)
+
+
+def encoder(objective: VQObjective):
+  """(params, model_state, uint8 images [N, H, W, C]) -> int32 code grids [N, h, w], in
+  batches; compiled once, whatever the params (make it once per objective)."""
+  codes_of = jax.jit(objective.codes)
+
+  def encode(params, model_state, images: np.ndarray) -> np.ndarray:
+    out = [np.asarray(codes_of(params, model_state,
+                               jnp.asarray(images[i:i + ENCODE_BATCH], jnp.float32) / 255.0))
+           for i in range(0, len(images), ENCODE_BATCH)]
+    return np.concatenate(out) if out else np.zeros((0,), np.int32)
+
+  return encode

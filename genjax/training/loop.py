@@ -18,19 +18,16 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.training import mesh as mesh_lib
 from genjax.training import workdir as workdir_lib
+from genjax.training.assemble import Assembled, assemble, check_family, run_keys
 from genjax.training.checkpoint import Checkpointer
-from genjax.training.family import Family, FamilyDef
-from genjax.training.optimizers import make_optimizer
+from genjax.training.family import FamilyDef
 from genjax.training.pending import NonFiniteError, PendingMetrics
-from genjax.training.positions import stacked_batches
 from genjax.training.preemption import Preempted, PreemptionGuard
 from genjax.training.progress import MetricsWriter, Progress
-from genjax.training.run import Run, restore_or_init, run_keys
+from genjax.training.run import Run, restore_or_init
 from genjax.training.state import TrainState
-from genjax.training.step import make_eval_step, make_train_step
-from genjax.training.update import gradient_update
+from genjax.training.step import make_eval_step
 from genjax.training.workdir import WorkdirLock
 
 logger = logging.getLogger(__name__)
@@ -52,30 +49,11 @@ def _due(step: int, every: int) -> bool:
   return bool(every) and step % every == 0
 
 
-def check_family(config: ml_collections.ConfigDict, family_def: FamilyDef) -> None:
-  """Refuses a config written for another family, and validates it against the schema."""
-  if config.family != family_def.name:
-    raise config_lib.ConfigError(
-        f"This is a '{config.family}' config, but this main trains the "
-        f"'{family_def.name}' family. Run the config with its own family's main, or pass "
-        f"a '{family_def.name}' config (configs/<name>.py).")
-  config_lib.validate(config, family_def.schema(), ranges=family_def.ranges)
-  if config.compute_dtype not in family_def.compute_dtypes:
-    raise config_lib.ConfigError(
-        f"The '{family_def.name}' family computes in {' or '.join(family_def.compute_dtypes)} "
-        f"only, not --config.compute_dtype={config.compute_dtype}; drop that flag.")
-
-
-def family_optimizer(family: Family, config: ml_collections.ConfigDict):
-  """The family's own optimiser(s) when it brings them, else the config's `optimizer`."""
-  return family.make_optimizer() if family.make_optimizer else make_optimizer(config.optimizer)
-
-
 _MAX_ROLLBACKS = 10
 
 
-def train(run: Run, state: TrainState, start: int, skipped: list[int], total: int,
-          train_step, eval_step, checkpointer: Checkpointer, progress: Progress,
+def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped: list[int],
+          total: int, eval_step, checkpointer: Checkpointer, progress: Progress,
           preemption: PreemptionGuard) -> tuple[TrainState, int, bool]:
   """Steps `start`..`total`, with the config's log, eval, checkpoint and figure intervals.
 
@@ -85,7 +63,7 @@ def train(run: Run, state: TrainState, start: int, skipped: list[int], total: in
   after that call, as if `total` were reached. Returns the state, the step it reached, and
   whether it stopped early on SIGTERM (after saving at that step).
   """
-  config, family = run.config, run.family
+  config, reporting = run.config, run.family.reporting
   k = config.steps_per_call
   pending = PendingMetrics(checkpointer.directory, checkpointer.latest_step)
   evaluate_at = eval_schedule(config, total)
@@ -99,9 +77,8 @@ def train(run: Run, state: TrainState, start: int, skipped: list[int], total: in
   rollbacks, step = 0, start
   while step < total:
     try:
-      stacked, positions = stacked_batches(run.data.train, step, k, skipped)
-      batches = mesh_lib.global_batch(stacked, run.mesh, batch_axis=1)
-      state, metrics = train_step(state, batches, run.frozen)
+      batches, positions = assembled.batches(step, skipped)
+      state, metrics = assembled.train_step(state, batches, run.frozen)
       pending.append(metrics, positions)
       if step == start:
         jax.block_until_ready(metrics)
@@ -118,9 +95,9 @@ def train(run: Run, state: TrainState, start: int, skipped: list[int], total: in
         progress.line(step, float(np.mean(jax.device_get(metrics['loss']))))
       if step in evaluate_at or step == total:
         pending.drain(step)
-        run.evaluate(state, step, eval_step, 'test', family.eval_examples)
-        if family.train_eval_examples and 'train_eval' in run.data.splits:
-          run.evaluate(state, step, eval_step, 'train_eval', family.train_eval_examples)
+        run.evaluate(state, step, eval_step, 'test', reporting.eval_examples)
+        if reporting.train_eval_examples and 'train_eval' in run.data.splits:
+          run.evaluate(state, step, eval_step, 'train_eval', reporting.train_eval_examples)
         progress.restart_clock(step)
       if (_due(step, config.ckpt_every) or preemption.requested
           or (save_seconds and time.monotonic() - last_save >= save_seconds)):
@@ -132,6 +109,7 @@ def train(run: Run, state: TrainState, start: int, skipped: list[int], total: in
                          'resume.', step, checkpointer.directory)
           return state, step, True
       if _due(step, config.figures_every) and step < total:  # the end writes its own
+        pending.check(step)  # no figures of a state that has gone non-finite
         run.write_artifacts(state, step)
         progress.restart_clock(step)
     except NonFiniteError as e:
@@ -186,23 +164,18 @@ def train_and_evaluate(family_def: FamilyDef, config: ml_collections.ConfigDict,
 
 def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_again, label,
                         runs_after):
-  mesh = mesh_lib.make_mesh()
-  mesh_lib.check_divides(config.batch_size, mesh, 'batch_size')
-  mesh_lib.check_divides(config.eval_batch_size, mesh, 'eval_batch_size')
-  data = family_def.data(config, jax.process_index(), jax.process_count())
+  assembled = assemble(family_def, config)
+  family, data, mesh = assembled.family, assembled.data, assembled.mesh
   logger.info('data: %s', data.description)
-  family = family_def.build(config, data.info)
   keys = run_keys(config.seed)
   run = Run(config=config, workdir=workdir, family=family, data=data, mesh=mesh,
-            frozen=jax.device_put(family.frozen, mesh_lib.replicated(mesh)),
-            writer=MetricsWriter(workdir), eval_rng=keys['eval'], figure_rng=keys['figures'])
-
-  optimizer = family_optimizer(family, config)
+            frozen=assembled.frozen, writer=MetricsWriter(workdir), eval_rng=keys['eval'],
+            figure_rng=keys['figures'])
   checkpointer = Checkpointer(workdir, keep=config.keep_checkpoints,
                               signature={'family': family.name, **family.signature},
-                              upstream=family.upstream)
+                              upstream=family.training.upstream)
   try:
-    state, start, skipped = restore_or_init(run, checkpointer, optimizer)
+    state, start, skipped = restore_or_init(assembled, checkpointer)
     total = config_lib.total_steps(config, data.train.num_examples)
     finished = None if final_eval_again else workdir_lib.finished_metrics(workdir, start, total)
     if finished is not None:
@@ -214,19 +187,18 @@ def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_agai
     # evaluation, or --final_eval_again): those rows at its step are written afresh.
     run.writer.drop_after(start, splits_at_step=('test_final', 'artifacts') if start >= total
                           else ())
-    update = family.update_fn or gradient_update(family.loss_fn, optimizer, config.ema_decay)
-    eval_step = make_eval_step(family.eval_fn, mesh)
+    reporting = family.reporting
     progress = Progress(total, start, config.batch_size, label=label, runs_after=runs_after)
-    state, step, preempted = train(run, state, start, skipped, total,
-                                   make_train_step(update, mesh, unroll=config.unroll_steps), eval_step, checkpointer,
+    state, step, preempted = train(assembled, run, state, start, skipped, total,
+                                   make_eval_step(reporting.eval_fn, mesh), checkpointer,
                                    progress, preemption)
     if preempted:
       raise Preempted(f'Stopped on SIGTERM after saving step {step} in {workdir}; run the '
                       'same command again to resume.')
     final = {}
-    if family.final_eval_fn is not None:
-      final = run.evaluate(state, step, make_eval_step(family.final_eval_fn, mesh), 'test',
-                           family.eval_examples, name='test_final')
+    if reporting.final_eval_fn is not None:
+      final = run.evaluate(state, step, make_eval_step(reporting.final_eval_fn, mesh), 'test',
+                           reporting.eval_examples, name='test_final')
     scalars = run.write_artifacts(state, step)
     if run.is_lead:
       with open(os.path.join(workdir, 'final_metrics.json'), 'w') as f:

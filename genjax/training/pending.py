@@ -36,18 +36,28 @@ class PendingMetrics:
 
   def drain(self, step: int) -> dict[str, float]:
     """Means since the last drain; raises NonFiniteError on a non-finite loss or state."""
+    stacked = self._checked(step)
+    self._pending.clear()
+    return {key: float(v.mean()) for key, v in stacked.items()
+            if key not in ('finite', 'state_finite')}
+
+  def check(self, step: int) -> None:
+    """Raises NonFiniteError on a non-finite loss or state; keeps the metrics for the
+    next drain's means."""
+    self._checked(step)
+
+  def _checked(self, step: int) -> dict[str, np.ndarray]:
     if not self._pending:
       return {}
     fetched = jax.device_get([m for m, _ in self._pending])
     positions = [p for _, ps in self._pending for p in ps]
     call_ends = np.cumsum([len(ps) for _, ps in self._pending]) - 1
-    self._pending.clear()
     stacked = {key: np.concatenate([np.atleast_1d(m[key]) for m in fetched])
                for key in fetched[0]}
     if not (stacked['finite'].all() and stacked['state_finite'].all()):
+      self._pending.clear()
       raise self._error(step, stacked, positions, call_ends)
-    return {key: float(v.mean()) for key, v in stacked.items()
-            if key not in ('finite', 'state_finite')}
+    return stacked
 
   def _error(self, step, stacked, positions, call_ends) -> NonFiniteError:
     if not stacked['finite'].all():

@@ -19,6 +19,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
+from genjax.commands import canonical_family, canonical_signature
 from genjax.errors import UserError
 
 
@@ -71,7 +72,9 @@ def read_run_config(workdir: str, family: str, train_command: str) -> ml_collect
                             f'train one with {train_command}')
   with open(path) as f:
     config = ml_collections.ConfigDict(json.load(f))
-  if family and config.family != family:
+  if 'family' in config:  # a run saved under a family's former name reads as the new one
+    config.family = canonical_family(config.family)
+  if family and config.family != canonical_family(family):
     raise WrongFamilyError(f'{workdir} holds a {config.family!r} run, not a {family} run; '
                      f'point at a {family} workdir, or train one with {train_command}')
   return config
@@ -107,6 +110,7 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
     manager.close()
   host = lambda tree: None if tree is None else jax.tree.map(np.asarray, tree)
   return SavedRun(workdir=os.path.abspath(workdir), config=config, step=int(step),
-                  signature=meta['signature'], params=host(state['params']),
+                  signature=canonical_signature(meta['signature']),
+                  params=host(state['params']),
                   ema_params=host(state.get('ema_params')),
                   model_state=host(state.get('model_state')), upstream=meta.get('upstream'))

@@ -1,5 +1,5 @@
-"""One run: what its steps share (config, family, data, mesh, outputs), its initial state,
-and its restore from the workdir's latest checkpoint."""
+"""One run: what its steps share (config, family, data, mesh, outputs), its evaluation and
+artifacts, and its restore from the workdir's latest checkpoint."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ import numpy as np
 from jax.sharding import Mesh
 
 from genjax import config as config_lib
+from genjax.data.family_data import Data
 from genjax.errors import UserError
 from genjax.training import mesh as mesh_lib
+from genjax.training.assemble import Assembled
 from genjax.training.checkpoint import Checkpointer
-from genjax.training.family import Data, Family, to_numpy
+from genjax.training.family import Family, StepContext, to_numpy
 from genjax.training.progress import MetricsWriter
-from genjax.training.state import TrainState, create_train_state, eval_params
+from genjax.training.state import TrainState, eval_params
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +69,9 @@ class Run:
       raise UserError(f"The '{split}' split of the data is empty; there is nothing to "
                       'evaluate. Check the dataset\'s files (--config.data).')
     means = {key: np.asarray(v) / float(count) for key, v in jax.device_get(sums).items()}
-    if self.family.eval_summary is not None:
-      means = self.family.eval_summary(means)
+    summary = self.family.reporting.eval_summary
+    if summary is not None:
+      means = summary(means)
     means = {key: float(v) for key, v in means.items()}
     self.writer.write(step, name or split, means)
     logger.info('step %d  %s: %s', step, name or split,
@@ -87,11 +90,12 @@ class Run:
 
   def write_artifacts(self, state: TrainState, step: int) -> dict[str, float]:
     """Saves the family's artifacts (and figures) at `step`; returns their numeric scalars."""
-    if self.family.artifacts_fn is None or not self.is_lead:
+    reporting = self.family.reporting
+    if reporting.artifacts_fn is None or not self.is_lead:
       return {}
-    artifacts = to_numpy(self.family.artifacts_fn(
-        to_numpy(eval_params(state)), to_numpy(state.model_state),
-        jax.random.fold_in(self.figure_rng, step), to_numpy(self.frozen)))
+    context = StepContext(model_state=to_numpy(state.model_state), frozen=to_numpy(self.frozen))
+    artifacts = to_numpy(reporting.artifacts_fn(
+        to_numpy(eval_params(state)), jax.random.fold_in(self.figure_rng, step), context))
     scalars = {key: float(v) for key, v in artifacts.items()
                if v.ndim == 0 and np.issubdtype(v.dtype, np.number)}
     if scalars:
@@ -99,8 +103,8 @@ class Run:
     os.makedirs(os.path.join(self.workdir, 'artifacts'), exist_ok=True)
     path = os.path.join(self.workdir, 'artifacts', f'step_{step:08d}.npz')
     np.savez_compressed(path, **artifacts)
-    if self.family.render_figures is not None:
-      pngs = self.family.render_figures(path, os.path.join(self.workdir, 'figures'))
+    if reporting.render_figures is not None:
+      pngs = reporting.render_figures(path, os.path.join(self.workdir, 'figures'))
       logger.info('figures: %s', ', '.join(pngs))
     return scalars
 
@@ -115,41 +119,19 @@ def _log_eval_progress(step: int, name: str, done: int, total: int, seconds: flo
     logger.info('step %d  %s: evaluating, batch %d, %.2f batches/s', step, name, done, rate)
 
 
-def run_keys(seed: int) -> dict[str, jax.Array]:
-  """The run's four keys: params init, the state's base rng, evaluation and figures."""
-  return dict(zip(('init', 'state', 'eval', 'figures'),
-                  jax.random.split(jax.random.PRNGKey(seed), 4)))
-
-
-def initial_state(run: Run, optimizer, example) -> TrainState:
-  """The family's freshly initialised train state, replicated over the mesh."""
-  keys = run_keys(run.config.seed)
-  init_rng, state_rng = keys['init'], keys['state']
-  family = run.family
-
-  def create(rng):
-    params = family.init_params(rng, example)
-    model_state = (family.init_model_state(jax.random.fold_in(rng, 1), example, params)
-                   if family.init_model_state else None)
-    return create_train_state(params, optimizer, state_rng, ema=run.config.ema_decay > 0,
-                              model_state=model_state)
-
-  return jax.jit(create, out_shardings=mesh_lib.replicated(run.mesh))(init_rng)
-
-
-def restore_or_init(run: Run, checkpointer: Checkpointer,
-                    optimizer) -> tuple[TrainState, int, list[int]]:
+def restore_or_init(assembled: Assembled,
+                    checkpointer: Checkpointer) -> tuple[TrainState, int, list[int]]:
   """The latest checkpoint's state, step and skipped batches, or a fresh state at step 0."""
-  state = initial_state(run, optimizer, run.data.train.batch(0))
+  state = assembled.initial_state()
   restored = checkpointer.restore_latest(state)
   if restored is None:
     return state, 0, []
   state, meta = restored
   start = int(meta['data_position'])
   logger.info('resumed from %s at step %d', checkpointer.directory, start)
-  if start % run.config.steps_per_call:
+  if start % assembled.config.steps_per_call:
     raise config_lib.ConfigError(
         f'The checkpoint is at step {start}, not a multiple of '
-        f'steps_per_call={run.config.steps_per_call}; resume with the steps_per_call that '
-        'wrote it.')
+        f'steps_per_call={assembled.config.steps_per_call}; resume with the steps_per_call '
+        'that wrote it.')
   return state, start, list(meta.get('skipped_batches', []))

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jax.sharding import Mesh
 
 from genjax.training import mesh as mesh_lib
+from genjax.training.family import StepContext
 from genjax.training.update import flag_non_finite
 
 
@@ -93,7 +94,7 @@ def make_eval_step(eval_fn, mesh: Mesh):
   per-example metrics."""
 
   def run(params, model_state, batch, rng, frozen):
-    values = eval_fn(params, model_state, batch, rng, frozen)
+    values = eval_fn(params, batch, rng, StepContext(model_state=model_state, frozen=frozen))
     mask = batch['mask']
     # A metric may be a vector per example ([B, K] code counts): summed over examples only.
     sums = {k: jnp.sum(v * mask.reshape(mask.shape + (1,) * (v.ndim - 1)), axis=0)

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from genjax.training.family import LossFn
+from genjax.training.family import LossFn, StepContext, split_loss_aux
 from genjax.training.optimizers import apply_optimizer
 from genjax.training.state import TrainState
 
@@ -26,8 +26,10 @@ def gradient_update(loss_fn: LossFn, optimizer, ema_decay: float = 0.0):
   """
 
   def update(state: TrainState, batch, rng, frozen=None):
-    (loss, (aux, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state.params, state.model_state, batch, rng, frozen)
+    context = StepContext(model_state=state.model_state, frozen=frozen)
+    (loss, aux), grads = jax.value_and_grad(
+        lambda params: loss_fn(params, batch, rng, context), has_aux=True)(state.params)
+    aux, model_state = split_loss_aux(aux, state.model_state)
     params, opt_state = apply_optimizer(optimizer, grads, state.opt_state, state.params)
     metrics = {'loss': loss, 'grad_norm': optax.tree.norm(grads), **aux}
     return state.replace(params=params, opt_state=opt_state, model_state=model_state,

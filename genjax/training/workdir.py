@@ -17,6 +17,7 @@ import os
 import socket
 
 
+from genjax.commands import canonical_family
 from genjax.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def prepare(workdir: str, family_name: str) -> None:
         other = json.load(f).get('family')
       except json.JSONDecodeError:
         other = None
-    if other and other != family_name:
+    if other and canonical_family(other) != canonical_family(family_name):
       raise UserError(f'{workdir} holds a {other!r} run, not a {family_name!r} one; train in '
                       'another --workdir.')
 

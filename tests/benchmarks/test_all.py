@@ -26,7 +26,7 @@ OWN_RATIO = {
     'diffusion_throughput': ('U-Net train', lambda r: r['ratios_genjax_over_torch']['train']),
     'vqvae_train': ('VQ-VAE train', lambda r: r['ratio_genjax_over_torch']),
     'gan_train': ('DCGAN train (D and G)', lambda r: r['ratio_genjax_over_torch']),
-    'flow_train': ('Glow train', lambda r: r['ratio_genjax_over_torch']),
+    'glow_train': ('Glow train', lambda r: r['ratio_genjax_over_torch']),
     'gmm_sklearn': ('GMM EM fit, full covariance',
                     lambda r: r['ratios']['full: sklearn / genjax em_step loop']),
     'pca_sklearn': ('PCA fit, 50 components',
@@ -133,8 +133,8 @@ def test_a_json_of_another_shape_is_a_row_not_a_crash(monkeypatch, tmp_path):
       f.write('{"something": "else"}')
     return run_all.Run('ok', 1.0)
 
-  result = _main_with(monkeypatch, tmp_path, run, only='flow_train')
-  assert result['benchmarks']['flow_train']['status'] == 'failed'
+  result = _main_with(monkeypatch, tmp_path, run, only='glow_train')
+  assert result['benchmarks']['glow_train']['status'] == 'failed'
   assert "KeyError: 'examples_per_sec_median'" in result['rows'][0]['note']
 
 

@@ -11,6 +11,7 @@ from scipy import stats
 from genjax.evals import bayes_classifier as bayes
 from genjax.evals import conditional_scorers
 from genjax.families import autoregressive
+from genjax.models import autoregressive as ar_models
 from genjax.objectives import autoregressive as ar_objectives
 from genjax.training.loop import train_and_evaluate
 from tests.families.run_config import unlocked
@@ -85,8 +86,8 @@ def test_the_autoregressive_scorer_is_the_exact_likelihood_under_each_class(
   x = (np.random.default_rng(0).random((6, 8, 8, 1)) < 0.5).astype(np.float32)
   scores = scorer(x)
   run = conditional_scorers.restore.load_run(conditional_pixelcnn)
-  model = autoregressive.make_model(ml_collections.ConfigDict(run.signature['model']),
-                                    run.signature['image_shape'], 10)
+  model = ar_models.make_model(ml_collections.ConfigDict(run.signature['model']),
+                               run.signature['image_shape'], 10)
   for c in (0, 3, 9):
     nll = ar_objectives.nll_terms(model, run.eval_params, jnp.asarray(x),
                                   jnp.full((6,), c, jnp.int32))['nll']
@@ -107,6 +108,7 @@ def test_an_unconditional_run_is_refused_with_the_remedy(tmp_path):
 def test_the_vae_scorer_is_each_classs_iwae_bound_with_one_draw_for_all_classes(tmp_path):
   from configs import vae as config_module  # pylint: disable=g-import-not-at-top
   from genjax.families import vae  # pylint: disable=g-import-not-at-top
+  from genjax.models.vae import make_model  # pylint: disable=g-import-not-at-top
   from genjax.objectives import vae as vae_objectives  # pylint: disable=g-import-not-at-top
   config = unlocked(config_module, 'smoke,cvae', total_steps=4)
   config.eval.train_examples = 0
@@ -116,8 +118,8 @@ def test_the_vae_scorer_is_each_classs_iwae_bound_with_one_draw_for_all_classes(
   x = (np.random.default_rng(0).random((5, 8, 8, 1)) < 0.5).astype(np.float32)
   scores = scorer(x)
   run = conditional_scorers.restore.load_run(str(tmp_path))
-  model = vae.make_model(ml_collections.ConfigDict(run.signature['model']),
-                         run.signature['image_shape'], 10)
+  model = make_model(ml_collections.ConfigDict(run.signature['model']),
+                     run.signature['image_shape'], 10)
   key = jax.random.fold_in(jax.random.key(3), 0)  # the first batch's draw
   for c in (0, 7):
     bound = vae_objectives.iwae_bound(model, run.eval_params, jnp.asarray(x),

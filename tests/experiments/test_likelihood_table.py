@@ -31,7 +31,7 @@ def _train_runs(root):
   """Smoke runs under the names configs/likelihood_table.py gives its rows (one test trains
   them: with `-n 2` a module fixture would train them once per worker)."""
   root.mkdir()
-  _check_smoke_run('flow', _train_smoke('flow', root / 'flow'), root / 'flow')
+  _check_smoke_run('glow', _train_smoke('glow', root / 'glow'), root / 'glow')
   _check_smoke_run('vae', _train_smoke('vae', root / 'vae_elbo'), root / 'vae_elbo')
   _check_smoke_run('autoregressive', _train_smoke('autoregressive', root / 'ar'), root / 'ar')
   _train('vae', 'smoke,iwae5', root / 'iwae5')
@@ -46,7 +46,7 @@ def _smoke_rows(root):
   c = table_config.get_config()
   c.unlock()
   c.runs_dir = str(root)
-  keep = ('flow', 'pixelcnn_gray8', 'gmm_pixels8', 'vae_elbo', 'iwae5')
+  keep = ('glow', 'pixelcnn_gray8', 'gmm_pixels8', 'vae_elbo', 'iwae5')
   c.eight_bit = tuple(r for r in c.eight_bit if r.get('workdir') in keep)
   c.binarized = tuple(r for r in c.binarized if r.get('workdir') in keep)
   return c
@@ -68,14 +68,14 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
 
   tables = table_lib.tables(_smoke_rows(runs))
   eight = {r['name']: r for r in tables[table_lib.EIGHT_BIT]}
-  flow = eight['Glow-style flow']
-  test = _last_test(runs / 'flow')
-  assert (flow['value'], flow['se']) == (test['bits_per_dim'], test['bits_per_dim_se'])
-  assert flow['kind'].startswith('exact') and flow['params'] > 0 and flow['train_steps'] == 8
-  tests = [r for r in read_metrics(runs / 'flow' / 'metrics.jsonl') if r['split'] == 'test']
+  glow = eight['Glow-style flow']
+  test = _last_test(runs / 'glow')
+  assert (glow['value'], glow['se']) == (test['bits_per_dim'], test['bits_per_dim_se'])
+  assert glow['kind'].startswith('exact') and glow['params'] > 0 and glow['train_steps'] == 8
+  tests = [r for r in read_metrics(runs / 'glow' / 'metrics.jsonl') if r['split'] == 'test']
   assert [r['step'] for r in tests] == [4, 8]
   assert all(6.0 < r['bits_per_dim'] < 12.0 and 0 < r['bits_per_dim_se'] < 0.1 for r in tests)
-  final = json.load(open(runs / 'flow' / 'final_metrics.json'))
+  final = json.load(open(runs / 'glow' / 'final_metrics.json'))
   assert final['reconstruction_max_abs_error'] < 1e-5  # the inverse is exact
   assert final['test_bits_per_dim_worst'] > test['bits_per_dim']  # above the mean
   assert 0 <= final['test_worst_image'] < 297  # one of the digits' test images
@@ -83,7 +83,7 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
   test = _last_test(runs / 'gmm_pixels8')
   assert gmm['value'] == test['bits_per_dim'] and gmm['kind'].startswith('exact')
   dims = 64  # the smoke runs' 8x8 digits
-  np.testing.assert_allclose(  # the flows' formula, of the mixture's own log-likelihood
+  np.testing.assert_allclose(  # Glow's formula, of the mixture's own log-likelihood
       test['bits_per_dim'], (-test['log_likelihood'] + dims * np.log(256)) / (dims * np.log(2)),
       rtol=1e-5)
   pixelcnn = eight['PixelCNN, 256-way softmax']
@@ -94,7 +94,7 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
   bound = json.load(open(os.path.join(REPO, 'results/diffusion/cpu/bound_32.json')))
   assert (ddpm['value'], ddpm['se']) == (bound['bpd'], bound['bpd_standard_error'])
   assert ddpm['kind'].startswith('bound') and ddpm['params'] is None
-  assert ddpm['test_images'] == bound['num_examples'] == 500 and flow['test_images'] == 'all'
+  assert ddpm['test_images'] == bound['num_examples'] == 500 and glow['test_images'] == 'all'
   prior = table_lib.run_row(_row('eight_bit', 'VQ-VAE + Gated PixelCNN prior (prior params)',
                                  workdir=str(runs / 'code_prior')), table_lib.EIGHT_BIT)
   assert prior['value'] == _last_test(runs / 'code_prior')['bound_bits_per_dim']
@@ -114,8 +114,8 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
 
   table_lib.write(str(tmp_path / 'out'), tables)
   md = open(tmp_path / 'out' / 'eight_bit.md').read()
-  assert f"| Glow-style flow | {flow['value']:.3f} ± {flow['se']:.3f} | exact" in md
-  assert 'configs/flow.py:cpu' in md and md.startswith(table_lib.CONVENTIONS[table_lib.EIGHT_BIT])
+  assert f"| Glow-style flow | {glow['value']:.3f} ± {glow['se']:.3f} | exact" in md
+  assert 'configs/glow.py:cpu' in md and md.startswith(table_lib.CONVENTIONS[table_lib.EIGHT_BIT])
   assert json.load(open(tmp_path / 'out' / 'binarized.json'))['unit'] == table_lib.BINARIZED
 
   # A run in the wrong table, or not there, is refused with its fix.
@@ -125,10 +125,10 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
   row = table_lib.run_row(binary_ar, table_lib.BINARIZED)  # exact NLL in nats
   assert row['value'] == _last_test(runs / 'ar')['nll'] and row['kind'] == 'exact'
   with pytest.raises(table_lib.RowError, match='8-bit table'):
-    table_lib.run_row(dict(name='flow', workdir=str(runs / 'flow'), command='x'),
+    table_lib.run_row(dict(name='glow', workdir=str(runs / 'glow'), command='x'),
                       table_lib.BINARIZED)
   with pytest.raises(table_lib.RowError, match="no row 'PixelCNN\\+\\+'; it has"):
     table_lib.run_row(_row('binarized', 'PixelCNN', key='PixelCNN++'), table_lib.BINARIZED)
-  with pytest.raises(table_lib.RowError, match='python -m experiments.flow'):
-    table_lib.run_row(dict(name='flow', workdir=str(runs / 'nowhere'),
-                           command='python -m experiments.flow ...'), table_lib.EIGHT_BIT)
+  with pytest.raises(table_lib.RowError, match='python -m experiments.glow'):
+    table_lib.run_row(dict(name='glow', workdir=str(runs / 'nowhere'),
+                           command='python -m experiments.glow ...'), table_lib.EIGHT_BIT)

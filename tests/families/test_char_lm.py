@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genjax.families import autoregressive, char_lm
-from genjax.models import pixels
+from genjax.families import char_lm
+from genjax.models import autoregressive, pixels
 from genjax.samplers import autoregressive as samplers
 
 K, T = 11, 12  # characters, window

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from genjax import config as config_lib
+from genjax.data.features import Features, whole_set_data
 from genjax.families import gmm
-from genjax.families.features import Features, whole_set_data
+from genjax.training.family import StepContext
 from genjax.training.loop import train_and_evaluate
 from genjax.training.restore import load_run
 from genjax.training.state import create_train_state
@@ -102,24 +103,25 @@ def test_an_m_step_that_fails_keeps_the_last_params_and_ends_the_run():
             'means': np.array([[5.0, 5.0], [0.0, 0.0]], np.float32),
             'precisions_cholesky': np.stack([1e3 * np.eye(2), np.eye(2)]).astype(np.float32)}
   state = create_train_state(params, None, jax.random.PRNGKey(0), ema=False,
-                             model_state=family.init_model_state(None, None, params))
-  after, metrics = jax.jit(family.update_fn)(state, {'x': x}, None, None)
+                             model_state=family.training.init_model_state(None, None, params))
+  after, metrics = jax.jit(family.training.update_fn)(state, {'x': x}, None, None)
   assert metrics['converged'] and metrics['ill_defined'] == 1
   jax.tree.map(np.testing.assert_array_equal, jax.device_get(after.params), params)
   with pytest.raises(gmm.IllDefinedCovarianceError, match='after 0 iterations'):
-    family.artifacts_fn(params, jax.device_get(after.model_state), jax.random.PRNGKey(0), None)
+    family.reporting.artifacts_fn(params, jax.random.PRNGKey(0),
+                                  StepContext(model_state=jax.device_get(after.model_state)))
 
 
 def test_one_classs_features_are_its_rows_on_the_whole_training_sets_axes():
   from configs import gmm as gmm_config  # pylint: disable=g-import-not-at-top
-  from genjax.families.features import feature_data  # pylint: disable=g-import-not-at-top
-  from genjax.families.image_data import load_splits  # pylint: disable=g-import-not-at-top
+  from genjax.data.features import feature_data  # pylint: disable=g-import-not-at-top
+  from genjax.data.image_data import load_splits  # pylint: disable=g-import-not-at-top
   config = gmm_config.get_config('smoke')
-  every = feature_data(config).info.test
+  every = feature_data(config).info.features
   config.data.class_label = 3
   train, test = load_splits(config.data)
   config.batch_size = int(np.sum(train.labels == 3))
-  one = feature_data(config).info.test
+  one = feature_data(config).info.features
   np.testing.assert_array_equal(one.train, every.train[train.labels == 3])
   np.testing.assert_array_equal(one.test, every.test[test.labels == 3])
   assert set(one.test_labels) == {3}
@@ -129,12 +131,12 @@ def test_one_classs_features_are_its_rows_on_the_whole_training_sets_axes():
 
 
 def test_dequantised_pixels_stay_in_their_8_bit_bins_and_need_the_pixels():
-  """y = (k + u) / 256 with u ~ U[0, 1) lies in pixel k's bin (its bits/dim, the flows'
+  """y = (k + u) / 256 with u ~ U[0, 1) lies in pixel k's bin (its bits/dim, Glow's
   formula of the mixture's own log-likelihood, is checked in test_likelihood_table.py)."""
-  from genjax.families.features import feature_data  # pylint: disable=g-import-not-at-top
-  from genjax.families.image_data import load_splits  # pylint: disable=g-import-not-at-top
+  from genjax.data.features import feature_data  # pylint: disable=g-import-not-at-top
+  from genjax.data.image_data import load_splits  # pylint: disable=g-import-not-at-top
   config = _config(data=dict(name='digits', pca_dims=0, dequantize=True))
-  features = feature_data(config).info.test
+  features = feature_data(config).info.features
   train, _ = load_splits(config.data)
   k = train.images.reshape(len(train.images), -1).astype(np.float64)
   offset = features.train * 256.0 - k  # u, up to float32 rounding (207 + u may be 208)

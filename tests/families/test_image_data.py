@@ -5,7 +5,7 @@ import pytest
 
 from configs import gan as gan_config
 from genjax.config import ConfigError
-from genjax.families.image_data import hold_out, image_data, load_splits
+from genjax.data.image_data import hold_out, image_data, load_splits
 from tests.families.run_config import unlocked
 
 

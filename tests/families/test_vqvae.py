@@ -21,8 +21,9 @@ from configs import vqvae as vqvae_config
 from genjax.config import ConfigError
 from genjax.errors import UserError
 from genjax.families import code_prior, var, vqvae
-from genjax.families.vqvae_codes import codes_path, load_stage1
-from genjax.training.family import DataInfo
+from genjax.data.family_data import DataInfo
+from genjax.objectives.vqvae import objective_from_signature
+from genjax.stage2.first_stage import codes_path, load_stage1
 from genjax.training.loop import train_and_evaluate
 from tests.families.run_config import unlocked
 from tests.training.checks import assert_bitwise_equal, raw_state
@@ -160,5 +161,5 @@ def test_a_stage1_saved_before_multi_scale_tokens_reads_as_one_code_map():
                'objective': vqvae_config.get_config('cpu').objective.to_dict(),
                'image_shape': [28, 28, 1]}
   del signature['model']['scales']  # as runs/vqvae's checkpoints were written
-  objective = vqvae.objective_from_signature(signature)
+  objective = objective_from_signature(signature)
   assert objective.scales == () and objective.token_shape == (7, 7)

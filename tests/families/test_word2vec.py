@@ -94,9 +94,9 @@ def test_full_softmax_training_reaches_the_texts_conditional(tmp_path):
 
 def _train(family, data, steps):
   """The family's update, jitted, over the stream's first `steps` batches."""
-  state = create_train_state(family.init_params(jax.random.PRNGKey(0), None), None,
+  state = create_train_state(family.training.init_params(jax.random.PRNGKey(0), None), None,
                              jax.random.PRNGKey(1), ema=False)
-  step = jax.jit(lambda s, b: family.update_fn(s, b, None, None)[0].replace(step=s.step + 1),
+  step = jax.jit(lambda s, b: family.training.update_fn(s, b, None, None)[0].replace(step=s.step + 1),
                  donate_argnums=0)
   for s in range(0, steps, 50):
     batches = data.train.stacked(s, 50)

@@ -16,7 +16,7 @@ from configs import vae  # noqa: E402
 from genjax import data as data_lib  # noqa: E402
 from genjax.families import vae as vae_family  # noqa: E402
 from genjax.training import mesh as mesh_lib  # noqa: E402
-from genjax.training.family import DataInfo  # noqa: E402
+from genjax.data.family_data import DataInfo  # noqa: E402
 from genjax.training.optimizers import make_optimizer  # noqa: E402
 from genjax.training.state import create_train_state  # noqa: E402
 from genjax.training.step import make_train_step  # noqa: E402
@@ -28,14 +28,15 @@ def one_step(devices):
   arrays = data_lib.load_image_dataset('digits', 'train')
   test = data_lib.load_image_dataset('digits', 'test')
   family = vae_family.build(config, DataInfo(num_train=len(arrays.images), num_classes=10,
-                                                example_shape=(8, 8, 1), test=test))
+                                                example_shape=(8, 8, 1), test_images=test))
   stream = data_lib.TrainStream(arrays, global_batch_size=32, seed=0, binarize='dynamic')
   optimizer = make_optimizer(config.optimizer)
   mesh = mesh_lib.make_mesh(devices)
-  state = create_train_state(family.init_params(jax.random.PRNGKey(0), stream.batch(0)),
+  state = create_train_state(family.training.init_params(jax.random.PRNGKey(0),
+                                                         stream.batch(0)),
                              optimizer, jax.random.PRNGKey(1), ema=False)
   state = jax.device_put(state, mesh_lib.replicated(mesh))
-  step = make_train_step(gradient_update(family.loss_fn, optimizer), mesh)
+  step = make_train_step(gradient_update(family.training.loss_fn, optimizer), mesh)
   batch = mesh_lib.global_batch(stream.stacked(0, 1), mesh, batch_axis=1)
   shards = len(batch['image'].addressable_shards)
   state, metrics = step(state, batch)
@@ -48,14 +49,15 @@ def batchnorm_step(devices):
   config = common.config(batchnorm.FAMILY)
   data = batchnorm.FAMILY.data(config, 0, 1)
   family = batchnorm.FAMILY.build(config, data.info)
-  optimizer = family.make_optimizer()
+  training = family.training
+  optimizer = training.make_optimizer()
   rng, example = jax.random.PRNGKey(0), data.train.batch(0)
-  params = family.init_params(rng, example)
+  params = training.init_params(rng, example)
   mesh = mesh_lib.make_mesh(devices)
   state = jax.device_put(create_train_state(
       params, optimizer, rng, ema=False,
-      model_state=family.init_model_state(rng, example, params)), mesh_lib.replicated(mesh))
-  step = make_train_step(gradient_update(family.loss_fn, optimizer), mesh)
+      model_state=training.init_model_state(rng, example, params)), mesh_lib.replicated(mesh))
+  step = make_train_step(gradient_update(training.loss_fn, optimizer), mesh)
   state, _ = step(state, mesh_lib.global_batch(data.train.stacked(0, 1), mesh, batch_axis=1))
   return jax.device_get(state.model_state)
 

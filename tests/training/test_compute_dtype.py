@@ -18,6 +18,7 @@ from genjax import config as config_lib
 from genjax.families import diffusion as diffusion_family
 from genjax.families import gmm as gmm_family
 from genjax.families import vae as vae_family
+from genjax.training.family import StepContext
 from genjax.training.loop import train_and_evaluate
 from tests.families.run_config import unlocked
 
@@ -30,16 +31,16 @@ def _family_and_batch(name, dtype, digits_info, **fields):
   module, config_module = FAMILIES[name]
   config = unlocked(config_module, 'smoke', compute_dtype=dtype, **fields)
   family = module.build(config, digits_info)
-  images = digits_info.test.images[:8]
+  images = digits_info.test_images.images[:8]
   batch = {'image': (images / 255.0).astype(np.float32) if name == 'diffusion'
                     else (images > 127).astype(np.float32),
-           'label': digits_info.test.labels[:8].astype(np.int32)}
-  params = family.init_params(jax.random.PRNGKey(0), batch)
+           'label': digits_info.test_images.labels[:8].astype(np.int32)}
+  params = family.training.init_params(jax.random.PRNGKey(0), batch)
   return family, params, batch
 
 
 def _loss_and_grads(family, params, batch):
-  fn = lambda p: family.loss_fn(p, None, batch, jax.random.PRNGKey(1), None)[0]
+  fn = lambda p: family.training.loss_fn(p, batch, jax.random.PRNGKey(1), StepContext())[0]
   return jax.value_and_grad(fn)(params)
 
 

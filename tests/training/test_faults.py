@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from genjax.families import vae as vae_family
-from genjax.training.family import Family, FamilyDef
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 from genjax.training.loop import train_and_evaluate
 from genjax.training.pending import NonFiniteError
 from genjax.training.restore import load_run
@@ -78,11 +78,11 @@ def _toy_regression(nan_at_step: int = -1, poisoned_position: int = -1) -> Famil
                         w - 0.1 * jnp.mean(residual[:, None] * batch['x'], 0))
       return state.replace(params={'w': new_w}), {'loss': jnp.mean(residual ** 2)}
 
-    return Family(name='toy_regression', signature={}, update_fn=update_fn,
-                  make_optimizer=lambda: None,
-                  init_params=lambda rng, batch: {'w': jnp.zeros((3,))},
-                  eval_fn=lambda p, s, batch, r, f: {'error': (batch['x'] @ p['w'] - batch['y'])
-                                                     ** 2})
+    return Family(name='toy_regression', signature={},
+                  training=Training(update_fn=update_fn, make_optimizer=lambda: None,
+                                    init_params=lambda rng, batch: {'w': jnp.zeros((3,))}),
+                  reporting=Reporting(eval_fn=lambda p, batch, r, context: {
+                      'error': (batch['x'] @ p['w'] - batch['y']) ** 2}))
 
   def data(config, process_index, process_count):
     x = np.random.default_rng(0).standard_normal((64, 3)).astype(np.float32)

@@ -14,7 +14,7 @@ from genjax import data as data_lib
 from genjax.families import vae as vae_family
 from genjax.training import mesh as mesh_lib
 from genjax.training.checkpoint import CheckpointMismatchError
-from genjax.training.family import DataInfo
+from genjax.data.family_data import DataInfo
 from genjax.training.loop import train_and_evaluate
 from genjax.training.optimizers import make_optimizer
 from genjax.training.state import create_train_state
@@ -69,13 +69,14 @@ def test_the_train_step_compiles_once(smoke_config):
   arrays = data_lib.load_image_dataset('digits', 'train')
   test = data_lib.load_image_dataset('digits', 'test')
   family = vae_family.build(smoke_config, DataInfo(num_train=len(arrays.images), num_classes=10,
-                                                      example_shape=(8, 8, 1), test=test))
+                                                      example_shape=(8, 8, 1), test_images=test))
   stream = data_lib.TrainStream(arrays, global_batch_size=32, seed=0, binarize='dynamic')
   optimizer = make_optimizer(smoke_config.optimizer)
   chex.clear_trace_counter()
-  update = chex.assert_max_traces(gradient_update(family.loss_fn, optimizer), n=1)
+  update = chex.assert_max_traces(gradient_update(family.training.loss_fn, optimizer), n=1)
   mesh = mesh_lib.make_mesh()
-  state = create_train_state(family.init_params(jax.random.PRNGKey(0), stream.batch(0)),
+  state = create_train_state(family.training.init_params(jax.random.PRNGKey(0),
+                                                         stream.batch(0)),
                              optimizer, jax.random.PRNGKey(1), ema=False)
   # Placed as the loop places it; an uncommitted first state would differ in sharding.
   state = jax.device_put(state, mesh_lib.replicated(mesh))

@@ -18,7 +18,9 @@ from genjax import config as config_lib
 from genjax import data as data_lib
 from genjax.training import mesh as mesh_lib
 from genjax.training.checkpoint import CheckpointMismatchError
-from genjax.training.loop import family_optimizer, train_and_evaluate
+from genjax.training.assemble import family_optimizer
+from genjax.training.family import StepContext
+from genjax.training.loop import train_and_evaluate
 from genjax.training.restore import load_run
 from genjax.training.state import create_train_state
 from genjax.training.step import make_train_step
@@ -52,7 +54,8 @@ def _fresh_state(family_def, **fields):
   data = family_def.data(config, 0, 1)
   family = family_def.build(config, data.info)
   optimizer = family_optimizer(family, config)
-  state = create_train_state(family.init_params(jax.random.PRNGKey(0), data.train.batch(0)),
+  state = create_train_state(family.training.init_params(jax.random.PRNGKey(0),
+                                                         data.train.batch(0)),
                              optimizer, jax.random.PRNGKey(1), ema=False)
   return family, data, state, optimizer
 
@@ -61,7 +64,7 @@ def test_a_gan_discriminator_step_leaves_the_generator_and_its_adam_state_bitwis
   family, data, state, _ = _fresh_state(gan.FAMILY)
   toy = gan.ToyGAN(common.config(gan.FAMILY))
   batch = jax.tree.map(jnp.asarray, data.train.batch(0))
-  update = jax.jit(family.update_fn)
+  update = jax.jit(family.training.update_fn)
   for i in range(3):  # both optimisers hold non-zero moments
     state, _ = update(state, batch, jax.random.PRNGKey(i), None)
   after, _ = jax.jit(toy.discriminator_step)(state, batch, jax.random.PRNGKey(9))
@@ -117,10 +120,11 @@ def test_a_family_that_reports_convergence_ends_the_run_there(tmp_path):
     family = pca.build(config, info)
 
     def update_fn(state, batch, rng, frozen):
-      state, metrics = family.update_fn(state, batch, rng, frozen)
+      state, metrics = family.training.update_fn(state, batch, rng, frozen)
       return state, {**metrics, 'converged': state.step >= 2}  # after its third step
 
-    return dataclasses.replace(family, update_fn=update_fn)
+    return dataclasses.replace(
+        family, training=dataclasses.replace(family.training, update_fn=update_fn))
 
   converging = dataclasses.replace(pca.FAMILY, build=build)
   fields = dict(batch_size=200, total_steps=10, steps_per_call=1, log_every=5,
@@ -188,7 +192,7 @@ def test_frozen_params_are_an_argument_of_the_compiled_step(tmp_path):
   loss_fn = chex.assert_max_traces(two_stage.loss_fn, n=1)
   step = make_train_step(gradient_update(loss_fn, optimizer), mesh)
   batches = mesh_lib.global_batch(data.train.stacked(0, 2), mesh, batch_axis=1)
-  frozen = jax.device_put(family.frozen, mesh_lib.replicated(mesh))
+  frozen = jax.device_put(family.training.frozen, mesh_lib.replicated(mesh))
   other = jax.tree.map(lambda a: a * 2.0, frozen)
   before = jax.tree.map(np.array, frozen)
   state = jax.device_put(state, mesh_lib.replicated(mesh))
@@ -198,8 +202,10 @@ def test_frozen_params_are_an_argument_of_the_compiled_step(tmp_path):
   assert not np.allclose(metrics_b['loss'], metrics_c['loss'])  # they are not constants
   assert_bitwise_equal(jax.tree.map(np.asarray, frozen), before)  # never updated
   # The gradient reaches the frozen params' loss, but only params are stepped.
-  grads = jax.grad(two_stage.loss_fn, argnums=4, has_aux=True)(
-      state_c.params, None, jax.tree.map(lambda a: a[0], batches), None, frozen)[0]
+  batch = jax.tree.map(lambda a: a[0], batches)
+  grads = jax.grad(lambda frozen: two_stage.loss_fn(state_c.params, batch, None,
+                                                    StepContext(frozen=frozen)),
+                   has_aux=True)(frozen)[0]
   assert np.any(np.asarray(grads['components']) != 0)
   assert set(state_c.params) == {'w', 'b'}
 

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from genjax.training.family import Family, FamilyDef
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 from tests.training.toys import common
 
 
@@ -53,22 +53,23 @@ def build(config, info) -> Family:
     del params
     return {'batch_stats': net.init(rng, jnp.asarray(batch['x'][:1]), train=False)['batch_stats']}
 
-  def loss_fn(params, model_state, batch, rng, frozen):
-    del rng, frozen
-    logits, updated = net.apply({**params, **model_state}, batch['x'], train=True,
+  def loss_fn(params, batch, rng, context):
+    del rng
+    logits, updated = net.apply({**params, **context.model_state}, batch['x'], train=True,
                                 mutable=['batch_stats'])
     loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch['label'])
     return jnp.mean(loss), ({}, {'batch_stats': updated['batch_stats']})
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del rng, frozen
-    logits = net.apply({**params, **model_state}, batch['x'], train=False)
+  def eval_fn(params, batch, rng, context):
+    del rng
+    logits = net.apply({**params, **context.model_state}, batch['x'], train=False)
     return {'accuracy': (jnp.argmax(logits, -1) == batch['label']).astype(jnp.float32)}
 
   return Family(name='toy_batchnorm', signature={'model': config.model.to_dict()},
-                init_params=init_params, init_model_state=init_model_state, loss_fn=loss_fn,
-                eval_fn=eval_fn,
-                make_optimizer=lambda: optax.adam(config.model.learning_rate))
+                training=Training(init_params=init_params, init_model_state=init_model_state,
+                                  loss_fn=loss_fn,
+                                  make_optimizer=lambda: optax.adam(config.model.learning_rate)),
+                reporting=Reporting(eval_fn=eval_fn))
 
 
 FAMILY = FamilyDef(name='toy_batchnorm', schema=schema, build=build, data=data)

@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import optax
 
 from genjax import data as data_lib
-from genjax.training.family import (Data, DataInfo, Family, FamilyDef, stateless_eval,
-                                   stateless_loss)
+from genjax.data.family_data import Data, DataInfo
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 from tests.training.toys import common
 
 
@@ -46,11 +46,12 @@ def build(config, info) -> Family:
     picked = jnp.take_along_axis(log_probs, batch['codes'][..., None], -1)[..., 0]
     return -picked.sum(axis=(1, 2))
 
-  return Family(name='toy_code_prior', signature={'shape': list(shape)},
-                init_params=lambda rng, batch: {'logits': jnp.zeros(shape)},
-                loss_fn=stateless_loss(lambda p, batch, rng: (jnp.mean(nll(p, batch)), {})),
-                eval_fn=stateless_eval(lambda p, batch, rng: {'nll': nll(p, batch)}),
-                make_optimizer=lambda: optax.adam(config.model.learning_rate))
+  return Family(
+      name='toy_code_prior', signature={'shape': list(shape)},
+      training=Training(init_params=lambda rng, batch: {'logits': jnp.zeros(shape)},
+                        loss_fn=lambda p, batch, rng, context: (jnp.mean(nll(p, batch)), {}),
+                        make_optimizer=lambda: optax.adam(config.model.learning_rate)),
+      reporting=Reporting(eval_fn=lambda p, batch, rng, context: {'nll': nll(p, batch)}))
 
 
 FAMILY = FamilyDef(name='toy_code_prior', schema=schema, build=build, data=data)

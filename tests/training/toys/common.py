@@ -9,7 +9,7 @@ import numpy as np
 
 from genjax import config as config_lib
 from genjax import data as data_lib
-from genjax.training.family import Data, DataInfo
+from genjax.data.family_data import Data, DataInfo
 
 
 def schema(model: Mapping[str, Any], data: Mapping[str, Any],

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from genjax.training.family import Family, FamilyDef
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 from genjax.training.optimizers import apply_optimizer
 from tests.training.toys import common
 
@@ -105,17 +105,21 @@ def build(config, info) -> Family:
   del info
   gan = ToyGAN(config)
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del model_state, rng, frozen
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     return {'d_real_logit': gan.discriminator.apply(params['discriminator'], batch['x'])[:, 0]}
 
-  def artifacts_fn(params, model_state, rng, frozen):
-    del model_state, frozen
-    return {'samples': gan.fake(params['generator'], rng, 64)}
+  def sample(params, rng, num_samples, context):
+    del context
+    return gan.fake(params['generator'], rng, num_samples)
 
   return Family(name='toy_gan', signature={'model': config.model.to_dict()},
-                init_params=gan.init_params, eval_fn=eval_fn, update_fn=gan.update_fn,
-                make_optimizer=lambda: gan.optimizer, artifacts_fn=artifacts_fn)
+                training=Training(init_params=gan.init_params, update_fn=gan.update_fn,
+                                  make_optimizer=lambda: gan.optimizer),
+                reporting=Reporting(
+                    eval_fn=eval_fn, sample=sample,
+                    artifacts_fn=lambda params, rng, context: {
+                        'samples': sample(params, rng, 64, context)}))
 
 
 FAMILY = FamilyDef(name='toy_gan', schema=schema, build=build, data=data)

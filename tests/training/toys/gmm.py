@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from genjax.training.family import Family, FamilyDef
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 from tests.training.toys import common
 
 VARIANCE_FLOOR = 1e-3
@@ -80,13 +80,14 @@ def build(config, info) -> Family:
     loss = -jnp.mean(jax.nn.logsumexp(log_joint(state.params, x), -1))
     return state.replace(params=params, model_state=stats), {'loss': loss}
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del model_state, rng, frozen
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     return {'log_likelihood': jax.nn.logsumexp(log_joint(params, batch['x']), -1)}
 
   return Family(name='toy_gmm', signature={'model': config.model.to_dict()},
-                init_params=init_params, init_model_state=init_model_state,
-                update_fn=update_fn, eval_fn=eval_fn, make_optimizer=lambda: None)
+                training=Training(init_params=init_params, init_model_state=init_model_state,
+                                  update_fn=update_fn, make_optimizer=lambda: None),
+                reporting=Reporting(eval_fn=eval_fn))
 
 
 FAMILY = FamilyDef(name='toy_gmm', schema=schema, build=build, data=data)

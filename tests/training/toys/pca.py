@@ -6,7 +6,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from genjax.training.family import Family, FamilyDef
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 from tests.training.toys import common
 
 DIM = 6
@@ -47,16 +47,17 @@ def build(config, info) -> Family:
     return (state.replace(params={'mean': mean, 'components': vt[:k].T}),
             {'loss': 1.0 - explained})
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del model_state, rng, frozen
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     centred = batch['x'] - params['mean']
     reconstruction = centred @ params['components'] @ params['components'].T
     return {'reconstruction_error': jnp.sum((centred - reconstruction) ** 2, -1)}
 
   return Family(name='toy_pca',
                 signature={'model': config.model.to_dict(), 'data': config.data.to_dict()},
-                init_params=init_params, update_fn=update_fn, eval_fn=eval_fn,
-                make_optimizer=lambda: None)
+                training=Training(init_params=init_params, update_fn=update_fn,
+                                  make_optimizer=lambda: None),
+                reporting=Reporting(eval_fn=eval_fn))
 
 
 FAMILY = FamilyDef(name='toy_pca', schema=schema, build=build, data=data)

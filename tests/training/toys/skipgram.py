@@ -13,8 +13,8 @@ import numpy as np
 import optax
 
 from genjax import data as data_lib
-from genjax.training.family import (Data, DataInfo, Family, FamilyDef, stateless_eval,
-                                   stateless_loss)
+from genjax.data.family_data import Data, DataInfo
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 from tests.training.toys import common
 
 TOPICS = (('cat', 'dog', 'cow', 'eats', 'sleeps', 'grass'),
@@ -51,7 +51,7 @@ def data(config, process_index, process_count) -> Data:
                                         process_index=process_index,
                                         process_count=process_count, max_examples=max_examples)
 
-  return Data(info=DataInfo(num_train=len(train), vocab_size=len(vocabulary), test=vocabulary),
+  return Data(info=DataInfo(num_train=len(train), vocab_size=len(vocabulary), vocabulary=vocabulary),
               train=stream, splits={'test': test_split},
               description=f'{len(train)} tokens, {len(vocabulary)} words')
 
@@ -63,23 +63,24 @@ def build(config, info) -> Family:
     del batch
     return {'center': 0.1 * jax.random.normal(rng, (v, dim)), 'context': jnp.zeros((v, dim))}
 
-  def loss_fn(params, batch, rng):
-    del rng
+  def loss_fn(params, batch, rng, context):
+    del rng, context
     center = params['center'][batch['center']]
     positive = jnp.sum(center * params['context'][batch['context']], -1)
     negative = jnp.einsum('bd,bkd->bk', center, params['context'][batch['negatives']])
     loss = -jax.nn.log_sigmoid(positive) - jnp.sum(jax.nn.log_sigmoid(-negative), -1)
     return jnp.mean(loss), {}
 
-  def eval_fn(params, batch, rng):
-    del rng
+  def eval_fn(params, batch, rng, context):
+    del rng, context
     logits = params['center'][batch['center']] @ params['context'].T
     return {'context_nll': -jnp.take_along_axis(jax.nn.log_softmax(logits),
                                                 batch['context'][:, None], -1)[:, 0]}
 
   return Family(name='toy_skipgram', signature={'model': config.model.to_dict()},
-                init_params=init_params, loss_fn=stateless_loss(loss_fn),
-                eval_fn=stateless_eval(eval_fn), make_optimizer=lambda: optax.adam(0.05))
+                training=Training(init_params=init_params, loss_fn=loss_fn,
+                                  make_optimizer=lambda: optax.adam(0.05)),
+                reporting=Reporting(eval_fn=eval_fn))
 
 
 FAMILY = FamilyDef(name='toy_skipgram', schema=schema, build=build, data=data)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from genjax.training import restore
-from genjax.training.family import Family, FamilyDef
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 from tests.training.toys import common, pca
 
 
@@ -30,9 +30,9 @@ def predict(params, frozen, x):
   return features @ params['w'] + params['b']
 
 
-def loss_fn(params, model_state, batch, rng, frozen):
+def loss_fn(params, batch, rng, context):
   del rng
-  return jnp.mean((predict(params, frozen, batch['x']) - batch['y']) ** 2), ({}, model_state)
+  return jnp.mean((predict(params, context.frozen, batch['x']) - batch['y']) ** 2), {}
 
 
 def build(config, info) -> Family:
@@ -41,14 +41,15 @@ def build(config, info) -> Family:
                               train_command='a toy_pca run (tests/training/toys/pca.py)')
   k = upstream.params['components'].shape[1]
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del model_state, rng
-    return {'squared_error': (predict(params, frozen, batch['x']) - batch['y']) ** 2}
+  def eval_fn(params, batch, rng, context):
+    del rng
+    return {'squared_error': (predict(params, context.frozen, batch['x']) - batch['y']) ** 2}
 
   return Family(name='toy_two_stage', signature={'features': k},
-                init_params=lambda rng, batch: {'w': jnp.zeros((k,)), 'b': jnp.zeros(())},
-                loss_fn=loss_fn, eval_fn=eval_fn, frozen=upstream.params,
-                upstream=upstream.record())
+                training=Training(
+                    init_params=lambda rng, batch: {'w': jnp.zeros((k,)), 'b': jnp.zeros(())},
+                    loss_fn=loss_fn, frozen=upstream.params, upstream=upstream.record()),
+                reporting=Reporting(eval_fn=eval_fn))
 
 
 FAMILY = FamilyDef(name='toy_two_stage', schema=schema, build=build, data=data)

@@ -1,14 +1,15 @@
-"""A Glow-style normalizing flow on 8-bit images, handed to the one training loop.
+"""Glow (Kingma & Dhariwal, 2018), a normalizing flow, on 8-bit images, handed to the one
+training loop.
 
-Each batch is dequantised with fresh uniform noise, y = (x + u) / 256, and the flow reads
+Each batch is dequantised with fresh uniform noise, y = (x + u) / 256, and Glow reads
 y - 1/2 (a shift: the same density). The loss is the exact -log p(y) in bits/dim of the
-8-bit data, (-log p(y) + D ln 256) / (D ln 2) (`genjax.objectives.flow`). ActNorm's
+8-bit data, (-log p(y) + D ln 256) / (D ln 2) (`genjax.objectives.glow`). ActNorm's
 data-dependent init runs on the first batch (`init_params`). Evaluation reports the test
 bits/dim (one noise draw per image, from the eval key) and its standard error over the
 images. Artifacts: samples at each temperature, interpolations between test images'
 latents, the largest |decode(encode(x)) - x| over test images (the inverse is exact, so
 reconstructions are the identity to float precision), and the test image with the most
-bits/dim and its number: the mean hides a flow that gives a few images almost no density.
+bits/dim and its number: the mean hides a model that gives a few images almost no density.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.families.image_data import image_data
-from genjax.figures import flow as figures
-from genjax.models import flow_layers as fl
+from genjax.data.image_data import image_data
+from genjax.figures import glow as figures
+from genjax.models import glow_layers as gl
 from genjax.models.glow import Glow
-from genjax.objectives import flow as objectives
-from genjax.training.family import Family, FamilyDef
+from genjax.objectives import glow as objectives
+from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -46,11 +47,12 @@ def schema() -> ml_collections.ConfigDict:
 
 
 def make_model(m, image_shape) -> Glow:
+  """The Glow that config section `m` describes (its `scale` as the schema sets it)."""
   return Glow(image_shape=tuple(image_shape), levels=m.levels, steps=m.steps, hidden=m.hidden,
-              scale=m.get('scale', 'sigmoid'))  # runs saved before the field: Glow's
+              scale=m.scale)
 
 
-def to_flow_input(images01: jax.Array, rng: jax.Array) -> jax.Array:
+def to_glow_input(images01: jax.Array, rng: jax.Array) -> jax.Array:
   """Batch images k/255 in [0, 1] -> y - 1/2 for y = (k + u) / 256, u ~ U[0, 1)."""
   x_uint8 = jnp.round(images01 * 255.0)
   return objectives.dequantize(x_uint8, jax.random.uniform(rng, x_uint8.shape)) - 0.5
@@ -58,7 +60,7 @@ def to_flow_input(images01: jax.Array, rng: jax.Array) -> jax.Array:
 
 def check_config(config: ml_collections.ConfigDict) -> None:
   if config.data.binarize != 'none':
-    raise config_lib.ConfigError('The flow models 8-bit pixels; set '
+    raise config_lib.ConfigError('Glow models 8-bit pixels; set '
                                  '--config.data.binarize=none.')
 
 
@@ -74,38 +76,44 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   dims = math.prod(info.image_shape)
 
   def bits(params, batch, rng):
-    return objectives.bits_per_dim(model.apply(params, to_flow_input(batch['image'], rng)),
+    return objectives.bits_per_dim(model.apply(params, to_glow_input(batch['image'], rng)),
                                    dims)
 
   def init_params(rng, batch):
     data_rng, init_rng = jax.random.split(rng)
-    return model.init(init_rng, to_flow_input(jnp.asarray(batch['image']), data_rng))
+    return model.init(init_rng, to_glow_input(jnp.asarray(batch['image']), data_rng))
 
-  def loss_fn(params, model_state, batch, rng, frozen):
-    del frozen
+  def loss_fn(params, batch, rng, context):
+    del context
     b = bits(params, batch, rng)
-    return jnp.mean(b), ({'bits_per_dim': jnp.mean(b)}, model_state)
+    return jnp.mean(b), {'bits_per_dim': jnp.mean(b)}
 
-  def eval_fn(params, model_state, batch, rng, frozen):
-    del model_state, frozen
+  def eval_fn(params, batch, rng, context):
+    del context
     return objectives.per_example_terms(bits(params, batch, rng))
 
-  num_test = min(e.test_examples or len(info.test.images), len(info.test.images))
+  num_test = min(e.test_examples or len(info.test_images.images), len(info.test_images.images))
 
-  test01 = info.test.images.astype(np.float32) / 255.0
-  sample = jax.jit(lambda p, rng, t: model.apply(p, rng, e.num_samples, t, method=Glow.sample))
+  test01 = info.test_images.images.astype(np.float32) / 255.0
+  draw = jax.jit(lambda p, rng, n, t: model.apply(p, rng, n, t, method=Glow.sample),
+                 static_argnums=2)
   encode = jax.jit(lambda p, x: model.apply(p, x, method=Glow.encode))
   decode = jax.jit(lambda p, z: model.apply(p, z, method=Glow.decode))
   bits_of_batch = jax.jit(lambda p, b, rng: bits(p, {'image': b}, rng))
   to_image = lambda x: np.clip(np.asarray(x) + 0.5, 0.0, 1.0)  # y back in [0, 1]
 
-  def artifacts_fn(params, model_state, rng, frozen):
-    del model_state, frozen
+  def sample(params, rng, num_samples, context):
+    """Samples at temperature 1, [n, H, W, C] in [0, 1]."""
+    del context
+    return to_image(draw(params, rng, num_samples, 1.0))
+
+  def artifacts_fn(params, rng, context):
+    del context
     rngs = jax.random.split(rng, len(e.temperatures) + 1)
     out = {'temperatures': np.asarray(e.temperatures, np.float64),
-           'samples': np.stack([to_image(sample(params, k, float(t)))
+           'samples': np.stack([to_image(draw(params, k, e.num_samples, float(t)))
                                 for k, t in zip(rngs[1:], e.temperatures)])}
-    x = to_flow_input(jnp.asarray(test01[:e.reconstruction_examples]), rngs[0])
+    x = to_glow_input(jnp.asarray(test01[:e.reconstruction_examples]), rngs[0])
     out['reconstruction_max_abs_error'] = np.float64(
         np.abs(np.asarray(decode(params, encode(params, x))) - np.asarray(x)).max())
     pairs = x[:2 * e.num_interpolations]
@@ -124,15 +132,13 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return out
 
   return Family(
-      name='flow',
+      name='glow',
       signature={'model': m.to_dict(), 'image_shape': list(info.image_shape)},
-      init_params=init_params,
-      loss_fn=loss_fn,
-      eval_fn=eval_fn,
-      eval_summary=lambda means: objectives.summary(means, num_test),
-      artifacts_fn=artifacts_fn,
-      render_figures=figures.render_run,
-      eval_examples=e.test_examples,
+      training=Training(init_params=init_params, loss_fn=loss_fn),
+      reporting=Reporting(eval_fn=eval_fn,
+                          eval_summary=lambda means: objectives.summary(means, num_test),
+                          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
+                          sample=sample, eval_examples=e.test_examples),
   )
 
 
@@ -140,7 +146,7 @@ RANGES = {
     'model.levels': 'positive',
     'model.steps': 'positive',
     'model.hidden': 'positive',
-    'model.scale': fl.SCALES,
+    'model.scale': gl.SCALES,
     'eval.num_samples': 'positive',
     'eval.temperatures': 'positive_each',
     'eval.num_interpolations': 'positive',
@@ -148,4 +154,4 @@ RANGES = {
     'eval.reconstruction_examples': 'positive',
 }
 
-FAMILY = FamilyDef(name='flow', schema=schema, build=build, data=image_data, ranges=RANGES)
+FAMILY = FamilyDef(name='glow', schema=schema, build=build, data=image_data, ranges=RANGES)

@@ -9,7 +9,7 @@ import ml_collections
 
 from genjax import config as config_lib
 from genjax import data as data_lib
-from genjax.training.family import Data, DataInfo
+from genjax.data.family_data import Data, DataInfo
 
 
 def load_splits(d: ml_collections.ConfigDict) -> tuple[data_lib.ImageArrays,
@@ -61,7 +61,7 @@ def image_data(config: ml_collections.ConfigDict, process_index: int = 0,
     splits['validation'] = split(validation)
     held = f', validation (held out) {validation.images.shape}'
   info = DataInfo(num_train=stream.num_examples, num_classes=train.num_classes,
-                  example_shape=tuple(train.images.shape[1:]), test=test)
+                  example_shape=tuple(train.images.shape[1:]), test_images=test)
   return Data(info=info, train=stream, splits=splits,
               description=f'{d.name} train {train.images.shape}{held}, test '
                           f'{test.images.shape}, from {train.source}')

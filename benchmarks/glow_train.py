@@ -1,11 +1,11 @@
-"""genjax vs PyTorch Glow-style flow training on this CPU, side by side, in one run.
+"""genjax vs PyTorch Glow training on this CPU, side by side, in one run.
 
 Command (from the repository root; the .txt beside the JSON is this output, through tee):
 
-  PYTHONPATH=/tmp/torch_for_bench .venv/bin/python -m benchmarks.flow_train \
-      --out results/benchmarks/flow_train.json | tee results/benchmarks/flow_train.txt
+  PYTHONPATH=/tmp/torch_for_bench .venv/bin/python -m benchmarks.glow_train \
+      --out results/benchmarks/glow_train.json | tee results/benchmarks/glow_train.txt
 
-Both sides train the flow of configs/flow.py:cpu (2 levels, 28x28 -> 14x14 -> 7x7, of 4
+Both sides train the Glow of configs/glow.py:cpu (2 levels, 28x28 -> 14x14 -> 7x7, of 4
 steps of ActNorm, the LU-parameterised 1x1 convolution and the affine coupling with a
 64-channel 3x3 -> 1x1 -> zero-init 3x3 network and a tanh log-scale; a zero-init conv
 split prior, a learned top Gaussian) with Adam 1e-3, 1,000 warmup steps and gradient-norm
@@ -13,7 +13,7 @@ clipping at 50, on batches of 64 8-bit Fashion-MNIST images, dequantised with fr
 uniform noise every step, the loss the mean bits/dim of y = (k + u) / 256 (read as
 y - 1/2):
 
-* genjax through the training loop's own path: the family from `genjax.families.flow.build`
+* genjax through the training loop's own path: the family from `genjax.families.glow.build`
   (the loop's `loss_fn`, ActNorm's data-dependent init on a first batch in `init_params`),
   the optimiser from `family_optimizer`, the state made as `genjax.training.run.initial_state`
   makes it, `gradient_update` -> `make_train_step` with the config's steps_per_call (10)
@@ -24,7 +24,7 @@ y - 1/2):
   torch.set_num_threads(os.cpu_count()).
 
 The same architecture, checked: `--check` copies genjax's parameters (every leaf perturbed
-by N(0, 0.05^2), so that the zero-init convs act too) into the torch flow and compares, on
+by N(0, 0.05^2), so that the zero-init convs act too) into the torch Glow and compares, on
 one batch with the same dequantisation noise, the loss (to 1e-4 bits/dim) and every
 parameter's gradient; it also checks that torch's ActNorm init on genjax's first batch
 gives genjax's ActNorm parameters. Channel order (NHWC vs NCHW, the squeeze's [2, 2, C])
@@ -53,11 +53,11 @@ import jax.numpy as jnp
 from benchmarks.harness import (command_line, interleaved_repeats, jax_environment,
                                 machine_busy, print_machine_facts, report_load, time_calls,
                                 write_json)
-from configs import flow as flow_config
+from configs import glow as glow_config
 from genjax.data import DatasetNotFoundError, ImageArrays, load_image_dataset
-from genjax.families import flow
+from genjax.families import glow
 from genjax.training import mesh as mesh_lib
-from genjax.training.family import DataInfo
+from genjax.data.family_data import DataInfo
 from genjax.training.loop import family_optimizer
 from genjax.training.run import run_keys
 from genjax.training.state import create_train_state
@@ -100,7 +100,7 @@ def parse_args(argv=None):
                  help='a smoke check in seconds: 2048 examples, one repeat of >= 0.2 s, '
                       'steps_per_call 1 unless given')
   p.add_argument('--check', action='store_true',
-                 help='only check that the torch flow with genjax parameters gives the same '
+                 help='only check that the torch Glow with genjax parameters gives the same '
                       'loss and gradients on one batch, then exit')
   return p.parse_args(argv)
 
@@ -128,8 +128,8 @@ def load_images(max_examples: int) -> tuple[np.ndarray, ImageArrays, str]:
 
 def build_family(config, images01: np.ndarray, test: ImageArrays):
   info = DataInfo(num_train=len(images01), num_classes=10,
-                  example_shape=tuple(images01.shape[1:]), test=test)
-  return flow.build(config, info)
+                  example_shape=tuple(images01.shape[1:]), test_images=test)
+  return glow.build(config, info)
 
 
 # ----------------------------------------------------------------------------- genjax
@@ -152,7 +152,7 @@ def counts_by_kind(named_sizes) -> dict[str, int]:
 
 
 class GenjaxTrain:
-  """The loop's train step for the flow family: steps_per_call fused steps per call."""
+  """The loop's train step for the glow family: steps_per_call fused steps per call."""
 
   def __init__(self, config, images01: np.ndarray, test: ImageArrays):
     self.k, self.batch = config.steps_per_call, config.batch_size
@@ -164,7 +164,7 @@ class GenjaxTrain:
                                 self.mesh)
 
     # As genjax.training.run.initial_state: params, ActNorm set from a first batch; the
-    # flow family keeps no model state.
+    # glow family keeps no model state.
     keys = run_keys(config.seed)
     example = {'image': images01[:self.batch]}
 
@@ -244,7 +244,7 @@ def torch_train(config, images01: np.ndarray, threads: int):
 
 
 def torch_named(params, config) -> dict[str, np.ndarray]:
-  """genjax's flow params -> torch_glow.Glow's state_dict entries (NCHW, [out, in, kh, kw]
+  """genjax's Glow params -> torch_glow.Glow's state_dict entries (NCHW, [out, in, kh, kw]
   kernels). Linear in the params, so it maps their gradients alike."""
   p, m = params['params'], config.model
   conv = lambda c: {'weight': np.transpose(np.asarray(c['kernel']), (3, 2, 0, 1)),
@@ -252,7 +252,7 @@ def torch_named(params, config) -> dict[str, np.ndarray]:
   out = {}
   for i in range(m.levels):
     for k in range(m.steps):
-      s, t = p[f'level{i}_step{k}'], f'flows.{i}.{k}.layers.'
+      s, t = p[f'level{i}_step{k}'], f'level_steps.{i}.{k}.layers.'
       for name in ('loc', 'log_scale'):
         out[f'{t}0.{name}'] = np.asarray(s['layers_0'][name])
       for name in ('lower', 'upper', 'log_s'):
@@ -270,7 +270,7 @@ def torch_named(params, config) -> dict[str, np.ndarray]:
 
 def check_same_loss(config, images01: np.ndarray, test: ImageArrays, noise: float = 0.05,
                     tol: float = 1e-4) -> dict:
-  """The torch flow with genjax's (perturbed) parameters gives genjax's loss and gradients
+  """The torch Glow with genjax's (perturbed) parameters gives genjax's loss and gradients
   on one batch with the same dequantisation noise; torch's ActNorm init on genjax's first
   batch gives genjax's. Raises AssertionError if not; returns the differences."""
   import torch  # pylint: disable=g-import-not-at-top
@@ -286,7 +286,7 @@ def check_same_loss(config, images01: np.ndarray, test: ImageArrays, noise: floa
   rng = jax.random.key(config.seed)
   params = family.init_params(rng, batch)
   with torch.no_grad():
-    model(nchw(flow.to_flow_input(batch['image'], jax.random.split(rng)[0])))
+    model(nchw(glow.to_glow_input(batch['image'], jax.random.split(rng)[0])))
   init = torch_named(params, config)
   actnorm_diff = max(float(np.abs(p.detach().numpy() - init[name]).max())
                      for name, p in model.named_parameters() if '.layers.0.' in name)
@@ -299,7 +299,7 @@ def check_same_loss(config, images01: np.ndarray, test: ImageArrays, noise: floa
   step_rng = jax.random.key(2)
   loss_of = lambda p: family.loss_fn(p, None, batch, step_rng, None)[0]
   g_loss, g_grads = jax.value_and_grad(loss_of)(params)
-  # The same draw to_flow_input makes from step_rng.
+  # The same draw to_glow_input makes from step_rng.
   u = jax.random.uniform(step_rng, batch['image'].shape)
   k = jnp.round(batch['image'] * 255.0)
   model.load_state_dict({n: torch.as_tensor(np.array(v))
@@ -316,7 +316,7 @@ def check_same_loss(config, images01: np.ndarray, test: ImageArrays, noise: floa
             'grad_max_rel_diff': grad_diff, 'actnorm_init_max_abs_diff': actnorm_diff}
   print('check: ' + ', '.join(f'{key} {v:.3g}' for key, v in result.items()))
   if result['loss_abs_diff'] > tol or grad_diff > 1e-3 or actnorm_diff > 1e-4:
-    raise AssertionError(f'the torch flow is not the genjax flow: {result}')
+    raise AssertionError(f'the torch Glow is not the genjax Glow: {result}')
   print(f'check passed: the same loss (to {tol:g} bits/dim), gradients and ActNorm init')
   return result
 
@@ -333,7 +333,7 @@ def check_config(config) -> None:
   other = {k: v for k, (v, want) in wanted.items() if v != want}
   if other:
     raise ValueError(f'benchmarks/torch_glow.py implements only {wanted}; '
-                     f'configs/flow.py:{CONFIG} has {other}')
+                     f'configs/glow.py:{CONFIG} has {other}')
 
 
 # ----------------------------------------------------------------------------- main
@@ -344,7 +344,7 @@ def main(argv=None):
   if args.quick:
     args.max_examples, args.repeats, args.min_time = args.max_examples or 2048, 1, 0.2
     args.steps_per_call = args.steps_per_call or 1
-  config = flow_config.get_config(CONFIG)
+  config = glow_config.get_config(CONFIG)
   if args.steps_per_call:
     config.steps_per_call = args.steps_per_call
   check_config(config)
@@ -362,7 +362,7 @@ def main(argv=None):
       f"torch {machine['torch']} ({threads} threads)")
   print(f"jax {env['jax']} on {env['devices']}, {torch_line}, {env['cpu_count']} CPUs, "
         f"XLA_FLAGS={env['XLA_FLAGS']!r}; "
-        f'configs/flow.py:{CONFIG}, batch {config.batch_size}, genjax steps_per_call '
+        f'configs/glow.py:{CONFIG}, batch {config.batch_size}, genjax steps_per_call '
         f'{config.steps_per_call}; {args.repeats} interleaved repeats, each timed >= '
         f"{args.min_time:g} s; load average {env['loadavg_at_start'][0]:.2f}")
   print('compiling and warming up ...', flush=True)
@@ -409,10 +409,10 @@ def main(argv=None):
 
   if args.out:
     write_json(args.out, {
-        'command': command_line('benchmarks.flow_train', argv), 'data': data_line,
+        'command': command_line('benchmarks.glow_train', argv), 'data': data_line,
         'environment': env,
         'levers_tried': LEVERS,
-        'settings': {'config': f'configs/flow.py:{CONFIG}', 'model': config.model.to_dict(),
+        'settings': {'config': f'configs/glow.py:{CONFIG}', 'model': config.model.to_dict(),
                      'optimizer': config.optimizer.to_dict(), 'batch_size': config.batch_size,
                      'steps_per_call': config.steps_per_call, 'repeats': args.repeats,
                      'min_time_s': args.min_time, 'max_examples': args.max_examples,

@@ -9,15 +9,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genjax.models import flow_layers as fl
+from genjax.models import glow_layers as gl
 from genjax.models.glow import gaussian_log_prob
-from genjax.objectives import flow as flow_objectives
+from genjax.objectives import glow as glow_objectives
 from tests.numpy_init import numpy_variables
 
-LAYERS = {'actnorm': fl.ActNorm(), 'invconv': fl.InvConv1x1(),
-          'coupling': fl.AffineCoupling(hidden=8), 'step': fl.FlowStep(hidden=8),
-          'coupling_tanh': fl.AffineCoupling(hidden=8, scale='tanh'),
-          'step_tanh': fl.FlowStep(hidden=8, scale='tanh')}
+LAYERS = {'actnorm': gl.ActNorm(), 'invconv': gl.InvConv1x1(),
+          'coupling': gl.AffineCoupling(hidden=8), 'step': gl.GlowStep(hidden=8),
+          'coupling_tanh': gl.AffineCoupling(hidden=8, scale='tanh'),
+          'step_tanh': gl.GlowStep(hidden=8, scale='tanh')}
 
 
 def _random(layer, shape, seed=0):
@@ -50,24 +50,24 @@ def test_each_log_determinant_is_slogdet_of_the_jacobian(name):
 
 def test_squeeze_is_a_permutation_that_unsqueeze_undoes():
   x = jnp.arange(2 * 4 * 6 * 3, dtype=jnp.float32).reshape(2, 4, 6, 3)
-  s = fl.squeeze(x)
+  s = gl.squeeze(x)
   assert s.shape == (2, 2, 3, 12)
   np.testing.assert_array_equal(np.sort(np.asarray(s).ravel()), np.asarray(x).ravel())
-  np.testing.assert_array_equal(fl.unsqueeze(s), x)
+  np.testing.assert_array_equal(gl.unsqueeze(s), x)
   np.testing.assert_array_equal(s[0, 0, 0, :3], x[0, 0, 0])  # the block's top-left pixel
 
 
 def test_actnorm_initialised_on_a_batch_gives_it_zero_mean_and_unit_variance():
   rng = np.random.default_rng(2)
   x = jnp.asarray(rng.normal(3.0, [0.5, 2.0, 7.0], size=(64, 5, 5, 3)), jnp.float32)
-  params = fl.ActNorm().init(jax.random.PRNGKey(0), x)
-  y, _ = fl.ActNorm().apply(params, x)
+  params = gl.ActNorm().init(jax.random.PRNGKey(0), x)
+  y, _ = gl.ActNorm().apply(params, x)
   np.testing.assert_allclose(np.mean(y, axis=(0, 1, 2)), 0.0, atol=1e-5)
   np.testing.assert_allclose(np.var(y, axis=(0, 1, 2)), 1.0, rtol=1e-4)
 
 
 def test_a_two_dimensional_flows_density_integrates_to_one():
-  steps = [fl.FlowStep(hidden=8), fl.FlowStep(hidden=8)]
+  steps = [gl.GlowStep(hidden=8), gl.GlowStep(hidden=8)]
   params = [numpy_variables(s, jnp.zeros((1, 1, 1, 2)), seed=i, scale=0.4)
             for i, s in enumerate(steps)]
   n, half = 500, 9.0
@@ -92,8 +92,8 @@ def test_the_identity_flow_on_a_uniform_base_is_exactly_eight_bits_per_dim():
   x = x.at[0].set(255)  # the top bin
   # u below 1 - 1e-6: (255 + u) / 256 must not round up to 1.0 in float32.
   u = jnp.asarray(rng.uniform(0, 1 - 1e-6, x.shape), jnp.float32)
-  y = flow_objectives.dequantize(x, u)
-  bits = flow_objectives.bits_per_dim(flow_objectives.uniform_log_prob(y), 28 * 28)
+  y = glow_objectives.dequantize(x, u)
+  bits = glow_objectives.bits_per_dim(glow_objectives.uniform_log_prob(y), 28 * 28)
   np.testing.assert_allclose(bits, 8.0, rtol=0, atol=1e-6)
 
 
@@ -102,14 +102,14 @@ def test_couplings_start_at_their_bounds_fixed_point_and_stay_inside_the_bound()
   sigmoid(2); at any pre-activation the log-scale stays in (-1, 1) or (-inf, 0)."""
   x = jnp.asarray(np.random.default_rng(3).normal(size=(2, 3, 3, 4)), jnp.float32)
   for scale, factor in (('tanh', 1.0), ('sigmoid', 1 / (1 + np.exp(-2.0)))):
-    layer = fl.AffineCoupling(hidden=8, scale=scale)
+    layer = gl.AffineCoupling(hidden=8, scale=scale)
     y, logdet = layer.apply(layer.init(jax.random.PRNGKey(0), x), x)
     np.testing.assert_allclose(y[..., :2], x[..., :2])
     np.testing.assert_allclose(y[..., 2:], x[..., 2:] * factor, rtol=1e-6)
     np.testing.assert_allclose(logdet, 18 * np.log(factor), atol=1e-5)
   raw = jnp.linspace(-50.0, 50.0, 101)
-  assert np.all(np.abs(fl.coupling_log_scale(raw, 'tanh')) <= 1)
-  assert np.all(np.asarray(fl.coupling_log_scale(raw, 'sigmoid')) <= 0)
-  assert np.all(np.isfinite(fl.coupling_log_scale(raw, 'sigmoid')))
+  assert np.all(np.abs(gl.coupling_log_scale(raw, 'tanh')) <= 1)
+  assert np.all(np.asarray(gl.coupling_log_scale(raw, 'sigmoid')) <= 0)
+  assert np.all(np.isfinite(gl.coupling_log_scale(raw, 'sigmoid')))
   with pytest.raises(ValueError, match='sigmoid'):
-    fl.coupling_log_scale(raw, 'exp')
+    gl.coupling_log_scale(raw, 'exp')

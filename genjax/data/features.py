@@ -5,7 +5,7 @@ Images are flattened to [0, 1] and, with `data.pca_dims > 0`, projected on the t
 set's top principal axes (`genjax.models.pca.fit`: the eigenvectors of the centred
 training images' covariance, signs as scikit-learn's). With `data.dequantize` (pixels
 only) each 8-bit pixel k becomes y = (k + u) / 256, u ~ U[0, 1) drawn once from the run's
-seed, the flows' convention (`genjax.objectives.flow`): a density of y then bounds the
+seed, the convention of the 8-bit densities (`genjax.objectives.glow`): a density of y then bounds the
 8-bit data's likelihood, in the same bits/dim as every other family's. With
 `data.class_label >= 0` both splits keep only that class's images, in the axes of the
 whole training set, so that the class-conditional densities of every class live in one
@@ -25,10 +25,10 @@ from genjax import config as config_lib
 from genjax import data as data_lib
 from genjax.data.arrays import common_length, local_slice
 from genjax.data.pipeline import to_unit_interval
-from genjax.families.image_data import load_splits
+from genjax.data.image_data import load_splits
 from genjax.models import pca
-from genjax.objectives import flow as flow_objectives
-from genjax.training.family import Data, DataInfo
+from genjax.objectives import glow as eight_bit
+from genjax.data.family_data import Data, DataInfo
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _projected_splits(name: str, tfds_data_dir: str, tfds_download: bool, idx_di
   projection = None
   if dequantize_seed >= 0:
     noise = np.random.default_rng(dequantize_seed)
-    x_train, x_test = (np.asarray(flow_objectives.dequantize(
+    x_train, x_test = (np.asarray(eight_bit.dequantize(
         np.round(x * 255.0), noise.random(x.shape, np.float32))) for x in (x_train, x_test))
   if pca_dims:
     projection = jax.tree.map(np.asarray, pca.fit(x_train, pca_dims))
@@ -135,7 +135,7 @@ def whole_set_data(features: Features, config: ml_collections.ConfigDict,
                    process_index: int = 0, process_count: int = 1, *, description: str = '',
                    num_classes: int = 0) -> Data:
   """A Data whose every train batch is `features.train`, with a padded 'test' split;
-  `config.batch_size` must be the training set's size. `info.test` is `features`."""
+  `config.batch_size` must be the training set's size. `info.features` is `features`."""
   n = len(features.train)
   if config.batch_size != n:
     raise config_lib.ConfigError(
@@ -149,7 +149,7 @@ def whole_set_data(features: Features, config: ml_collections.ConfigDict,
                                         process_count=process_count, max_examples=max_examples)
 
   info = DataInfo(num_train=n, num_classes=num_classes,
-                  example_shape=features.train.shape[1:], test=features)
+                  example_shape=features.train.shape[1:], features=features)
   return Data(info=info,
               train=WholeSetStream({'x': features.train}, process_index=process_index,
                                    process_count=process_count),

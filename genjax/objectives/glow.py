@@ -1,4 +1,6 @@
-"""A flow's likelihood of 8-bit images in bits/dim, with uniform dequantisation.
+"""The likelihood of 8-bit images in bits/dim under a density, with uniform dequantisation:
+Glow's objective, and the convention of every density of 8-bit images here (the Gaussian
+mixture on pixels, the likelihood table).
 
 An image x in {0, ..., 255}^D becomes y = (x + u) / 256 with u ~ U[0, 1)^D. For a density
 p on [0, 1)^D scaled this way, E_u[-log p(y)] + D log 256 bounds -log P(x) (Theis et al.,
@@ -6,9 +8,9 @@ p on [0, 1)^D scaled this way, E_u[-log p(y)] + D log 256 bounds -log P(x) (Thei
 
     bits/dim = (-log p(y) + D ln 256) / (D ln 2),
 
-the formula of RealNVP, Glow and `../shared/REFERENCES.md`. A flow that reads y - 1/2 (or
-any shift) has the same density; one that reads 2y - 1 adds D ln 2 to -log p(y) (its
-Jacobian), which `log_prob` of the flow accounts for, not this module.
+the formula of RealNVP (Dinh et al., 2017) and Glow (Kingma & Dhariwal, 2018). A model that
+reads y - 1/2 (or any shift) has the same density; one that reads 2y - 1 adds D ln 2 to
+-log p(y) (its Jacobian), which the model's own log-density accounts for, not this module.
 """
 
 from __future__ import annotations

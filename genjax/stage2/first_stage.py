@@ -1,8 +1,8 @@
 """A trained stage-1 VQ-VAE run as a second stage sees it: checked, then its codes.
 
-`load_stage1(workdir)` reads the run through the spine's one reader and refuses, in one
-line that names the workdir and the remedy, a missing run, another family's run and an
-unfinished one, before anything compiles. `stage1_codes` encodes the run's training and
+`load_stage1(workdir)` reads the run with `genjax.training.restore.load_run` and refuses,
+in one line that names the workdir and the remedy, a missing run, another family's run and
+an unfinished one, before anything compiles. `stage1_codes` encodes the run's training and
 test images once and stores the grids beside the run (`codes/step_<step>.npz`, written
 atomically), so every prior over the same checkpoint reads the same codes.
 """
@@ -15,11 +15,13 @@ import os
 
 import numpy as np
 
-from genjax.data.codes import CodeGrids, load_code_grids, save_code_grids
+from genjax import commands
+from genjax.commands import canonical_signature
+from genjax.data.codes import CodeGrids, load_code_grids, run_codes_path, save_code_grids
+from genjax.data.image_data import load_splits
+from genjax.data.sources import ImageArrays
 from genjax.errors import UserError
-from genjax.families import vqvae
-from genjax.families.image_data import load_splits
-from genjax.objectives.vqvae import VQObjective
+from genjax.objectives.vqvae import VQObjective, encoder, objective_from_signature
 from genjax.training import restore
 
 
@@ -52,8 +54,8 @@ def load_stage1(workdir: str) -> Stage1:
   """The finished VQ-VAE run in `workdir`; UserError in one line otherwise."""
   if not workdir:
     raise UserError('No stage-1 run named; pass --config.data.stage1_workdir=<a VQ-VAE '
-                    f'workdir>, trained with {vqvae.TRAIN_COMMAND}')
-  run = restore.load_run(workdir, family='vqvae', train_command=vqvae.TRAIN_COMMAND)
+                    f'workdir>, trained with {commands.VQVAE}')
+  run = restore.load_run(workdir, family='vqvae', train_command=commands.VQVAE)
   final = os.path.join(run.workdir, 'final_metrics.json')
   done = None
   if os.path.exists(final):
@@ -64,18 +66,18 @@ def load_stage1(workdir: str) -> Stage1:
         f'The stage-1 run in {run.workdir} is unfinished (latest checkpoint at step '
         f'{run.step}, no final metrics for it); finish it by running its training command '
         f'again with --workdir={workdir}, or point --config.data.stage1_workdir elsewhere.')
-  return Stage1(run, vqvae.objective_from_signature(run.signature))
+  return Stage1(run, objective_from_signature(run.signature))
 
 
 def codes_path(stage1: Stage1) -> str:
-  return os.path.join(stage1.run.workdir, 'codes', f'step_{stage1.run.step:08d}.npz')
+  return run_codes_path(stage1.run.workdir, stage1.run.step)
 
 
-def stage1_codes(stage1: Stage1) -> tuple[dict[str, CodeGrids], dict[str, np.ndarray]]:
-  """({'train', 'test'}: code grids, {'train', 'test'}: uint8 images) of the run's data."""
+def stage1_codes(stage1: Stage1) -> tuple[dict[str, CodeGrids], dict[str, ImageArrays]]:
+  """({'train', 'test'}: code grids, {'train', 'test'}: images) of the run's data."""
   train, test = load_splits(stage1.run.config.data)
   images = {'train': train, 'test': test}
-  grids, encode = {}, vqvae.encoder(stage1.objective)
+  grids, encode = {}, encoder(stage1.objective)
   for split, arrays in images.items():
     path = codes_path(stage1).replace('.npz', f'_{split}.npz')
     if not os.path.exists(path):
@@ -83,6 +85,7 @@ def stage1_codes(stage1: Stage1) -> tuple[dict[str, CodeGrids], dict[str, np.nda
       save_code_grids(path, codes, arrays.labels,
                       num_codes=stage1.num_codes, source=stage1.run.record())
     grids[split] = load_code_grids(path)
-    if grids[split].source.get('signature') != dict(stage1.run.signature):
+    if (canonical_signature(grids[split].source.get('signature')) !=
+        canonical_signature(dict(stage1.run.signature))):
       raise UserError(f'{path} holds codes of another model; delete it and run again.')
-  return grids, {k: v.images for k, v in images.items()}
+  return grids, images

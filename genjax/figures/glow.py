@@ -1,4 +1,4 @@
-"""Flow figures from a run's artifacts: samples at each temperature and interpolations
+"""Glow figures from a run's artifacts: samples at each temperature and interpolations
 between test images' latents."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def render_run(artifacts_path: str, out_dir: str) -> list[str]:
   fig, axes = plt.subplots(1, len(samples), figsize=(4 * len(samples), 4.3), squeeze=False)
   for ax, images, t in zip(axes[0], samples, temperatures):
     show_tiles(ax, images, cols, f'temperature T = {t:g}')
-  fig.suptitle('Flow samples: latents drawn at N(mean, (T std)^2), decoded exactly',
+  fig.suptitle('Glow samples: latents drawn at N(mean, (T std)^2), decoded exactly',
                fontsize=10)
   paths = [save(fig, os.path.join(out_dir, 'samples.png'))]
   pairs = a['interpolations']  # [pairs, steps, H, W, C]

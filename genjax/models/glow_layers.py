@@ -9,7 +9,7 @@ sum to zero.
   its log-determinant is H W sum(s). P is the channel reversal and L, U start at the
   identity, so the layer starts as Glow's "reverse" permutation and learns from there.
 - `AffineCoupling`: half the channels shift and scale the other half, with a bounded
-  scale, so no unbounded exp can overflow (normflows #73). `scale='sigmoid'` is Glow's
+  scale, so no unbounded exp can overflow. `scale='sigmoid'` is Glow's
   sigmoid(h + 2) (openai/glow's `model.py`), in (0, 1), its log by `log_sigmoid`: a
   coupling can only contract, so ActNorm and the 1x1 convolutions learn to expand, by a
   fixed factor that an image the couplings do not contract carries to its latents.
@@ -128,7 +128,7 @@ class AffineCoupling(nn.Module):
     return jnp.concatenate([xa, (xb + shift) * jnp.exp(log_scale)], axis=-1), logdet
 
 
-class FlowStep(nn.Module):
+class GlowStep(nn.Module):
   """Glow's step of flow: ActNorm, invertible 1x1 convolution, affine coupling."""
   hidden: int = 64
   scale: str = 'sigmoid'

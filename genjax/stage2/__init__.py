@@ -1,0 +1,6 @@
+"""Second stages: what a model trained on a first stage's output needs of that first stage.
+
+`first_stage`: a finished VQ-VAE run read back (checked, its objective rebuilt) and its
+stored code grids. `codes`: the data, test terms and Fréchet reference shared by the priors
+over those codes (the raster code prior and VAR, in `genjax.families`).
+"""
