@@ -15,10 +15,8 @@ genjax / peer (> 1: genjax faster), GFLOP/s where the benchmark measures it, and
 seconds genjax took to compile (n/a where a benchmark does not record it). Each rate is
 the statistic the benchmark itself headlines (best or median of its repeats), so the
 ratios are the benchmark's own. --out gets the rows, each benchmark's status, time, busy
-flag and files, and the machine's facts. --quick took 354 s on the idle 2-core Xeon
-(autoregressive 119 s, diffusion 84 s, the rest under a minute each; RESULTS.md,
-"Performance"); its ratios come from one short repeat, so they are rougher than a full
-run's.
+flag and files, and the machine's facts. Its ratios under --quick come from one short
+repeat each, so they are rougher than a full run's (docs/results/performance.md).
 """
 
 from __future__ import annotations
@@ -117,11 +115,12 @@ def one_train_step(step: str) -> Callable[[dict], list[Row]]:
 
 
 def gmm_rows(r: dict) -> list[Row]:
-  # Fits to convergence per second: the benchmark's own speed-up is the ratio of seconds.
+  # Fits to convergence per second, genjax's through the loop's step: the benchmark's own
+  # speed-up is the ratio of seconds.
   fits = r['fits']
   rows = []
   for kind in dict.fromkeys(key.split(':')[0] for key in fits):
-    genjax = fits[f'{kind}: genjax em_step loop']
+    genjax = fits[f'{kind}: genjax family step']
     rows.append(Row(f'GMM EM fit, {kind} covariance', 'fits/s', _per_second(genjax),
                     _per_second(fits.get(f'{kind}: sklearn')), compile_s=genjax['compile_s']))
   return rows
@@ -160,11 +159,10 @@ class Benchmark:
 
 
 # Quick runs time the programs the full runs time (10 fused steps a call, as the configs
-# have it), with one short repeat and less data. Not 1 step a call, the benchmarks' own
-# --quick default: a scan of length 1 runs the conv models' step ~9x slower on XLA:CPU
-# (VQ-VAE 116-133 ex/s against 1,018 at 2 steps and 1,104 at 10), which would make every
-# conv ratio a measurement of that. DDPM runs 100 timesteps, not 1000: its rate per image
-# is then not the full run's, but the ratio is comparable.
+# have it), with one short repeat and less data: not 1 step a call, the benchmarks' own
+# --quick default, whose scan of length 1 runs the conv steps several times slower on
+# XLA:CPU. DDPM runs 100 timesteps, not 1000: its rate per image is then not the full
+# run's, but the ratio is comparable.
 FUSED = ('--steps-per-call', '10')
 BENCHMARKS = (
     Benchmark('vae_throughput', TORCH, vae_rows,

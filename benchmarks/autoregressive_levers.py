@@ -3,9 +3,10 @@ step in one process (interleaved repeats, ratios compared, not absolute numbers)
 
   .venv/bin/python -m benchmarks.autoregressive_levers --levers concat,sum,vjp
 
-A lever swaps TapConv's forward (or its gradient) while the genjax step is traced; the
-parameter tree is the same for all of them. XLA flags are a whole-process setting: run
-this once per XLA_FLAGS value and compare the printed ratios.
+A lever swaps TapConv's forward (or its gradient) while the loop's own step
+(benchmarks/loop_step.py) is traced; the parameter tree is the same for all of them. XLA
+flags are a whole-process setting: run this once per XLA_FLAGS value and compare the
+printed ratios.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import torch
 from flax import linen as nn
 
 from benchmarks import autoregressive_train as bench
-from benchmarks.harness import load_data, print_machine_facts
+from benchmarks.harness import Timer, begin, interleaved_repeats, load_images
 from genjax.models import masked_conv
 
 
@@ -98,6 +98,7 @@ def tap_conv_class(form):
 
 
 def _one_thread(run_n):
+  import torch  # pylint: disable=g-import-not-at-top
 
   def run(n):
     threads = torch.get_num_threads()
@@ -120,8 +121,8 @@ def main():
   p.add_argument('--torch', default='full', help='comma-separated torch variants: full, '
                  'cropped, with +cl (channels_last) and/or +t1 (one thread)')
   args = p.parse_args()
-  print_machine_facts()
-  images, _ = load_data(4096)
+  begin(__doc__)
+  images, _ = load_images(4096, binarize=True)
   original = masked_conv.TapConv
   measures = {}
   for name in args.models.split(','):
@@ -129,23 +130,18 @@ def main():
       for k in (int(s) for s in args.steps_per_call.split(',')):
         if lever != 'concat':
           masked_conv.TapConv = tap_conv_class(lever)
-        try:
-          measures[f'{name} genjax {lever} spc={k}'] = bench.GenjaxTrain(name, images, 64, k)
+        try:  # the loop's step, traced (compiled) with this TapConv
+          step = bench.train_step(name, 64, k)
         finally:
           masked_conv.TapConv = original
+        measures[f'{name} genjax {lever} spc={k}'] = step.timer(args.min_time).rate
     for variant in args.torch.split(','):
       conv, *options = variant.split('+')
-      t = bench.TorchTrain(name, images, 64, conv, 'cl' in options)
-      if 't1' in options:  # one thread: no OpenMP barrier stalls when the cores are shared
-        t.run_n = _one_thread(t.run_n)
-      measures[f'{name} torch {variant}'] = t
+      t = bench.torch_train(name, images, 64, conv, 'cl' in options)
+      run_n = _one_thread(t.run_n) if 't1' in options else t.run_n  # no OpenMP barrier stalls
+      measures[f'{name} torch {variant}'] = Timer(run_n, 64, args.min_time, warm_up=3).rate
   print('compiled:', ', '.join(measures), flush=True)
-  raw = {key: [] for key in measures}
-  for r in range(args.repeats):
-    for key, m in measures.items():
-      raw[key].append(m.measure(args.min_time))
-    print(f'repeat {r + 1}: ' + ', '.join(f'{k} {v[-1]:.1f}' for k, v in raw.items()),
-          flush=True)
+  raw, _ = interleaved_repeats(measures, args.repeats)
   for name in args.models.split(','):
     ref = f'{name} torch {args.torch.split(",")[0]}'
     print(f'\n{"lever":40s} {"median ex/s":>12s} {"/ " + ref:>24s}  per-repeat ratios')

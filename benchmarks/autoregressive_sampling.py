@@ -6,45 +6,31 @@ Command (from the repository root):
 
 What is timed: `genjax.samplers.autoregressive.sample`, jitted, drawing one batch of
 --batch images of --size x --size pixels, with random-init parameters of the networks the
-'cpu' configs train (`get_config('<arch>,cpu').model`, built by `make_model`); compiling is
-excluded (one warm-up call first, then calls ended by `block_until_ready`); the fast
-sampler's time is the best of --repeats calls, the naive one's a single call. Each model's
-two samplers draw from the same key and the run checks that their samples agree.
+'cpu' configs train (`get_config('<arch>,cpu').model`, built by `make_model`), compiling
+excluded; the fast sampler's time is the best of --repeats calls, the naive one's a single
+call. Both draw from the same key and the run checks that their samples agree.
 
-* fast: the model's `decode_step`: cached convolutions (PixelCNN, Gated PixelCNN: one
-  pixel of network per step), the key/value cache (Transformer), the recurrent state (LSTM);
-* naive: the full network on the whole canvas at every position (N full passes).
+* fast: the model's `decode_step`: cached convolutions (PixelCNN, Gated PixelCNN), the
+  key/value cache (Transformer), the recurrent state (LSTM);
+* naive: the full network on the whole canvas at every position (N full passes); with
+  --naive-estimate it is not run but taken as N times one jitted full pass (marked 'est.').
 
-The naive sampler runs the full network N times per image, which at 28x28 takes minutes
-per model on a loaded CPU. With --naive-estimate it is not run: its time is taken as N
-times one jitted full pass over the batch (best of --repeats), which is the work of each
-of its steps whatever the position; the table marks such numbers 'est.'.
-
-The Transformer is also timed at several sequence lengths N (--transformer-sizes, images
-of s x s) to show how its cost grows: the table gives the cost per pixel and the log-log
-slope of the total cost against N. Its key/value cache has a fixed N slots and every step
-attends over all of them with the not-yet-written ones masked, so attention costs O(N) per
-step and O(N^2) per image, next to the O(N) of the projections and MLP; the slope lies
-between 1 and 2, nearer 2 the more attention dominates (large N, narrow model). The naive
-sampler runs N full passes of O(N^2) attention: O(N^3) per image, slope up to 3.
-
-Timings are wall-clock on whatever else the machine is running; the load average is
-printed and recorded.
+The Transformer is also timed at several sequence lengths N (--transformer-sizes): the
+table gives the cost per pixel and the log-log slope of the total cost against N. Its
+key/value cache has N slots and every step attends over all of them, masked, so the slope
+lies between 1 and 2 (nearer 2 the more attention dominates); the naive sampler's is up
+to 3.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from configs.autoregressive import get_config
-from benchmarks.harness import command_line, print_machine_facts, write_json
+from benchmarks.harness import CallTimer, arguments, begin, command_line, finish
 from genjax.models.autoregressive import ARCHITECTURES, make_model
 from genjax.samplers import autoregressive as samplers
 
@@ -53,17 +39,15 @@ CONFIG_VARIANT = {'pixelcnn': 'pixelcnn', 'gated_pixelcnn': 'gated',
 
 
 def parse_args(argv=None):
-  p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+  p = arguments(__doc__)  # --repeats: the fast sampler's best of; --min-time unused
   p.add_argument('--batch', type=int, default=16, help='images per sampled batch')
   p.add_argument('--size', type=int, default=28, help='image side, in pixels')
   p.add_argument('--models', default=','.join(ARCHITECTURES),
                  help='comma-separated architectures from ' + ', '.join(ARCHITECTURES))
   p.add_argument('--transformer-sizes', default='8,14,20,28',
                  help='image sides for the Transformer cost-vs-N table (empty: skip it)')
-  p.add_argument('--repeats', type=int, default=3, help='fast sampler: best of this many')
   p.add_argument('--naive-estimate', action='store_true',
                  help='naive time = N x one full pass, instead of running the naive sampler')
-  p.add_argument('--out', default='', help='write the results as JSON to this path')
   return p.parse_args(argv)
 
 
@@ -79,28 +63,16 @@ def build(arch: str, size: int):
 def time_sampler(model, params, size: int, batch: int, naive: bool, repeats: int):
   """(best seconds per batch, samples) for one sampler; compiling excluded."""
   rng = jax.random.PRNGKey(1)
-  run = lambda: jax.block_until_ready(
-      samplers.sample(model, params, rng, (size, size, 1), batch, naive=naive))
-  images, _ = run()  # compile and warm up
-  best = np.inf
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    run()
-    best = min(best, time.perf_counter() - t0)
-  return best, np.asarray(images)
+  timer = CallTimer(lambda: samplers.sample(model, params, rng, (size, size, 1), batch,
+                                            naive=naive))
+  return min(timer.seconds() for _ in range(repeats)), np.asarray(timer.out[0])
 
 
 def time_full_pass(model, params, size: int, batch: int, repeats: int) -> float:
   """Best seconds for one jitted full pass over a batch: one naive sampler step."""
-  apply = jax.jit(model.apply)
-  canvas = jnp.zeros((batch, size, size, 1))
-  jax.block_until_ready(apply(params, canvas))
-  best = np.inf
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    jax.block_until_ready(apply(params, canvas))
-    best = min(best, time.perf_counter() - t0)
-  return best
+  apply, canvas = jax.jit(model.apply), jnp.zeros((batch, size, size, 1))
+  timer = CallTimer(lambda: apply(params, canvas))
+  return min(timer.seconds() for _ in range(repeats))
 
 
 def compare(arch: str, size: int, batch: int, repeats: int, naive_estimate: bool) -> dict:
@@ -134,15 +106,10 @@ def main(argv=None):
   if unknown:
     raise ValueError(f'unknown models {unknown}; choose from {ARCHITECTURES}')
   sizes = [int(s) for s in args.transformer_sizes.split(',') if s]
-  env = {'jax': jax.__version__, 'python': platform.python_version(),
-         'devices': [str(d) for d in jax.devices()], 'cpu_count': os.cpu_count(),
-         'XLA_FLAGS': os.environ.get('XLA_FLAGS', ''), 'loadavg_at_start': os.getloadavg()}
-  print(__doc__.split('\n\n')[0])
-  machine = print_machine_facts()
-  print(f"jax {env['jax']} on {env['devices']}, {env['cpu_count']} CPUs, load average "
-        f"{env['loadavg_at_start'][0]:.2f}; batch {args.batch}, {args.size}x{args.size} "
-        f'images, fast best of {args.repeats}, naive '
-        + ('estimated as N full passes' if args.naive_estimate else 'once'), flush=True)
+  env, machine = begin(__doc__)
+  print(f'batch {args.batch}, {args.size}x{args.size} images, fast best of {args.repeats}, '
+        'naive ' + ('estimated as N full passes' if args.naive_estimate else 'once'),
+        flush=True)
 
   rows = []
   print()
@@ -185,16 +152,11 @@ def main(argv=None):
             'and MLP, whose total is linear in N)')
       env['transformer_slopes'] = fits
 
-  env['loadavg_at_end'] = os.getloadavg()
-  print(f"\nload average at start {env['loadavg_at_start'][0]:.2f}, at end "
-        f"{env['loadavg_at_end'][0]:.2f} (timings are under that load)")
-  if args.out:
-    result = {'command': command_line('benchmarks.autoregressive_sampling', argv),
-              'environment': env,
-              'settings': {'batch': args.batch, 'size': args.size, 'repeats': args.repeats,
-                           'transformer_sizes': sizes, 'naive_estimate': args.naive_estimate},
-              'models': rows, 'transformer_scaling': scaling}
-    write_json(args.out, result, machine)
+  finish(args.out, {
+      'command': command_line('benchmarks.autoregressive_sampling', argv),
+      'settings': {'batch': args.batch, 'size': args.size, 'repeats': args.repeats,
+                   'transformer_sizes': sizes, 'naive_estimate': args.naive_estimate},
+      'models': rows, 'transformer_scaling': scaling}, machine, [], env)
 
 
 if __name__ == '__main__':

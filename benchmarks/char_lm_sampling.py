@@ -1,38 +1,30 @@
 """Character model sampling speed: the KV-cached sampler against the naive one.
 
-Command (from the repository root, on an idle machine; the .txt beside the JSON is this
-output, through tee):
+Command (from the repository root; the .txt beside the JSON is this output, through tee):
 
   .venv/bin/python -m benchmarks.char_lm_sampling [--workdir runs/char_lm] \
       --out results/benchmarks/char_lm_sampling.json | tee results/benchmarks/char_lm_sampling.txt
 
 What is timed: `genjax.samplers.autoregressive.sample` drawing --batch windows of the
-configs/char_lm.py:cpu context (the whole window, no prompt), at temperature 0.8, jitted,
-compiling excluded by a warm-up call, every call ended by `block_until_ready`:
-
-* cached: the Transformer's `decode_step` against its key/value cache, one position of
-  network per character;
-* naive: the full network over the whole window at every position (T full passes).
-
-The network is the cpu config's, with the trained run's params when --workdir names one
-(its vocabulary then sets K), else random-init params with gcide's K: a sampler's cost
-is the same whatever the weights. Both samplers draw from the same key and the run checks
-that their characters agree. Reported: characters/s (medians and each of --repeats
-interleaved repeats, each measurement running at least --min-time seconds) and the cached
-sampler's speed-up; the other processes' share of the CPUs is printed and recorded.
+configs/char_lm.py:cpu context (no prompt) at temperature 0.8, jitted, compiling excluded:
+cached (the Transformer's `decode_step` against its key/value cache) and naive (the full
+network over the whole window at every position). The network is the cpu config's, with
+a trained run's params when --workdir names one, else random init with gcide's K (a
+sampler's cost is the same whatever the weights). Both draw from the same key and the run
+checks that their characters agree. Reported: characters/s, interleaved repeats, and the
+cached sampler's speed-up.
 """
 
 from __future__ import annotations
 
-import argparse
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.harness import (command_line, interleaved_repeats, jax_environment,
-                                machine_busy, print_machine_facts, report_load, write_json)
-from benchmarks.vqvae_sampling import Timed, count
+from benchmarks.harness import (CallTimer, arguments, begin, command_line, finish,
+                                interleaved_repeats)
+from benchmarks.loop_step import count
 from configs import char_lm as char_lm_config
 from genjax.models.autoregressive import make_model
 from genjax.models import pixels
@@ -44,15 +36,9 @@ TEMPERATURE = 0.8
 
 
 def parse_args(argv=None):
-  p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+  p = arguments(__doc__, quick='a smoke check in seconds: batch 2, one repeat of >= 0.1 s')
   p.add_argument('--workdir', default='', help='a trained char_lm run; empty: random init')
   p.add_argument('--batch', type=int, default=16, help='windows drawn per call')
-  p.add_argument('--repeats', type=int, default=3, help='interleaved repeats')
-  p.add_argument('--min-time', type=float, default=2.0,
-                 help='seconds each timed measurement runs at least')
-  p.add_argument('--quick', action='store_true',
-                 help='a smoke check in seconds: batch 2, one repeat of >= 0.1 s')
-  p.add_argument('--out', default='', help='write the results as JSON to this path')
   return p.parse_args(argv)
 
 
@@ -79,26 +65,22 @@ def main(argv=None):
   args = parse_args(argv)
   if args.quick:
     args.batch, args.repeats, args.min_time = 2, 1, 0.1
-  env = jax_environment()
-  print(__doc__.split('\n\n')[0])
-  machine = print_machine_facts()
+  env, machine = begin(__doc__)
   model, params, facts = model_and_params(args.workdir)
   t = facts['context']
-  print(f"jax {env['jax']} on {env['devices']}, {env['cpu_count']} CPUs; batch {args.batch} "
-        f"windows of {t} characters, temperature {TEMPERATURE:g}; {args.repeats} interleaved "
-        f'repeats, each timed >= {args.min_time:g} s; {facts["params_from"]}, '
-        f"{facts['params']:,} params; load average {env['loadavg_at_start'][0]:.2f}")
-  print('compiling and warming up ...', flush=True)
+  print(f'batch {args.batch} windows of {t} characters, temperature {TEMPERATURE:g}; '
+        f'{args.repeats} interleaved repeats, each timed >= {args.min_time:g} s; '
+        f"{facts['params_from']}, {facts['params']:,} params; compiling and warming up ...",
+        flush=True)
   key = jax.random.PRNGKey(1)
   draw = lambda naive: lambda: samplers.sample(model, params, key, (1, t, 1), args.batch,
                                                naive=naive, temperature=TEMPERATURE)[0]
-  timed = {'cached': Timed(draw(False), args.batch, args.min_time),
-           'naive': Timed(draw(True), args.batch, args.min_time)}
+  timed = {'cached': CallTimer(draw(False), args.batch, args.min_time),
+           'naive': CallTimer(draw(True), args.batch, args.min_time)}
   codes = {name: np.asarray(pixels.codes_from_canvas(m.out, facts['symbols']))
            for name, m in timed.items()}
   agree = bool(np.array_equal(codes['cached'], codes['naive']))
-  raw, others = interleaved_repeats({n: m.measure for n, m in timed.items()}, args.repeats)
-  busy = machine_busy(others)
+  raw, others = interleaved_repeats({n: m.seconds for n, m in timed.items()}, args.repeats)
   chars_per_s = {n: [t / v for v in vals] for n, vals in raw.items()}  # v: s per window
   median = {n: float(np.median(v)) for n, v in chars_per_s.items()}
   print()
@@ -109,14 +91,12 @@ def main(argv=None):
   speedup = median['cached'] / median['naive']
   print(f'\ncached: {speedup:.1f}x the naive sampler\'s characters/s; same characters drawn: '
         f'{agree}')
-  report_load(env, others, busy)
-  if args.out:
-    write_json(args.out, {
-        'command': command_line('benchmarks.char_lm_sampling', argv), 'environment': env,
-        'settings': {'batch': args.batch, 'repeats': args.repeats, 'min_time': args.min_time,
-                     'temperature': TEMPERATURE},
-        'model': facts, 'chars_per_s': chars_per_s, 'median_chars_per_s': median,
-        'speedup': speedup, 'same_characters': agree, 'machine_busy': busy}, machine)
+  finish(args.out, {
+      'command': command_line('benchmarks.char_lm_sampling', argv),
+      'settings': {'batch': args.batch, 'repeats': args.repeats, 'min_time': args.min_time,
+                   'temperature': TEMPERATURE},
+      'model': facts, 'chars_per_s': chars_per_s, 'median_chars_per_s': median,
+      'speedup': speedup, 'same_characters': agree}, machine, others, env)
 
 
 if __name__ == '__main__':

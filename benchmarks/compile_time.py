@@ -40,8 +40,8 @@ def start_training(variant: str, workdir: str, cache: str, timeout: float) -> di
          f'--config=configs/diffusion.py:{variant}', f'--workdir={workdir}',
          f'--compilation_cache={cache}', '--config.eval.frechet_samples=0',
          # One step a call: the compiled body is the same one step (the cpu variant does
-         # not unroll), and the first call's own work (10 steps, ~13 s) does not hide
-         # when training started.
+         # not unroll), and the first call's own work (10 steps) does not hide when
+         # training started.
          '--config.steps_per_call=1']
   t0 = time.perf_counter()
   proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

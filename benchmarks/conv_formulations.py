@@ -8,24 +8,18 @@ gradient of a sum of the output with respect to input and kernel) under jit, onc
 plain call and once inside a `lax.scan` of --scan-length steps (the samplers' and fused
 train steps' setting), for 'xla' (`lax.conv_general_dilated`) and 'taps' (one matmul over
 stacked shifted views). Interleaved repeats (benchmarks/harness.py); the ratio taps / xla
-is what `conv.choose` rests on.
-
-Not measured here: the 4x4 stride-2 transposed convolution as four 2x2 phase convolutions
-(`genjax.models.conv_transpose`) against flax's `nn.ConvTranspose` over the zero-dilated
-input. Measured once apart, on 2 CPU cores, forward and backward, batch 64, 16 channels:
-11 ms against 32 ms at 14x14 -> 28x28, 3 ms against 13 ms at 7x7 -> 14x14.
+is what `conv.choose` rests on. Levers tried: docs/results/performance.md.
 """
 
 from __future__ import annotations
 
-import argparse
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.harness import (command_line, finish, interleaved_repeats, 
-                                print_machine_facts, time_calls)
+from benchmarks.harness import (CallTimer, arguments, begin, command_line, finish,
+                                interleaved_repeats)
 from genjax.models import conv
 
 # (name, batch, H, W, C_in, C_out, kernel, stride, padding)
@@ -46,56 +40,44 @@ SHAPES = (
 
 
 def parse_args(argv=None):
-  p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  p.add_argument('--repeats', type=int, default=3)
-  p.add_argument('--min-time', type=float, default=1.0)
+  p = arguments(__doc__, 3, 1.0)
   p.add_argument('--scan-length', type=int, default=4,
                  help='steps of the lax.scan measurement (0: leave it out)')
   p.add_argument('--only', default='', help='substring of the shape names to keep')
-  p.add_argument('--out', default='')
   return p.parse_args(argv)
 
 
-def _grad_fn(which, strides, pads):
-  f = conv.conv_taps if which == 'taps' else conv.conv_xla
-  return jax.grad(lambda x, k: jnp.sum(f(x, k, strides, pads) ** 2), argnums=(0, 1))
+def grad_step(x_shape, k_shape, strides, pads, formulation: str, scan_length: int):
+  """(jitted forward and backward of one conv in `formulation`, x, kernel): the gradient
+  of a sum of the squared output with respect to input and kernel, inside a `lax.scan` of
+  `scan_length` steps when that is > 0 (the samplers' and fused train steps' setting)."""
+  f = conv.conv_taps if formulation == 'taps' else conv.conv_xla
+  grad = jax.grad(lambda x, k: jnp.sum(f(x, k, strides, pads) ** 2), argnums=(0, 1))
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.standard_normal(x_shape), jnp.float32)
+  kernel = jnp.asarray(rng.standard_normal(k_shape) / np.sqrt(np.prod(k_shape[:3])),
+                       jnp.float32)
+  if not scan_length:
+    return jax.jit(grad), x, kernel
+
+  def body(carry, _):
+    gx, gk = grad(carry[0], carry[1])
+    return (carry[0] + 1e-6 * gx, carry[1] + 1e-6 * gk), None
+  return jax.jit(lambda x, k: jax.lax.scan(body, (x, k), None, length=scan_length)[0]), x, kernel
 
 
 def make_measure(shape, which, scan_length, min_time):
+  """Convolutions forward and backward per second."""
   _, b, h, w, c_in, c_out, k, s, padding = shape
-  strides = (s, s)
-  pads = conv.explicit_padding(padding, (h, w), (k, k), strides)
-  rng = np.random.default_rng(0)
-  x = jnp.asarray(rng.standard_normal((b, h, w, c_in)), jnp.float32)
-  kernel = jnp.asarray(rng.standard_normal((k, k, c_in, c_out)) / np.sqrt(k * k * c_in),
-                       jnp.float32)
-  grad = _grad_fn(which, strides, pads)
-  if scan_length:
-    def body(carry, _):
-      gx, gk = grad(carry[0], carry[1])
-      return (carry[0] + 1e-6 * gx, carry[1] + 1e-6 * gk), None
-    step = jax.jit(lambda x, k: jax.lax.scan(body, (x, k), None, length=scan_length)[0])
-    per_call = scan_length
-  else:
-    step = jax.jit(grad)
-    per_call = 1
-  jax.block_until_ready(step(x, kernel))  # compile
-  state = {'n': 1}
-
-  def run_n(n):
-    for _ in range(n):
-      out = step(x, kernel)
-    jax.block_until_ready(out)
-
-  def measure():
-    state['n'], dt = time_calls(run_n, min_time, state['n'])
-    return state['n'] * per_call / dt  # conv forward+backward per second
-  return measure
+  pads = conv.explicit_padding(padding, (h, w), (k, k), (s, s))
+  step, x, kernel = grad_step((b, h, w, c_in), (k, k, c_in, c_out), (s, s), pads, which,
+                              scan_length)
+  return CallTimer(lambda: step(x, kernel), max(scan_length, 1), min_time).rate
 
 
 def main(argv=None):
   args = parse_args(argv)
-  machine = print_machine_facts()
+  env, machine = begin(__doc__)
   shapes = [s for s in SHAPES if args.only in s[0]]
   measures = {}
   for shape in shapes:
@@ -116,7 +98,7 @@ def main(argv=None):
                    'taps_per_s': taps, 'taps_over_xla': taps / xla})
       print(f'{shape[0]:44s} {setting:7s} {xla:9.1f} {taps:9.1f} {taps / xla:7.2f}x')
   finish(args.out, {'command': command_line('benchmarks.conv_formulations', argv),
-                    'rows': rows}, machine, others)
+                    'rows': rows}, machine, others, env)
 
 
 if __name__ == '__main__':

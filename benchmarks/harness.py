@@ -1,28 +1,26 @@
 """What every benchmark here shares, so that their numbers are taken and recorded alike.
 
-Timing: `time_calls` runs a measurement long enough to time; `interleaved_repeats` runs all
-of a benchmark's measurements in turn each repeat, so that a burst of background load hits
-every one of them, and records how much of the CPUs other processes took meanwhile
-(`machine_busy`, `others_line`, `BUSY_WARNING` report it). Recording: `machine_facts` (CPU,
-vector extensions, load, library versions), printed at the start by `print_machine_facts`
-and stored by `write_json`, the one writer of every --out JSON. Data: `load_data`, the
-binarised 28x28 images the VAE and autoregressive benchmarks train on.
+Data: `load_images`, the one image loader. Timing: `Timer` (and `CallTimer`) times a
+callable that blocks, with enough calls to last a minimum time; `interleaved_repeats` runs
+all of a benchmark's measurements in turn each repeat, so that a burst of background load
+hits every one of them, and records how much of the CPUs other processes took meanwhile.
+A run: `arguments` (the common flags), `begin` (the machine's facts and the environment,
+printed) and `finish` (the load, BUSY_WARNING, and the --out JSON through `write_json`).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import json
 import math
 import os
 import sys
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'
-IMAGE_SHAPE = (28, 28, 1)  # one image of load_data
 BUSY_OTHERS = 0.10      # others' share of all CPU time above which timings are unreliable
 BUSY_WARNING = ('WARNING: other processes were competing for the CPUs during this run; the '
                 'timings and ratios above are not trustworthy. Rerun on an idle machine.')
@@ -32,23 +30,21 @@ VECTOR_EXTENSIONS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_tile')  # as /proc/c
 # ----------------------------------------------------------------------------- data
 
 
-def load_data(max_examples: int = 0):
-  """Binarised images float32 [N, 28, 28, 1] in {0, 1}, and a line saying where from."""
-  if os.path.isdir(FASHION_MNIST_DIR):
-    from genjax.data import load_image_dataset  # pylint: disable=g-import-not-at-top
-    from genjax.data.pipeline import binarize_static  # pylint: disable=g-import-not-at-top
-    arrays = load_image_dataset('fashion_mnist', 'train')
-    images = binarize_static(arrays.images / 255, 0)
-    what = (f'real data: Fashion-MNIST {arrays.split} ({arrays.source}), '
-            f'statically binarised (seed 0)')
-  else:
-    rng = np.random.default_rng(0)
-    images = (rng.random((60000,) + IMAGE_SHAPE, dtype=np.float32) < 0.5).astype(np.float32)
-    what = f'RANDOM binary data ({FASHION_MNIST_DIR} not found)'
-  images = np.ascontiguousarray(images, dtype=np.float32)
-  if max_examples:
-    images = images[:max_examples]
-  return images, f'{what}; {len(images)} examples'
+def load_images(max_examples: int = 0, binarize: bool = False,
+                name: str = 'fashion_mnist') -> tuple[np.ndarray, str]:
+  """The train images of dataset `name` as float32 [N, H, W, C] in [0, 1] (k/255), or
+  statically binarised (seed 0) with `binarize`; the first `max_examples` (0: all); and a
+  line saying what they are."""
+  from genjax.data import load_image_dataset  # pylint: disable=g-import-not-at-top
+  from genjax.data.pipeline import binarize_static  # pylint: disable=g-import-not-at-top
+  arrays = load_image_dataset(name, 'train')
+  images = arrays.images[:max_examples] if max_examples else arrays.images
+  images = np.ascontiguousarray(images, np.float32) / 255.0
+  if binarize:
+    images = np.ascontiguousarray(binarize_static(images, 0), np.float32)
+  return images, (f"{name} {arrays.split} ({arrays.source}), "
+                  f"{'statically binarised' if binarize else '8-bit as k/255'}; "
+                  f'{len(images)} examples')
 
 
 # ----------------------------------------------------------------------------- timing
@@ -68,6 +64,48 @@ def time_calls(run_n, min_time: float, n: int = 1) -> tuple[int, float]:
       n = max(n * 4, 1)
       continue
     n = math.ceil(n * 1.15 * min_time / dt)
+
+
+class Timer:
+  """Times `run_n(n)`, which makes n calls and blocks until they are done, each call
+  `per_call` units (examples, images, fits).
+
+  Built, it makes `warm_up` calls (compiling, warming caches) and records the seconds they
+  took (`first_call_s`). `rate()` times enough calls to last at least `min_time` seconds
+  (0: one call), starting from the count the last repeat settled on, and returns units
+  per second; `seconds()` is its inverse. Hand either to `interleaved_repeats`.
+  """
+
+  def __init__(self, run_n: Callable[[int], Any], per_call: float = 1.0,
+               min_time: float = 0.0, warm_up: int = 1):
+    self.run_n, self.per_call, self.min_time, self.n = run_n, per_call, min_time, 1
+    t0 = time.perf_counter()
+    if warm_up:
+      run_n(warm_up)
+    self.first_call_s = time.perf_counter() - t0
+
+  def rate(self) -> float:
+    self.n, dt = time_calls(self.run_n, self.min_time, self.n)
+    return self.n * self.per_call / dt
+
+  def seconds(self) -> float:
+    return 1.0 / self.rate()
+
+
+class CallTimer(Timer):
+  """A `Timer` of calls of `fn()`, which returns arrays: each timed run blocks on its
+  last call's output, kept as `out`."""
+
+  def __init__(self, fn: Callable[[], Any], per_call: float = 1.0, min_time: float = 0.0,
+               warm_up: int = 1):
+    self.fn, self.out = fn, None
+    super().__init__(self._run_n, per_call, min_time, warm_up)
+
+  def _run_n(self, n: int) -> None:
+    import jax  # pylint: disable=g-import-not-at-top
+    for _ in range(n):
+      self.out = self.fn()
+    jax.block_until_ready(self.out)
 
 
 def _busy_cpu_seconds() -> float | None:
@@ -104,9 +142,9 @@ class OtherLoad:
 
 
 def interleaved_repeats(measures: dict, repeats: int) -> tuple[dict, list]:
-  """Calls every measure (no arguments, returns a rate) once a repeat, in turn, so that a
-  burst of background load hits all of them; returns ({key: [rate per repeat]}, [others'
-  CPU share per repeat, None where unknown])."""
+  """Calls every measure (no arguments, returns a number: a `Timer`'s rate or seconds)
+  once a repeat, in turn, so that a burst of background load hits all of them; returns
+  ({key: [value per repeat]}, [others' CPU share per repeat, None where unknown])."""
   raw, others = {key: [] for key in measures}, []
   for r in range(repeats):
     with OtherLoad() as load:
@@ -119,6 +157,12 @@ def interleaved_repeats(measures: dict, repeats: int) -> tuple[dict, list]:
   return raw, others
 
 
+def best_and_median(raw: dict, best=max) -> tuple[dict, dict]:
+  """Each measurement's best (max of rates; pass best=min for seconds) and median."""
+  return ({key: best(v) for key, v in raw.items()},
+          {key: float(np.median(v)) for key, v in raw.items()})
+
+
 def machine_busy(others: list) -> bool:
   # When something else competes for the cores, the numbers (torch's OpenMP threads
   # especially, which collapse when descheduled) are not comparable.
@@ -126,42 +170,60 @@ def machine_busy(others: list) -> bool:
   return bool(known) and max(known) > BUSY_OTHERS
 
 
-def report_load(env: dict, others: list, busy: bool) -> None:
-  """Records the end-of-run load in `env` and prints it, with BUSY_WARNING when busy."""
+# ----------------------------------------------------------------------------- a run
+
+
+def arguments(doc: str, repeats: int = 3, min_time: float = 2.0,
+              quick: str = '') -> argparse.ArgumentParser:
+  """A parser with the flags every benchmark takes: --out, --repeats, --min-time, and
+  --quick (with `quick` as its help) when given."""
+  p = argparse.ArgumentParser(description=doc.split('\n\n')[0])
+  p.add_argument('--out', default='', help='write the results as JSON to this path')
+  p.add_argument('--repeats', type=int, default=repeats, help='interleaved repeats')
+  p.add_argument('--min-time', type=float, default=min_time,
+                 help='seconds each timed measurement runs at least')
+  if quick:
+    p.add_argument('--quick', action='store_true', help=quick)
+  return p
+
+
+def begin(doc: str, **extra) -> tuple[dict, dict]:
+  """The start of a run: prints the first paragraph of `doc`, the machine's facts and the
+  environment (versions, devices, XLA_FLAGS, the load, and `extra`); returns (environment,
+  machine facts), for `finish`."""
+  import platform  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  print(doc.split('\n\n')[0])
+  machine = print_machine_facts()
+  env = {'jax': jax.__version__, 'python': platform.python_version(),
+         'devices': [str(d) for d in jax.devices()], 'cpu_count': os.cpu_count(), **extra,
+         'XLA_FLAGS': os.environ.get('XLA_FLAGS', ''), 'loadavg_at_start': os.getloadavg()}
+  print(f"jax {env['jax']} on {env['devices']}, {env['cpu_count']} CPUs, XLA_FLAGS="
+        f"{env['XLA_FLAGS']!r}, load average {env['loadavg_at_start'][0]:.2f}"
+        + ''.join(f', {key} {value}' for key, value in extra.items()), flush=True)
+  return env, machine
+
+
+def finish(out: str, result: Mapping[str, Any], machine: dict, others: list,
+           env: dict | None = None) -> bool:
+  """The end of a run: prints the load (with BUSY_WARNING when busy) and, if `out` is set,
+  writes `result` with the busy flag and `env` (as `begin` gave it) with the load added
+  under 'environment'. Returns whether it was busy."""
+  busy = machine_busy(others)
+  env = dict(env) if env else {'loadavg_at_start': (machine.get('loadavg_1min') or 0.0,)}
   env['loadavg_at_end'] = os.getloadavg()
   env['other_processes_cpu_share_per_repeat'] = others
   print(f"load average at start {env['loadavg_at_start'][0]:.2f}, at end "
         f"{env['loadavg_at_end'][0]:.2f}; other processes' share of the CPUs per repeat: "
-        + others_line(others))
+        + ', '.join('?' if o is None else f'{o:.0%}' for o in others))
   if busy:
     print(BUSY_WARNING)
-
-
-def finish(out: str, result: Mapping[str, Any], machine: dict, others: list) -> bool:
-  """The end of a run: prints the load (with BUSY_WARNING when busy) and, if `out` is set,
-  writes `result` with the busy flag and the load to it. Returns whether it was busy."""
-  busy = machine_busy(others)
-  env = {'loadavg_at_start': (machine.get('loadavg_1min') or 0.0,)}
-  report_load(env, others, busy)
   if out:
-    write_json(out, {**result, 'busy': busy, **env}, machine)
+    write_json(out, {**result, 'busy': busy, 'environment': env}, machine)
   return busy
 
 
-def others_line(others: list) -> str:
-  return ', '.join('?' if o is None else f'{o:.0%}' for o in others)
-
-
 # ----------------------------------------------------------------------------- machine
-
-
-def jax_environment(**extra) -> dict[str, Any]:
-  """What a JAX benchmark records of its run: versions, devices, XLA_FLAGS, the load."""
-  import platform  # pylint: disable=g-import-not-at-top
-  import jax  # pylint: disable=g-import-not-at-top
-  return {'jax': jax.__version__, 'python': platform.python_version(),
-          'devices': [str(d) for d in jax.devices()], 'cpu_count': os.cpu_count(), **extra,
-          'XLA_FLAGS': os.environ.get('XLA_FLAGS', ''), 'loadavg_at_start': os.getloadavg()}
 
 
 def _first_cpu_fields(path: str = '/proc/cpuinfo') -> dict[str, str] | None:

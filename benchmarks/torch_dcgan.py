@@ -33,7 +33,6 @@ batches drawn from a permutation.
 
 import math
 import os
-import time
 
 import numpy as np
 import torch
@@ -163,14 +162,3 @@ class TorchTrain:
     self.last_loss = self.last_d_loss + self.last_g_loss
     if not (math.isfinite(self.last_d_loss) and math.isfinite(self.last_g_loss)):
       raise FloatingPointError('non-finite loss in the torch DCGAN step')
-
-
-if __name__ == '__main__':
-  rng = np.random.default_rng(0)
-  x = rng.integers(0, 256, (512, 28, 28, 1)).astype(np.float32) / 255
-  t = TorchTrain(x)
-  t.run_n(2)
-  t0 = time.perf_counter()
-  t.run_n(3)
-  print(f'{t.parameter_count():,} parameters, {3 * 64 / (time.perf_counter() - t0):,.0f} '
-        f'examples/s, d loss {t.last_d_loss:.3f}, g loss {t.last_g_loss:.3f}')

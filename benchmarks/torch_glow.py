@@ -37,7 +37,6 @@ dequantisation noise drawn inside the step as genjax draws it.
 
 import math
 import os
-import time
 
 import numpy as np
 import torch
@@ -234,14 +233,3 @@ class TorchTrain:
       self.last_loss = self.step()
     if not math.isfinite(self.last_loss):
       raise FloatingPointError('non-finite loss in the torch Glow step')
-
-
-if __name__ == '__main__':
-  rng = np.random.default_rng(0)
-  x = rng.integers(0, 256, (512, 28, 28, 1)).astype(np.float32) / 255
-  t = TorchTrain(x, warmup_steps=1000, grad_clip_norm=50.0)
-  t.run_n(2)
-  t0 = time.perf_counter()
-  t.run_n(3)
-  print(f'{t.parameter_count():,} parameters, {3 * 64 / (time.perf_counter() - t0):,.0f} '
-        f'examples/s, loss {t.last_loss:.3f} bits/dim')

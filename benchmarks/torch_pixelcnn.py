@@ -12,7 +12,6 @@ indices drawn before timing.
 """
 
 import os
-import time
 
 import numpy as np
 import torch
@@ -188,15 +187,3 @@ class TorchTrain:
   def run_n(self, n: int) -> None:
     for _ in range(n):
       self.last_loss = self.step()
-
-
-if __name__ == '__main__':
-  rng = np.random.default_rng(0)
-  x = (rng.random((512, 28, 28, 1)) < 0.5).astype(np.float32)
-  for name in ('pixelcnn', 'gated_pixelcnn'):
-    t = TorchTrain(name, x)
-    t.run_n(2)
-    t0 = time.perf_counter()
-    t.run_n(3)
-    print(f'{name}: {effective_parameter_count(t.model):,} parameters, '
-          f'{3 * 64 / (time.perf_counter() - t0):,.0f} examples/s')

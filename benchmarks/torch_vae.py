@@ -136,22 +136,3 @@ def eval_examples_per_sec(images: np.ndarray, *, batch_size=1000,
             for s in starts:
                 model.loss(data[s:s + batch_size])
         return repeats * len(data) / (time.perf_counter() - t0)
-
-
-def flops_per_train_example() -> float:
-    """Analytical FLOPs for one training example. Convention: matmul FLOPs
-    only (2 per multiply-add); elementwise work, biases and the optimiser are
-    ignored; training = 3x forward (forward matmul plus the two backward ones,
-    for input and weight gradients)."""
-    forward = 2 * (784 * 400 + 400 * 20 * 2 + 20 * 400 + 400 * 784)
-    return 3.0 * forward
-
-
-if __name__ == "__main__":
-    rng = np.random.default_rng(0)
-    x = (rng.random((10000, 784)) < 0.5).astype(np.float32)
-    print(f"torch {torch.__version__}, {os.cpu_count()} threads")
-    print(f"train preloaded : {train_examples_per_sec_preloaded(x):12,.0f} examples/s")
-    print(f"train dataloader: {train_examples_per_sec_dataloader(x):12,.0f} examples/s")
-    print(f"eval            : {eval_examples_per_sec(x):12,.0f} examples/s")
-    print(f"FLOPs per train example: {flops_per_train_example():,.0f}")

@@ -23,7 +23,6 @@ from a permutation.
 
 import math
 import os
-import time
 
 import numpy as np
 import torch
@@ -235,14 +234,3 @@ class TorchTrain:
       self.last_loss = self.step()
     if not math.isfinite(self.last_loss):
       raise FloatingPointError('non-finite loss in the torch VQ-VAE step')
-
-
-if __name__ == '__main__':
-  rng = np.random.default_rng(0)
-  x = rng.integers(0, 256, (512, 28, 28, 1)).astype(np.float32) / 255
-  t = TorchTrain(x)
-  t.run_n(2)
-  t0 = time.perf_counter()
-  t.run_n(3)
-  print(f'{t.parameter_count():,} parameters, {3 * 64 / (time.perf_counter() - t0):,.0f} '
-        f'examples/s, loss {t.last_loss:.1f}')

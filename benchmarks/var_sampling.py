@@ -6,48 +6,39 @@ Command (from the repository root; the .txt beside the JSON is this output, thro
       --out results/benchmarks/var_sampling.json | tee results/benchmarks/var_sampling.txt
 
 Both priors model the L = 104 tokens of the multi-scale tokenizer of
-configs/vqvae.py:cpu,multiscale (scales 1, 2, 3, 4, 5, 7; K = 512 codes of D = 32) and
-both samples are decoded by its decoder (the mean, in [0, 1]), as their families draw
-them; each is timed as sample + decode at --batches (default 16 and 256), jitted,
-compiling excluded by a warm-up call, every call ended by `block_until_ready`:
+configs/vqvae.py:cpu,multiscale, and both samples are decoded by its decoder, as their
+families draw them; each is timed as sample + decode at --batches, jitted, compiling
+excluded:
 
-* VAR: configs/var.py:cpu's network (4 blocks of width 64, class-conditional), the
-  KV-cached sampler of `genjax.samplers.var`, one scale per step (6 steps), at guidance
-  w = 1 (the conditional model: one pass a scale) and w = 2 (classifier-free guidance: the
-  batch twice, with its labels and with the null class);
-* raster: configs/code_prior.py:cpu,var_baseline's network (the causal Transformer
-  of the same width and depth, class-conditional), the KV-cached sampler of
-  `genjax.samplers.autoregressive`, one token per step (104 steps).
+* VAR: configs/var.py:cpu's network, the KV-cached sampler of `genjax.samplers.var`, one
+  scale per step (6 steps), at guidance w = 1 and w = 2 (classifier-free: the batch twice);
+* raster: configs/code_prior.py:cpu,var_baseline's causal Transformer of the same width
+  and depth, the KV-cached sampler of `genjax.samplers.autoregressive`, one token per step.
 
-Random-init parameters for every network: a sampler's cost is the same whatever the
-weights, so no trained run is read (the runs' Fréchet distances are in RESULTS.md).
-Reported: images/s (medians and each of --repeats interleaved repeats, each measurement
-running at least --min-time seconds), sequential steps, and VAR's speed-up over the
-raster prior. One more row times a single teacher-forced pass of VAR's network over all
-L tokens (no sampling or decoding), the compute every sampler of these networks does at
-least once: a sampler's images/s against it shows how much of its time is the network's
-arithmetic and how much is per-step overhead. The other processes' share of the CPUs is
-printed and recorded.
+Random-init parameters throughout (a sampler's cost is the same whatever the weights; the
+runs' Fréchet distances are in docs/results/var.md). One more row times a single
+teacher-forced pass of VAR's network over all L tokens, the compute every sampler of it
+does at least once, to show how much of a sampler's time is per-step overhead. Reported:
+images/s (interleaved repeats), sequential steps, and VAR's speed-up over the raster prior.
 """
 
 from __future__ import annotations
 
-import argparse
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.harness import (command_line, interleaved_repeats, jax_environment,
-                                machine_busy, print_machine_facts, report_load, write_json)
-from benchmarks.vqvae_sampling import Timed, count
+from benchmarks.harness import (CallTimer, arguments, begin, command_line, finish,
+                                interleaved_repeats)
+from benchmarks.loop_step import count
+from benchmarks.vqvae_sampling import stage1
 from configs import code_prior as code_prior_config
 from configs import var as var_config
-from configs import vqvae as vqvae_config
 from genjax.families import var
 from genjax.models.autoregressive import make_model
 from genjax.models import multiscale_quantizer as multiscale
-from genjax.models import pixels, quantizer
+from genjax.models import pixels
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import autoregressive as ar_samplers
 from genjax.samplers import var as var_samplers
@@ -57,29 +48,18 @@ NUM_CLASSES = 10
 
 
 def parse_args(argv=None):
-  p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  p.add_argument('--out', default='', help='write the results as JSON to this path')
+  p = arguments(__doc__, quick='a smoke check in seconds: batch 4, one repeat of >= 0.1 s')
   p.add_argument('--batches', default='16,256', help='comma-separated batch sizes')
-  p.add_argument('--repeats', type=int, default=3, help='interleaved repeats')
-  p.add_argument('--min-time', type=float, default=2.0,
-                 help='seconds each timed measurement runs at least')
-  p.add_argument('--quick', action='store_true',
-                 help='a smoke check in seconds: batch 4, one repeat of >= 0.1 s')
   return p.parse_args(argv)
 
 
 def tokenizer(rng):
   """The stage 1 both priors share: (objective, frozen params and state, facts)."""
-  s1 = vqvae_config.get_config('cpu,multiscale')
-  objective = vq_objectives.make_objective(s1.model, s1.objective, IMAGE_SHAPE)
-  net_rng, code_rng = jax.random.split(rng)
-  net = jax.jit(objective.model.init)(net_rng, jnp.zeros((1,) + IMAGE_SHAPE))
-  codebook = jax.random.normal(code_rng, (s1.model.num_codes, s1.model.code_dim))
-  frozen = {'params': {'net': net}, 'model_state': quantizer.ema_init(codebook)._asdict()}
+  objective, frozen = stage1('cpu,multiscale', rng)
+  decoder_params = count(frozen['params']['net']['params']['decoder'])
   return objective, frozen, {'scales': list(objective.scales),
                              'tokens': multiscale.sequence_length(objective.scales),
-                             'num_codes': s1.model.num_codes,
-                             'decoder_params': count(net['params']['decoder'])}
+                             'num_codes': objective.num_codes, 'decoder_params': decoder_params}
 
 
 def decoder(objective, frozen):
@@ -88,12 +68,17 @@ def decoder(objective, frozen):
                                                    tokens.reshape(tokens.shape[0], 1, -1))[0]))
 
 
+def var_network(objective, rng):
+  """configs/var.py:cpu's network at random init: (model, params, one input [1, L-1, D])."""
+  model = var.make_model(var_config.get_config('cpu').model, objective.scales,
+                         objective.num_codes, NUM_CLASSES)
+  inputs = jnp.zeros((1, multiscale.sequence_length(objective.scales) - 1,
+                      objective.model.code_dim))
+  return model, jax.jit(model.init)(rng, inputs, jnp.zeros((1,), jnp.int32)), inputs
+
+
 def var_sampler(objective, frozen, rng, guidance: float):
-  m = var_config.get_config('cpu').model
-  model = var.make_model(m, objective.scales, objective.num_codes, NUM_CLASSES)
-  length = multiscale.sequence_length(objective.scales)
-  params = jax.jit(model.init)(rng, jnp.zeros((1, length - 1, objective.model.code_dim)),
-                               jnp.zeros((1,), jnp.int32))
+  model, params, _ = var_network(objective, rng)
   decode = decoder(objective, frozen)
 
   def sample(key, batch):
@@ -108,11 +93,7 @@ def var_sampler(objective, frozen, rng, guidance: float):
 def var_forward(objective, rng):
   """One teacher-forced pass of VAR's network over all L tokens (no sampling, no
   decoding): the compute any sampler of it must do at least once."""
-  m = var_config.get_config('cpu').model
-  model = var.make_model(m, objective.scales, objective.num_codes, NUM_CLASSES)
-  length = multiscale.sequence_length(objective.scales)
-  inputs = jnp.zeros((1, length - 1, objective.model.code_dim))
-  params = jax.jit(model.init)(rng, inputs, jnp.zeros((1,), jnp.int32))
+  model, params, inputs = var_network(objective, rng)
   forward = jax.jit(model.apply)
 
   def run(key, batch):
@@ -144,13 +125,9 @@ def main(argv=None):
   batches = [int(b) for b in args.batches.split(',')]
   if args.quick:
     batches, args.repeats, args.min_time = [4], 1, 0.1
-  env = jax_environment()
-  print(__doc__.split('\n\n')[0])
-  machine = print_machine_facts()
-  print(f"jax {env['jax']} on {env['devices']}, {env['cpu_count']} CPUs; batches {batches}, "
-        f'{args.repeats} interleaved repeats, each timed >= {args.min_time:g} s; random-init '
-        f"params; load average {env['loadavg_at_start'][0]:.2f}")
-  print('compiling and warming up ...', flush=True)
+  env, machine = begin(__doc__)
+  print(f'batches {batches}, {args.repeats} interleaved repeats, each timed >= '
+        f'{args.min_time:g} s; random-init params; compiling and warming up ...', flush=True)
   objective, frozen, tok = tokenizer(jax.random.PRNGKey(0))
   samplers = {'VAR, w = 1': var_sampler(objective, frozen, jax.random.PRNGKey(1), 1.0),
               'VAR, w = 2 (guided)': var_sampler(objective, frozen, jax.random.PRNGKey(1),
@@ -162,15 +139,14 @@ def main(argv=None):
   for name, (sample, f) in samplers.items():
     facts[name] = f
     for b in batches:
-      timed = Timed(lambda sample=sample, b=b: sample(key, b), b, args.min_time)
+      timed = CallTimer(lambda sample=sample, b=b: sample(key, b), b, args.min_time)
       out = np.asarray(timed.out)
       want = ((b, tok['tokens'], tok['num_codes']) if name.startswith('VAR network')
               else (b,) + IMAGE_SHAPE)  # logits of every token, or decoded images
       if out.shape != want or not np.isfinite(out).all():
         raise AssertionError(f'{name}: output {out.shape}, want {want}')
       measures[f'{name} @ {b}'] = timed
-  raw, others = interleaved_repeats({n: m.measure for n, m in measures.items()}, args.repeats)
-  busy = machine_busy(others)
+  raw, others = interleaved_repeats({n: m.seconds for n, m in measures.items()}, args.repeats)
   per_s = {n: [1.0 / v for v in vals] for n, vals in raw.items()}
   median = {n: float(np.median(v)) for n, v in per_s.items()}
   print()
@@ -195,19 +171,16 @@ def main(argv=None):
           "full pass of VAR's network")
   print(f"(both decode with the tokenizer's decoder, {tok['decoder_params']:,} params, "
         f"included in the times; {tok['tokens']} tokens of scales {tok['scales']})")
-  report_load(env, others, busy)
-  if args.out:
-    write_json(args.out, {
-        'command': command_line('benchmarks.var_sampling', argv), 'environment': env,
-        'settings': {'batches': batches, 'repeats': args.repeats, 'min_time_s': args.min_time,
-                     'tokenizer': 'configs/vqvae.py:cpu,multiscale model',
-                     'var': 'configs/var.py:cpu model',
-                     'raster': 'configs/code_prior.py:cpu,var_baseline model',
-                     'params': 'random init', 'samplers': 'KV-cached, jitted'},
-        'tokenizer': tok, 'samplers': facts, 'images_per_second_raw': per_s,
-        'images_per_second_median': median, 'var_speedup_over_raster': speedups,
-        'machine_busy': busy,
-    }, machine)
+  finish(args.out, {
+      'command': command_line('benchmarks.var_sampling', argv),
+      'settings': {'batches': batches, 'repeats': args.repeats, 'min_time_s': args.min_time,
+                   'tokenizer': 'configs/vqvae.py:cpu,multiscale model',
+                   'var': 'configs/var.py:cpu model',
+                   'raster': 'configs/code_prior.py:cpu,var_baseline model',
+                   'params': 'random init', 'samplers': 'KV-cached, jitted'},
+      'tokenizer': tok, 'samplers': facts, 'images_per_second_raw': per_s,
+      'images_per_second_median': median, 'var_speedup_over_raster': speedups,
+  }, machine, others, env)
 
 
 if __name__ == '__main__':

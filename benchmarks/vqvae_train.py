@@ -1,303 +1,58 @@
-"""genjax vs PyTorch VQ-VAE stage-1 training on this CPU, side by side, in one run.
+"""genjax vs PyTorch VQ-VAE training on this CPU, side by side, in one run.
 
 Command (from the repository root; the .txt beside the JSON is this output, through tee):
 
-  PYTHONPATH=/tmp/torch_for_bench .venv/bin/python -m benchmarks.vqvae_train \
+  .venv/bin/python -m benchmarks.vqvae_train \
       --out results/benchmarks/vqvae_train.json | tee results/benchmarks/vqvae_train.txt
 
-Both sides train the network of configs/vqvae.py:cpu (32 channels, residual hidden 16, 2
-residual blocks, 2 stride-2 layers to 7x7 codes of D=64, K=512; EMA codebook with decay
-0.99, Laplace-smoothed counts and dead-code restart below a count of 1.0; beta 0.25; the
-discretized logistic decoder) with Adam 3e-4 on batches of 64 8-bit Fashion-MNIST images
-(k/255, not binarised):
-
-* genjax through the training loop's own path: the family from `genjax.families.vqvae.build`
-  (the loop's `loss_fn`, the EMA codebook as the train state's model state, initialised by
-  k-means on a first batch as the loop does), `gradient_update` -> `make_train_step` with
-  the config's steps_per_call (10) fused steps per call, batches put on the device before
-  timing;
-* PyTorch (benchmarks/torch_vqvae.py): the same layers as nn.Conv2d / nn.ConvTranspose2d,
-  the same quantiser work (squared distances to all K codes, straight-through gradient,
-  commitment loss, EMA update, restart, batch perplexity) and the same NLL, data preloaded
-  in one tensor (the fair loop of torch_vae.py), torch.set_num_threads(os.cpu_count()).
-
-flax's ConvTranspose(4x4, strides 2, 'SAME') and torch's ConvTranspose2d(4, stride=2,
-padding=1) both double the size with the same kernel shapes: the same multiply-adds and
-parameters, the kernel taps placed differently (which matters to a random init, not to the
-cost). The parameter counts of the two sides are checked equal and printed.
-
-What is timed: training examples/s, each measurement at least --min-time seconds after a
-warm-up (compiling excluded), --repeats repeats interleaved so that a burst of background
-load hits both sides alike; the table gives best and median, and the ratio genjax/torch of
-the medians with the per-repeat ratios. Goal (from the issue): genjax >= 0.8x torch. When
-the machine is shared, trust the ratios, not the absolute numbers.
+Both sides train the network of configs/vqvae.py:cpu (32 channels, 2 stride-2 layers to
+7x7 codes of D=64, K=512; EMA codebook with dead-code restart; beta 0.25; the discretized
+logistic decoder) with Adam 3e-4 on batches of 64 images (k/255). genjax runs the loop's
+own step (benchmarks/loop_step.py; the EMA codebook as model state, set by k-means on a
+first batch); PyTorch benchmarks/torch_vqvae.py (the same layers, quantiser work and NLL)
+with the data preloaded. Parameter counts are checked equal. Timed: examples/s,
+interleaved repeats; the ratio is of the medians. Levers tried: docs/results/performance.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import functools
-import os
-import time
-
-import numpy as np
-
-import jax
-
-from benchmarks.harness import (command_line, interleaved_repeats, jax_environment,
-                                machine_busy, print_machine_facts, report_load, time_calls,
-                                write_json)
+from benchmarks import loop_step
 from configs import vqvae as vqvae_config
-from genjax.data import DatasetNotFoundError, ImageArrays, load_image_dataset
 from genjax.families import vqvae
-from genjax.training import mesh as mesh_lib
-from genjax.data.family_data import DataInfo
-from genjax.training.loop import family_optimizer
-from genjax.training.run import run_keys
-from genjax.training.state import create_train_state
-from genjax.training.step import make_train_step
-from genjax.training.update import gradient_update
-
-GOAL = 0.8  # genjax / torch examples/s, from the issue
-CONFIG = 'cpu'
-DISTINCT_CALLS = 8  # preloaded calls the timed loop cycles through
-# Levers tried on the genjax step (idle machine, this benchmark, medians of 2-3 repeats).
-LEVERS = {
-    "decoder's nn.ConvTranspose(4x4, stride 2) as XLA lowers it (a convolution over the "
-    'zero-dilated input)': '850 ex/s, 0.43x torch: the reference',
-    'the same layer as four 2x2 phase convolutions (genjax.models.conv_transpose; the same '
-    'function and params)': '1,407 ex/s, 0.69x torch: taken (1.7x)',
-    'XLA_FLAGS=--xla_cpu_use_onednn=true, with the phase convolutions': '1,397 ex/s, 0.69x: '
-    'no effect, not taken',
-}
 
 
-def parse_args(argv=None):
-  p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  p.add_argument('--out', default='', help='write the results as JSON to this path')
-  p.add_argument('--repeats', type=int, default=3, help='interleaved repeats')
-  p.add_argument('--min-time', type=float, default=5.0,
-                 help='seconds each timed measurement runs at least')
-  p.add_argument('--steps-per-call', type=int, default=0,
-                 help="genjax steps fused per call; 0: the config's")
-  p.add_argument('--max-examples', type=int, default=0, help='use only this many (0: all)')
-  p.add_argument('--skip-torch', action='store_true')
-  p.add_argument('--torch-threads', type=int, default=0, help='0: one per CPU')
-  p.add_argument('--quick', action='store_true',
-                 help='a smoke check in seconds: 2048 examples, one repeat of >= 0.2 s, '
-                      'steps_per_call 1 unless given')
-  return p.parse_args(argv)
+def torch_implements(config) -> dict:
+  m, o, opt = config.model, config.objective, config.optimizer
+  return {'model.likelihood': (m.likelihood, 'discretized_logistic'),
+          'objective.codebook': (o.codebook, 'ema'), 'optimizer.name': (opt.name, 'adam'),
+          'optimizer.grad_clip_norm': (opt.grad_clip_norm, 0.0),
+          'optimizer.weight_decay': (opt.weight_decay, 0.0),
+          'optimizer.warmup_steps': (opt.warmup_steps, 0)}
 
 
-# ----------------------------------------------------------------------------- data
-
-
-def load_images(max_examples: int) -> tuple[np.ndarray, ImageArrays, str]:
-  """Train images float32 [N, 28, 28, 1] as k/255, the test split (which the family's
-  figures read), and a line saying where from; random 8-bit images when none is found."""
-  try:
-    train = load_image_dataset('fashion_mnist', 'train')
-    test = load_image_dataset('fashion_mnist', 'test')
-    what = f'real data: Fashion-MNIST {train.split} ({train.source}), 8-bit, k/255'
-  except DatasetNotFoundError:
-    rng = np.random.default_rng(0)
-    train, test = (ImageArrays('random', split, rng.integers(0, 256, (n, 28, 28, 1), np.uint8),
-                               np.zeros(n, np.int32), 'numpy default_rng(0)')
-                   for split, n in (('train', 60000), ('test', 1000)))
-    what = 'RANDOM 8-bit images (Fashion-MNIST not found)'
-  images = train.images[:max_examples] if max_examples else train.images
-  images01 = np.ascontiguousarray(images, np.float32) / 255.0
-  return images01, test, f'{what}; {len(images01)} examples'
-
-
-# ----------------------------------------------------------------------------- genjax
-
-
-class GenjaxTrain:
-  """The loop's train step for the VQ-VAE family: steps_per_call fused steps per call."""
-
-  def __init__(self, config, images01: np.ndarray, test: ImageArrays):
-    self.k, self.batch = config.steps_per_call, config.batch_size
-    self.mesh = mesh_lib.make_mesh()
-    mesh_lib.check_divides(self.batch, self.mesh)
-    info = DataInfo(num_train=len(images01), num_classes=10,
-                    example_shape=tuple(images01.shape[1:]), test_images=test)
-    family = vqvae.build(config, info)
-    optimizer = family_optimizer(family, config)
-    self.step = make_train_step(gradient_update(family.loss_fn, optimizer, config.ema_decay),
-                                self.mesh)
-
-    # As genjax.training.run.initial_state: params, then the EMA codebook by k-means on
-    # the encoder outputs of a first batch.
-    keys = run_keys(config.seed)
-    example = {'image': images01[:self.batch]}
-
-    def create(rng):
-      params = family.init_params(rng, example)
-      model_state = family.init_model_state(jax.random.fold_in(rng, 1), example, params)
-      return create_train_state(params, optimizer, keys['state'], ema=config.ema_decay > 0,
-                                model_state=model_state)
-
-    self.state = jax.jit(create, out_shardings=mesh_lib.replicated(self.mesh))(keys['init'])
-    self.num_params = int(sum(p.size for p in jax.tree.leaves(self.state.params)))
-    self.codebook_shape = tuple(self.state.model_state['codebook'].shape)
-
-    per_call = self.k * self.batch
-    order = np.random.default_rng(1).permutation(len(images01))
-    order = np.resize(order, max(per_call, len(order) // per_call * per_call))
-    self.batches = [
-        mesh_lib.global_batch(
-            {'image': images01[order[i:i + per_call]].reshape(
-                (self.k, self.batch) + images01.shape[1:])}, self.mesh, batch_axis=1)
-        for i in range(0, min(len(order), DISTINCT_CALLS * per_call), per_call)]
-    jax.block_until_ready(self.batches)
-    self.cursor = 0
-    t0 = time.perf_counter()
-    self.run_n(1)  # compile and warm up
-    self.compile_s = time.perf_counter() - t0
-
-  def run_n(self, n: int) -> None:
-    state = self.state
-    for _ in range(n):
-      state, metrics = self.step(state, self.batches[self.cursor])
-      self.cursor = (self.cursor + 1) % len(self.batches)
-    self.state = jax.block_until_ready(state)
-    if not np.asarray(metrics['finite']).all():
-      raise FloatingPointError('non-finite loss in the genjax step')
-    self.last_loss = float(np.asarray(metrics['loss'])[-1])
-    self.last_perplexity = float(np.asarray(metrics['perplexity'])[-1])
-
-  def measure(self, min_time: float) -> float:
-    self.n, dt = time_calls(self.run_n, min_time, getattr(self, 'n', 1))
-    return self.n * self.k * self.batch / dt
-
-
-# ----------------------------------------------------------------------------- torch
-
-
-def torch_train(config, images01: np.ndarray, threads: int):
-  """benchmarks/torch_vqvae.py's step at the config's sizes, warmed up; torch is imported
-  here, so that --skip-torch runs without it."""
+def torch_side(config, images01, threads):
   from benchmarks import torch_vqvae  # pylint: disable=g-import-not-at-top
-
-  class TorchTrain(torch_vqvae.TorchTrain):
-
-    def measure(self, min_time: float) -> float:
-      self.n, dt = time_calls(self.run_n, min_time, getattr(self, 'n', 1))
-      return self.n * self.batch / dt
-
   m, o = config.model, config.objective
-  t = TorchTrain(images01, batch_size=config.batch_size, lr=config.optimizer.learning_rate,
-                 channels=m.channels, res_hidden=m.res_hidden,
-                 num_res_blocks=m.num_res_blocks, downsamples=m.downsamples,
-                 code_dim=m.code_dim, num_codes=m.num_codes, beta=o.beta,
-                 ema_decay=o.ema_decay, dead_code_threshold=o.dead_code_threshold,
-                 threads=threads)
-  t.num_params = t.parameter_count()
-  t.run_n(3)  # warm-up: allocator, oneDNN primitive caches
-  return t, torch_vqvae.torch.__version__
+  return torch_vqvae.TorchTrain(
+      images01, batch_size=config.batch_size, lr=config.optimizer.learning_rate,
+      channels=m.channels, res_hidden=m.res_hidden, num_res_blocks=m.num_res_blocks,
+      downsamples=m.downsamples, code_dim=m.code_dim, num_codes=m.num_codes, beta=o.beta,
+      ema_decay=o.ema_decay, dead_code_threshold=o.dead_code_threshold, threads=threads)
 
 
-def check_config(config) -> None:
-  """The torch side implements this config's choices only."""
-  m, o = config.model, config.objective
-  wanted = {'model.likelihood': (m.likelihood, 'discretized_logistic'),
-            'objective.codebook': (o.codebook, 'ema'),
-            'optimizer.name': (config.optimizer.name, 'adam'),
-            'optimizer.grad_clip_norm': (config.optimizer.grad_clip_norm, 0.0),
-            'optimizer.weight_decay': (config.optimizer.weight_decay, 0.0),
-            'optimizer.warmup_steps': (config.optimizer.warmup_steps, 0)}
-  other = {k: v for k, (v, want) in wanted.items() if v != want}
-  if other:
-    raise ValueError(f'benchmarks/torch_vqvae.py implements only {wanted}; '
-                     f'configs/vqvae.py:{CONFIG} has {other}')
-
-
-# ----------------------------------------------------------------------------- main
+BENCHMARK = loop_step.OneStep(
+    module='vqvae_train', config_file='configs/vqvae.py', family_def=vqvae.FAMILY,
+    get_config=vqvae_config.get_config, torch_implements=torch_implements,
+    torch_side=torch_side,
+    counts=lambda params: {'all': loop_step.count(params)},
+    torch_counts=lambda t: {'all': t.parameter_count()},
+    facts=lambda step: {'codebook_shape': list(step.state.model_state['codebook'].shape)},
+    loss_note='losses per image in nats: the discretized logistic NLL plus beta x the '
+              'commitment loss, at the last timed step of each side')
 
 
 def main(argv=None):
-  args = parse_args(argv)
-  if args.quick:
-    args.max_examples, args.repeats, args.min_time = args.max_examples or 2048, 1, 0.2
-    args.steps_per_call = args.steps_per_call or 1
-  config = vqvae_config.get_config(CONFIG)
-  if args.steps_per_call:
-    config.steps_per_call = args.steps_per_call
-  check_config(config)
-  images01, test, data_line = load_images(args.max_examples)
-  threads = args.torch_threads or os.cpu_count()
-  env = jax_environment(torch_threads=threads)
-  print(__doc__.split('\n\n')[0])
-  machine = print_machine_facts()
-  print(f'data: {data_line}')
-  torch_line = 'torch not run' if args.skip_torch else (
-      f"torch {machine['torch']} ({threads} threads)")
-  print(f"jax {env['jax']} on {env['devices']}, {torch_line}, {env['cpu_count']} CPUs, "
-        f"XLA_FLAGS={env['XLA_FLAGS']!r}; "
-        f'configs/vqvae.py:{CONFIG}, batch {config.batch_size}, genjax steps_per_call '
-        f'{config.steps_per_call}; {args.repeats} interleaved repeats, each timed >= '
-        f"{args.min_time:g} s; load average {env['loadavg_at_start'][0]:.2f}")
-  print('compiling and warming up ...', flush=True)
-
-  measures = {'genjax': GenjaxTrain(config, images01, test)}
-  g = measures['genjax']
-  print(f'  genjax: {g.num_params:,} parameters; EMA codebook {g.codebook_shape} '
-        f'(model state); step compiled and run once in {g.compile_s:.1f} s', flush=True)
-  if not args.skip_torch:
-    measures['torch'], env['torch'] = torch_train(config, images01, threads)
-    t = measures['torch'].num_params
-    if t != g.num_params:
-      raise AssertionError(f'genjax has {g.num_params:,} parameters, torch {t:,}')
-    print(f'  torch:  {t:,} parameters (equal); codebook '
-          f"{tuple(measures['torch'].model.codebook.shape)} (buffers)", flush=True)
-
-  raw, others = interleaved_repeats(
-      {key: functools.partial(m.measure, args.min_time) for key, m in measures.items()},
-      args.repeats)
-  busy = machine_busy(others)
-  best = {key: max(v) for key, v in raw.items()}
-  median = {key: float(np.median(v)) for key, v in raw.items()}
-
-  print()
-  print(f"{'side':8s} {'params':>8s} {'best ex/s':>10s} {'median ex/s':>12s} "
-        f"{'last loss':>10s}  raw (ex/s)")
-  print('-' * 72)
-  for key, m in measures.items():
-    print(f'{key:8s} {m.num_params:8,d} {best[key]:10.1f} {median[key]:12.1f} {m.last_loss:10.1f}  '
-          + ', '.join(f'{v:.1f}' for v in raw[key]))
-  result_ratio, goal_met, per_repeat = None, None, None
-  if not args.skip_torch:
-    result_ratio = median['genjax'] / median['torch']
-    per_repeat = [a / b for a, b in zip(raw['genjax'], raw['torch'])]
-    goal_met = result_ratio >= GOAL
-    print(f'genjax / torch (medians): {result_ratio:.2f}x; per repeat: '
-          + ', '.join(f'{v:.2f}' for v in per_repeat))
-    print(f"goal: genjax >= {GOAL}x torch: {'MET' if goal_met else 'NOT MET'}"
-          + (' (UNRELIABLE: the machine was busy, see below)' if busy else ''))
-  print('(losses are per image in nats: the discretized logistic NLL plus beta x the '
-        'commitment loss, at the last timed step of each side)')
-  report_load(env, others, busy)
-
-  if args.out:
-    write_json(args.out, {
-        'command': command_line('benchmarks.vqvae_train', argv), 'data': data_line,
-        'environment': env,
-        'levers_tried': LEVERS,
-        'settings': {'config': f'configs/vqvae.py:{CONFIG}', 'model': config.model.to_dict(),
-                     'objective': config.objective.to_dict(),
-                     'optimizer': config.optimizer.to_dict(), 'batch_size': config.batch_size,
-                     'steps_per_call': config.steps_per_call, 'repeats': args.repeats,
-                     'min_time_s': args.min_time, 'max_examples': args.max_examples,
-                     'torch_threads': threads},
-        'parameters': g.num_params, 'codebook_shape': g.codebook_shape,
-        'genjax_compile_s': g.compile_s,
-        'examples_per_sec_best': best, 'examples_per_sec_median': median,
-        'examples_per_sec_raw': raw, 'ratio_genjax_over_torch': result_ratio,
-        'per_repeat_ratios': per_repeat, 'goal': f'genjax >= {GOAL}x torch',
-        'goal_met': goal_met, 'machine_busy': busy,
-        'last_loss': {key: m.last_loss for key, m in measures.items()},
-    }, machine)
+  loop_step.main(BENCHMARK, __doc__, argv)
 
 
 if __name__ == '__main__':

@@ -68,7 +68,7 @@ def _cpu(c):
   """About 50 minutes alone on this 2-core CPU (3.5 steps/s; 2.3 beside another job): 4
   layers of width 128 (4 heads, 833K params; nanoGPT's has 10.7M), context 128, batch 32,
   10,000 steps (41M characters seen, one pass over gcide's; nanoGPT sees 82M). At 3,500
-  steps the held-out bits/char still fell 0.035 every 500 steps (RESULTS.md), hence
+  steps the held-out bits/char still fell 0.035 every 500 steps (docs/results/char_lm.md), hence
   10,000. Every 40th block is held out (990,000 characters, 7,734 windows of 128, all of
   them evaluated every 1,000 steps)."""
   c.model.num_layers = 4

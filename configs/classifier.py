@@ -5,7 +5,7 @@
 Variants: smoke (seconds, on 8x8 digits), mnist.
 Default: two pairs of 3x3 filter layers (32, 64 channels) with max-pooling, dense 256,
 dropout 0.3, Adam 1e-3, batch 128, 20 epochs; the target is >= 91% Fashion-MNIST test
-accuracy. With --config.total_epochs=6 it reached 92.56% (RESULTS.md), which is the
+accuracy. With --config.total_epochs=6 it reached 92.56% (docs/results/classifier.md), which is the
 checkpoint genjax's Fréchet distances are scored with. Scores from
 `genjax.metrics.frechet` are comparable only between runs scored with the same classifier
 checkpoint.

@@ -4,20 +4,30 @@
         --config.data.stage1_workdir=runs/vqvae --config.eval.classifier=runs/classifier \
         --workdir=runs/code_prior
 
-Variants, comma-separated after ':': smoke (seconds; stage 1's smoke run in
---config.data.stage1_workdir, no Fréchet distance), cpu (RESULTS.md's run: 32 channels,
-batch 64, 8,000 steps), transformer (the causal Transformer instead of the Gated
-PixelCNN), cond (a class-conditional prior p(z | y)), naive (figures from the
-full-network-per-code sampler), var_baseline (the raster Transformer with
+Variants, comma-separated after ':': smoke (seconds, no Fréchet distance; with no
+--config.data.stage1_workdir it first trains stage 1's smoke run, configs/vqvae.py:smoke,
+into <workdir>/stage1), cpu (docs/results/vqvae.md's run: 32 channels, batch 64, 8,000
+steps), transformer (the causal Transformer instead of the Gated PixelCNN), cond (a
+class-conditional prior p(z | y)), naive (figures from the full-network-per-code
+sampler), var_baseline (the raster Transformer with
 configs/var.py:cpu's width, depth, optimiser, batch and steps: VAR's head-to-head
 baseline over the same multi-scale tokens; it sets the budget itself, with or without cpu).
 Default: a Gated PixelCNN of 8 gated layers, 64 channels, over K-way code tokens (van den
 Oord et al.'s (2017) PixelCNN prior over the 7x7 codes), Adam 3e-4, batch 128, 30 epochs of
 codes; 1,000 samples scored by the Fréchet distance against the test set beside its floor.
+
+Stage 1 trained first: with --config.data.stage1_workdir empty and
+--config.data.stage1_config set (smoke sets 'smoke'), the main trains that configs/vqvae.py
+config into <workdir>/stage1 through the same loop (a rerun finds it finished), then the
+prior over its codes. The field is what follows `--config=configs/vqvae.py:` in stage 1's
+own command: its variants, then any --config.<field>=<value> overrides.
 """
 
+import ast
+import shlex
+
 from configs import variants
-from genjax.config import lock
+from genjax.config import ConfigError, lock
 from genjax.families import code_prior
 
 
@@ -37,8 +47,50 @@ def get_config(arg: str | None = None):
   return lock(c)
 
 
+def stage1_config(spec: str):
+  """The configs/vqvae.py config that `data.stage1_config` names: 'smoke', or variants and
+  overrides as on stage 1's command line, 'smoke,multiscale --config.model.scales=(1,2)'.
+
+  Refuses a spec it cannot read in one line (ConfigError) before anything trains."""
+  from configs import vqvae as vqvae_config  # pylint: disable=g-import-not-at-top
+  try:
+    words = shlex.split(spec)
+  except ValueError as e:
+    raise ConfigError(f'data.stage1_config={spec!r}: {e}.') from None
+  if not words or words[0].startswith('--'):
+    words = [''] + words  # no variants: configs/vqvae.py's default
+  try:
+    c = vqvae_config.get_config(words[0])
+  except ConfigError as e:
+    raise ConfigError(f'data.stage1_config={spec!r}: {e}') from None
+  for word in words[1:]:
+    path, equals, text = word.removeprefix('--config.').partition('=')
+    if not word.startswith('--config.') or not equals:
+      raise ConfigError(f'data.stage1_config={spec!r}: {word!r} is not an override; write '
+                        "each as --config.<field>=<value>, e.g. 'smoke --config.seed=1'.")
+    *sections, field = path.split('.')
+    section = c
+    for name in sections:
+      section = section.get(name) if hasattr(section, 'get') else None
+    if not hasattr(section, 'get') or field not in section:
+      raise ConfigError(f'data.stage1_config={spec!r}: configs/vqvae.py has no field '
+                        f'{path!r}; see python -m experiments.vqvae '
+                        '--config=configs/vqvae.py --config_help.')
+    old = section[field]
+    try:
+      value = text if isinstance(old, str) else (
+          text.lower() == 'true' if isinstance(old, bool) and text.lower() in ('true', 'false')
+          else ast.literal_eval(text))
+      section[field] = value
+    except (ValueError, SyntaxError, TypeError):
+      raise ConfigError(f'data.stage1_config={spec!r}: {path}={text!r} must be '
+                        f'{type(old).__name__}, like {old!r}.') from None
+  return c
+
+
 def _smoke(c):
   variants.smoke(c, dataset=None)  # the codes come from the stage-1 run
+  c.data.stage1_config = 'smoke'  # trained first when no stage1_workdir is named
   c.model.num_layers = 2
   c.model.channels = 8
   c.model.output_hidden = 8

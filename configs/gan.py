@@ -3,7 +3,7 @@
     python -m experiments.gan --config=configs/gan.py:cpu --workdir=runs/gan
 
 Variants, comma-separated after ':': smoke (seconds, on 8x8 digits, class-conditional),
-cpu (RESULTS.md's run; see `_cpu`), minimax (G minimises log(1 - D(G(z))), the game
+cpu (docs/results/gan.md's run; see `_cpu`), minimax (G minimises log(1 - D(G(z))), the game
 itself, instead of the non-saturating -log D(G(z))), cond (class-conditional p(x|y)),
 r1 (the R1 penalty on D, gamma 1), sn (spectral norm on every layer of D, no BatchNorm
 in D), mnist.
@@ -17,7 +17,7 @@ from configs import variants
 from genjax.config import lock
 from genjax.families import gan
 
-CLASSIFIER = 'runs/classifier'  # experiments/classifier.py's run (RESULTS.md)
+CLASSIFIER = 'runs/classifier'  # experiments/classifier.py's run (docs/results/gan.md)
 
 
 def get_config(arg: str | None = None):

@@ -11,7 +11,7 @@ dequantisation, Adam 1e-3 (Glow's) with 1,000 warmup steps, batch 64, 20 epochs.
 CIFAR-10: 3 levels of 32 steps, 512-channel couplings, batch 512.
 
 The coupling scale is tanh-bounded, not Glow's sigmoid(h + 2), because of a measured
-failure (RESULTS.md, "Normalizing flows"): at hidden 32 and 6,000 steps the sigmoid model's
+failure (docs/results/glow.md): at hidden 32 and 6,000 steps the sigmoid model's
 test bits/dim went from 4.32 at step 4,000 to 15.5 +- 11.4 at 6,000, a few test images
 given almost no density, while the tanh model went on to 4.02 +- 0.01. A sigmoid coupling
 can only contract, so ActNorm and the 1x1 channel mixings learn to expand by a fixed

@@ -1,4 +1,4 @@
-"""The cross-family likelihood tables (RESULTS.md, "One likelihood table across families").
+"""The cross-family likelihood tables (docs/results/likelihood.md).
 
     python -m experiments.likelihood_table --config=configs/likelihood_table.py \
         --out_dir=results/likelihood

@@ -11,7 +11,7 @@ Adagrad 0.02, batch 100, small weight decay), burda (Burda et al.'s one stochast
 epochs at batch 100 and test numbers on the first 2,000 test images, the likelihood table's
 budget on this CPU: k = 5000 on those 2,000 took 3.3 minutes here beside another run).
 Default: 784-500-20 ReLU, Adam 1e-3, batch 128, 30 epochs (the Flax example's VAE point,
-test -ELBO 107.05 on binarized MNIST). Its Fashion-MNIST numbers are in RESULTS.md.
+test -ELBO 107.05 on binarized MNIST). Its Fashion-MNIST numbers are in docs/results/vae.md.
 """
 
 from configs import variants

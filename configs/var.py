@@ -6,15 +6,17 @@
         --config.data.stage1_workdir=runs/var_tokenizer \
         --config.eval.classifier=runs/classifier --workdir=runs/var
 
-Variants, comma-separated after ':': smoke (seconds; a multi-scale stage 1's smoke run in
---config.data.stage1_workdir, no Fréchet distance), cpu (RESULTS.md's run: width 64, batch
-64, 5,000 steps), uncond (no labels, no guidance), naive (figures from the full pass per
-scale).
+Variants, comma-separated after ':': smoke (seconds, no Fréchet distance; with no
+--config.data.stage1_workdir it first trains a multi-scale stage 1's smoke run,
+configs/vqvae.py:smoke,multiscale at scales (1, 2), into <workdir>/stage1), cpu
+(docs/results/var.md's run: width 64, batch 64, 5,000 steps), uncond (no labels, no
+guidance), naive (figures from the full pass per scale).
 Default: 4 blocks of width 128 and 4 heads over the tokens of scales (1, 2, 3, 4, 5, 7),
 class-conditional with VAR's class dropout 0.1, AdamW (beta2 0.95 as VAR, weight decay
 0.05), batch 128, 30 epochs; 1,000 samples at each guidance scale scored by the Fréchet
 distance beside its floor. VAR's d16 is 16 blocks of width 1024 over 680 tokens of
 ImageNet 256.
+Stage 1 trained first: --config.data.stage1_config, as configs/code_prior.py describes.
 """
 
 from configs import variants
@@ -43,6 +45,8 @@ def get_config(arg: str | None = None):
 
 def _smoke(c):
   variants.smoke(c, dataset=None)  # the tokens come from the stage-1 run
+  # Trained first when no stage1_workdir is named: the 8x8 digits' 2x2 latent, scales (1, 2).
+  c.data.stage1_config = 'smoke,multiscale --config.model.scales=(1,2)'
   c.model.dim = 16
   c.model.num_heads = 2
   c.model.num_layers = 1

@@ -2,7 +2,7 @@
 
     python -m experiments.vqvae --config=configs/vqvae.py:cpu --workdir=runs/vqvae
 
-Variants, comma-separated after ':': smoke (seconds, on 8x8 digits), cpu (RESULTS.md's
+Variants, comma-separated after ':': smoke (seconds, on 8x8 digits), cpu (docs/results/vqvae.md's
 run: a quarter of the width, batch 64, 8,000 steps), codes14 (14x14 codes: one stride-2
 layer), loss (the codebook as a parameter moved by its loss, no restarts), gaussian (the
 discretized Gaussian of the DDPM bound instead of the discretized logistic), mse (a

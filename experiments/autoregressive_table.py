@@ -1,4 +1,4 @@
-"""RESULTS.md's table of autoregressive models, from their finished runs.
+"""docs/results/autoregressive.md's table of autoregressive models, from their finished runs.
 
     python -m experiments.autoregressive_table --out_dir=results/autoregressive \
         --runs=PixelCNN=runs/ar/pixelcnn,'Gated PixelCNN'=runs/ar/gated,... \

@@ -3,7 +3,7 @@
     python -m experiments.receptive_field --out=results/autoregressive/receptive_field.png
 
 The networks are built with the configs/autoregressive.py sizes named by --variant
-(default 'cpu', the trained models of RESULTS.md) at random weights: which input pixels
+(default 'cpu', the trained models of docs/results/autoregressive.md) at random weights: which input pixels
 an output depends on is fixed by the architecture (exact zeros in the gradient).
 """
 

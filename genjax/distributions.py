@@ -19,9 +19,9 @@ _LOG_2PI = math.log(2 * math.pi)
 def _sum_event(x: jax.Array, event_ndims: int) -> jax.Array:
   """The sum over the last event_ndims axes, as a product with a vector of ones.
 
-  XLA:CPU hands a plain sum over an image's pixels to YNNPACK, which ran the MLP VAE's
-  evaluation at 0.64x PyTorch; as a matrix-vector product the evaluation ran 1.77x faster
-  (benchmarks/step_levers.py; RESULTS.md, "Performance"). HIGHEST keeps it an exact
+  XLA:CPU hands a plain sum over an image's pixels to YNNPACK, which made the MLP VAE's
+  evaluation slower than PyTorch's; as a matrix-vector product it is faster
+  (benchmarks/step_levers.py; docs/results/performance.md). HIGHEST keeps it an exact
   float32 sum where the default precision would round to bfloat16 (TPU) or TF32 (GPU).
   """
   if not event_ndims:

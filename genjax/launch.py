@@ -46,6 +46,8 @@ _COORDINATOR = flags.DEFINE_string('coordinator_address', '', 'host:port of proc
 _NUM_PROCESSES = flags.DEFINE_integer('num_processes', 1, 'Processes (hosts) in the run.')
 _PROCESS_ID = flags.DEFINE_integer('process_id', 0, 'This process, 0 .. num_processes-1.')
 
+_logger = pylogging.getLogger(__name__)  # a genjax record: the launcher shows it
+
 class _GenjaxRecordsOnly(pylogging.Filter):
   """Keeps the progress lines readable: other libraries' INFO chatter (Orbax logs every
   file it writes) is dropped, their warnings and errors kept. genjax's modules log through
@@ -89,11 +91,45 @@ def final_eval_again() -> bool:
   return _FINAL_EVAL_AGAIN.value
 
 
-def train(family_def) -> None:
-  """The whole main of an experiment that trains one model of `family_def`."""
+def train(family_def, *, upstream=None) -> None:
+  """The whole main of an experiment that trains one model of `family_def` (see
+  `experiment`)."""
+  run(experiment(family_def, upstream=upstream))
+
+
+def experiment(family_def, *, upstream=None) -> Callable[..., object]:
+  """experiment(config, workdir) that trains `family_def`, as `run` calls it.
+
+  `upstream`: (the upstream family, spec -> its config) for a second stage whose smoke
+  runs train their own first stage. With `data.stage1_workdir` empty and
+  `data.stage1_config` set, the first stage trains through the same loop into
+  `<workdir>/stage1` (a rerun finds it finished), then `family_def` over it; without
+  either, the family's one-line refusal stands.
+  """
+  from genjax.training.assemble import check_family  # pylint: disable=g-import-not-at-top
   from genjax.training.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
-  run(lambda config, workdir: train_and_evaluate(
-      family_def, config, workdir, final_eval_again=_FINAL_EVAL_AGAIN.value))
+
+  def train_run(config, workdir: str):
+    label = ''
+    if upstream is not None and not config.data.stage1_workdir and config.data.stage1_config:
+      check_family(config, family_def)  # a bad stage-2 field fails before stage 1 trains
+      upstream_def, upstream_config = upstream
+      spec, stage1_workdir = config.data.stage1_config, os.path.join(workdir, 'stage1')
+      _logger.info('No --config.data.stage1_workdir: training the upstream stage 1 first, '
+                   'as python -m experiments.%s --config=configs/%s.py:%s --workdir=%s',
+                   upstream_def.name, upstream_def.name, spec, stage1_workdir)
+      train_and_evaluate(upstream_def, upstream_config(spec), stage1_workdir,
+                         label=f'upstream stage 1 of 2 ({upstream_def.name}:'
+                               f'{spec.split()[0]})')
+      config = config.copy_and_resolve_references()
+      config.data.stage1_workdir = stage1_workdir
+      label = f'stage 2 of 2 ({family_def.name})'
+      _logger.info('Stage 1 finished in %s; training the %s over it.', stage1_workdir,
+                   family_def.name)
+    return train_and_evaluate(family_def, config, workdir,
+                              final_eval_again=_FINAL_EVAL_AGAIN.value, label=label)
+
+  return train_run
 
 
 _USAGE = """

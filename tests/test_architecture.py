@@ -8,6 +8,7 @@ import types
 
 import jax
 import numpy as np
+import pytest
 
 from genjax import data as data_lib
 from genjax.training.family import StepContext
@@ -37,6 +38,7 @@ def _config(family_def, total_steps):
   return c
 
 
+@pytest.mark.slow
 def test_the_worked_example_trains_to_the_closed_form_and_resumes(tmp_path):
   gaussian = _worked_example()
   family_def = gaussian.FAMILY
@@ -64,3 +66,11 @@ def test_the_worked_example_trains_to_the_closed_form_and_resumes(tmp_path):
   assert draws.shape == (4000, *info.example_shape)
   np.testing.assert_allclose(draws.mean(0), fitted['mean'], atol=0.05)
   assert os.path.exists(os.path.join(workdir, 'final_metrics.json'))
+
+
+def test_the_layer_order_it_states_is_the_one_the_import_test_holds():
+  from tests.test_imports import LAYERS  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(REPO, 'ARCHITECTURE.md')) as f:
+    text = ' '.join(f.read().split())
+  stated = re.search(r'`(errors < [^`]*)`', text).group(1)
+  assert [name.strip() for name in stated.split('<')] == [l for l in LAYERS if l != '__init__']

@@ -147,6 +147,7 @@ def finished_run(tmp_path_factory):
   return _finished_run(str(tmp_path_factory.mktemp('finished')))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('case,argv,message', CASES, ids=[c[0] for c in CASES])
 def test_a_bad_input_gets_one_line_exit_2_and_loses_nothing(case, argv, message,
                                                            finished_run, tmp_path):

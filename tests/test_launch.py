@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from genjax import launch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,6 +25,7 @@ def test_the_log_keeps_genjax_records_by_logger_name_and_every_warning():
   assert keep(_record('absl', logging.WARNING))
 
 
+@pytest.mark.slow
 def test_config_help_lists_the_fields_and_variants():
   result = subprocess.run([sys.executable, '-m', 'experiments.vae',
                            '--config=configs/vae.py:z2', '--config_help'], cwd=REPO,
@@ -35,6 +38,7 @@ def test_config_help_lists_the_fields_and_variants():
   assert '--config_help' in helped.stdout + helped.stderr
 
 
+@pytest.mark.slow
 def test_a_rerun_loads_its_compiled_steps_from_the_persistent_cache(tmp_path):
   cache = tmp_path / 'cache'
   run = lambda workdir: subprocess.run(

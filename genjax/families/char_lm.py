@@ -27,8 +27,8 @@ import numpy as np
 from genjax import config as config_lib
 from genjax.data import corpus
 from genjax.data.arrays import padded_eval_batches
-from genjax.data.char_text import (CharVocabulary, CharWindowStream, build_char_vocabulary,
-                                   eval_windows)
+from genjax.data.char_text import (CharVocabulary, CharWindowStream, HeldOut,
+                                   build_char_vocabulary, eval_windows)
 from genjax.figures import char_lm as figures
 from genjax.metrics.standard_error import standard_error
 from genjax.models import pixels
@@ -125,8 +125,8 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   m, e = config.model, config.eval
   check_config(config)
   vocab, windows = info.held_out.vocabulary, info.held_out.windows
-  context = config.data.context
-  shape = (1, context, 1)
+  window = config.data.context  # T; `context` is the step functions' StepContext
+  shape = (1, window, 1)
   model = make_model(m, shape, 0, num_codes=len(vocab))
   naive = e.sampler == 'naive'
   num_windows = min(e.test_examples, len(windows)) if e.test_examples else len(windows)
@@ -145,7 +145,7 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
     bits = -jnp.mean(char_log_probs(model, params, batch['tokens']), axis=1) / math.log(2.0)
     return {'bits_per_char': bits, 'bits_per_char_squared': jnp.square(bits)}
 
-  given, lengths = prompt_canvas(vocab, e.prompts, context)
+  given, lengths = prompt_canvas(vocab, e.prompts, window)
 
   def sample(params, rng, num_samples, context):
     """Whole windows of text drawn from scratch at temperature 1, as strings."""
@@ -165,7 +165,7 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
       texts.append([vocab.decode(row) for row in tokens])
       logps.append(np.asarray(logp))
     logps = np.stack(logps)  # [temperatures, prompts, T]
-    drawn = np.arange(context) >= np.asarray(lengths)  # [prompts, T]: positions sampled
+    drawn = np.arange(window) >= np.asarray(lengths)  # [prompts, T]: positions sampled
     return {'temperatures': np.asarray(e.temperatures, np.float64),
             'top_k': np.full(len(e.temperatures), e.top_k, np.int64),
             'prompts': np.asarray(e.prompts),
@@ -175,7 +175,7 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
 
   return Family(
       name='char_lm',
-      signature={'model': m.to_dict(), 'context': context, 'vocabulary': vocab.chars},
+      signature={'model': m.to_dict(), 'context': window, 'vocabulary': vocab.chars},
       training=Training(init_params=init_params, loss_fn=loss_fn),
       reporting=Reporting(eval_fn=eval_fn,
                           eval_summary=lambda means: bits_summary(means, num_windows),

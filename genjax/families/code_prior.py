@@ -37,7 +37,12 @@ def schema() -> ml_collections.ConfigDict:
   model.update(architecture='gated_pixelcnn', likelihood='codes', num_layers=8, channels=64)
   return config_lib.with_family_schema(
       model=model,
-      data=dict(stage1_workdir=''),  # a finished VQ-VAE run (experiments/vqvae.py)
+      data=dict(
+          stage1_workdir='',  # a finished VQ-VAE run (experiments/vqvae.py)
+          # With stage1_workdir empty, the main first trains this stage 1 into
+          # <workdir>/stage1: configs/vqvae.py's variants, then --config.<field>=<value>
+          # overrides, as after `--config=configs/vqvae.py:` ('smoke'); '': none.
+          stage1_config=''),
       eval_=dict(
           test_examples=0,  # 0: the whole test set
           num_samples=64,  # decoded prior samples in the figure

@@ -47,7 +47,12 @@ def schema() -> ml_collections.ConfigDict:
           mlp_ratio=4,
           conditional=True,  # p(tokens | y), with the null class for guidance
           class_dropout=0.1),  # VAR's: labels replaced by the null class when training
-      data=dict(stage1_workdir=''),  # a finished multi-scale VQ-VAE run
+      data=dict(
+          stage1_workdir='',  # a finished multi-scale VQ-VAE run
+          # With stage1_workdir empty, the main first trains this stage 1 into
+          # <workdir>/stage1: configs/vqvae.py's variants, then --config.<field>=<value>
+          # overrides, as after `--config=configs/vqvae.py:`; '': none.
+          stage1_config=''),
       eval_=dict(
           test_examples=0,  # 0: the whole test set
           num_samples=64,

@@ -68,13 +68,12 @@ def choose(formulation: str, kernel_shape: Sequence[int], strides: Sequence[int]
            backend: str | None = None) -> str:
   """The formulation a layer uses: `formulation` unless it is 'auto'.
 
-  'auto' is 'xla' off the CPU. On XLA:CPU, measured forward and backward on 2 cores
-  (benchmarks/conv_formulations.py; RESULTS.md, "Performance"), taps ran strided 3x3
-  convolutions 1.65x faster, but 28x28 ones at 0.6 to 0.9x and one-channel inputs or
-  outputs far slower; at 14x14 and 7x7 it won for the U-Net's shapes (1.1 to 1.3x) and
-  lost the whole VQ-VAE step (0.8x). So 'auto' takes taps for a strided kernel larger
+  'auto' is 'xla' off the CPU. On XLA:CPU, measured forward and backward
+  (benchmarks/conv_formulations.py; docs/results/performance.md), taps ran strided 3x3
+  convolutions faster, but 28x28 ones and one-channel inputs or outputs slower; at 14x14
+  and 7x7 it won for the U-Net's shapes and lost the whole VQ-VAE step. So 'auto' takes taps for a strided kernel larger
   than 1x1 with >= 32 input channels, and XLA's otherwise. Inside a loop body (a scan of
-  train steps that is not unrolled) taps ran 5 to 50x faster at every shape: a config
+  train steps that is not unrolled) taps ran several times faster at every shape: a config
   that does not unroll should ask for 'taps'.
   """
   if formulation not in FORMULATIONS:

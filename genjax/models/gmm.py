@@ -83,7 +83,7 @@ def log_gaussian_prob(x: jax.Array, means: jax.Array, prec_chol: jax.Array, *,
   elif covariance_type == 'full':
     # One [N, D] @ [D, D] product per component, in a loop over K: XLA:CPU lowered the
     # batched einsum over [N, K, D] to several transposed copies of that array, and was
-    # 4-5x slower in the E-step alone (benchmarks/gmm_sklearn.py records the levers).
+    # slower in the E-step (benchmarks/gmm_sklearn.py measures it).
     def one_component(mean_and_factor):
       mean, factor = mean_and_factor
       return jnp.sum(jnp.square((x - mean) @ factor), axis=-1)  # centred first

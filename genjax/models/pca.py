@@ -14,10 +14,9 @@ shuffled or sharded batch gives the same components.
 
 With at least as many rows as features, `fit` takes the eigenvectors of the D x D matrix
 (x - mean)^T (x - mean) (scikit-learn's 'covariance_eigh' solver, on data centred first),
-not the SVD of the N x D data: on the 60,000 x 784 Fashion-MNIST training set in float32
-that took 0.47 s against the SVD's 2.26 s on an idle 2-core CPU (benchmarks/
-pca_sklearn.py), and its top-50 explained variances were within 2e-6 (relative) of
-float64's. Squaring the data costs precision only in the smallest eigenvalues, whose
+not the SVD of the N x D data: several times faster on a tall training set such as
+Fashion-MNIST's (benchmarks/pca_sklearn.py), with its top explained variances close to
+float64's (tests/models/test_pca.py). Squaring the data costs precision only in the smallest eigenvalues, whose
 relative error grows as eps * largest / that eigenvalue. Fewer rows than features: the SVD.
 
 Example:

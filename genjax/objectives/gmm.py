@@ -46,7 +46,7 @@ def sufficient_statistics(x: jax.Array, resp: jax.Array, centres: jax.Array, *,
 
   # One component at a time, as matrix products over the N points of [N, D] arrays: the
   # same sums as broadcasting to [N, K, D], which XLA:CPU copied and transposed several
-  # times and reduced over N slowly (2-3x slower; benchmarks/gmm_sklearn.py).
+  # times and reduced over N slowly (benchmarks/gmm_sklearn.py measures both).
   def one_component(resp_and_centre):
     r, centre = resp_and_centre
     dx = x - centre
@@ -99,7 +99,7 @@ def expected_statistics(params, x: jax.Array, *, covariance_type: str,
 
   Everything is a sum over points, so it is summed over blocks of about `block_rows`
   points in a `lax.scan`: each block is read from memory once for every component and
-  stays in cache meanwhile (1.2-1.4x faster than the whole [N, D] array at once on XLA:CPU;
+  stays in cache meanwhile (faster than the whole [N, D] array at once on XLA:CPU;
   benchmarks/gmm_sklearn.py). Block b of B holds rows b, b + B, b + 2B, ..., so that every
   block draws on the whole batch (on a mesh, on every device's rows) rather than on one
   device's part of it; fewer than B rows left over are one more block.

@@ -46,7 +46,8 @@ def negative_sampling_row_grads(center: jax.Array, context: jax.Array,
   """The summed negative-sampling loss and its gradients with respect to the rows, in
   closed form: with s = W[w].C[x], d/ds is sigmoid(s) - 1 for the context and sigmoid(s)
   for a counted negative (word2vec.c's update, g = (label - sigmoid(s)) alpha, negated).
-  Autodiff of `negative_sampling_loss` gives the same (tests); this is 1.4x faster on CPU.
+  Autodiff of `negative_sampling_loss` gives the same (tests); this is faster on CPU
+  (benchmarks/step_levers.py).
 
   Args: as `negative_sampling_loss`, with the mask required.
 

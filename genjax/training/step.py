@@ -14,12 +14,12 @@ from genjax.training.update import flag_non_finite
 def default_unroll(steps: int) -> int:
   """How many of `steps` fused steps the scan unrolls when the config leaves it to us.
 
-  XLA:CPU compiles a loop body without its fast kernels: `lax.conv_general_dilated` ran
-  5 to 50x slower inside a loop than outside (benchmarks/conv_formulations.py), the conv
-  VAE 4x, the classifier 17x, Glow's step 5x whatever its convolutions' formulation. So on
-  CPU up to 10 fused steps are unrolled; unrolling 50 halved the MLP VAE's throughput.
-  Up to 10 steps are unrolled whole (scan's 0: no loop at all; a scan of one step with
-  unroll 1 stays a loop, and ran the conv steps ~9x slower).
+  XLA:CPU compiles a loop body without its fast kernels, so convolutions run several
+  times slower inside a loop than outside it (benchmarks/conv_formulations.py and
+  benchmarks/step_levers.py measure it; docs/results/performance.md has the numbers). So on
+  CPU up to 10 fused steps are unrolled whole (scan's 0: no loop at all; a scan of one
+  step with unroll 1 stays a loop); beyond that, unrolling more costs the small models
+  throughput, so 10 at a time.
   """
   if jax.default_backend() != 'cpu':
     return 1
@@ -38,8 +38,8 @@ def make_train_step(update_fn, mesh: Mesh, state_sharding=None, unroll: int = 0)
   the call ends in. The step rng is fold_in(state.rng, step).
 
   `unroll`: how many fused steps the scan unrolls; 0 leaves it to `default_unroll`. One
-  (a loop) compiles a single step's body whatever steps_per_call is: the U-Net's step,
-  its convolutions as matmuls, compiled in 25 s instead of 109 s at 10 and ran as fast.
+  (a loop) compiles a single step's body whatever steps_per_call is, which keeps a large
+  step's compile time down (the U-Net's, with its convolutions as matmuls).
   """
   flagged = flag_non_finite(update_fn)
 

@@ -28,7 +28,7 @@ OWN_RATIO = {
     'gan_train': ('DCGAN train (D and G)', lambda r: r['ratio_genjax_over_torch']),
     'glow_train': ('Glow train', lambda r: r['ratio_genjax_over_torch']),
     'gmm_sklearn': ('GMM EM fit, full covariance',
-                    lambda r: r['ratios']['full: sklearn / genjax em_step loop']),
+                    lambda r: r['ratios']['full: sklearn / genjax family step']),
     'pca_sklearn': ('PCA fit, 50 components',
                     lambda r: r['speedups']['sklearn full / genjax (best s)']),
 }

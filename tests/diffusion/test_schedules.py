@@ -27,6 +27,7 @@ def test_schedule_constants(name):
     np.testing.assert_allclose(s.alphas_cumprod[499], f(500) / f(0), rtol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sch.SCHEDULES)
 def test_closed_form_matches_the_chain(name):
   """Iterating q(x_t|x_{t-1}) from x_0 matches N(sqrt(abar_t) x_0, (1 - abar_t) I) at every t.

@@ -78,6 +78,7 @@ def conditional_pixelcnn(tmp_path_factory):
   return workdir
 
 
+@pytest.mark.slow
 def test_the_autoregressive_scorer_is_the_exact_likelihood_under_each_class(
     conditional_pixelcnn):
   scorer, data = conditional_scorers.autoregressive_exact(conditional_pixelcnn,
@@ -95,6 +96,7 @@ def test_the_autoregressive_scorer_is_the_exact_likelihood_under_each_class(
   assert len(np.unique(np.round(scores[0], 4))) > 1  # the label changes the likelihood
 
 
+@pytest.mark.slow
 def test_an_unconditional_run_is_refused_with_the_remedy(tmp_path):
   from configs import autoregressive as config_module  # pylint: disable=g-import-not-at-top
   config = unlocked(config_module, 'smoke', total_steps=2, steps_per_call=2, log_every=2,
@@ -105,6 +107,7 @@ def test_an_unconditional_run_is_refused_with_the_remedy(tmp_path):
     conditional_scorers.autoregressive_exact(str(tmp_path), num_classes=10)
 
 
+@pytest.mark.slow
 def test_the_vae_scorer_is_each_classs_iwae_bound_with_one_draw_for_all_classes(tmp_path):
   from configs import vae as config_module  # pylint: disable=g-import-not-at-top
   from genjax.families import vae  # pylint: disable=g-import-not-at-top

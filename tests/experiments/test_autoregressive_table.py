@@ -3,10 +3,13 @@
 import json
 import os
 
+import pytest
+
 from genjax.training.progress import read_metrics
 from tests.experiments.test_smoke import _run
 
 
+@pytest.mark.slow
 def test_table_reports_the_runs_final_test_nll_and_its_figures(tmp_path):
   run, out = tmp_path / 'run', tmp_path / 'table'
   for args in (['experiments.autoregressive', '--config=configs/autoregressive.py:smoke,gated',

@@ -1,5 +1,5 @@
 """The character model's smoke config from its command line: held-out bits/char with its
-standard error in metrics.jsonl, and samples from each prompt rendered as text.
+standard error in metrics.jsonl, and samples from each prompt as text and as a picture.
 
 tests/experiments/test_smoke.py lists this main among those whose smoke run is tested
 elsewhere."""
@@ -10,12 +10,14 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from configs import char_lm as char_lm_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.mark.slow
 def test_smoke_run_reports_bits_per_char_and_renders_samples(tmp_path):
   result = subprocess.run(
       [sys.executable, '-m', 'experiments.char_lm', '--config=configs/char_lm.py:smoke',
@@ -33,6 +35,7 @@ def test_smoke_run_reports_bits_per_char_and_renders_samples(tmp_path):
   assert abs(last['nats_per_char'] - last['bits_per_char'] * np.log(2)) < 1e-6
   c = char_lm_config.get_config('smoke')
   samples = open(tmp_path / 'figures' / 'samples.txt', encoding='utf-8').read()
+  assert os.path.getsize(tmp_path / 'figures' / 'samples.png') > 1000  # the same, drawn
   for prompt in c.eval.prompts:
     assert samples.count(f'⟦{prompt}⟧') == len(c.eval.temperatures)
   artifacts = sorted(os.listdir(tmp_path / 'artifacts'))

@@ -26,6 +26,7 @@ def sweep(tmp_path_factory):
     return workdir, json.load(f)
 
 
+@pytest.mark.slow
 def test_summary_holds_each_runs_criteria_as_scikit_learn_defines_them(sweep):
   _, summary = sweep
   s = summary['digits']

@@ -58,6 +58,7 @@ def _row(table, name, **where):
   return {**spec, **where}
 
 
+@pytest.mark.slow
 def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path):
   runs = _train_runs(tmp_path / 'runs')
   # The whole config mixes the digit smoke runs with Fashion-MNIST records: one line says so.

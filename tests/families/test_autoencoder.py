@@ -17,6 +17,7 @@ from tests.families.run_config import unlocked
 _config = functools.partial(unlocked, ae_config)
 
 
+@pytest.mark.slow
 def test_training_is_the_same_stopped_and_resumed(tmp_path):
   straight, resumed = str(tmp_path / 'straight'), str(tmp_path / 'resumed')
   final = train_and_evaluate(ae_family.FAMILY, _config(), straight)
@@ -31,6 +32,7 @@ def test_training_is_the_same_stopped_and_resumed(tmp_path):
   assert test[-1]['mse'] == pytest.approx(test[-1]['squared_error'] / 64, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_the_conv_bernoulli_variant_trains_on_binarised_digits(tmp_path):
   final = train_and_evaluate(ae_family.FAMILY, _config('smoke,conv,bernoulli'), str(tmp_path))
   assert {'bernoulli_nll', 'squared_error', 'mse'} <= set(final)

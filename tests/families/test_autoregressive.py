@@ -40,6 +40,7 @@ def test_build_refuses_mismatched_data_and_unknown_choices(digits_info):
     autoregressive.build(c, digits_info)
 
 
+@pytest.mark.slow
 def test_smoke_variant_trains_end_to_end(tmp_path, variant='lstm,gray8,cond'):
   """In process and shorter than the CLI smoke run of tests/experiments (which trains the
   default PixelCNN): the cheapest architecture, with the 256-way head and labels."""

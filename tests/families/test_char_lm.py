@@ -31,6 +31,7 @@ def _canvas(tokens):
   return pixels.canvas_from_codes(jnp.asarray(tokens)[:, None, :], K)
 
 
+@pytest.mark.slow
 def test_logits_at_t_depend_on_the_tokens_before_t_only(model_and_params):
   model, params = model_and_params
   tokens = np.random.default_rng(0).integers(0, K, (1, T))
@@ -59,6 +60,7 @@ def _prompted(model, params, naive, **kw):
   return np.asarray(pixels.codes_from_canvas(canvas, K))[:, 0], np.asarray(logps), given
 
 
+@pytest.mark.slow
 def test_cached_draws_are_the_naive_ones_and_log_probs_sum_to_the_likelihood(
     model_and_params):
   model, params = model_and_params
@@ -77,6 +79,7 @@ def test_cached_draws_are_the_naive_ones_and_log_probs_sum_to_the_likelihood(
   np.testing.assert_allclose(fast_logp.sum(1), likelihood.sum(1), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_top_k_draws_only_the_k_most_probable_and_cold_draws_are_greedy(model_and_params):
   model, params = model_and_params
   draw = lambda **kw: np.asarray(pixels.codes_from_canvas(samplers.sample(

@@ -18,6 +18,8 @@ from genjax.errors import UserError
 from genjax.evals import gan_parzen
 from genjax.families import gan
 from genjax.figures import gan as figures
+from genjax.models import dcgan
+from genjax.training.assemble import assemble
 from genjax.training.state import create_train_state
 from tests.families.random_classifier import random_digits_classifier
 from tests.families.run_config import unlocked
@@ -101,6 +103,7 @@ def smoke_run(tmp_path_factory):
   return workdir
 
 
+@pytest.mark.slow
 def test_the_smoke_run_logs_its_scores_and_draws_its_figures(smoke_run):
   rows = [json.loads(line) for line in open(smoke_run / 'metrics.jsonl')]
   train = [r for r in rows if r['split'] == 'train']
@@ -151,3 +154,26 @@ def test_the_objectives_figure_puts_runs_side_by_side(smoke_run, tmp_path):
     gan_objectives.parse_runs([str(smoke_run)])
   with pytest.raises(UserError, match='no metrics.jsonl'):
     gan_objectives.parse_runs([f'a={tmp_path}'])
+
+
+def test_the_initial_state_initialises_each_network_once(monkeypatch):
+  """Params by one init of each network; its statistics by a forward pass at those params,
+  BatchNorm's at their initial values, spectral norm's power-iteration vector drawn."""
+  calls = []
+  for cls in (dcgan.Generator, dcgan.Discriminator):
+    original = cls.init
+    monkeypatch.setattr(cls, 'init', lambda self, *a, _o=original, **k: (
+        calls.append(type(self).__name__), _o(self, *a, **k))[1])
+  for variant in ('smoke', 'smoke,sn'):
+    calls.clear()
+    assembled = assemble(gan.FAMILY, unlocked(gan_config, variant))
+    state = assembled.initial_state()
+    assert sorted(calls) == ['Discriminator', 'Generator']
+    g_stats = state.model_state['generator']
+    for path, value in jax.tree_util.tree_leaves_with_path(g_stats):
+      expected = 1.0 if 'var' in jax.tree_util.keystr(path) else 0.0
+      np.testing.assert_array_equal(value, expected)
+    if variant.endswith('sn'):
+      u = [v for p, v in jax.tree_util.tree_leaves_with_path(state.model_state['discriminator'])
+           if jax.tree_util.keystr(p).endswith("/u']")]
+      assert u and all(np.any(np.asarray(x) != 0) for x in u)

@@ -41,6 +41,7 @@ def _on_points(x):
       features, config, index, count))
 
 
+@pytest.mark.slow
 def test_em_steps_resume_bitwise(tmp_path):
   fields = dict(total_steps=8, objective=dict(tol=0.0))  # tol 0: every step is EM's
   straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
@@ -76,6 +77,7 @@ def test_batch_size_must_be_the_training_set():
     gmm.FAMILY.data(_config(batch_size=128), 0, 1)
 
 
+@pytest.mark.slow
 def test_degenerate_data_ends_the_run_with_an_error_naming_reg_covar(tmp_path):
   # scikit-learn's test_regularisation: two clusters of identical points.
   family = _on_points(np.vstack([np.ones((5, 5)), np.zeros((5, 5))]).astype(np.float32))

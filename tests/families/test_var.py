@@ -46,6 +46,7 @@ def tokenizer(tmp_path_factory):
                        '--config.model.scales=(1,2)')  # the 8x8 digits' 2x2 latent
 
 
+@pytest.mark.slow
 def test_the_tokenizer_is_a_stage_1_with_l_tokens_and_a_coarse_to_fine_figure(tokenizer):
   row = _last_test_row(tokenizer)
   k = 32  # configs/vqvae.py:smoke's codebook
@@ -55,6 +56,7 @@ def test_the_tokenizer_is_a_stage_1_with_l_tokens_and_a_coarse_to_fine_figure(to
   assert os.path.getsize(os.path.join(tokenizer, 'figures', 'coarse_to_fine.png')) > 1000
 
 
+@pytest.mark.slow
 def test_var_and_the_raster_prior_train_on_the_same_tokens_and_the_tool_compares_them(
     tokenizer, tmp_path):
   # 20 samples everywhere: one compiled sampler per guidance scale serves every draw.

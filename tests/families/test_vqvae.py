@@ -1,6 +1,8 @@
 """The VQ-VAE's two stages through the one loop: the EMA codebook resumes bitwise, every
 evaluation logs codebook health, and a prior refuses a stage-1 workdir it cannot use in
-one line before anything compiles; it reads a finished one's codes and decodes with it."""
+one line before anything compiles; it reads a finished one's codes and decodes with it.
+A smoke prior's stage 1 trained first (tests/experiments/test_smoke.py runs it) is named by
+a config that validates, and a bad name fails in one line before anything trains."""
 
 import contextlib
 import json
@@ -18,10 +20,12 @@ import pytest
 from configs import code_prior as code_prior_config
 from configs import var as var_config
 from configs import vqvae as vqvae_config
+from genjax import config as config_lib
+from genjax import launch
 from genjax.config import ConfigError
 from genjax.errors import UserError
-from genjax.families import code_prior, var, vqvae
 from genjax.data.family_data import DataInfo
+from genjax.families import code_prior, var, vqvae
 from genjax.objectives.vqvae import objective_from_signature
 from genjax.stage2.first_stage import codes_path, load_stage1
 from genjax.training.loop import train_and_evaluate
@@ -55,6 +59,7 @@ def stage1(tmp_path_factory):
   return _command_line('vqvae', tmp_path_factory.mktemp('stage1'))
 
 
+@pytest.mark.slow
 def test_ema_codebook_statistics_resume_bitwise(stage1, tmp_path):
   # A run killed after its step-4 checkpoint: the newest checkpoint and final metrics gone.
   shutil.copytree(stage1, tmp_path, dirs_exist_ok=True)
@@ -122,6 +127,7 @@ def test_a_prior_refuses_a_missing_an_unfinished_or_another_familys_stage1(stage
   assert 'is unfinished (latest checkpoint at step 6' in _refusal(unfinished)
 
 
+@pytest.mark.slow
 def test_a_prior_trains_on_stage1_codes_and_its_bound_adds_its_code_nll(stage1, tmp_path):
   _command_line('code_prior', tmp_path, f'--config.data.stage1_workdir={stage1}')
   stage1_final = _rows(stage1, 'test')[-1]
@@ -163,3 +169,48 @@ def test_a_stage1_saved_before_multi_scale_tokens_reads_as_one_code_map():
   del signature['model']['scales']  # as runs/vqvae's checkpoints were written
   objective = objective_from_signature(signature)
   assert objective.scales == () and objective.token_shape == (7, 7)
+
+
+def test_the_stage1_a_smoke_prior_trains_first_is_a_valid_vqvae_config():
+  for module in (code_prior_config, var_config):
+    specs = {v: module.get_config(v).data.stage1_config for v in module.VARIANTS}
+    assert specs['smoke'] and not module.get_config('').data.stage1_config, specs
+    for spec in filter(None, specs.values()):
+      stage1_run = code_prior_config.stage1_config(spec)
+      assert stage1_run.family == 'vqvae'
+      config_lib.validate(stage1_run, vqvae.FAMILY.schema(), ranges=vqvae.FAMILY.ranges)
+      vqvae.check_scales(stage1_run, (8, 8, 1))  # the smoke digits' 2x2 latent
+  tokenizer = code_prior_config.stage1_config(var_config.get_config('smoke').data.stage1_config)
+  assert tokenizer.model.scales == (1, 2) and tokenizer.model.code_dim == 32  # multiscale's
+  assert tokenizer.model.num_codes == vqvae_config.get_config('smoke').model.num_codes
+
+
+def _stage2(config, workdir):
+  """experiments/code_prior.py's main, called in process."""
+  return launch.experiment(code_prior.FAMILY, upstream=(
+      vqvae.FAMILY, code_prior_config.stage1_config))(config, workdir)
+
+
+@pytest.mark.parametrize('spec,message', [
+    ('tiny', "Unknown config variant 'tiny'"),
+    ('smoke --config.model.nope=1', "configs/vqvae.py has no field 'model.nope'"),
+    ('smoke model.scales=(1,2)', "write each as --config.<field>=<value>"),
+    ('smoke --config.model.scales=x', "model.scales='x' must be tuple"),
+    ('smoke --config.model.channels=1.5', "model.channels='1.5' must be int"),
+])
+def test_a_stage1_config_it_cannot_read_fails_in_one_line_before_anything_trains(
+    tmp_path, spec, message):
+  config = unlocked(code_prior_config, 'smoke', data=dict(stage1_config=spec))
+  with _no_compilation(), pytest.raises(ConfigError) as raised:
+    _stage2(config, str(tmp_path / 'run'))
+  text = str(raised.value)
+  assert '\n' not in text and text.startswith(f'data.stage1_config={spec!r}: ') and message in text
+  assert not os.path.exists(tmp_path / 'run')  # nothing trained, nothing written
+
+
+def test_a_prior_that_names_no_stage1_to_read_or_train_still_refuses_in_one_line(tmp_path):
+  config = unlocked(code_prior_config, 'cpu')  # neither stage1_workdir nor stage1_config
+  with _no_compilation(), pytest.raises(UserError) as raised:
+    _stage2(config, str(tmp_path / 'run'))
+  assert '\n' not in str(raised.value) and 'No stage-1 run named' in str(raised.value)
+  assert not os.path.exists(tmp_path / 'run' / 'stage1')

@@ -124,6 +124,7 @@ def _main(workdir, *flags, devices=1):
                         cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
 
 
+@pytest.mark.slow
 def test_smoke_run_reports_likelihood_and_analogies_and_is_bitwise_on_two_devices(tmp_path):
   one, two = tmp_path / 'one', tmp_path / 'two'
   result = _main(one)

@@ -99,6 +99,7 @@ def test_tap_conv_at_pixels_from_a_cache_equals_the_full_pass(taps):
                                  full[:, r, c], atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('arch', ARCHS)
 def test_output_at_i_has_zero_gradient_wrt_inputs_at_or_after_i(arch):
   """On the class-conditional 256-way model: labels and heads must not break causality."""

@@ -37,6 +37,7 @@ def _reference(x, kernel, strides, padding):
                                       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('case', CASES, ids=str)
 @pytest.mark.parametrize('fn', [conv.conv_xla, conv.conv_taps], ids=['xla', 'taps'])
 def test_formulation_equals_lax_conv_values_and_gradients(case, fn):

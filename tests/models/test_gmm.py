@@ -35,6 +35,7 @@ def test_log_likelihood_and_criteria_are_sklearns(kind):
                                rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_every_covariance_type_gives_one_bic_for_one_component_in_1d():
   # scikit-learn's test_bic_1d_1component: the four parameterisations coincide.
   x = np.random.default_rng(1).standard_normal((200, 1)) * 3.0 + 1.0
@@ -58,6 +59,7 @@ def test_num_parameters_are_sklearns():
                               covariance_type=kind) == fitted._n_parameters()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('kind', gmm.COVARIANCE_TYPES)
 def test_samples_have_each_components_weight_mean_and_covariance(kind):
   x = np.random.default_rng(3).standard_normal((400, 2)) @ np.array([[2.0, 0.0], [1.0, 0.5]])

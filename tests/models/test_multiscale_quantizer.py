@@ -61,6 +61,7 @@ def _tokenizer(side=3, dim=4):
   return model, net, lambda h, k: model.apply(net, h, k, method=VQVAE.phi)
 
 
+@pytest.mark.slow
 def test_tokens_rebuild_the_encoders_f_hat_exactly_and_the_residual_adds_up():
   model, _, phi = _tokenizer()
   rng = np.random.default_rng(1)

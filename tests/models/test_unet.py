@@ -4,6 +4,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from genjax.models.unet import UNet, timestep_embedding
 
@@ -34,6 +35,7 @@ def random_params(net, *args):
                       shapes)
 
 
+@pytest.mark.slow
 def test_outputs_depend_on_image_time_class_and_dropout():
   net = UNet(channels=8, channel_mults=(1, 2), num_res_blocks=1, attn_resolutions=(4,),
              dropout=0.1, norm_groups=4, num_classes=10)

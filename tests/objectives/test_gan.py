@@ -22,6 +22,7 @@ def _optimal_d(x):
   return pd / (pd + pg)
 
 
+@pytest.mark.slow
 def test_the_discriminator_converges_to_the_density_ratio_on_a_grid():
   rng = np.random.default_rng(0)
   n = 20000

@@ -18,6 +18,7 @@ def model_and_params():
   return model, params, x
 
 
+@pytest.mark.slow
 def test_elbo_is_recon_minus_kl(model_and_params):
   model, params, x = model_and_params
   t = obj.elbo_terms(model, params, x, None, jax.random.PRNGKey(2))

@@ -62,6 +62,7 @@ def fast_and_naive(model, shape, labels, seed, params=None):
   return params, y, fast, fast_logp
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(MODELS))
 def test_fast_equals_naive_and_steps_sum_to_the_parallel_log_prob(name):
   model = MODELS[name]
@@ -93,6 +94,7 @@ def test_conv_caches_on_a_non_square_image(name):
   fast_and_naive(MODELS[name], (5, 7, 1), [2, 9], seed=3)
 
 
+@pytest.mark.slow
 def test_completion_keeps_the_top_half_and_samples_the_rest():
   model = MODELS['gated_pixelcnn']
   params = jax.jit(model.init)(jax.random.PRNGKey(0), jnp.zeros((1,) + SHAPE))

@@ -61,6 +61,7 @@ def _product_input_dtypes(fn, *args):
   return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', FAMILIES)
 def test_bfloat16_step_multiplies_in_bfloat16_and_keeps_float32_params(name, digits_info):
   family, params, batch = _family_and_batch(name, 'bfloat16', digits_info)
@@ -77,6 +78,7 @@ def test_bfloat16_step_multiplies_in_bfloat16_and_keeps_float32_params(name, dig
       'float32'}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', FAMILIES)
 def test_bfloat16_loss_and_gradient_are_close_to_float32(name, digits_info):
   f32, params, batch = _family_and_batch(name, 'float32', digits_info)
@@ -91,6 +93,7 @@ def test_bfloat16_loss_and_gradient_are_close_to_float32(name, digits_info):
   assert cosine > 0.99
 
 
+@pytest.mark.slow
 def test_bfloat16_smoke_run_ends_within_tolerance_of_float32(tmp_path):
   """The VAE smoke run, trained through the loop in each dtype from the same seed: its
   final test bound (evaluated in float32) and last training loss agree to 2%."""

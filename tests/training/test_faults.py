@@ -43,6 +43,7 @@ def _wait_for(process, text, timeout=300):
   raise AssertionError(f'{text!r} never appeared:\n' + ''.join(seen)[-3000:])
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_live_workdir_fails_fast_and_the_first_finishes(tmp_path):
   first = _start(tmp_path)
   _wait_for(first, 'compiled the train step')
@@ -63,9 +64,11 @@ def test_a_stale_lock_is_taken_over(tmp_path, smoke_config):
   assert load_run(str(tmp_path)).step == 8
 
 
-def _toy_regression(nan_at_step: int = -1, poisoned_position: int = -1) -> FamilyDef:
+def _toy_regression(nan_at_step: int = -1, poisoned_position: int = -1,
+                   artifacts: bool = False) -> FamilyDef:
   """Least squares whose params turn NaN after step `nan_at_step` (a finite loss there), or
-  whose batch at data position `poisoned_position` holds a NaN target."""
+  whose batch at data position `poisoned_position` holds a NaN target; with `artifacts`,
+  its params are saved as artifacts."""
 
   def build(config, info):
     del config, info
@@ -81,8 +84,11 @@ def _toy_regression(nan_at_step: int = -1, poisoned_position: int = -1) -> Famil
     return Family(name='toy_regression', signature={},
                   training=Training(update_fn=update_fn, make_optimizer=lambda: None,
                                     init_params=lambda rng, batch: {'w': jnp.zeros((3,))}),
-                  reporting=Reporting(eval_fn=lambda p, batch, r, context: {
-                      'error': (batch['x'] @ p['w'] - batch['y']) ** 2}))
+                  reporting=Reporting(
+                      eval_fn=lambda p, batch, r, context: {
+                          'error': (batch['x'] @ p['w'] - batch['y']) ** 2},
+                      artifacts_fn=(lambda p, rng, context: {'w': p['w']}) if artifacts
+                      else None))
 
   def data(config, process_index, process_count):
     x = np.random.default_rng(0).standard_normal((64, 3)).astype(np.float32)
@@ -116,6 +122,19 @@ def test_a_non_finite_state_is_never_saved_and_the_run_resumes(tmp_path):
   assert_bitwise_equal(raw_state(tmp_path), raw_state(tmp_path / 'straight'))
 
 
+def test_no_figures_are_made_of_a_state_that_went_non_finite(tmp_path):
+  # Params turn NaN in the call that ends at step 6, a figure step that is neither a log,
+  # an eval nor a checkpoint step: the run stops there without writing artifacts of it.
+  poisoned = _toy_regression(nan_at_step=5, artifacts=True)
+  config = common.config(poisoned, figures_every=2, log_every=4, eval_every=8, ckpt_every=4)
+  with pytest.raises(NonFiniteError, match='params became non-finite'):
+    train_and_evaluate(poisoned, config, str(tmp_path))
+  written = sorted(os.listdir(tmp_path / 'artifacts'))
+  assert written == ['step_00000002.npz', 'step_00000004.npz']
+  for name in written:
+    assert np.all(np.isfinite(np.load(tmp_path / 'artifacts' / name)['w']))
+
+
 def test_with_skip_non_finite_a_bad_batch_is_rolled_back_and_skipped(tmp_path, caplog):
   fields = dict(ckpt_every=4, log_every=2, eval_every=4, total_steps=8, skip_non_finite=True)
   poisoned = _toy_regression(poisoned_position=5)
@@ -139,6 +158,7 @@ def _flip_a_byte(checkpoint_dir):
   open(biggest, 'wb').write(bytes(data))
 
 
+@pytest.mark.slow
 def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, smoke_config,
                                                                    caplog):
   straight, damaged = str(tmp_path / 'straight'), str(tmp_path / 'damaged')
@@ -154,6 +174,7 @@ def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, sm
   assert final(straight) == final(damaged)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_at_the_next_boundary_and_the_resumed_run_is_bitwise_the_same(tmp_path):
   interrupted = _start(tmp_path / 'interrupted')
   _wait_for(interrupted, 'compiled the train step')

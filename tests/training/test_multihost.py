@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -39,6 +41,7 @@ def _last_train_loss(workdir):
   return [r for r in rows if r['split'] == 'train'][-1]
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_and_share_checkpoints(tmp_path):
   one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
   _train(one, 1)

@@ -76,6 +76,7 @@ def test_a_gan_discriminator_step_leaves_the_generator_and_its_adam_state_bitwis
   assert jax.tree.leaves(after.opt_state['discriminator'])[0] == 4  # D's Adam count only
 
 
+@pytest.mark.slow
 def test_a_gan_trains_and_resumes_bitwise_and_its_generator_is_readable(tmp_path):
   workdir = _resumes_bitwise(gan.FAMILY, tmp_path, stop=4)
   assert {'d_loss', 'g_loss'} <= set(_rows(workdir, 'train')[-1])
@@ -86,6 +87,7 @@ def test_a_gan_trains_and_resumes_bitwise_and_its_generator_is_readable(tmp_path
   assert np.load(workdir / 'artifacts' / 'step_00000008.npz')['samples'].shape == (64, 2)
 
 
+@pytest.mark.slow
 def test_em_log_likelihood_never_decreases_and_streaming_statistics_resume(tmp_path):
   fields = dict(total_steps=40, eval_every=4, log_every=2, ckpt_every=2)  # 4 steps an epoch
   workdir = _resumes_bitwise(gmm.FAMILY, tmp_path, stop=6, **fields)  # stopped mid-epoch
@@ -138,6 +140,7 @@ def test_a_family_that_reports_convergence_ends_the_run_there(tmp_path):
   assert_bitwise_equal(first, raw_state(tmp_path))
 
 
+@pytest.mark.slow
 def test_skipgram_on_a_text_stream_learns_and_resumes_bitwise(tmp_path):
   fields = dict(total_steps=40, steps_per_call=4, log_every=4, eval_every=8, ckpt_every=8)
   workdir = _resumes_bitwise(skipgram.FAMILY, tmp_path, stop=16, **fields)
@@ -160,6 +163,7 @@ def test_a_prior_over_stored_code_grids_reaches_their_entropy_and_resumes(tmp_pa
   assert _rows(workdir, 'test')[-1]['nll'] == pytest.approx(entropy, rel=0.02)
 
 
+@pytest.mark.slow
 def test_a_second_stage_reads_the_first_as_frozen_params(tmp_path):
   stage1, stage2 = tmp_path / 'stage1', tmp_path / 'stage2'
   _train(pca.FAMILY, stage1, batch_size=200, total_steps=1, steps_per_call=1, log_every=1,
@@ -210,6 +214,7 @@ def test_frozen_params_are_an_argument_of_the_compiled_step(tmp_path):
   assert set(state_c.params) == {'w', 'b'}
 
 
+@pytest.mark.slow
 def test_batchnorm_statistics_update_are_saved_and_resume_bitwise(tmp_path):
   workdir = _resumes_bitwise(batchnorm.FAMILY, tmp_path, stop=4)
   stats = load_run(str(workdir)).model_state['batch_stats']

@@ -12,6 +12,7 @@ import shutil
 
 import jax
 import numpy as np
+import pytest
 
 from configs import glow as glow_config
 from genjax.commands import FAMILY_ALIASES, canonical_family
@@ -69,6 +70,7 @@ def test_the_alias_table_maps_the_old_name_to_the_family():
   assert canonical_family('vae') == 'vae'
 
 
+@pytest.mark.slow
 def test_a_run_saved_as_flow_loads_and_resumes_as_glow(tmp_path):
   renamed, reference = str(tmp_path / 'renamed'), str(tmp_path / 'reference')
   train_and_evaluate(glow.FAMILY, _config(FIRST_STEPS), renamed)

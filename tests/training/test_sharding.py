@@ -9,10 +9,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 SCRIPT = os.path.join(os.path.dirname(__file__), 'sharded_step_check.py')
 
 
+@pytest.mark.slow
 def test_sharded_step_equals_single_device_step():
   # XLA's device count is fixed at start-up, hence a fresh process.
   out = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True, timeout=300,
