@@ -48,12 +48,9 @@ def train_step(name: str, batch: int, steps_per_call: int) -> loop_step.LoopStep
 
 def torch_train(name, images, batch, conv='full', channels_last=False, threads=0):
   """benchmarks/torch_pixelcnn.py's step for `name`, with its effective parameter count."""
-  import torch  # pylint: disable=g-import-not-at-top
   from benchmarks import torch_pixelcnn  # pylint: disable=g-import-not-at-top
   t = torch_pixelcnn.TorchTrain(name, images, batch_size=batch, cropped=conv == 'cropped',
-                                channels_last=channels_last)
-  if threads:
-    torch.set_num_threads(threads)
+                                channels_last=channels_last, threads=threads)
   t.num_params = torch_pixelcnn.effective_parameter_count(t.model)
   return t
 

@@ -96,13 +96,13 @@ class TorchDiffusion:
 
   def __init__(self, config, genjax_side: GenjaxDiffusion, threads: int):
     import torch  # pylint: disable=g-import-not-at-top
-    from benchmarks import torch_unet  # pylint: disable=g-import-not-at-top
+    from benchmarks import torch_peer, torch_unet  # pylint: disable=g-import-not-at-top
     self.torch, self.torch_unet = torch, torch_unet
     m, o, e = config.model, config.objective, config.eval
     if o.prediction != 'eps':
       raise ValueError(f"The torch side implements eps-prediction only, not "
                        f"'{o.prediction}'; use --skip-torch.")
-    torch_unet.set_threads(threads, config.seed)
+    torch_peer.start(threads, config.seed)
     h, _, c = genjax_side.image_shape
     self.model = torch_unet.TorchUNet(
         image_channels=c, image_size=h, channels=m.channels,

@@ -31,12 +31,11 @@ train loop is the fair one of torch_vae.py: the data already in one tensor in [-
 batches drawn from a permutation.
 """
 
-import math
-import os
-
 import numpy as np
 import torch
 from torch import nn
+
+from benchmarks import torch_peer
 
 
 class Generator(nn.Module):
@@ -89,16 +88,15 @@ def weights_init(m: nn.Module) -> None:
     nn.init.zeros_(m.bias)
 
 
-class TorchTrain:
-  """The DCGAN train step (one D step, one G step, G's EMA), data preloaded as NCHW float32
-  in [-1, 1]."""
+class TorchTrain(torch_peer.PreloadedTrain):
+  """The DCGAN train step (one D step, one G step, G's EMA), data in [-1, 1]."""
+
+  name = 'DCGAN'
 
   def __init__(self, images01: np.ndarray, *, batch_size=64, lr=2e-4, beta1=0.5,
                latent_dim=100, channels=64, ema_decay=0.999, threads=0, seed=0):
-    torch.set_num_threads(threads or os.cpu_count())
-    torch.manual_seed(seed)
-    x01 = torch.as_tensor(np.asarray(images01, np.float32)).permute(0, 3, 1, 2)
-    self.data = (x01 * 2 - 1).contiguous()
+    super().__init__(images01, batch_size, threads, seed)
+    self.data = self.data * 2 - 1
     _, c_in, h, w = self.data.shape
     if h != w or h % 4:
       raise ValueError(f'the DCGAN here takes square images with sides divisible by 4, not '
@@ -113,25 +111,11 @@ class TorchTrain:
     self.decay = ema_decay
     self.g_params = list(self.netG.parameters())
     self.ema = [p.detach().clone() for p in self.g_params] if ema_decay > 0 else None
-    self.batch, self.latent_dim = batch_size, latent_dim
+    self.latent_dim = latent_dim
     self.ones = torch.ones(batch_size)
     self.zeros = torch.zeros(batch_size)
-    self.order = torch.randperm(len(self.data))
-    self.cursor = 0
 
-  def parameter_count(self) -> int:
-    """G's and D's parameters (BatchNorm's running statistics are buffers, not counted)."""
-    return (sum(p.numel() for p in self.netG.parameters())
-            + sum(p.numel() for p in self.netD.parameters()))
-
-  def _next(self):
-    if self.cursor + self.batch > len(self.order):
-      self.order, self.cursor = torch.randperm(len(self.data)), 0
-    idx = self.order[self.cursor:self.cursor + self.batch]
-    self.cursor += self.batch
-    return self.data[idx]
-
-  def step(self) -> tuple[float, float]:
+  def step(self) -> float:
     real = self._next()
     noise = torch.randn(self.batch, self.latent_dim, 1, 1)
     fake = self.netG(noise)
@@ -154,11 +138,5 @@ class TorchTrain:
       with torch.no_grad():
         torch._foreach_mul_(self.ema, self.decay)
         torch._foreach_add_(self.ema, self.g_params, alpha=1.0 - self.decay)
-    return (err_d_real + err_d_fake).item(), err_g.item()
-
-  def run_n(self, n: int) -> None:
-    for _ in range(n):
-      self.last_d_loss, self.last_g_loss = self.step()
-    self.last_loss = self.last_d_loss + self.last_g_loss
-    if not (math.isfinite(self.last_d_loss) and math.isfinite(self.last_g_loss)):
-      raise FloatingPointError('non-finite loss in the torch DCGAN step')
+    self.last_d_loss, self.last_g_loss = (err_d_real + err_d_fake).item(), err_g.item()
+    return self.last_d_loss + self.last_g_loss  # finite iff both are

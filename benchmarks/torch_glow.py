@@ -36,12 +36,13 @@ dequantisation noise drawn inside the step as genjax draws it.
 """
 
 import math
-import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from benchmarks import torch_peer
 
 LEVELS = 256  # genjax.objectives.glow.LEVELS
 
@@ -183,39 +184,27 @@ def glow_input(k):
   return (k + torch.rand_like(k)) / LEVELS - 0.5
 
 
-class TorchTrain:
-  """Glow's train step (Adam, warmup, gradient clipping), the data preloaded as NCHW
-  float32 8-bit values k (0..255)."""
+class TorchTrain(torch_peer.PreloadedTrain):
+  """Glow's train step (Adam, warmup, gradient clipping), the data as 8-bit values k
+  (0..255) in float32."""
+
+  name = 'Glow'
 
   def __init__(self, images01: np.ndarray, *, batch_size=64, lr=1e-3, warmup_steps=0,
                grad_clip_norm=0.0, levels=2, steps=4, hidden=64, scale='tanh', threads=0,
                seed=0):
-    torch.set_num_threads(threads or os.cpu_count())
-    torch.manual_seed(seed)
-    x = torch.as_tensor(np.asarray(images01, np.float32)).permute(0, 3, 1, 2)
-    self.data = torch.round(x * 255).contiguous()
+    super().__init__(images01, batch_size, threads, seed)
+    self.data = torch.round(self.data * 255)
     self.model = Glow(tuple(self.data.shape[1:]), levels, steps, hidden, scale)
     self.params = list(self.model.parameters())
     self.opt = torch.optim.Adam(self.params, lr=lr)
     # optax.linear_schedule(0, lr, warmup): the first update at rate 0, as genjax's.
     self.sched = torch.optim.lr_scheduler.LambdaLR(
         self.opt, lambda t: min(t, warmup_steps) / warmup_steps if warmup_steps else 1.0)
-    self.batch, self.clip = batch_size, grad_clip_norm
+    self.clip = grad_clip_norm
     self.num_dims = math.prod(self.data.shape[1:])
-    self.order = torch.randperm(len(self.data))
-    self.cursor = 0
     with torch.no_grad():  # ActNorm's data-dependent init, as genjax's init_params
       self.model(glow_input(self._next()))
-
-  def parameter_count(self) -> int:
-    return sum(p.numel() for p in self.params)
-
-  def _next(self):
-    if self.cursor + self.batch > len(self.order):
-      self.order, self.cursor = torch.randperm(len(self.data)), 0
-    idx = self.order[self.cursor:self.cursor + self.batch]
-    self.cursor += self.batch
-    return self.data[idx]
 
   def step(self) -> float:
     x = glow_input(self._next())
@@ -227,9 +216,3 @@ class TorchTrain:
     self.opt.step()
     self.sched.step()
     return loss.item()
-
-  def run_n(self, n: int) -> None:
-    for _ in range(n):
-      self.last_loss = self.step()
-    if not math.isfinite(self.last_loss):
-      raise FloatingPointError('non-finite loss in the torch Glow step')

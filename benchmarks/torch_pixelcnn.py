@@ -11,12 +11,12 @@ The train loop is the fair one of torch_vae.py: the data already in one tensor, 
 indices drawn before timing.
 """
 
-import os
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from benchmarks import torch_peer
 
 
 def causal_mask(kernel_size: int, mask_type: str) -> torch.Tensor:
@@ -149,31 +149,20 @@ def nll_loss(model, x):
   return F.binary_cross_entropy_with_logits(model(x), x, reduction='sum') / x.shape[0]
 
 
-class TorchTrain:
-  """One model's train step (Adam, clip 1.0), data preloaded as NCHW float32.
+class TorchTrain(torch_peer.PreloadedTrain):
+  """One model's train step (Adam, clip 1.0). `channels_last` runs the convs on NHWC
+  memory, which oneDNN often prefers on CPU."""
 
-  `channels_last` runs the convs on NHWC memory, which oneDNN often prefers on CPU.
-  """
+  name = 'PixelCNN'
 
   def __init__(self, name, images: np.ndarray, *, batch_size=64, lr=3e-4, clip=1.0,
-               cropped=False, channels_last=False, seed=0):
-    torch.set_num_threads(os.cpu_count())
-    torch.manual_seed(seed)
-    self.model = make_model(name, cropped)
-    self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    self.model = self.model.to(memory_format=self.memory_format)
+               cropped=False, channels_last=False, threads=0, seed=0):
+    super().__init__(images, batch_size, threads, seed)
+    if channels_last:
+      self.memory_format = torch.channels_last
+    self.model = make_model(name, cropped).to(memory_format=self.memory_format)
     self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
-    self.clip, self.batch = clip, batch_size
-    self.data = torch.as_tensor(np.asarray(images, np.float32)).permute(0, 3, 1, 2).contiguous()
-    self.order = torch.randperm(len(self.data))
-    self.cursor = 0
-
-  def _next(self):
-    if self.cursor + self.batch > len(self.order):
-      self.order, self.cursor = torch.randperm(len(self.data)), 0
-    idx = self.order[self.cursor:self.cursor + self.batch]
-    self.cursor += self.batch
-    return self.data[idx].contiguous(memory_format=self.memory_format)
+    self.clip = clip
 
   def step(self):
     x = self._next()
@@ -183,7 +172,3 @@ class TorchTrain:
     nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
     self.opt.step()
     return loss.item()
-
-  def run_n(self, n: int) -> None:
-    for _ in range(n):
-      self.last_loss = self.step()

@@ -18,7 +18,6 @@ EMA of the weights (`AveragedModel` with `get_ema_multi_avg_fn`). `ddpm_sample` 
 from __future__ import annotations
 
 import math
-import os
 from typing import Sequence
 
 import numpy as np
@@ -331,9 +330,3 @@ def ddim_sample(model: nn.Module, s: Schedule, x_T: torch.Tensor, timesteps: Seq
          + (sigma * torch.randn_like(x) if sigma else 0.0))
   return x
 
-
-def set_threads(threads: int = 0, seed: int = 0) -> None:
-  """threads = 0: one per CPU, as torch_vae.py runs. Fewer helps on a busy machine, where
-  OpenMP threads that wait for a descheduled sibling stall every op."""
-  torch.set_num_threads(threads or os.cpu_count())
-  torch.manual_seed(seed)

@@ -8,7 +8,6 @@ really costs, per-example Dataset and collation included.
 """
 
 import itertools
-import os
 import time
 
 import numpy as np
@@ -16,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+
+from benchmarks import torch_peer
 
 
 class TorchVAE(nn.Module):
@@ -70,8 +71,7 @@ class _RowDataset(Dataset):
 
 def _setup(images, seed):
     """Same threads, seed, model and optimiser for both training loops."""
-    torch.set_num_threads(os.cpu_count())
-    torch.manual_seed(seed)
+    torch_peer.start(0, seed)
     model = TorchVAE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     data = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, 784)

@@ -21,13 +21,12 @@ train loop is the fair one of torch_vae.py: the data already in one tensor, batc
 from a permutation.
 """
 
-import math
-import os
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from benchmarks import torch_peer
 
 LAPLACE_EPS = 1e-5  # genjax.models.quantizer.LAPLACE_EPS
 MIN_LOG_SCALE = -7.0  # genjax.objectives.pixel_likelihoods.MIN_LOG_SCALE
@@ -188,36 +187,21 @@ def ema_update(model: VQVAE, flat, codes, decay: float, threshold: float):
   return perplexity(batch_counts), moved
 
 
-class TorchTrain:
-  """The VQ-VAE stage-1 train step (EMA codebook, Adam), data preloaded as NCHW float32
-  in [0, 1] (k/255)."""
+class TorchTrain(torch_peer.PreloadedTrain):
+  """The VQ-VAE stage-1 train step (EMA codebook, Adam), data in [0, 1] (k/255)."""
+
+  name = 'VQ-VAE'
 
   def __init__(self, images01: np.ndarray, *, batch_size=64, lr=3e-4, channels=32,
                res_hidden=16, num_res_blocks=2, downsamples=2, code_dim=64, num_codes=512,
                beta=0.25, ema_decay=0.99, dead_code_threshold=1.0, threads=0, seed=0):
-    torch.set_num_threads(threads or os.cpu_count())
-    torch.manual_seed(seed)
-    self.data = torch.as_tensor(np.asarray(images01, np.float32)).permute(0, 3, 1, 2)
-    self.data = self.data.contiguous()
+    super().__init__(images01, batch_size, threads, seed)
     self.model = VQVAE(in_channels=self.data.shape[1], channels=channels,
                        res_hidden=res_hidden, num_res_blocks=num_res_blocks,
                        downsamples=downsamples, code_dim=code_dim, num_codes=num_codes)
     self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
-    self.batch, self.beta = batch_size, beta
-    self.decay, self.threshold = ema_decay, dead_code_threshold
-    self.order = torch.randperm(len(self.data))
-    self.cursor = 0
+    self.beta, self.decay, self.threshold = beta, ema_decay, dead_code_threshold
     self.model.init_codebook(self._next())
-
-  def parameter_count(self) -> int:
-    return sum(p.numel() for p in self.model.parameters())
-
-  def _next(self):
-    if self.cursor + self.batch > len(self.order):
-      self.order, self.cursor = torch.randperm(len(self.data)), 0
-    idx = self.order[self.cursor:self.cursor + self.batch]
-    self.cursor += self.batch
-    return self.data[idx]
 
   def step(self) -> float:
     x = self._next()
@@ -228,9 +212,3 @@ class TorchTrain:
     self.perplexity, self.restarted = ema_update(self.model, flat, codes, self.decay,
                                                  self.threshold)
     return loss.item()
-
-  def run_n(self, n: int) -> None:
-    for _ in range(n):
-      self.last_loss = self.step()
-    if not math.isfinite(self.last_loss):
-      raise FloatingPointError('non-finite loss in the torch VQ-VAE step')
