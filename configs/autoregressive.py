@@ -10,8 +10,8 @@ den Oord et al., 2016b), transformer (image-GPT style, 4 blocks of width 128), l
 embedding), sinusoidal (fixed Transformer positions), gray8 (8-bit pixels, 256-way
 softmax, no binarisation), mnist, naive (figures from the full-network-per-pixel sampler),
 smoke (seconds, on 8x8 digits; combine with an architecture, e.g. 'smoke,transformer'),
-cpu (about 12 minutes of training on 2 CPU cores, docs/results/autoregressive.md's table; put it after the
-architecture, e.g. 'gated,cpu').
+cpu (about 12 minutes of training on 2 CPU cores, docs/results/autoregressive.md's table;
+put it after the architecture, e.g. 'gated,cpu').
 Test NLL is exact: nats per image and bits/dim, on the whole test set.
 """
 

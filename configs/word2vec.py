@@ -24,7 +24,8 @@ def get_config(arg: str | None = None):
   c = word2vec.schema()
   c.family = 'word2vec'
   c.data.subsample = 1e-4
-  c.batch_size = 4096  # pairs a step; docs/results/word2vec.md has how it was chosen (accuracy and speed)
+  # Pairs a step; docs/results/word2vec.md has how it was chosen (accuracy and speed).
+  c.batch_size = 4096
   c.eval_batch_size = 250  # the softmax over the whole vocabulary per pair
   c.total_epochs = 5.0
   c.steps_per_call = 20

@@ -93,7 +93,8 @@ class Run:
     reporting = self.family.reporting
     if reporting.artifacts_fn is None or not self.is_lead:
       return {}
-    context = StepContext(model_state=to_numpy(state.model_state), frozen=to_numpy(self.frozen))
+    context = StepContext(model_state=to_numpy(state.model_state),
+                          frozen=to_numpy(self.frozen))
     artifacts = to_numpy(reporting.artifacts_fn(
         to_numpy(eval_params(state)), jax.random.fold_in(self.figure_rng, step), context))
     scalars = {key: float(v) for key, v in artifacts.items()
