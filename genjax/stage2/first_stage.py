@@ -13,8 +13,6 @@ import dataclasses
 import json
 import os
 
-import numpy as np
-
 from genjax import commands
 from genjax.commands import canonical_signature
 from genjax.data.codes import CodeGrids, load_code_grids, run_codes_path, save_code_grids
