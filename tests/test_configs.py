@@ -32,7 +32,7 @@ def _documented_combinations():
   """(config, variants) of every `configs/<name>.py:<variants>` in the README and the other
   docs, the configs' and experiments' sources, and the commands of the likelihood table's
   rows. A line that quotes an `error:` shows a bad input on purpose and is skipped."""
-  paths = [os.path.join(REPO, 'README.md'), os.path.join(REPO, 'RESULTS.md')]
+  paths = [os.path.join(REPO, 'README.md'), os.path.join(REPO, 'ARCHITECTURE.md')]
   paths += sorted(glob.glob(os.path.join(REPO, 'docs', '**', '*.md'), recursive=True))
   for folder in ('configs', 'experiments'):
     paths += sorted(glob.glob(os.path.join(REPO, folder, '*.py')))
