@@ -48,6 +48,7 @@ _PROCESS_ID = flags.DEFINE_integer('process_id', 0, 'This process, 0 .. num_proc
 
 _logger = pylogging.getLogger(__name__)  # a genjax record: the launcher shows it
 
+
 class _GenjaxRecordsOnly(pylogging.Filter):
   """Keeps the progress lines readable: other libraries' INFO chatter (Orbax logs every
   file it writes) is dropped, their warnings and errors kept. genjax's modules log through

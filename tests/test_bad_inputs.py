@@ -68,8 +68,6 @@ CASES = [
 ]
 
 
-
-
 def _misspelt_model_fields():
   """One row per configs/<name>.py with a family: its first `model` field, misspelt."""
   rows = []

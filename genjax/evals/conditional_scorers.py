@@ -25,7 +25,6 @@ from genjax.objectives import vae as vae_objectives
 from genjax.training import restore
 
 
-
 class NotConditionalError(ValueError, UserError):
   """The run models p(x), not p(x|y)."""
 

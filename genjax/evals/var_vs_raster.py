@@ -26,6 +26,7 @@ from genjax.objectives.vqvae import objective_from_signature
 from genjax.training import restore
 from genjax.training.progress import read_metrics, train_seconds
 
+
 def run_row(workdir: str, family: str, command: str) -> dict:
   run = restore.load_run(workdir, family=family, train_command=command)
   final_path = os.path.join(run.workdir, 'final_metrics.json')

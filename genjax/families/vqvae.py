@@ -27,7 +27,6 @@ from genjax.objectives.vqvae import encoder, make_objective
 from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
-
 def schema() -> ml_collections.ConfigDict:
   return config_lib.with_family_schema(
       model=dict(

@@ -104,7 +104,6 @@ def decoder_mean(p_x: Bernoulli | DiagGaussian) -> jax.Array:
   return p_x.probs if isinstance(p_x, Bernoulli) else p_x.mean
 
 
-
 def make_model(m, image_shape, num_classes: int, dtype: str = 'float32') -> VAE:
   """The VAE that a run's model config `m` describes, computing in `dtype`; conditional on
   one of num_classes labels when m.conditional."""

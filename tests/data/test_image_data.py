@@ -23,6 +23,7 @@ def test_the_held_out_images_are_the_validation_split_and_never_trained_on():
   seen = np.concatenate([data.train.batch(s)['image'] for s in range(100)])
   assert {x.tobytes() for x in seen} <= kept
 
+
 def test_a_hold_out_larger_than_the_training_set_names_the_remedy():
   train, _ = load_splits(unlocked(gan_config, 'smoke').data)
   with pytest.raises(ConfigError, match='--config.data.validation_examples'):

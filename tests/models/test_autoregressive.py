@@ -117,7 +117,6 @@ def test_output_at_i_has_zero_gradient_wrt_inputs_at_or_after_i(arch):
     model.apply(params, x)
 
 
-
 @pytest.mark.parametrize('arch', ['gated_pixelcnn', 'transformer'])
 def test_code_models_embed_each_code_and_stay_causal_in_the_embedding(arch):
   """VQ-VAE codes are not ordinal: each enters as its own row of a K-row table (conv models
