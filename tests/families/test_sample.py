@@ -48,3 +48,14 @@ def test_gmm_samples_average_to_the_mixture_mean():
   images = data.info.features.to_images(data.info.features.train)
   np.testing.assert_allclose(samples.mean(0), images.mean(0), atol=0.05)
 
+
+
+def test_a_character_model_samples_windows_of_text_in_its_vocabulary():
+  family, data, params, context = _built('char_lm')
+  texts = family.reporting.sample(params, jax.random.PRNGKey(1), 3, context)
+  vocabulary = data.info.held_out.vocabulary
+  window = data.info.example_shape[1]
+  assert len(texts) == 3 and all(len(t) == window for t in texts)
+  assert all(set(t) <= set(vocabulary.chars) for t in texts)
+  again = family.reporting.sample(params, jax.random.PRNGKey(1), 3, context)
+  assert list(again) == list(texts)

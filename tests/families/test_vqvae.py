@@ -23,11 +23,12 @@ from configs import vqvae as vqvae_config
 from genjax import config as config_lib
 from genjax import launch
 from genjax.config import ConfigError
-from genjax.errors import UserError
 from genjax.data.family_data import DataInfo
+from genjax.errors import UserError
 from genjax.families import code_prior, var, vqvae
 from genjax.objectives.vqvae import objective_from_signature
 from genjax.stage2.first_stage import codes_path, load_stage1
+from genjax.training.family import StepContext
 from genjax.training.loop import train_and_evaluate
 from tests.families.run_config import unlocked
 from tests.training.checks import assert_bitwise_equal, raw_state
@@ -142,6 +143,20 @@ def test_a_prior_trains_on_stage1_codes_and_its_bound_adds_its_code_nll(stage1, 
   with np.load(codes_path(stage1_run).replace('.npz', '_test.npz')) as f:
     assert json.loads(str(f['metadata']))['source']['step'] == stage1_run.run.step
   assert os.path.getsize(os.path.join(tmp_path, 'figures', 'samples.png')) > 1000
+
+
+def test_a_prior_samples_images_decoded_by_its_frozen_stage1(stage1):
+  config = unlocked(code_prior_config, 'smoke', data=dict(stage1_workdir=str(stage1)))
+  data = code_prior.FAMILY.data(config, 0, 1)
+  family = code_prior.FAMILY.build(config, data.info)
+  params = family.training.init_params(jax.random.PRNGKey(0), data.train.batch(0))
+  context = StepContext(frozen=family.training.frozen)
+  draw = lambda seed: np.asarray(family.reporting.sample(params, jax.random.PRNGKey(seed), 4,
+                                                         context))
+  images = draw(1)
+  assert images.shape == (4, *data.info.test_images.images.shape[1:])
+  assert np.all(np.isfinite(images)) and images.min() >= 0.0 and images.max() <= 1.0
+  np.testing.assert_array_equal(draw(1), images)
 
 
 def test_var_refuses_a_stage1_with_one_code_map_in_one_line(stage1):
