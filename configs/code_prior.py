@@ -20,11 +20,8 @@ Stage 1 trained first: with --config.data.stage1_workdir empty and
 --config.data.stage1_config set (smoke sets 'smoke'), the main trains that configs/vqvae.py
 config into <workdir>/stage1 through the same loop (a rerun finds it finished), then the
 prior over its codes. The field is what follows `--config=configs/vqvae.py:` in stage 1's
-own command: its variants, then any --config.<field>=<value> overrides.
+own command: its variants.
 """
-
-import ast
-import shlex
 
 from configs import variants
 from genjax.config import ConfigError, lock
@@ -48,44 +45,13 @@ def get_config(arg: str | None = None):
 
 
 def stage1_config(spec: str):
-  """The configs/vqvae.py config that `data.stage1_config` names: 'smoke', or variants and
-  overrides as on stage 1's command line, 'smoke,multiscale --config.model.scales=(1,2)'.
-
-  Refuses a spec it cannot read in one line (ConfigError) before anything trains."""
+  """The configs/vqvae.py config that `data.stage1_config` names by its variants ('smoke',
+  'smoke,multiscale'); an unknown variant is refused in one line naming the field."""
   from configs import vqvae as vqvae_config  # pylint: disable=g-import-not-at-top
   try:
-    words = shlex.split(spec)
-  except ValueError as e:
-    raise ConfigError(f'data.stage1_config={spec!r}: {e}.') from None
-  if not words or words[0].startswith('--'):
-    words = [''] + words  # no variants: configs/vqvae.py's default
-  try:
-    c = vqvae_config.get_config(words[0])
+    return vqvae_config.get_config(spec)
   except ConfigError as e:
     raise ConfigError(f'data.stage1_config={spec!r}: {e}') from None
-  for word in words[1:]:
-    path, equals, text = word.removeprefix('--config.').partition('=')
-    if not word.startswith('--config.') or not equals:
-      raise ConfigError(f'data.stage1_config={spec!r}: {word!r} is not an override; write '
-                        "each as --config.<field>=<value>, e.g. 'smoke --config.seed=1'.")
-    *sections, field = path.split('.')
-    section = c
-    for name in sections:
-      section = section.get(name) if hasattr(section, 'get') else None
-    if not hasattr(section, 'get') or field not in section:
-      raise ConfigError(f'data.stage1_config={spec!r}: configs/vqvae.py has no field '
-                        f'{path!r}; see python -m experiments.vqvae '
-                        '--config=configs/vqvae.py --config_help.')
-    old = section[field]
-    try:
-      value = text if isinstance(old, str) else (
-          text.lower() == 'true' if isinstance(old, bool) and text.lower() in ('true', 'false')
-          else ast.literal_eval(text))
-      section[field] = value
-    except (ValueError, SyntaxError, TypeError):
-      raise ConfigError(f'data.stage1_config={spec!r}: {path}={text!r} must be '
-                        f'{type(old).__name__}, like {old!r}.') from None
-  return c
 
 
 def _smoke(c):

@@ -46,7 +46,7 @@ def get_config(arg: str | None = None):
 def _smoke(c):
   variants.smoke(c, dataset=None)  # the tokens come from the stage-1 run
   # Trained first when no stage1_workdir is named: the 8x8 digits' 2x2 latent, scales (1, 2).
-  c.data.stage1_config = 'smoke,multiscale --config.model.scales=(1,2)'
+  c.data.stage1_config = 'smoke,multiscale'
   c.model.dim = 16
   c.model.num_heads = 2
   c.model.num_layers = 1

@@ -120,8 +120,7 @@ def experiment(family_def, *, upstream=None) -> Callable[..., object]:
                    'as python -m experiments.%s --config=configs/%s.py:%s --workdir=%s',
                    upstream_def.name, upstream_def.name, spec, stage1_workdir)
       train_and_evaluate(upstream_def, upstream_config(spec), stage1_workdir,
-                         label=f'upstream stage 1 of 2 ({upstream_def.name}:'
-                               f'{spec.split()[0]})')
+                         label=f'upstream stage 1 of 2 ({upstream_def.name}:{spec})')
       config = config.copy_and_resolve_references()
       config.data.stage1_workdir = stage1_workdir
       label = f'stage 2 of 2 ({family_def.name})'

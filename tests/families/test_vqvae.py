@@ -208,10 +208,7 @@ def _stage2(config, workdir):
 
 @pytest.mark.parametrize('spec,message', [
     ('tiny', "Unknown config variant 'tiny'"),
-    ('smoke --config.model.nope=1', "configs/vqvae.py has no field 'model.nope'"),
-    ('smoke model.scales=(1,2)', "write each as --config.<field>=<value>"),
-    ('smoke --config.model.scales=x', "model.scales='x' must be tuple"),
-    ('smoke --config.model.channels=1.5', "model.channels='1.5' must be int"),
+    ('smoke,nope', "Unknown config variant 'nope'"),
 ])
 def test_a_stage1_config_it_cannot_read_fails_in_one_line_before_anything_trains(
     tmp_path, spec, message):
