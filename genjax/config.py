@@ -32,6 +32,13 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.tfds_data_dir = ''  # '' means TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
   c.data.tfds_download = False  # prepare from the internet; needs genjax[tfds-prepare]
   c.data.idx_dir = ''  # a directory of MNIST-format IDX files
+  c.data.image_dir = ''  # data.name='image_folder': <dir>/<split>/<class>/*.png|jpg
+  # The side images are brought to where a dataset's own size varies (image_folder, lsun,
+  # celeb_a, imagenet2012); 0 keeps each dataset's standard size.
+  c.data.image_size = 0
+  c.data.channels = 0  # 0 takes the dataset's; 1 or 3 makes any other count an error
+  c.data.random_flip = False  # mirror each training image with probability 1/2
+  c.data.prefetch = 2  # stacked batches decoded ahead, in background threads; 0: none
 
   c.batch_size = 128  # global, over all devices and hosts
   c.eval_batch_size = 1000

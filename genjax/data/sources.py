@@ -1,10 +1,17 @@
 """Image datasets by name, from the source the config names or the first default that has them.
 
-A config that names a source (`data.idx_dir`, or `data.tfds_data_dir` / `data.tfds_download`)
-gets that source or an error: a directory given for the data must hold it. With none
-named, the defaults are tried in order: TFDS's default data dir (read with
-`tfds.data_source`, which needs no TensorFlow), then Debian's `dataset-fashion-mnist`.
-Every split is checked when it is loaded: not empty, one label per image.
+Names: the small grey sets (fashion_mnist, mnist, digits), the colour sets TFDS prepares
+(cifar10, celeb_a, imagenet_resized/32x32 and /64x64, lsun/<category>, imagenet2012;
+genjax.data.tfds_images says how each is cropped), a user's folder of images
+(image_folder, with data.image_dir) and natural_patches (genjax.data.natural_patches).
+
+A config that names a source (`data.idx_dir`, `data.tfds_data_dir` / `data.tfds_download`,
+`data.image_dir`) gets that source or an error, and a source named for a dataset that
+does not read from it is an error too. With none named, the defaults are tried in order:
+TFDS's default data dir (read with `tfds.data_source`, which needs no TensorFlow), then,
+for Fashion-MNIST, Debian's `dataset-fashion-mnist`. TFDS and folder splits are read by
+index as batches need them; the small IDX and digits sets are held in memory. Every split
+is checked when it is opened: not empty, one label per image, the expected image size.
 """
 
 from __future__ import annotations
@@ -14,26 +21,22 @@ import os
 
 import numpy as np
 
-from genjax.data import idx
-from genjax.errors import UserError
+from genjax.data import idx, image_folder, natural_patches, tfds_images
+from genjax.data.data_errors import DataError, DatasetNotFoundError
+from genjax.data.image_source import ImageSource
 
 DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
-IMAGE_DATASETS = ('fashion_mnist', 'mnist', 'digits')
+IMAGE_DATASETS = ('fashion_mnist', 'mnist', 'digits', 'cifar10', 'celeb_a',
+                  'imagenet_resized/32x32', 'imagenet_resized/64x64', 'lsun/<category>',
+                  'imagenet2012', 'image_folder', 'natural_patches')
+IDX_DATASETS = ('fashion_mnist', 'mnist')
 SPLITS = ('train', 'test')
 
 
-class DatasetNotFoundError(FileNotFoundError, UserError):
-  """No source could provide the dataset; the message lists every way to get it."""
-
-
-class DataError(ValueError, UserError):
-  """The data cannot be used as asked: an empty split, a label count that differs from the
-  image count, a corrupt file, a batch larger than the split, or two sources named at once."""
-
-
 @dataclasses.dataclass(frozen=True)
-class ImageArrays:
-  """One split of an image dataset: images uint8 [N, H, W, 1] in 0..255, labels int32 [N]."""
+class ImageArrays(ImageSource):
+  """One split of an image dataset in memory: images uint8 [N, H, W, C] in 0..255, labels
+  int32 [N]."""
   name: str
   split: str
   images: np.ndarray
@@ -53,27 +56,41 @@ class ImageArrays:
       raise DataError(f'{self.name} {self.split} from {self.source} has no images; '
                       f'{_refetch_remedy(self.source)}.')
 
+  def __len__(self) -> int:
+    return len(self.images)
+
+  @property
+  def image_shape(self) -> tuple[int, ...]:
+    return tuple(self.images.shape[1:])
+
+  def read_rows(self, indices):
+    indices = np.asarray(indices, np.int64)
+    return self.images[indices], self.labels[indices]
+
 
 def load_image_dataset(name: str, split: str, *, tfds_data_dir: str = '',
-                       tfds_download: bool = False, idx_dir: str = '') -> ImageArrays:
-  """Loads one split of `name` ('fashion_mnist', 'mnist' or 'digits')."""
-  if name not in IMAGE_DATASETS:
+                       tfds_download: bool = False, idx_dir: str = '', image_dir: str = '',
+                       image_size: int = 0) -> ImageSource:
+  """Opens one split of `name` (one of IMAGE_DATASETS) from the source the arguments name."""
+  if name not in IMAGE_DATASETS and tfds_images.spec_of(name) is None:
     raise DataError(f"Unknown dataset '{name}'. Choose one of {IMAGE_DATASETS} "
                      "with --config.data.name.")
   if split not in SPLITS:
     raise DataError(f"Unknown split '{split}'; use one of {SPLITS}.")
+  _check_named_sources(name, tfds_data_dir, tfds_download, idx_dir, image_dir)
+  _check_image_size(name, image_size)
   if name == 'digits':
     return _load_digits(split)
-  if idx_dir and (tfds_data_dir or tfds_download):
-    raise DataError(f'data.idx_dir={idx_dir!r} and data.tfds_data_dir={tfds_data_dir!r} '
-                    f'(tfds_download={tfds_download}) both say where {name} is; keep one, '
-                    "e.g. --config.data.tfds_data_dir='' --config.data.tfds_download=False.")
+  if name == 'natural_patches':
+    return natural_patches.NaturalPatches(split)
+  if name == 'image_folder':
+    return image_folder.FolderImages(image_dir, split, image_size)
   if idx_dir:
     return _from_given_idx_dir(name, split, idx_dir)
   if tfds_data_dir or tfds_download:
-    return _from_given_tfds(name, split, tfds_data_dir, tfds_download)
+    return _from_given_tfds(name, split, tfds_data_dir, tfds_download, image_size)
 
-  arrays, problem = _from_tfds(name, split, '', False)
+  arrays, problem = tfds_images.open_split(name, split, '', False, image_size)
   tried = [problem]
   if arrays is None and name == 'fashion_mnist':
     arrays, problem = _from_idx(name, split, DEBIAN_FASHION_MNIST)
@@ -81,6 +98,43 @@ def load_image_dataset(name: str, split: str, *, tfds_data_dir: str = '',
   if arrays is None:
     raise DatasetNotFoundError(_missing_message(name, tried))
   return arrays
+
+
+def _check_named_sources(name, tfds_data_dir, tfds_download, idx_dir, image_dir) -> None:
+  """A source the config names must be one `name` reads from: none is silently ignored."""
+  named = [(f'data.idx_dir={idx_dir!r}', "--config.data.idx_dir=''", bool(idx_dir),
+            name in IDX_DATASETS, f'IDX files hold only {" and ".join(IDX_DATASETS)}'),
+           (f'data.image_dir={image_dir!r}', "--config.data.image_dir=''", bool(image_dir),
+            name == 'image_folder', 'only data.name=image_folder reads a folder of images'),
+           (f'data.tfds_data_dir={tfds_data_dir!r}', "--config.data.tfds_data_dir=''",
+            bool(tfds_data_dir), tfds_images.spec_of(name) is not None,
+            f'{name} is not read from TFDS'),
+           ('data.tfds_download=True', '--config.data.tfds_download=False', tfds_download,
+            tfds_images.spec_of(name) is not None, f'{name} is not read from TFDS')]
+  for field, unset, given, used, why in named:
+    if given and not used:
+      raise DataError(f'{field} is given, but data.name={name!r} does not read from it '
+                      f'({why}); drop it ({unset}) or choose the dataset it holds with '
+                      '--config.data.name.')
+  if name == 'image_folder' and not image_dir:
+    raise DataError('data.name=image_folder needs the folder: add '
+                    f'--config.data.image_dir=DIR, laid out as {image_folder.LAYOUT}.')
+  if idx_dir and (tfds_data_dir or tfds_download):
+    raise DataError(f'data.idx_dir={idx_dir!r} and data.tfds_data_dir={tfds_data_dir!r} '
+                    f'(tfds_download={tfds_download}) both say where {name} is; keep one, '
+                    "e.g. --config.data.tfds_data_dir='' --config.data.tfds_download=False.")
+
+
+def _check_image_size(name: str, image_size: int) -> None:
+  """A fixed-size dataset is read at its own size; asking for another is a mistake."""
+  native = {'digits': 8, 'natural_patches': natural_patches.PATCH}.get(name)
+  spec = tfds_images.spec_of(name)
+  if spec is not None and spec.shape:
+    native = spec.shape[0]
+  if image_size < 0 or (native and image_size not in (0, native)):
+    raise DataError(f'data.image_size={image_size}, but {name} images are {native}x{native}; '
+                    'leave --config.data.image_size=0, or choose a dataset of that size '
+                    '(imagenet_resized/64x64, celeb_a, lsun/<category>, image_folder).')
 
 
 def _from_given_idx_dir(name: str, split: str, directory: str) -> ImageArrays:
@@ -93,8 +147,9 @@ def _from_given_idx_dir(name: str, split: str, directory: str) -> ImageArrays:
   return arrays
 
 
-def _from_given_tfds(name: str, split: str, data_dir: str, download: bool) -> ImageArrays:
-  arrays, problem = _from_tfds(name, split, data_dir, download)
+def _from_given_tfds(name: str, split: str, data_dir: str, download: bool,
+                     image_size: int) -> ImageSource:
+  arrays, problem = tfds_images.open_split(name, split, data_dir, download, image_size)
   if arrays is None and download:
     raise DatasetNotFoundError(
         f'Preparing {name} with TFDS (data.tfds_download=True) failed: {problem}. Check the '
@@ -102,34 +157,12 @@ def _from_given_tfds(name: str, split: str, data_dir: str, download: bool) -> Im
         '--config.data.tfds_download=False.')
   if arrays is None:
     raise DatasetNotFoundError(
-        f'data.tfds_data_dir={data_dir!r} does not give {name} {split}: {problem}. Point '
-        '--config.data.tfds_data_dir at a TFDS data dir that holds it, add '
-        '--config.data.tfds_download=True to prepare it there, or leave it empty '
-        "(--config.data.tfds_data_dir='') to use the default sources.")
+        f'data.tfds_data_dir={data_dir!r} does not give {name} {split}: {problem}. Prepare '
+        f'it there with `{tfds_images.prepare_command(name, data_dir)}` (or add '
+        '--config.data.tfds_download=True), point --config.data.tfds_data_dir at a TFDS '
+        "data dir that holds it, or leave it empty (--config.data.tfds_data_dir='') to use "
+        'the default sources.')
   return arrays
-
-
-def _from_tfds(name, split, data_dir, download) -> tuple[ImageArrays | None, str]:
-  """The split and '', or None and what was missing."""
-  data_dir = data_dir or os.environ.get('TFDS_DATA_DIR', '') or os.path.expanduser(
-      '~/tensorflow_datasets')
-  if not os.path.isdir(os.path.join(data_dir, name)) and not download:
-    return None, f'no prepared TFDS dataset under {data_dir}/{name}'
-  try:
-    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-    if download:
-      tfds.builder(name, data_dir=data_dir).download_and_prepare()
-    source = tfds.data_source(name, split=split, data_dir=data_dir)
-    records = [source[i] for i in range(len(source))]  # data sources take no slices
-  except Exception as e:  # TFDS raises many types; each means "this source failed".
-    return None, f'TFDS at {data_dir}: {type(e).__name__}: {str(e).splitlines()[0][:200]}'
-  if not records:  # np.stack would fail; ImageArrays names the empty split instead
-    images = np.zeros((0, 0, 0), np.uint8)
-  else:
-    images = np.stack([r['image'] for r in records]).astype(np.uint8)
-  labels = np.asarray([r['label'] for r in records], np.int32)
-  return ImageArrays(name, split, images.reshape(images.shape[:3] + (1,)), labels,
-                     source=f'tfds:{data_dir}'), ''
 
 
 def _from_idx(name, split, directory) -> tuple[ImageArrays | None, str]:
@@ -174,8 +207,17 @@ def _refetch_remedy(source: str) -> str:
 
 
 def _missing_message(name: str, tried: list[str]) -> str:
+  data_dir = tfds_images.default_data_dir()
+  build = tfds_images.prepare_command(name, data_dir)
+  if name not in IDX_DATASETS:
+    manual = (' after placing the ILSVRC2012 tar files in '
+              f'{data_dir}/downloads/manual' if tfds_images.spec_of(name).manual else '')
+    return (f"Dataset '{name}' is not prepared under {data_dir} ({tried[0]}): with internet "
+            f"run `{build}`{manual} (pip install 'genjax[tfds-prepare]'), or add "
+            '--config.data.tfds_download=True, or point --config.data.tfds_data_dir at a '
+            'prepared copy.')
   ways = [
-      f"  * with internet: pip install 'genjax[tfds-prepare]' and add "
+      f"  * with internet: `{build}` (pip install 'genjax[tfds-prepare]'), or add "
       f"--config.data.tfds_download=True (prepares TFDS '{name}' once)",
       '  * already prepared with TFDS elsewhere: --config.data.tfds_data_dir=DIR',
       '  * MNIST-format IDX files (train-images-idx3-ubyte[.gz], ...): '
