@@ -4,8 +4,8 @@ exit status 2, and leaves the workdir that already held a finished run untouched
 Each row of CASES runs the command as a user would (`python -m experiments.<main> ...`)
 against a copy of a finished VAE smoke run. The rows of FIELD_CASES are refused while absl
 parses the flags, before a main runs: they call that parser in process, as every main does,
-which takes milliseconds instead of a process's start. RESULTS.md lists the same table with
-the messages.
+which takes milliseconds instead of a process's start. `python -m tests.test_bad_inputs`
+prints the same table with the messages (results/reliability/bad_inputs.md).
 """
 
 import glob
@@ -53,6 +53,19 @@ CASES = [
     ('workdir is a file', VAE + ['--workdir={W}/config.json'], 'is a file, not a directory'),
     ('empty idx_dir', VAE + ['--workdir={W}', '--config.data.name=mnist',
                              '--config.data.idx_dir={T}'], '{T}'),
+    ('a source its dataset does not read', VAE + ['--workdir={W}',
+                                                  '--config.data.idx_dir=/nonexistent'],
+     "data.idx_dir='/nonexistent' is given, but data.name='digits' does not read from it"),
+    ('wrong image size', VAE + ['--workdir={W}', '--config.data.image_size=32'],
+     'data.image_size=32, but digits images are 8x8'),
+    ('grayscale set for a colour variant',
+     ['experiments.vae', '--config=configs/vae.py:cifar10_smoke', '--workdir={T}/vae',
+      '--config.data.name=digits'], 'This config is for colour images (data.channels=3)'),
+    ('empty image folder', VAE + ['--workdir={T}/vae', '--config.data.name=image_folder',
+                                  '--config.data.image_dir={T}'], '{T}/train holds no class'),
+    ('unreadable image file', VAE + ['--workdir={T}/vae', '--config.data.name=image_folder',
+                                     '--config.data.image_dir=tests/data/unreadable_images'],
+     'broken.png cannot be read as an image'),
     ('missing classifier', ['experiments.diffusion', '--config=configs/diffusion.py:smoke',
                             '--workdir={T}/ddpm', '--config.eval.classifier={T}/none',
                             '--config.eval.frechet_samples=8'],
@@ -200,7 +213,7 @@ def test_the_closest_field_is_looked_for_beside_the_typo_then_anywhere():
 
 
 def markdown_table() -> str:
-  """The table of RESULTS.md: every case run as the test runs it, with its message."""
+  """The table of results/reliability/bad_inputs.md: every case run as the test runs it, with its message."""
   import tempfile  # pylint: disable=g-import-not-at-top
   rows = ['| input | command (W: a finished smoke run, T: an empty folder) | the one line '
           '| exit | workdir unchanged |', '|---|---|---|---|---|']

@@ -130,6 +130,8 @@ def open_split(name: str, split: str, data_dir: str, download: bool,
     if not len(data_source):  # pylint: disable=g-explicit-length-test
       return None, f'TFDS at {data_dir}: the {tfds_split} split of {name} is empty'
     return TfdsImages(name, split, data_source, data_dir, image_size), ''
+  except DataError:  # found, but not what genjax reads: no other source should be tried
+    raise
   except NotImplementedError:  # prepared as tfrecord, which has no random access
     return None, (f'TFDS at {data_dir}: {name} is prepared as tfrecord, which cannot be '
                   f'read by index; rebuild it with `{prepare_command(name, data_dir)}`')
