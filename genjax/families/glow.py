@@ -36,7 +36,8 @@ def schema() -> ml_collections.ConfigDict:
           levels=2,  # squeeze-and-split levels: 28x28 -> 14x14 -> 7x7
           steps=8,  # steps of flow per level (Glow's K)
           hidden=64,  # coupling network width (Glow's 512)
-          scale='tanh'),  # the couplings' bound: 'tanh' (log-scale) or 'sigmoid' (Glow's)
+          coupling='affine',  # 'affine' (Glow's --flow_coupling 1) or 'additive' (0)
+          scale='tanh'),  # an affine coupling's bound: 'tanh' (log-scale) or 'sigmoid' (Glow's)
       eval_=dict(
           test_examples=0,  # 0: the whole test set
           num_samples=36,  # per temperature
@@ -47,9 +48,10 @@ def schema() -> ml_collections.ConfigDict:
 
 
 def make_model(m, image_shape) -> Glow:
-  """The Glow that config section `m` describes (its `scale` as the schema sets it)."""
+  """The Glow that config section `m` describes (its `scale` as the schema sets it; a
+  section saved before `coupling` existed is affine)."""
   return Glow(image_shape=tuple(image_shape), levels=m.levels, steps=m.steps, hidden=m.hidden,
-              scale=m.scale)
+              scale=m.scale, coupling=m.get('coupling', 'affine'))
 
 
 def to_glow_input(images01: jax.Array, rng: jax.Array) -> jax.Array:
@@ -92,9 +94,10 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     del context
     return objectives.per_example_terms(bits(params, batch, rng))
 
-  num_test = min(e.test_examples or len(info.test_images.images), len(info.test_images.images))
-
-  test01 = info.test_images.images.astype(np.float32) / 255.0
+  test_uint8 = info.test_images.images
+  num_test = min(e.test_examples or len(test_uint8), len(test_uint8))
+  # Converted a slice at a time: a 64x64 colour test set is 1 GB as float32.
+  test01 = lambda start, stop: test_uint8[start:stop].astype(np.float32) / 255.0
   draw = jax.jit(lambda p, rng, n, t: model.apply(p, rng, n, t, method=Glow.sample),
                  static_argnums=2)
   encode = jax.jit(lambda p, x: model.apply(p, x, method=Glow.encode))
@@ -113,7 +116,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     out = {'temperatures': np.asarray(e.temperatures, np.float64),
            'samples': np.stack([to_image(draw(params, k, e.num_samples, float(t)))
                                 for k, t in zip(rngs[1:], e.temperatures)])}
-    x = to_glow_input(jnp.asarray(test01[:e.reconstruction_examples]), rngs[0])
+    x = to_glow_input(jnp.asarray(test01(0, e.reconstruction_examples)), rngs[0])
     out['reconstruction_max_abs_error'] = np.float64(
         np.abs(np.asarray(decode(params, encode(params, x))) - np.asarray(x)).max())
     pairs = x[:2 * e.num_interpolations]
@@ -124,16 +127,20 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
             for w in weights]
     out['interpolations'] = np.stack(rows, axis=1)  # [pairs, steps, H, W, C]
     per_image = np.concatenate([
-        np.asarray(bits_of_batch(params, jnp.asarray(test01[i:i + e.reconstruction_examples]),
+        np.asarray(bits_of_batch(params, jnp.asarray(test01(i, i + e.reconstruction_examples)),
                                  jax.random.fold_in(rngs[0], i)))
         for i in range(0, num_test, e.reconstruction_examples)])[:num_test]
     out['test_bits_per_dim_worst'] = np.float64(per_image.max())
     out['test_worst_image'] = np.int64(per_image.argmax())
     return out
 
+  # An affine model's signature leaves `coupling` out, as every run saved before the field
+  # existed did, so that those runs still resume and load.
+  model_signature = {k: v for k, v in m.to_dict().items()
+                     if not (k == 'coupling' and v == 'affine')}
   return Family(
       name='glow',
-      signature={'model': m.to_dict(), 'image_shape': list(info.image_shape)},
+      signature={'model': model_signature, 'image_shape': list(info.image_shape)},
       training=Training(init_params=init_params, loss_fn=loss_fn),
       reporting=Reporting(eval_fn=eval_fn,
                           eval_summary=lambda means: objectives.summary(means, num_test),
@@ -146,6 +153,7 @@ RANGES = {
     'model.levels': 'positive',
     'model.steps': 'positive',
     'model.hidden': 'positive',
+    'model.coupling': gl.COUPLINGS,
     'model.scale': gl.SCALES,
     'eval.num_samples': 'positive',
     'eval.temperatures': 'positive_each',

@@ -1,12 +1,13 @@
 """Glow's multi-scale normalizing flow (Kingma & Dhariwal, 2018), exact log p(x) and its inverse.
 
 For each of `levels` levels: squeeze (2x2 blocks to channels), `steps` steps of flow
-(ActNorm, invertible 1x1 convolution, affine coupling with a bounded `scale`, Glow's
-sigmoid or a tanh log-scale; `genjax.models.glow_layers`), then,
+(ActNorm, invertible 1x1 convolution, and an affine coupling with a bounded `scale`, Glow's
+sigmoid or a tanh log-scale, or an additive one; `genjax.models.glow_layers`), then,
 below the top, factor out half the channels under a learned conditional Gaussian given the
 other half (Glow's `split2d`: a zero-initialised 3x3 conv, so it starts as N(0, I)). The
 top latent has a learned Gaussian too. A 28x28x1 image with 2 levels: 14x14x4, split to
-14x14x2 out and 14x14x2 kept, squeezed to 7x7x8 at the top.
+14x14x2 out and 14x14x2 kept, squeezed to 7x7x8 at the top. A 32x32x3 image with Glow's
+3 levels: 16x16x12 (6 out), 8x8x24 (12 out), 4x4x48 at the top.
 
 Calling the module gives the exact log p(x): the base log-densities of every factored-out and top latent plus
 the steps' log-determinants. `encode` gives the latents (a list, finest first) and
@@ -50,16 +51,18 @@ class Glow(nn.Module):
   steps: int = 8
   hidden: int = 64
   scale: str = 'sigmoid'  # the couplings' bounded scale (`glow_layers.SCALES`)
+  coupling: str = 'affine'  # `glow_layers.COUPLINGS`
 
   def setup(self):
-    h, w, c = self.image_shape
+    h, w, _ = self.image_shape
     if h % 2**self.levels or w % 2**self.levels:
       raise ValueError(f'{self.levels} levels halve the sides {self.levels} times: '
                        f'{self.image_shape} does not divide; change model.levels.')
-    self.level_steps = [[gl.GlowStep(self.hidden, self.scale, name=f'level{i}_step{k}')
+    self.level_steps = [[gl.GlowStep(self.hidden, self.scale, self.coupling,
+                                     name=f'level{i}_step{k}')
                          for k in range(self.steps)] for i in range(self.levels)]
-    self.split_priors = [SplitPrior(2 * c * 4**i, name=f'split_prior{i}')
-                         for i in range(self.levels - 1)]
+    self.split_priors = [SplitPrior(shape[-1], name=f'split_prior{i}')
+                         for i, shape in enumerate(self.latent_shapes[:-1])]
     top = self.latent_shapes[-1]
     self.top_mean = self.param('top_mean', nn.initializers.zeros, top)
     self.top_log_std = self.param('top_log_std', nn.initializers.zeros, top)

@@ -16,6 +16,8 @@ sum to zero.
   `scale='tanh'` is log-scale tanh(h), a scale in (1/e, e) that contracts or expands (RealNVP's
   tanh-bounded scale). The network's last conv is zero-initialised, so every coupling
   starts near the identity (exactly, for tanh).
+- `AdditiveCoupling`: the shift alone (NICE's coupling, Glow's `--flow_coupling 0`):
+  volume-preserving, log-determinant 0.
 - `squeeze` / `unsqueeze`: 2x2 spatial blocks to channels (a permutation: log-det 0).
 """
 
@@ -88,7 +90,7 @@ class InvConv1x1(nn.Module):
 
 
 class CouplingNet(nn.Module):
-  """x_a -> (shift, pre-sigmoid scale) for x_b: 3x3, ReLU, 1x1, ReLU, zero-init 3x3."""
+  """x_a -> what the coupling applies to x_b: 3x3, ReLU, 1x1, ReLU, zero-init 3x3."""
   hidden: int
   out_channels: int
 
@@ -96,12 +98,12 @@ class CouplingNet(nn.Module):
   def __call__(self, x: jax.Array):
     h = nn.relu(Conv(self.hidden, (3, 3))(x))
     h = nn.relu(Conv(self.hidden, (1, 1))(h))
-    out = Conv(2 * self.out_channels, (3, 3), kernel_init=nn.initializers.zeros,
-               bias_init=nn.initializers.zeros, name='zero_init')(h)
-    return out[..., 0::2], out[..., 1::2]
+    return Conv(self.out_channels, (3, 3), kernel_init=nn.initializers.zeros,
+                bias_init=nn.initializers.zeros, name='zero_init')(h)
 
 
 SCALES = ('sigmoid', 'tanh')
+COUPLINGS = ('affine', 'additive')
 
 
 def coupling_log_scale(raw: jax.Array, scale: str) -> jax.Array:
@@ -120,7 +122,8 @@ class AffineCoupling(nn.Module):
   def __call__(self, x: jax.Array, reverse: bool = False):
     c = x.shape[-1]
     xa, xb = x[..., :c // 2], x[..., c // 2:]
-    shift, raw = CouplingNet(self.hidden, c - c // 2)(xa)
+    out = CouplingNet(self.hidden, 2 * (c - c // 2))(xa)
+    shift, raw = out[..., 0::2], out[..., 1::2]  # openai/glow's interleaving
     log_scale = coupling_log_scale(raw, self.scale)
     logdet = _per_example(log_scale)
     if reverse:
@@ -128,13 +131,36 @@ class AffineCoupling(nn.Module):
     return jnp.concatenate([xa, (xb + shift) * jnp.exp(log_scale)], axis=-1), logdet
 
 
+class AdditiveCoupling(nn.Module):
+  hidden: int = 64
+
+  @nn.compact
+  def __call__(self, x: jax.Array, reverse: bool = False):
+    c = x.shape[-1]
+    xa, xb = x[..., :c // 2], x[..., c // 2:]
+    shift = CouplingNet(self.hidden, c - c // 2)(xa)
+    logdet = jnp.zeros(x.shape[:1], x.dtype)
+    return jnp.concatenate([xa, xb - shift if reverse else xb + shift], axis=-1), logdet
+
+
+def make_coupling(coupling: str, hidden: int, scale: str) -> nn.Module:
+  """The coupling layer named `coupling` (one of COUPLINGS); `scale` bounds an affine one."""
+  if coupling == 'affine':
+    return AffineCoupling(hidden, scale)
+  if coupling == 'additive':
+    return AdditiveCoupling(hidden)
+  raise ValueError(f'Unknown coupling {coupling!r}; use one of {COUPLINGS}.')
+
+
 class GlowStep(nn.Module):
-  """Glow's step of flow: ActNorm, invertible 1x1 convolution, affine coupling."""
+  """Glow's step of flow: ActNorm, invertible 1x1 convolution, affine or additive coupling."""
   hidden: int = 64
   scale: str = 'sigmoid'
+  coupling: str = 'affine'
 
   def setup(self):
-    self.layers = [ActNorm(), InvConv1x1(), AffineCoupling(self.hidden, self.scale)]
+    self.layers = [ActNorm(), InvConv1x1(),
+                   make_coupling(self.coupling, self.hidden, self.scale)]
 
   def __call__(self, x: jax.Array, reverse: bool = False):
     total = jnp.zeros(x.shape[:1], x.dtype)

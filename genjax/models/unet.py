@@ -1,11 +1,17 @@
-"""A DDPM U-Net for small images (Ho et al., 2020, appendix B, scaled down).
+"""The DDPM U-Net (Ho et al., 2020, Appendix B), at their size or scaled down.
 
-Sinusoidal time embedding -> MLP; residual blocks (GroupNorm, swish, conv, + time
-embedding, dropout); self-attention at the resolutions in `attn_resolutions`; strided-conv
-downsampling and nearest-neighbour upsampling to the skip connection's own size, so odd
-sizes (28 -> 14 -> 7) and 8x8 both work. Optional class conditioning adds a learned class
-embedding to the time embedding; index `num_classes` is the "no label" class that
-classifier-free guidance trains with label dropout.
+The layers of the released `diffusion_tf/models/unet.py`: sinusoidal time embedding -> a
+4*channels MLP; residual blocks (GroupNorm, swish, conv, + a projection of the time
+embedding, GroupNorm, swish, dropout, zero-initialised conv; a 1x1 shortcut where the
+width changes); single-head self-attention at the resolutions in `attn_resolutions` and in
+the middle; 3x3 stride-2 conv downsampling; nearest-neighbour upsampling and a 3x3 conv. So
+their CIFAR-10 model (channels 128, mults (1, 2, 2, 2), 2 blocks, attention at 16x16) has
+their 35.7M parameters. Upsampling goes to the skip connection's own size, so odd sizes
+(28 -> 14 -> 7) work too. The sinusoids' frequencies are 10000^(-i/half), where the
+released code divides by half - 1: the same parameters, a slightly different embedding.
+Optional class conditioning adds a learned class embedding to the time embedding; index
+`num_classes` is the "no label" class that classifier-free guidance trains with label
+dropout.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """A linear autoencoder trained to convergence spans PCA's subspace (Baldi & Hornik, 1989)
 and reaches its error (Eckart & Young); with weight decay its encoder is the decoder's
-transpose (Kunin et al., 2019). Every variant maps images to images."""
+transpose (Kunin et al., 2019). Every variant maps images to images, colour ones at CIFAR-10's
+and 64x64 sizes."""
 
 import jax
 import jax.numpy as jnp
@@ -12,6 +13,7 @@ import scipy.linalg
 from genjax.models import pca
 from genjax.models.autoencoder import Autoencoder, decoder_weights, encoder_weights
 from genjax.objectives.reconstruction import autoencoder_loss
+from tests.numpy_init import numpy_variables
 
 SHAPE = (3, 4, 1)  # 12 "pixels"
 K = 3
@@ -79,3 +81,15 @@ def test_every_variant_maps_images_to_images(architecture, output):
   assert x_hat.shape == x.shape
   if output == 'sigmoid':
     np.testing.assert_allclose(x_hat, jax.nn.sigmoid(model.apply(params, x)), rtol=1e-6)
+
+
+@pytest.mark.parametrize('side', [32, 64])
+def test_a_conv_autoencoder_reconstructs_colour_at_cifar10_and_64x64_sizes(side):
+  model = Autoencoder(image_shape=(side, side, 3), code_size=5, architecture='conv',
+                      conv_channels=(4, 8, 8))
+  x = jax.random.uniform(jax.random.PRNGKey(0), (2, side, side, 3))
+  params = numpy_variables(model, x, scale=0.3)
+  assert model.apply(params, x, method=Autoencoder.encode).shape == (2, 5)
+  x_hat = model.apply(params, x, method=Autoencoder.reconstruct)
+  assert x_hat.shape == x.shape
+  assert np.asarray(x_hat).std(axis=-1).max() > 1e-3  # the channels differ

@@ -4,13 +4,14 @@ slogdet of the Jacobian from the image to its latents, and log p(x) is that plus
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from genjax.models.glow import Glow, gaussian_log_prob
 from tests.numpy_init import numpy_variables
 
 
-def _glow(shape=(4, 4, 1), seed=0, scale=0.1):
-  model = Glow(image_shape=shape, levels=2, steps=2, hidden=8)
+def _glow(shape=(4, 4, 1), seed=0, scale=0.1, levels=2, coupling='affine'):
+  model = Glow(image_shape=shape, levels=levels, steps=2, hidden=8, coupling=coupling)
   x = jnp.asarray(np.random.default_rng(seed).normal(size=(3,) + shape), jnp.float32)
   return model, numpy_variables(model, x, seed=seed, scale=scale), x
 
@@ -21,6 +22,23 @@ def test_the_whole_flow_inverts_exactly_and_its_latents_have_the_stated_shapes()
   assert [z.shape[1:] for z in latents] == model.latent_shapes == [(4, 4, 2), (2, 2, 8)]
   back = jax.jit(lambda p, z: model.apply(p, z, method=Glow.decode))(params, latents)
   np.testing.assert_allclose(back, x, atol=1e-5)
+
+
+@pytest.mark.parametrize('coupling', ['affine', 'additive'])
+def test_three_levels_of_colour_invert_exactly_with_glows_latent_shapes(coupling):
+  """Each level squeezes what the last kept: 8x8x3 -> 4x4x12 (6 out) -> 2x2x24 (12 out) ->
+  1x1x48, as 32x32x3 CIFAR-10 images go to 16x16x6, 8x8x12 and 4x4x48."""
+  model, params, x = _glow((8, 8, 3), levels=3, coupling=coupling)
+  assert model.latent_shapes == [(4, 4, 6), (2, 2, 12), (1, 1, 48)]
+  assert Glow(image_shape=(32, 32, 3), levels=3).latent_shapes == [
+      (16, 16, 6), (8, 8, 12), (4, 4, 48)]
+  latents = jax.jit(lambda p, x: model.apply(p, x, method=Glow.encode))(params, x)
+  assert [z.shape[1:] for z in latents] == model.latent_shapes
+  back = jax.jit(lambda p, z: model.apply(p, z, method=Glow.decode))(params, latents)
+  np.testing.assert_allclose(back, x, atol=1e-5)
+  samples = jax.jit(lambda p, k: model.apply(p, k, 2, 1.0, method=Glow.sample))(
+      params, jax.random.PRNGKey(0))
+  assert samples.shape == (2, 8, 8, 3)
 
 
 def test_log_p_is_the_base_density_plus_slogdet_of_the_image_to_latents_jacobian():

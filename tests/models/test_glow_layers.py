@@ -17,7 +17,8 @@ from tests.numpy_init import numpy_variables
 LAYERS = {'actnorm': gl.ActNorm(), 'invconv': gl.InvConv1x1(),
           'coupling': gl.AffineCoupling(hidden=8), 'step': gl.GlowStep(hidden=8),
           'coupling_tanh': gl.AffineCoupling(hidden=8, scale='tanh'),
-          'step_tanh': gl.GlowStep(hidden=8, scale='tanh')}
+          'step_tanh': gl.GlowStep(hidden=8, scale='tanh'),
+          'step_additive': gl.GlowStep(hidden=8, coupling='additive')}
 
 
 def _random(layer, shape, seed=0):
@@ -113,3 +114,17 @@ def test_couplings_start_at_their_bounds_fixed_point_and_stay_inside_the_bound()
   assert np.all(np.isfinite(gl.coupling_log_scale(raw, 'sigmoid')))
   with pytest.raises(ValueError, match='sigmoid'):
     gl.coupling_log_scale(raw, 'exp')
+
+
+def test_an_additive_coupling_shifts_half_the_channels_and_preserves_volume():
+  layer = gl.AdditiveCoupling(hidden=8)
+  params, x = _random(layer, (3, 4, 4, 6), seed=4)
+  y, forward = jax.jit(layer.apply)(params, x)
+  back, inverse = jax.jit(functools.partial(layer.apply, reverse=True))(params, y)
+  np.testing.assert_array_equal(y[..., :3], x[..., :3])
+  assert np.abs(np.asarray(y[..., 3:] - x[..., 3:])).max() > 1e-3
+  np.testing.assert_allclose(back, x, atol=1e-5)
+  np.testing.assert_array_equal(forward, 0.0)
+  np.testing.assert_array_equal(inverse, 0.0)
+  with pytest.raises(ValueError, match='additive'):
+    gl.make_coupling('spline', 8, 'tanh')

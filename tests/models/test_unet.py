@@ -1,4 +1,7 @@
-"""The U-Net's shapes at 28x28 and 8x8, its time and class inputs, and dropout."""
+"""The U-Net's shapes at 28x28, 8x8 and CIFAR-10's 32x32x3 (Ho et al.'s parameter count),
+its time and class inputs, and dropout."""
+
+import math
 
 import chex
 import jax
@@ -6,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genjax.models.unet import UNet, timestep_embedding
+from configs import diffusion as diffusion_config
+from genjax.models.unet import UNet, make_model, timestep_embedding
 
 
 def test_timestep_embedding():
@@ -24,6 +28,18 @@ def test_fashion_mnist_size_28_goes_through_7x7_attention():
   assert 'AttnBlock_0' in shapes['params']
   out = jax.eval_shape(lambda p: net.apply(p, x, jnp.array([5])), shapes)
   assert out.shape == x.shape
+
+
+def test_the_cifar10_variant_is_ho_et_als_35_7m_parameter_unet():
+  """Ho et al. (2020, Appendix B; `unet2d16b2` in their run_cifar.py): 35.7M parameters.
+  Shapes only (eval_shape): nothing is allocated or computed."""
+  net = make_model(diffusion_config.get_config('cifar10').model, num_classes=10)
+  x, t = jnp.zeros((1, 32, 32, 3)), jnp.zeros((1,), jnp.int32)
+  shapes = jax.eval_shape(net.init, jax.random.PRNGKey(0), x, t)
+  count = sum(math.prod(s.shape) for s in jax.tree.leaves(shapes))
+  assert abs(count - 35.7e6) < 0.01 * 35.7e6, count
+  assert 'Embed_0' not in shapes['params']  # unconditional, as Ho et al.'s
+  assert jax.eval_shape(lambda p: net.apply(p, x, t), shapes).shape == x.shape
 
 
 def random_params(net, *args):
