@@ -29,9 +29,11 @@ def schema() -> ml_collections.ConfigDict:
   return config_lib.with_family_schema(
       model=dict(
           architecture='pixelcnn',  # one of ARCHITECTURES
-          # 'bernoulli' (binarised data) | 'categorical' (256-way); 'codes' (K-way VQ-VAE
-          # codes, make_model's num_codes) is for priors over codes, not for images.
+          # 'bernoulli' (binarised data) | 'categorical' (256-way) | 'logistic_mixture'
+          # (8-bit, PixelCNN++; conv models); 'codes' (K-way VQ-VAE codes, make_model's
+          # num_codes) is for priors over codes, not for images.
           likelihood='bernoulli',
+          num_mixtures=10,  # logistic components (Salimans et al., 2017, use 10)
           conditional=False,  # p(x | y) through a label embedding
           num_layers=7,  # residual blocks / gated layers / Transformer blocks / LSTM layers
           channels=64,  # conv models: h (PixelCNN blocks carry 2h)
@@ -65,8 +67,26 @@ def check_data(config: ml_collections.ConfigDict) -> None:
   if config.model.likelihood == 'categorical' and binary:
     raise config_lib.ConfigError('The 256-way softmax models 8-bit pixels; set '
                      '--config.data.binarize=none (or use likelihood=bernoulli).')
+  if config.model.likelihood == pixels.MIXTURE:
+    if binary:
+      raise config_lib.ConfigError('The logistic mixture models 8-bit pixels; set '
+                                   '--config.data.binarize=none (or use likelihood=bernoulli).')
+    if config.model.architecture not in ('pixelcnn', 'gated_pixelcnn'):
+      raise config_lib.ConfigError(
+          f'The logistic mixture predicts whole pixels, which the '
+          f'{config.model.architecture} (a sequence of sub-pixels) does not; use '
+          '--config.model.architecture=pixelcnn or gated_pixelcnn, or likelihood=categorical.')
   if config.eval.sampler not in ('fast', 'naive'):
     raise config_lib.ConfigError(f"eval.sampler must be 'fast' or 'naive', got {config.eval.sampler!r}.")
+
+
+def model_signature(m: ml_collections.ConfigDict) -> dict:
+  """The model section a checkpoint is marked with; num_mixtures only where it is used, so
+  that runs saved before the mixture existed still resume."""
+  signature = m.to_dict()
+  if m.likelihood != pixels.MIXTURE:
+    signature.pop('num_mixtures', None)
+  return signature
 
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
@@ -92,8 +112,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   given_rows = image_shape[0] // 2
 
   def sample(params, rng, num_samples, context):
-    """Images drawn pixel by pixel, [n, H, W, 1]; a conditional model's labels cycle
-    through the classes."""
+    """Images drawn pixel by pixel (sub-pixel by sub-pixel in colour), [n, H, W, C]; a
+    conditional model's labels cycle through the classes."""
     del context
     y = jnp.arange(num_samples) % info.num_classes if m.conditional else None
     return samplers.sample(model, params, rng, image_shape, num_samples, y, naive=naive)[0]
@@ -123,7 +143,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   return Family(
       name='autoregressive',
-      signature={'model': m.to_dict(), 'image_shape': list(image_shape)},
+      signature={'model': model_signature(m), 'image_shape': list(image_shape)},
       training=Training(init_params=init_params,
                         loss_fn=objectives.nll_loss(model, m.conditional)),
       reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
@@ -147,6 +167,7 @@ RANGES = {
     'model.positions': ('learned', 'sinusoidal'),
     'model.hidden': 'positive',
     'model.embed_dim': 'positive',
+    'model.num_mixtures': 'positive',
     'eval.num_samples': 'positive',
     'eval.samples_per_class': 'positive',
     'eval.num_completions': 'non_negative',

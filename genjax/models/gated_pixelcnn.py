@@ -11,6 +11,14 @@ Causality by construction, with zero-padded convolutions over causal offsets onl
 - the horizontal stack's 1 x (k//2+1) kernel covers columns c-k//2 .. c of row r; in the
   first layer its input is shifted right one column, so pixel (r, c) itself is excluded.
 
+Colour images (image_channels = 3; van den Oord et al., 2016a, sec. 3.4) split the
+horizontal stack's channels into R, G and B groups (`colour_masks`; each half of a gate
+alike): its centre tap is masked by group (type A in the first layer, which then reads
+columns c-k//2-1 .. c unshifted; type B after), and so are its 1x1 layers and the head.
+The vertical stack sees only rows above through the shift, and needs no mask. Under the
+logistic mixture (Salimans et al., 2017) whole pixels are predicted from earlier ones: no
+colour groups, the pixel's colours enter as C input features.
+
 Cached decoding (Ramachandran et al., 2017) follows the same two paths. The vertical stack
 at (r, c) reads row r to the right of c, which is not sampled yet at step (r, c); but only
 row r+1 of the horizontal stack reads it. So each vertical layer is computed a whole row at
@@ -18,6 +26,9 @@ a time, at the first step of the next row (row r - 1 at step (r, 0), from cached
 its input), and kept until then; the horizontal stack is computed at pixel (r, c) alone,
 from a cache of its inputs in the current row and the vertical row above. Per step that is
 one pixel of the horizontal stack and, averaged over a row, one pixel of the vertical one.
+In colour each pixel takes C steps, each computing the horizontal stack at it with the
+colours drawn so far; the first step of the next pixel computes the finished one once more,
+so that every group of the cached row holds its final values.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from genjax.models import masked_conv, pixels
+from genjax.models import colour_masks, masked_conv, pixels
 
 
 def shift_down(x: jax.Array) -> jax.Array:
@@ -48,12 +59,23 @@ class VerticalConv(masked_conv.TapConvLayer):
 
 
 class HorizontalConv(masked_conv.TapConvLayer):
-  """Output column c sees input columns c-k//2 .. c of the same row."""
+  """Output column c sees input columns c-k//2 .. c of the same row.
+
+  In colour the first layer's reads columns c-k//2-1 .. c of its unshifted input, the
+  centre under colour mask A; later layers' centre taps under mask B.
+  """
   kernel: int
+  first: bool = False
+  colours: int = 1
 
   @property
   def taps(self):
-    return tuple((0, dx) for dx in range(-(self.kernel // 2), 1))
+    left = self.kernel // 2 + (self.first and self.colours > 1)
+    return tuple((0, dx) for dx in range(-left, 1))
+
+  @property
+  def colour_masking(self) -> dict:
+    return dict(colours=self.colours, centre_mask='A' if self.first else 'B', out_blocks=2)
 
 
 def gate(x: jax.Array) -> jax.Array:
@@ -66,17 +88,26 @@ class GatedLayer(nn.Module):
   kernel: int
   first: bool = False
   conditional: bool = False
+  colours: int = 1  # colour groups of the horizontal stack
 
   def setup(self):
     # Named as the compact form of this layer named them, so checkpoints keep loading.
     c = self.channels
     self.vertical = VerticalConv(2 * c, self.kernel, name='VerticalConv_0')
-    self.horizontal = HorizontalConv(2 * c, self.kernel, name='HorizontalConv_0')
+    self.horizontal = HorizontalConv(2 * c, self.kernel, self.first, self.colours,
+                                     name='HorizontalConv_0')
+    # Vertical features (rows above) and labels may reach every colour group: no masks.
     self.down = nn.Dense(2 * c, name='Dense_0')  # vertical features into the row below
     if self.conditional:
       self.cond_v = nn.Dense(2 * c, name='Dense_1')
       self.cond_h = nn.Dense(2 * c, name='Dense_2')
-    self.out = nn.Dense(c, name='Dense_3' if self.conditional else 'Dense_1')
+    self.out = colour_masks.dense(c, self.colours,
+                                  name='Dense_3' if self.conditional else 'Dense_1')
+
+  @property
+  def shifts_right(self) -> bool:
+    """Whether the horizontal input is shifted right (the first layer, in grayscale)."""
+    return self.first and self.colours == 1
 
   def _label_terms(self, cond, spatial_dims: int):
     """(vertical, horizontal) label terms [B, 1 x spatial_dims, 2c]; 0 when unconditional."""
@@ -93,7 +124,8 @@ class GatedLayer(nn.Module):
   def __call__(self, v, h, cond):
     label_v, label_h = self._label_terms(cond, 2)
     v_pre = self.vertical(v)
-    h_pre = self.horizontal(shift_right(h) if self.first else h) + self.down(shift_down(v_pre))
+    h_pre = self.horizontal(shift_right(h) if self.shifts_right else h) + self.down(
+        shift_down(v_pre))
     return gate(v_pre + label_v), self._residual(h, h_pre + label_h)
 
   def vertical_row(self, v_in, r, width: int, cond):
@@ -121,15 +153,23 @@ class GatedPixelCNN(nn.Module):
   output_hidden: int = 64
   num_classes: int = 0  # > 0: p(x | y) through a label embedding in every layer
   num_codes: int = 0  # K for likelihood='codes'
+  image_channels: int = 1  # C: 1 (grayscale, codes) or 3 (RGB)
+  num_mixtures: int = 0  # M for likelihood='logistic_mixture'
+
+  @property
+  def colours(self) -> int:
+    """Colour groups the horizontal stack is masked by: C for per-sub-pixel heads, else 1."""
+    return pixels.steps_per_pixel(self.likelihood, self.image_channels)
 
   def setup(self):
-    pixels.check_likelihood(self.likelihood, self.num_codes)
-    conditional = bool(self.num_classes)
-    self.layers = [GatedLayer(self.channels, self.first_kernel, True, conditional)] + [
-        GatedLayer(self.channels, self.kernel, False, conditional)
+    width = pixels.head_width(self.likelihood, self.num_codes, self.image_channels,
+                              self.num_mixtures)
+    conditional, g = bool(self.num_classes), self.colours
+    self.layers = [GatedLayer(self.channels, self.first_kernel, True, conditional, g)] + [
+        GatedLayer(self.channels, self.kernel, False, conditional, g)
         for _ in range(self.num_layers)]
-    self.out_hidden = nn.Dense(self.output_hidden)
-    self.out_logits = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes))
+    self.out_hidden = colour_masks.dense(self.output_hidden, g)
+    self.out_logits = colour_masks.dense(width, g)
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, self.channels)
     if self.likelihood == 'codes':
@@ -137,10 +177,10 @@ class GatedPixelCNN(nn.Module):
 
   @property
   def feature_width(self) -> int:
-    return self.channels if self.likelihood == 'codes' else 1
+    return self.channels if self.likelihood == 'codes' else self.image_channels
 
   def features(self, x: jax.Array) -> jax.Array:
-    """Canvas [..., 1] -> per-position input features [..., feature_width]."""
+    """Canvas [..., C] -> per-pixel input features [..., feature_width]."""
     if self.likelihood == 'codes':
       return self.code_embed(pixels.to_tokens(x, self.likelihood, self.num_codes))
     return pixels.centred(x)
@@ -189,27 +229,45 @@ class GatedPixelCNN(nn.Module):
         v_in[i + 1] = self.layers[i + 1].vertical.conv.store(v_in[i + 1], v_out, r, 0)
     return dict(state, v_in=v_in, v_above=above)
 
-  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
-    """Logits [B, C] at raster position `pos`, computed at that pixel only (and, at the
-    start of a row, the vertical stack on the row above).
-
-    Reads pixel pos - 1 of `canvas` (into the caches); everything else comes from `state`.
-    """
-    w = canvas.shape[2]
-    r, c = pos // w, pos % w
-    cond = self._label(y)
-    pr, pc, prev = masked_conv.previous_pixel(canvas, pos, self.features)
-    v_in = list(state['v_in'])
-    v_in[0] = self.layers[0].vertical.conv.store(v_in[0], prev, pr, pc)
-    state = nn.cond(jnp.logical_and(c == 0, r > 0), GatedPixelCNN._vertical_rows,
-                    lambda mdl, state, r, cond: state, self, dict(state, v_in=v_in), r - 1,
-                    cond)
+  def _horizontal_pass(self, state, c, first_input, cond):
+    """(the last layer's output [B, 1, ch], state): every layer's horizontal stack at
+    column c of the current row, the first layer reading `first_input` [B, 1, F] there."""
     h_in = list(state['h_in'])
-    # The first layer's horizontal input is shifted right: pixel (r, c - 1), zero at c = 0.
-    first_input = jnp.where(c > 0, prev, 0.0)
     h = None
     for i, layer in enumerate(self.layers):
       h_in[i] = layer.horizontal.conv.store(h_in[i], first_input if i == 0 else h, 0, c)
       above = jax.lax.dynamic_slice_in_dim(state['v_above'][i], c, 1, axis=1)
       h = layer.horizontal_at(h_in[i], c, h, above, cond)
-    return self._head(h)[:, 0], dict(state, h_in=h_in)
+    return h, dict(state, h_in=h_in)
+
+  def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
+    """Logits [B, L] at sampling step `pos`, computed at its pixel only (and, at the start
+    of a row, the vertical stack on the row above).
+
+    One step a pixel (grayscale, codes, the mixture's whole pixels): reads pixel pos - 1 of
+    `canvas` into the caches. In colour, step pos is colour pos % C of pixel pos // C, read
+    from that pixel's colours drawn so far. Everything else comes from `state`.
+    """
+    g = self.colours
+    p, k = pos // g, pos % g
+    w = canvas.shape[2]
+    r, c = p // w, p % w
+    cond = self._label(y)
+    pr, pc, prev = masked_conv.pixel_features(canvas, p - 1, self.features)
+    v_in = list(state['v_in'])
+    v_in[0] = self.layers[0].vertical.conv.store(v_in[0], prev, pr, pc)
+    state = nn.cond(jnp.logical_and(jnp.logical_and(c == 0, r > 0), k == 0),
+                    GatedPixelCNN._vertical_rows, lambda mdl, state, r, cond: state, self,
+                    dict(state, v_in=v_in), r - 1, cond)
+    if g == 1:
+      # The first layer's horizontal input is shifted right: pixel (r, c - 1), zero at c = 0.
+      h, state = self._horizontal_pass(state, c, jnp.where(c > 0, prev, 0.0), cond)
+      return self._head(h)[:, 0], state
+    # The finished previous pixel of this row, once, so the cached row holds its values.
+    state = nn.cond(jnp.logical_and(k == 0, c > 0),
+                    lambda mdl, state: mdl._horizontal_pass(state, c - 1, prev, cond)[1],
+                    lambda mdl, state: state, self, state)
+    h, state = self._horizontal_pass(state, c, masked_conv.pixel_features(
+        canvas, p, self.features)[2], cond)
+    out = self._head(h)[:, 0]
+    return out.reshape(out.shape[0], g, -1)[:, k], state

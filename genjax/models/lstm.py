@@ -7,6 +7,11 @@ vector, so the state that predicts pixel i has read pixels < i only; stacked LST
 the logits.
 The input-to-gate projections of a whole sequence are computed in parallel; only the
 recurrence h_{t-1} @ U is sequential. `decode_step` advances every layer one position.
+
+A colour image is the raster sequence of its sub-pixels, R, G, B within each pixel (van den
+Oord et al., 2016, PixelRNN sec. 3.4): H * W * C positions, each input carrying a learned
+embedding of the colour it predicts (a recurrence has no positions to tell it), and the
+logits of colour k of a pixel at [k * L, (k + 1) * L) of its outputs.
 """
 
 from __future__ import annotations
@@ -34,9 +39,13 @@ class PixelLSTM(nn.Module):
   embed_dim: int = 32
   num_classes: int = 0
   num_codes: int = 0  # K for likelihood='codes'
+  image_channels: int = 1  # C: sub-pixels per pixel
 
   def setup(self):
-    pixels.check_likelihood(self.likelihood, self.num_codes)
+    if self.likelihood == pixels.MIXTURE:
+      raise ValueError("The LSTM models sub-pixels one token at a time; the logistic "
+                       "mixture over whole pixels is for pixelcnn or gated_pixelcnn.")
+    pixels.head_width(self.likelihood, self.num_codes, self.image_channels)  # checks the pair
     self.token_embed = nn.Embed(pixels.num_levels(self.likelihood, self.num_codes),
                                 self.embed_dim)
     self.start = self.param('start', nn.initializers.normal(0.1), (self.embed_dim,))
@@ -51,6 +60,9 @@ class PixelLSTM(nn.Module):
     self.head = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes))
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, self.embed_dim)
+    if self.image_channels > 1:
+      self.colour_embed = self.param('colour_embed', nn.initializers.normal(0.1),
+                                     (self.image_channels, self.embed_dim))
 
   def _label(self, y):
     if not self.num_classes:
@@ -59,16 +71,24 @@ class PixelLSTM(nn.Module):
       raise ValueError('This LSTM is class-conditional: pass labels y.')
     return self.label_embed(y)
 
+  def _colour(self, pos: jax.Array):
+    """The embedding of the colour predicted at sequence positions `pos`; 0 in grayscale."""
+    return self.colour_embed[pos % self.image_channels] if self.image_channels > 1 else 0.0
+
   def features(self, x: jax.Array) -> jax.Array:
-    """Per-pixel token embeddings [B, H, W, E] (not yet shifted)."""
-    return self.token_embed(pixels.to_tokens(x, self.likelihood, self.num_codes))
+    """Per-pixel token embeddings [B, H, W, C * E], colour k's at [k * E, (k + 1) * E)
+    (not yet shifted)."""
+    tokens = pixels.to_tokens(x[..., None], self.likelihood, self.num_codes)  # [B, H, W, C]
+    return self.token_embed(tokens).reshape(x.shape[:3] + (-1,))
 
   def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
-    b, hh, ww, e = f.shape
-    seq = f.reshape(b, hh * ww, e)
+    b, hh, ww = f.shape[:3]
+    e = self.embed_dim
+    seq = f.reshape(b, -1, e)  # sub-pixels in raster order, colours innermost
     start = jnp.broadcast_to(self.start, (b, 1, e))
     h = jnp.concatenate([start, seq[:, :-1]], axis=1)
     h = h + (self._label(y)[:, None, :] if self.num_classes else 0.0)
+    h = h + self._colour(jnp.arange(seq.shape[1]))
     zeros = jnp.zeros((b, self.hidden), h.dtype)
     for proj, recurrent in zip(self.input_proj, self.recurrent):
       gates = jnp.swapaxes(proj(h), 0, 1)  # [N, B, 4H]
@@ -90,12 +110,13 @@ class PixelLSTM(nn.Module):
     return {'h': zeros, 'c': zeros}
 
   def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
-    """Logits [B, C] at raster position `pos`: reads only pixel pos-1 of `canvas`."""
-    w = canvas.shape[2]
+    """Logits [B, L] at sub-pixel `pos` of the raster sequence: reads only sub-pixel pos-1
+    of `canvas`."""
     prev = jnp.maximum(pos - 1, 0)
-    emb = self.token_embed(pixels.to_tokens(canvas[:, prev // w, prev % w], self.likelihood,
-                                            self.num_codes))
+    value = canvas.reshape(canvas.shape[0], -1)[:, prev]  # [B]
+    emb = self.token_embed(pixels.to_tokens(value[:, None], self.likelihood, self.num_codes))
     inp = jnp.where(pos == 0, jnp.broadcast_to(self.start, emb.shape), emb) + self._label(y)
+    inp = inp + self._colour(pos)
     hs, cs = [], []
     for i, (proj, recurrent) in enumerate(zip(self.input_proj, self.recurrent)):
       h, c = lstm_cell(proj(inp), (state['h'][i], state['c'][i]), recurrent)

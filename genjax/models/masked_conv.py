@@ -4,7 +4,9 @@ form of them that cached sampling uses.
 A k x k kernel is multiplied by a fixed spatial mask so that the output at pixel (r, c)
 only sees rows above r, and in row r only columns left of c (type 'A', used by the first
 layer) or up to and including c (type 'B', every later layer). Grayscale images have one
-colour channel, so the mask is spatial only. Zero padding keeps the image size.
+colour channel, so the mask is spatial only. A colour image's convs take the centre tap in
+both types, masked over channels by colour group (`colour_masks`: type A or B there).
+Zero padding keeps the image size.
 
 Cached sampling (Ramachandran et al., 2017, "Fast Generation for Convolutional
 Autoregressive Models"): a causal convolution's output at one pixel reads its input at a
@@ -20,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
-from genjax.models import pixels
+from genjax.models import colour_masks, pixels
 
 
 def causal_mask(kernel_size: int, mask_type: str) -> np.ndarray:
@@ -50,9 +52,16 @@ class TapConv(nn.Module):
   computed, and it is one matrix product over the stacked shifted inputs. (XLA's CPU
   convolution is pathologically slow inside `lax.scan`, which both the training loop's
   fused steps and the samplers use; this form is fast there and on accelerators.)
+
+  With colours > 1 the centre tap's weights are masked by colour group, by rule
+  `centre_mask` ('A' or 'B'), with `in_blocks`/`out_blocks` as in `colour_masks`.
   """
   features: int
   taps: tuple[tuple[int, int], ...]
+  colours: int = 1
+  centre_mask: str = 'B'
+  in_blocks: int = 1
+  out_blocks: int = 1
 
   @property
   def padding(self) -> tuple[int, int, int, int]:
@@ -70,7 +79,20 @@ class TapConv(nn.Module):
     kernel = self.param('kernel', nn.initializers.lecun_normal(),
                         (len(self.taps) * x.shape[-1], self.features))
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
-    return stacked @ kernel + bias
+    return stacked @ self._masked(kernel) + bias
+
+  def _masked(self, kernel: jax.Array) -> jax.Array:
+    """The kernel with the centre tap's colour mask applied (unchanged for one colour)."""
+    if self.colours == 1 or (0, 0) not in self.taps:
+      return kernel
+    c_in = kernel.shape[0] // len(self.taps)
+    mask = np.ones(kernel.shape, np.float32)
+    t = self.taps.index((0, 0))
+    mask[t * c_in:(t + 1) * c_in] = colour_masks.channel_mask(
+        colour_masks.colour_groups(c_in, self.colours, self.in_blocks),
+        colour_masks.colour_groups(self.features, self.colours, self.out_blocks),
+        self.centre_mask)
+    return kernel * jnp.asarray(mask)
 
   def empty_input(self, batch_size: int, image_hw: tuple[int, int], channels: int):
     """An all-zero input [B, H, W, C] with this conv's zero padding around it."""
@@ -95,7 +117,8 @@ class TapConv(nn.Module):
         (padded.shape[0], up + down + 1, left + right + width, padded.shape[3]))
     stacked = jnp.concatenate(
         [window[:, up + dy, left + dx:left + dx + width] for dy, dx in self.taps], axis=-1)
-    return stacked @ self.get_variable('params', 'kernel') + self.get_variable('params', 'bias')
+    return (stacked @ self._masked(self.get_variable('params', 'kernel'))
+            + self.get_variable('params', 'bias'))
 
 
 class TapConvLayer(nn.Module):
@@ -103,6 +126,7 @@ class TapConvLayer(nn.Module):
 
   The TapConv keeps the name the earlier compact form of these layers gave it, so trained
   checkpoints keep loading; a sampler reaches its per-pixel methods through `conv`.
+  `colours`, `centre_mask`, `in_blocks`, `out_blocks`: the TapConv's colour masking.
   """
   features: int
 
@@ -110,21 +134,44 @@ class TapConvLayer(nn.Module):
   def taps(self) -> tuple[tuple[int, int], ...]:
     raise NotImplementedError
 
+  @property
+  def colour_masking(self) -> dict:
+    return {}
+
   def setup(self):
-    self.conv = TapConv(self.features, self.taps, name='TapConv_0')
+    self.conv = TapConv(self.features, self.taps, **self.colour_masking, name='TapConv_0')
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return self.conv(x)
 
 
 class MaskedConv2D(TapConvLayer):
-  """A zero-padded k x k convolution masked by `causal_mask(kernel_size, mask_type)`."""
+  """A zero-padded k x k convolution masked by `causal_mask(kernel_size, mask_type)`.
+
+  With colours > 1 (PixelRNN sec. 3.4) the centre tap is kept in both types and masked by
+  colour group instead: type A lets group k read input groups < k there, type B <= k.
+  """
   kernel_size: int
   mask_type: str = 'B'
+  colours: int = 1
 
   @property
   def taps(self):
-    return mask_taps(self.kernel_size, self.mask_type)
+    return mask_taps(self.kernel_size, 'B' if self.colours > 1 else self.mask_type)
+
+  @property
+  def colour_masking(self) -> dict:
+    return dict(colours=self.colours, centre_mask=self.mask_type)
+
+
+def pixel_features(canvas: jax.Array, p: jax.Array, features=pixels.centred):
+  """Raster pixel p as (row, col) and its conv input features [B, 1, F], all colours;
+  zero features at p < 0 (stored at pixel 0, which is overwritten before it is read)."""
+  w = canvas.shape[2]
+  q = jnp.maximum(p, 0)
+  r, c = q // w, q % w
+  value = jnp.where(p >= 0, features(canvas[:, r, c]), 0.0)
+  return r, c, value[:, None, :]
 
 
 def previous_pixel(canvas: jax.Array, pos: jax.Array, features=pixels.centred):
@@ -134,8 +181,4 @@ def previous_pixel(canvas: jax.Array, pos: jax.Array, features=pixels.centred):
   pass does. At pos 0 there is none: position 0 with zero features, harmless to store
   because it is overwritten at the next step before any conv reads it.
   """
-  w = canvas.shape[2]
-  prev = jnp.maximum(pos - 1, 0)
-  r, c = prev // w, prev % w
-  value = jnp.where(pos > 0, features(canvas[:, r, c]), 0.0)
-  return r, c, value[:, None, :]
+  return pixel_features(canvas, pos - 1, features)

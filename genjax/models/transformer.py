@@ -6,6 +6,12 @@ multi-head self-attention and an MLP; the head emits one Bernoulli logit or 256 
 logits per pixel, or K for a grid of VQ-VAE codes (likelihood='codes', K = num_codes). A
 class label, if any, is embedded and added at every position.
 
+A colour image is the raster sequence of its sub-pixels, R, G, B within each pixel (van den
+Oord et al., 2016, PixelRNN sec. 3.4): H * W * C positions, each with its own learned
+position (and, in colour, a learned embedding of the colour it predicts, which fixed
+sinusoids would otherwise leave implicit), and the logits of colour k of a pixel
+reshaped to [k * L, (k + 1) * L) of its outputs.
+
 `decode_step` runs one position against a key/value cache [B, N, heads, head_dim] per
 layer, so sampling costs O(N) attention per position instead of a full O(N^2) pass. The
 caches are separate arrays, not one stacked array, so that each step writes its keys and
@@ -94,11 +100,18 @@ class PixelTransformer(nn.Module):
   num_classes: int = 0
   num_codes: int = 0  # K for likelihood='codes'
 
+  @property
+  def colours(self) -> int:
+    return self.image_shape[2] if len(self.image_shape) > 2 else 1
+
   def setup(self):
-    pixels.check_likelihood(self.likelihood, self.num_codes)
+    if self.likelihood == pixels.MIXTURE:
+      raise ValueError("The Transformer models sub-pixels one token at a time; the logistic "
+                       "mixture over whole pixels is for pixelcnn or gated_pixelcnn.")
+    pixels.head_width(self.likelihood, self.num_codes, self.colours)  # checks the pair
     if self.dim % self.num_heads:
       raise ValueError(f'dim={self.dim} must be divisible by num_heads={self.num_heads}.')
-    n = self.image_shape[0] * self.image_shape[1]
+    n = self.image_shape[0] * self.image_shape[1] * self.colours
     self.token_embed = nn.Embed(pixels.num_levels(self.likelihood, self.num_codes), self.dim)
     self.start = self.param('start', nn.initializers.normal(0.02), (self.dim,))
     if self.positions == 'learned':
@@ -113,6 +126,18 @@ class PixelTransformer(nn.Module):
     self.head = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes))
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, self.dim)
+    if self.colours > 1:
+      self.colour_embed = self.param('colour_embed', nn.initializers.normal(0.02),
+                                     (self.colours, self.dim))
+
+  def _inputs(self, h, y, pos0: int | jax.Array = 0):
+    """Positions pos0 .. pos0 + n - 1 of the shifted sequence h [B, n, D], with their
+    positions, the colour each predicts, and the label added."""
+    n = h.shape[1]
+    h = h + jax.lax.dynamic_slice_in_dim(self.pos_table, pos0, n)[None]
+    if self.colours > 1:
+      h = h + self.colour_embed[(pos0 + jnp.arange(n)) % self.colours][None]
+    return h + self._label(y)
 
   def _label(self, y):
     if not self.num_classes:
@@ -122,14 +147,16 @@ class PixelTransformer(nn.Module):
     return self.label_embed(y)[:, None, :]
 
   def features(self, x: jax.Array) -> jax.Array:
-    """Per-pixel token embeddings [B, H, W, D] (not yet shifted)."""
-    return self.token_embed(pixels.to_tokens(x, self.likelihood, self.num_codes))
+    """Per-pixel token embeddings [B, H, W, C * D], colour k's at [k * D, (k + 1) * D)
+    (not yet shifted)."""
+    tokens = pixels.to_tokens(x[..., None], self.likelihood, self.num_codes)  # [B, H, W, C]
+    return self.token_embed(tokens).reshape(x.shape[:3] + (-1,))
 
   def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
-    b, hh, ww, d = f.shape
-    seq = f.reshape(b, hh * ww, d)
-    start = jnp.broadcast_to(self.start, (b, 1, d))
-    h = jnp.concatenate([start, seq[:, :-1]], axis=1) + self.pos_table[None] + self._label(y)
+    b, hh, ww = f.shape[:3]
+    seq = f.reshape(b, -1, self.dim)  # sub-pixels in raster order, colours innermost
+    start = jnp.broadcast_to(self.start, (b, 1, self.dim))
+    h = self._inputs(jnp.concatenate([start, seq[:, :-1]], axis=1), y)
     for block in self.blocks:
       h = block(h)
     return self.head(self.ln_f(h)).reshape(b, hh, ww, -1)
@@ -138,22 +165,22 @@ class PixelTransformer(nn.Module):
     return self.logits_from_features(self.features(x), y)
 
   def decode_init(self, batch_size: int, image_shape: tuple[int, ...]):
-    if tuple(image_shape[:2]) != tuple(self.image_shape[:2]):
+    if tuple(image_shape[:2]) != tuple(self.image_shape[:2]) or (
+        (tuple(image_shape) + (1,))[2] != self.colours):
       raise ValueError(f'This Transformer models {self.image_shape} images, not {image_shape}.')
-    n = self.image_shape[0] * self.image_shape[1]
+    n = self.image_shape[0] * self.image_shape[1] * self.colours
     shape = (batch_size, n, self.num_heads, self.dim // self.num_heads)
     return {'k': [jnp.zeros(shape) for _ in self.blocks],
             'v': [jnp.zeros(shape) for _ in self.blocks]}
 
   def decode_step(self, state, canvas: jax.Array, pos: jax.Array, y: jax.Array | None = None):
-    """Logits [B, C] at raster position `pos`: reads only pixel pos-1 of `canvas`."""
-    w = canvas.shape[2]
+    """Logits [B, L] at sub-pixel `pos` of the raster sequence: reads only sub-pixel pos-1
+    of `canvas`."""
     prev = jnp.maximum(pos - 1, 0)
-    token = pixels.to_tokens(canvas[:, prev // w, prev % w], self.likelihood,
-                             self.num_codes)  # [B]
-    emb = self.token_embed(token)
+    value = canvas.reshape(canvas.shape[0], -1)[:, prev]  # [B]
+    emb = self.token_embed(pixels.to_tokens(value[:, None], self.likelihood, self.num_codes))
     h = jnp.where(pos == 0, jnp.broadcast_to(self.start, emb.shape), emb)[:, None, :]
-    h = h + jax.lax.dynamic_slice_in_dim(self.pos_table, pos, 1)[None] + self._label(y)
+    h = self._inputs(h, y, pos)
     ks, vs = [], []
     for i, block in enumerate(self.blocks):
       h, k, v = block.step(h, state['k'][i], state['v'][i], pos)

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genjax.models import masked_conv, pixels, receptive_field
+from genjax.models import colour_masks, masked_conv, pixels, receptive_field
 from genjax.models.gated_pixelcnn import GatedPixelCNN
 from genjax.models.lstm import PixelLSTM
 from genjax.models.pixelcnn import PixelCNN
@@ -18,6 +18,8 @@ K = 11  # codebook size of the code models
 
 def small(arch, likelihood='bernoulli', num_classes=0, image_shape=(H, W, 1), **kw):
   common = dict(likelihood=likelihood, num_classes=num_classes)
+  if image_shape[2] > 1 and arch != 'transformer':
+    common['image_channels'] = image_shape[2]
   if arch == 'pixelcnn':
     return PixelCNN(channels=8, num_blocks=2, first_kernel=3, output_hidden=32, **common, **kw)
   if arch == 'gated_pixelcnn':
@@ -155,3 +157,122 @@ def test_pixelcnn_has_a_blind_spot_that_the_gated_pixelcnn_covers():
   # ... the plain PixelCNN reaches (r-d, c+j) only for j <= d (each step right costs a row).
   missed = {(int(i), int(j)) for i, j in zip(*np.nonzero(~seen['plain'][r - 2:r, c - 2:c + 4]))}
   assert missed == {(1, 4), (1, 5), (0, 5)}  # (r-1, c+2), (r-1, c+3), (r-2, c+3)
+
+
+# Colour images: sub-pixels R, G, B within each pixel (van den Oord et al., 2016a, sec. 3.4).
+RGB = (4, 5, 3)
+
+
+def test_colour_groups_and_channel_masks():
+  np.testing.assert_array_equal(colour_masks.colour_groups(8, 3), [0, 0, 0, 1, 1, 1, 2, 2])
+  # A gate's two halves are grouped alike, so tanh(f) * sigmoid(g) stays in its group.
+  np.testing.assert_array_equal(colour_masks.colour_groups(6, 3, blocks=2),
+                                [0, 1, 2, 0, 1, 2])
+  rgb = np.arange(3)
+  np.testing.assert_array_equal(colour_masks.channel_mask(rgb, rgb, 'A'),
+                                [[0, 1, 1], [0, 0, 1], [0, 0, 0]])  # [in, out]: R -> G, B
+  np.testing.assert_array_equal(colour_masks.channel_mask(rgb, rgb, 'B'),
+                                [[1, 1, 1], [0, 1, 1], [0, 0, 1]])
+
+
+def test_colour_masked_conv_equals_a_dense_convolution_under_the_paper_mask():
+  """Mask A on RGB input and 6 outputs (2 per colour): every tap above and left of the
+  centre is open; at the centre, R outputs read nothing, G outputs R, B outputs R and G."""
+  conv = masked_conv.MaskedConv2D(features=6, kernel_size=3, mask_type='A', colours=3)
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 4, 3))
+  params = conv.init(jax.random.PRNGKey(1), x)
+  taps = masked_conv.mask_taps(3, 'B')  # the centre tap is kept, masked by colour
+  w = params['params']['TapConv_0']['kernel'].reshape(len(taps), 3, 6)
+  dense = jnp.zeros((3, 3, 3, 6))
+  for t, (dy, dx) in enumerate(taps):
+    dense = dense.at[dy + 1, dx + 1].set(w[t])
+  centre = np.array([[0, 0, 1, 1, 1, 1],   # R in: to G and B outputs
+                     [0, 0, 0, 0, 1, 1],   # G in: to B outputs
+                     [0, 0, 0, 0, 0, 0]])  # B in: to none
+  dense = dense.at[1, 1].multiply(centre)
+  expected = jax.lax.conv_general_dilated(x, dense, (1, 1), 'SAME',
+                                          dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  np.testing.assert_allclose(conv.apply(params, x), expected, atol=1e-5)
+
+
+def test_one_colour_keeps_the_grayscale_layers():
+  """Grayscale models keep their parameters: no centre tap in mask A, flax's own Dense."""
+  assert type(colour_masks.dense(4, 1)).__name__ == 'Dense'
+  x = jnp.zeros((1, 4, 4, 1))
+  gray = jax.eval_shape(small('pixelcnn').init, jax.random.PRNGKey(0), x)['params']
+  assert gray['first']['TapConv_0']['kernel'].shape == (4, 16)  # 4 taps of type A
+  colour = jax.eval_shape(small('pixelcnn', 'categorical', image_shape=RGB).init,
+                          jax.random.PRNGKey(0), jnp.zeros((1,) + RGB))['params']
+  assert colour['first']['TapConv_0']['kernel'].shape == (5 * 3, 16)  # the centre too
+  assert colour['out_logits']['kernel'].shape == (32, 3 * 256)
+
+
+def subpixel_dependence(model, params, shape, y=None, out_pixel=None, draws=8):
+  """dep[i, k, j, l]: output k at pixel i depends on colour l of input pixel j, [n, K, n, C].
+
+  K = C for per-colour heads (colour k's outputs a contiguous block), 1 for the mixture's
+  whole pixel. Input features are the colours themselves (conv models) or C consecutive
+  embeddings (sequence models). A dependence is a non-zero gradient at any of `draws`
+  random inputs: a path that one input's ReLUs close, another opens. With out_pixel, only
+  its row, [K, n, C].
+  """
+  n, colours = shape[0] * shape[1], shape[2]
+  k_out = 1 if model.likelihood == pixels.MIXTURE else colours
+  shape_f = jax.eval_shape(lambda x: model.apply(params, x, method='features'),
+                           jnp.zeros((1,) + shape)).shape
+
+  def outputs(f):
+    out = model.apply(params, f, y, method='logits_from_features')
+    out = out.reshape(n, k_out, -1).sum(-1)
+    return out if out_pixel is None else out[out_pixel]
+
+  jacobian = jax.jit(jax.jacrev(outputs))
+  dep = False
+  for seed in range(draws):
+    jac = jacobian(jax.random.normal(jax.random.PRNGKey(seed + 1), shape_f))
+    dep = dep | np.asarray(jnp.any(jac.reshape(jac.shape[:-4] + (n, colours, -1)) != 0, -1))
+  return dep
+
+
+def allowed_dependence(n, k_out, colours):
+  """[n, K, n, C]: earlier pixels, and earlier colours of the same pixel (per-colour heads)."""
+  i, k, j, colour = np.ix_(range(n), range(k_out), range(n), range(colours))
+  return (j < i) | ((j == i) & (colour < k) & (k_out > 1))
+
+
+@pytest.mark.parametrize('arch,likelihood', [
+    ('pixelcnn', 'categorical'), ('gated_pixelcnn', 'categorical'),
+    ('transformer', 'categorical'), ('lstm', 'categorical'),
+    ('pixelcnn', 'logistic_mixture'), ('gated_pixelcnn', 'logistic_mixture')])
+def test_colour_outputs_see_earlier_pixels_and_earlier_colours_only(arch, likelihood):
+  """Red never sees its own pixel, green sees its red, blue its red and green, nothing
+  sees a later pixel; the mixture's whole-pixel outputs see earlier pixels only."""
+  kw = {'num_mixtures': 2} if likelihood == pixels.MIXTURE else {}
+  model = small(arch, likelihood, num_classes=3, image_shape=RGB, **kw)
+  y = jnp.array([2])
+  params = random_params(model, RGB, y)
+  dep = subpixel_dependence(model, params, RGB, y)
+  n, colours = RGB[0] * RGB[1], 3
+  allowed = allowed_dependence(n, dep.shape[1], colours)
+  assert not (dep & ~allowed).any(), 'an output sees its own or a later colour or pixel'
+  idx = np.arange(n)
+  for k in range(dep.shape[1]):  # colour k sees colours < k of its own pixel
+    assert dep[idx, k, idx, :k].all()
+  left = [(r * RGB[1] + c, r * RGB[1] + c - 1) for r in range(RGB[0]) for c in range(1, RGB[1])]
+  assert all(dep[i, :, j].all() for i, j in left), 'every colour of the left neighbour'
+  if arch in ('transformer', 'lstm'):
+    np.testing.assert_array_equal(dep, allowed)  # the whole prefix of sub-pixels
+  chex.assert_shape(jax.jit(model.apply)(params, jnp.zeros((1,) + RGB), y),
+                    (1,) + RGB[:2] + (pixels.head_width(likelihood, 0, 3, 2),))
+
+
+def test_gated_pixelcnn_in_colour_has_no_blind_spot():
+  shape = (8, 8, 3)
+  r, c = 5, 3
+  model = GatedPixelCNN(likelihood='categorical', channels=6, num_layers=3, first_kernel=3,
+                        kernel=3, output_hidden=12, image_channels=3)
+  params = random_params(model, shape)
+  dep = subpixel_dependence(model, params, shape, out_pixel=r * 8 + c).reshape(3, 8, 8, 3)
+  # Every colour of every pixel in rows r-2, r-1 and columns c-2 .. c+3, for each output.
+  np.testing.assert_array_equal(dep[:, r - 2:r, c - 2:c + 4], True)
+  np.testing.assert_array_equal(dep[:, r, c - 2:c], True)
