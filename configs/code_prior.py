@@ -11,7 +11,13 @@ steps), transformer (the causal Transformer instead of the Gated PixelCNN), cond
 class-conditional prior p(z | y)), naive (figures from the full-network-per-code
 sampler), var_baseline (the raster Transformer with
 configs/var.py:cpu's width, depth, optimiser, batch and steps: VAR's head-to-head
-baseline over the same multi-scale tokens; it sets the budget itself, with or without cpu).
+baseline over the same multi-scale tokens; it sets the budget itself, with or without cpu),
+cifar10 (the prior over the codes of configs/vqvae.py:cifar10, van den Oord et al.'s
+8x8x10 field on CIFAR-10, trained first when no stage1_workdir is named: a [8, 80] grid
+read in raster order: row, column, then the 10 codes of a position; a convolutional
+prior's receptive field counts grid columns, so on this grid it spans a tenth as many
+positions across as on an 8x8 one, while `cifar10,transformer` sees the whole past),
+cifar10_smoke (the same over configs/vqvae.py:cifar10_smoke's codes, seconds).
 Default: a Gated PixelCNN of 8 gated layers, 64 channels, over K-way code tokens (van den
 Oord et al.'s (2017) PixelCNN prior over the 7x7 codes), Adam 3e-4, batch 128, 30 epochs of
 codes; 1,000 samples scored by the Fréchet distance against the test set beside its floor.
@@ -98,6 +104,18 @@ def _var_baseline(c):
     setattr(c, field, v[field])
 
 
+def _cifar10(c):
+  c.data.stage1_config = 'cifar10'
+  c.data.name, c.data.channels = 'cifar10', 3  # stage 1's data, which the codes come from
+  c.eval.frechet_samples = 0  # the classifier feature space here is the 28x28 grayscale one
+
+
+def _cifar10_smoke(c):
+  _cifar10(c)
+  _smoke(c)
+  c.data.stage1_config = 'cifar10_smoke'
+
+
 # get_config's variants by name, applied in the order the arg lists them.
 _VARIANTS = {
     'smoke': _smoke,
@@ -106,5 +124,11 @@ _VARIANTS = {
     'cond': lambda c: setattr(c.model, 'conditional', True),
     'naive': lambda c: setattr(c.eval, 'sampler', 'naive'),
     'var_baseline': _var_baseline,
+    'cifar10': _cifar10,
+    'cifar10_smoke': _cifar10_smoke,
 }
 VARIANTS = tuple(_VARIANTS)
+
+# Each paper variant and its smoke counterpart: the same dataset and image structure, in
+# seconds.
+PAPER_VARIANTS = {'cifar10': 'cifar10_smoke'}

@@ -28,7 +28,7 @@ from genjax.objectives import autoregressive as ar_objectives
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import autoregressive as samplers
 from genjax.stage2.codes import bound_terms, code_prior_data, frechet_of, frechet_reference
-from genjax.stage2.first_stage import load_stage1
+from genjax.stage2.first_stage import STAGE1_DATA_FIELDS, load_stage1
 from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
@@ -42,7 +42,8 @@ def schema() -> ml_collections.ConfigDict:
           # With stage1_workdir empty, the main first trains this stage 1 into
           # <workdir>/stage1: configs/vqvae.py's variants, then --config.<field>=<value>
           # overrides, as after `--config=configs/vqvae.py:` ('smoke'); '': none.
-          stage1_config=''),
+          stage1_config='',
+          **STAGE1_DATA_FIELDS),  # the images stage 1 read: '' and 0 take the run's
       eval_=dict(
           test_examples=0,  # 0: the whole test set
           num_samples=64,  # decoded prior samples in the figure

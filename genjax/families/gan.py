@@ -44,7 +44,8 @@ def schema() -> ml_collections.ConfigDict:
   c = config_lib.with_family_schema(
       model=dict(
           latent_dim=100,
-          channels=64,  # D's first and G's last hidden width; the other hidden layer 2x
+          latent='normal',  # z ~ N(0, I) | 'uniform': U(-1, 1), Radford et al.'s
+          channels=64,  # D's first and G's last hidden width; each coarser layer 2x
           conditional=False,  # p(x|y): class embedding into G, projection into D
           spectral_norm=False),  # spectral norm on every layer of D (which drops BatchNorm)
       objective=dict(
@@ -185,7 +186,7 @@ class DCGAN(dcgan.DCGANNetworks):
     del frozen
     x = 2.0 * batch['image'] - 1.0
     y = self.labels(batch)
-    z = jax.random.normal(rng, (x.shape[0], self.latent_dim))
+    z = self.latents(rng, x.shape[0])
     fake, pullback, g_stats = self.generator_forward(state, z, y)
     state = state.replace(model_state={**state.model_state, 'generator': g_stats})
     state, d_metrics = self.discriminator_step(state, x, y, fake)
@@ -197,6 +198,12 @@ class DCGAN(dcgan.DCGANNetworks):
           'discriminator': state.params['discriminator']})
     return state, {'loss': d_metrics['d_loss'] + g_metrics['g_loss'], **d_metrics,
                    **g_metrics}
+
+
+def lerp(a: jax.Array, b: jax.Array, steps: int) -> jax.Array:
+  """Linear interpolation [steps, D] from a to b: stays inside a uniform latent's cube."""
+  t = jnp.linspace(0.0, 1.0, steps)[:, None]
+  return (1 - t) * a + t * b
 
 
 def slerp(a: jax.Array, b: jax.Array, steps: int) -> jax.Array:
@@ -217,12 +224,12 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   k = gan.num_classes
   # Fixed latents, the same at every figure interval, so the figures follow them.
   fixed = jax.random.split(jax.random.PRNGKey(config.seed + 1), 3)
-  progress_z = jax.random.normal(fixed[0], (max(e.num_samples, NUM_PROGRESS), m.latent_dim))
-  ends = jax.random.normal(fixed[1], (2, e.interpolations, m.latent_dim))
-  interp_z = jax.vmap(lambda a, b: slerp(a, b, e.interpolation_steps))(ends[0], ends[1])
+  progress_z = gan.latents(fixed[0], max(e.num_samples, NUM_PROGRESS))
+  ends = gan.latents(fixed[1], 2 * e.interpolations).reshape(2, e.interpolations, -1)
+  between = slerp if m.latent == 'normal' else lerp
+  interp_z = jax.vmap(lambda a, b: between(a, b, e.interpolation_steps))(ends[0], ends[1])
   grid_y = jnp.repeat(jnp.arange(k), e.samples_per_class) if k else None
-  grid_z = (jnp.tile(jax.random.normal(fixed[2], (e.samples_per_class, m.latent_dim)), (k, 1))
-            if k else None)
+  grid_z = jnp.tile(gan.latents(fixed[2], e.samples_per_class), (k, 1)) if k else None
 
   scorer = logits_of = None
   floor = {}
@@ -250,8 +257,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     stats_rng, z_rng = jax.random.split(rng)
     gp = params['generator']
     stats = sampler.statistics(gp, context.model_state['generator'], stats_rng)
-    z = jax.random.normal(z_rng, (num_samples, m.latent_dim))
-    return sampler(gp, stats, z, cycle(num_samples))
+    return sampler(gp, stats, gan.latents(z_rng, num_samples), cycle(num_samples))
 
   def artifacts_fn(params, rng, context):
     stats_rng, fd_rng = jax.random.split(rng)
@@ -266,7 +272,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       out['class_grid'] = sampler(gp, stats, grid_z, grid_y)
       out['class_grid_labels'] = np.asarray(grid_y)
     if scorer is not None:
-      z = jax.random.normal(fd_rng, (e.frechet_samples, m.latent_dim))
+      z = gan.latents(fd_rng, e.frechet_samples)
       images = sampler(gp, stats, z, cycle(e.frechet_samples))
       hist = mode_coverage.class_histogram(logits_of(images))
       out.update(frechet_distance=np.float64(scorer(images)), class_histogram=hist,
@@ -288,6 +294,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
 RANGES = {
     'model.latent_dim': 'positive',
+    'model.latent': dcgan.LATENTS,
     'model.channels': 'positive',
     'objective.generator_loss': objectives.GENERATOR_LOSSES,
     'objective.r1_gamma': 'non_negative',

@@ -34,7 +34,7 @@ from genjax.models.var import VARTransformer
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import var as samplers
 from genjax.stage2.codes import bound_terms, code_prior_data, frechet_of, frechet_reference
-from genjax.stage2.first_stage import load_stage1
+from genjax.stage2.first_stage import STAGE1_DATA_FIELDS, load_stage1
 from genjax.training.family import Family, FamilyDef, Reporting, Training
 
 
@@ -45,6 +45,8 @@ def schema() -> ml_collections.ConfigDict:
           num_heads=4,
           num_layers=4,
           mlp_ratio=4,
+          attn_l2_norm=True,  # VAR's cosine attention with a learned per-head scale
+          drop_path=0.0,  # the last block's stochastic-depth rate; VAR's: 0.1 depth / 24
           conditional=True,  # p(tokens | y), with the null class for guidance
           class_dropout=0.1),  # VAR's: labels replaced by the null class when training
       data=dict(
@@ -52,12 +54,14 @@ def schema() -> ml_collections.ConfigDict:
           # With stage1_workdir empty, the main first trains this stage 1 into
           # <workdir>/stage1: configs/vqvae.py's variants, then --config.<field>=<value>
           # overrides, as after `--config=configs/vqvae.py:`; '': none.
-          stage1_config=''),
+          stage1_config='',
+          **STAGE1_DATA_FIELDS),  # the images stage 1 read: '' and 0 take the run's
       eval_=dict(
           test_examples=0,  # 0: the whole test set
           num_samples=64,
           samples_per_class=10,
           guidance_scales=(1.0, 2.0, 4.0),  # w of u + w (c - u): a class grid and FD each
+          guidance_ramp=False,  # w rises from 1 at the first scale to w at the last (VAR)
           top_k=0,  # 0: no top-k filtering
           top_p=1.0,  # 1.0: no nucleus filtering
           frechet_samples=1000,  # decoded samples scored against the test set; 0: none
@@ -69,7 +73,8 @@ def make_model(m: ml_collections.ConfigDict, scales, num_codes: int,
                num_classes: int) -> VARTransformer:
   return VARTransformer(scales=tuple(scales), num_codes=num_codes, dim=m.dim,
                         num_heads=m.num_heads, num_layers=m.num_layers,
-                        mlp_ratio=m.mlp_ratio,
+                        mlp_ratio=m.mlp_ratio, attn_l2_norm=m.attn_l2_norm,
+                        drop_path=m.drop_path,
                         num_classes=num_classes if m.conditional else 0)
 
 
@@ -105,8 +110,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return multiscale.next_scale_inputs(tokens, codebook, scales,
                                         tokenizer.phi_fn(frozen['params']['net']))
 
-  def token_nll(params, frozen, tokens, y):
-    logits = model.apply(params, teacher_inputs(frozen, tokens), y)
+  def token_nll(params, frozen, tokens, y, rng=None):
+    """NLL [B] of the tokens; with rng, a training pass (stochastic depth)."""
+    train = rng is not None and m.drop_path > 0
+    logits = model.apply(params, teacher_inputs(frozen, tokens), y, train=train,
+                         rngs={'dropout': rng} if train else None)
     logp = jnp.take_along_axis(jax.nn.log_softmax(logits), tokens[..., None], axis=-1)
     return -jnp.sum(logp[..., 0], axis=-1)
 
@@ -117,10 +125,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   def loss_fn(params, batch, rng, context):
     tokens = batch['codes'][:, 0]
     y = None
+    class_rng, path_rng = jax.random.split(rng)
     if num_classes:
-      drop = jax.random.bernoulli(rng, m.class_dropout, batch['label'].shape)
+      drop = jax.random.bernoulli(class_rng, m.class_dropout, batch['label'].shape)
       y = jnp.where(drop, model.null_class, batch['label'])
-    nll = token_nll(params, context.frozen, tokens, y)
+    nll = token_nll(params, context.frozen, tokens, y, path_rng)
     aux = {'nll': jnp.mean(nll), 'bits_per_token': jnp.mean(nll) / (length * math.log(2.0))}
     return jnp.mean(nll), aux
 
@@ -145,7 +154,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   def draw(params, frozen, rng, num, y, guidance):
     tokens, _, logps = samplers.sample(
         model, params, tokenizer, frozen['params'], frozen['model_state'], rng, num, y,
-        guidance=float(guidance), top_k=e.top_k, top_p=float(e.top_p), naive=naive)
+        guidance=float(guidance), top_k=e.top_k, top_p=float(e.top_p), naive=naive,
+        ramp=e.guidance_ramp)
     return tokens, logps
 
   def labels_for(num, start=0):
@@ -208,6 +218,7 @@ RANGES = {
     'model.num_heads': 'positive',
     'model.num_layers': 'positive',
     'model.mlp_ratio': 'positive',
+    'model.drop_path': 'unit_interval',
     'model.class_dropout': 'unit_interval',
     'eval.num_samples': 'positive',
     'eval.samples_per_class': 'positive',

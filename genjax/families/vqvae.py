@@ -7,7 +7,9 @@ parameter moved by the codebook loss. Every evaluation logs codebook health (tes
 perplexity and the fraction of codes used) beside the test bound in bits/dim under the
 uniform prior; the figures show reconstructions and the usage histogram. With
 model.scales the stage 1 is VAR's multi-scale residual tokenizer (one codebook, phi_k per
-scale), and its figures add the decoding of f_hat after each scale, coarse to fine.
+scale), and its figures add the decoding of f_hat after each scale, coarse to fine. With
+model.code_groups G > 1 each latent position holds G codes (van den Oord et al.'s 8x8x10 on
+CIFAR-10), read everywhere as one [h, w * G] code grid (`genjax.models.vqvae`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def schema() -> ml_collections.ConfigDict:
           num_res_blocks=2,
           downsamples=2,  # stride-2 layers: 28x28 -> 7x7 codes; 1 gives 14x14
           code_dim=64,  # D
+          code_groups=1,  # codes per position (CIFAR-10's 8x8x10: 10); grid [h, w * G]
           scales=(),  # () one code map; VAR's tokenizer: e.g. (1, 2, 3, 4, 5, 7) for 7x7
           num_codes=512,  # K
           likelihood='discretized_logistic'),  # | 'discretized_gaussian' | 'mse' (no bound)
@@ -66,6 +69,10 @@ def check_scales(config: ml_collections.ConfigDict, image_shape) -> None:
   m = config.model
   if not m.scales:
     return
+  if m.code_groups != 1:
+    raise config_lib.ConfigError(
+        f'Multi-scale tokens are one code a position, not model.code_groups='
+        f'{m.code_groups}; set --config.model.code_groups=1 with model.scales.')
   side = (image_shape[0] // 2**m.downsamples, image_shape[1] // 2**m.downsamples)
   if side[0] != side[1]:
     raise config_lib.ConfigError(f'Multi-scale tokens need a square latent, not {side}; '
@@ -75,6 +82,11 @@ def check_scales(config: ml_collections.ConfigDict, image_shape) -> None:
   except ValueError as e:
     fix = config_lib.flag_value(multiscale.default_scales(side[0]))
     raise config_lib.ConfigError(f'{e} Set --config.model.scales={fix}.') from None
+
+
+def fitted_scales(image_side: int, downsamples: int) -> tuple[int, ...]:
+  """VAR's kind of scale schedule for the latent of image_side x image_side images."""
+  return multiscale.default_scales(image_side // 2**downsamples)
 
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
@@ -161,6 +173,7 @@ RANGES = {
     'model.num_res_blocks': 'non_negative',
     'model.downsamples': 'positive',
     'model.code_dim': 'positive',
+    'model.code_groups': 'positive',
     'model.scales': 'positive_each_or_empty',
     'model.num_codes': 'positive',
     'model.likelihood': objectives.LIKELIHOODS,

@@ -13,7 +13,7 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
-from genjax.figures.grid import save, show_tiles, tile
+from genjax.figures.grid import save, show_image, show_tiles, tile
 
 PROGRESS_COLUMNS = 10
 MAX_PROGRESS_ROWS = 12
@@ -73,7 +73,7 @@ def samples_over_training(artifacts_dir: str, path: str) -> str:
   steps = [int(os.path.basename(f)[5:13]) for f in files]
   fig, ax = plt.subplots(figsize=(PROGRESS_COLUMNS * 0.55, len(rows) * 0.6 + 0.5))
   image = tile(np.concatenate(rows), PROGRESS_COLUMNS)
-  ax.imshow(image, cmap='gray', vmin=0.0, vmax=1.0, interpolation='nearest')
+  show_image(ax, image)
   h = rows[0].shape[1] + 1
   ax.set_yticks([i * h + h / 2 for i in range(len(rows))], [f'step {s}' for s in steps])
   ax.set_xticks([])

@@ -12,13 +12,15 @@ import numpy as np  # noqa: E402
 
 
 def tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
-  """[N, H, W(, 1)] images -> one [rows*(H+pad)-pad, ncols*(W+pad)-pad] array, pad = 1.0."""
+  """[N, H, W(, 1)] images -> one [rows*(H+pad)-pad, ncols*(W+pad)-pad] array, pad = 1.0;
+  colour images [N, H, W, 3] -> the same with their 3 channels last."""
   images = np.asarray(images)
-  if images.ndim == 4:
+  if images.ndim == 4 and images.shape[-1] == 1:
     images = images[..., 0]
-  n, h, w = images.shape
+  n, h, w = images.shape[:3]
   nrows = -(-n // ncols)
-  out = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad), images.dtype)
+  out = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad) + images.shape[3:],
+                images.dtype)
   for i, img in enumerate(images):
     r, c = divmod(i, ncols)
     out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = img
@@ -26,10 +28,19 @@ def tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
 
 
 def show_tiles(ax, images: np.ndarray, ncols: int, title: str = '') -> None:
-  ax.imshow(tile(images, ncols), cmap='gray', vmin=0.0, vmax=1.0, interpolation='nearest')
+  show_image(ax, tile(images, ncols))
   ax.set_axis_off()
   if title:
     ax.set_title(title)
+
+
+def show_image(ax, image: np.ndarray) -> None:
+  """A tiled [h, w] gray or [h, w, 3] colour image in [0, 1] (colour clipped to it, where
+  imshow would warn)."""
+  if image.ndim == 3:
+    ax.imshow(np.clip(image, 0.0, 1.0), interpolation='nearest')
+  else:
+    ax.imshow(image, cmap='gray', vmin=0.0, vmax=1.0, interpolation='nearest')
 
 
 def save(fig, path: str) -> str:

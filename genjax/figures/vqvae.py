@@ -44,7 +44,11 @@ def coarse_to_fine(inputs: np.ndarray, scale_means: np.ndarray, scales: np.ndarr
   for c, (images, column) in enumerate(zip(cols, titles)):
     for r in range(n):
       ax = axes[r, c]
-      ax.imshow(np.asarray(images[r])[..., 0], cmap='gray', vmin=0.0, vmax=1.0)
+      image = np.asarray(images[r])
+      if image.shape[-1] == 1:
+        ax.imshow(image[..., 0], cmap='gray', vmin=0.0, vmax=1.0)
+      else:  # colour; imshow would warn at values outside [0, 1]
+        ax.imshow(np.clip(image, 0.0, 1.0))
       ax.set_axis_off()
       if r == 0:
         ax.set_title(column, fontsize=8)

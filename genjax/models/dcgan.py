@@ -1,14 +1,27 @@
-"""DCGAN's generator and discriminator (Radford et al., 2015), sized for 28x28 images.
+"""DCGAN's generator and discriminator (Radford et al., 2016), their depth set by the image size.
 
-Generator: z -> a dense layer to (H/4)x(W/4)x2c (PyTorch's dcgan writes it as a transposed
-convolution from 1x1, the same map) -> 4x4 stride-2 transposed convolutions to H/2 and to
-H -> tanh, BatchNorm and ReLU after every hidden layer, no biases before BatchNorm.
-Discriminator: 4x4 stride-2 convolutions (H -> H/2 -> H/4) with LeakyReLU(0.2), BatchNorm
-after the second (not the first, as DCGAN), no pooling and no dense hidden layer: one
-linear map of the last feature map to a logit (a convolution as large as the map). With
-`spectral_norm` every layer of D is spectrally normalised and D drops its BatchNorm (Miyato
-et al., 2018). Weights start from N(0, 0.02), BatchNorm scales from N(1, 0.02), as the
-paper and pytorch/examples' `dcgan` do.
+Generator: z -> a dense layer to (H/2^n)x(W/2^n)x(2^(n-1) c) (PyTorch's dcgan writes it as
+a transposed convolution from 1x1, the same map) -> n stride-2 transposed convolutions,
+halving the width at each, to c at H/2 and the image's C channels at H -> tanh; BatchNorm
+and ReLU after every hidden layer, no biases before BatchNorm. n, the number of stride-2
+layers, halves the side down to 4 (`num_upsamplings`: log2(H/4) for 32 and 64) and is at
+least 2 (the 28x28 model starts at 7x7). At 64x64 with c = 128 this is the paper's Fig. 1:
+4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3 (pytorch/examples halves the
+widths, c = 64).
+Discriminator, the mirror image: n stride-2 convolutions (H -> H/2 -> ... -> H/2^n) of
+widths c, 2c, ..., 2^(n-1) c with LeakyReLU(0.2) and BatchNorm after every one but the first
+(as DCGAN), no pooling and no dense hidden layer: one linear map of the last feature map to
+a logit (a convolution as large as the map). With `spectral_norm` every layer of D is
+spectrally normalised and D drops its BatchNorm (Miyato et al., 2018). Weights start from
+N(0, 0.02), BatchNorm scales from N(1, 0.02), as the paper and pytorch/examples do.
+
+Kernels are 4x4 (pytorch/examples'), not the paper's 5x5: a 4x4 kernel at stride 2 covers
+every output pixel with the same number of taps (the kernel size is a multiple of the
+stride, so no checkerboard from uneven overlap; Odena et al., 2016), and it splits into
+four 2x2 phase convolutions (`conv_transpose.ConvTranspose4x4Stride2`) that skip the
+dilation's zeros; the layer shapes are the paper's either way.
+
+The latent is N(0, I) by default; latent='uniform' draws U(-1, 1)^d, the paper's.
 
 Class-conditional p(x|y): G reads a learned class embedding concatenated to z; D adds the
 projection term <embed(y), h> to its logit (Miyato & Koyama, 2018).
@@ -43,24 +56,53 @@ def _batch_norm(train: bool, momentum: float) -> nn.BatchNorm:
                       scale_init=_bn_scale_init)
 
 
+def num_upsamplings(side: int) -> int:
+  """The stride-2 layers for a side: halvings down to 4 (log2(side / 4) for a power of two
+  times 4), at least 2 (28 -> 7 as the 28x28 model; 8 -> 2 on the digits)."""
+  n = 0
+  while side % 2 == 0 and side // 2 >= 4:
+    side //= 2
+    n += 1
+  return max(n, 2)
+
+
+def _depth(height: int, width: int) -> int:
+  return min(num_upsamplings(height), num_upsamplings(width))
+
+
+LATENTS = ('normal', 'uniform')
+
+
+def draw_latents(rng: jax.Array, shape, latent: str = 'normal') -> jax.Array:
+  """z of `shape`: N(0, I), or U(-1, 1) as Radford et al. draw it."""
+  if latent == 'uniform':
+    return jax.random.uniform(rng, shape, minval=-1.0, maxval=1.0)
+  if latent == 'normal':
+    return jax.random.normal(rng, shape)
+  raise ValueError(f'Unknown latent {latent!r}; choose one of {LATENTS}.')
+
+
 class Generator(nn.Module):
   """z [B, latent_dim] (and labels [B]) -> images [B, H, W, C] in [-1, 1]."""
   image_shape: tuple[int, int, int]
-  channels: int = 64  # at H/2; 2x at H/4
+  channels: int = 64  # at H/2; doubled at each coarser layer
   num_classes: int = 0
   bn_momentum: float = 0.9
 
   @nn.compact
   def __call__(self, z: jax.Array, y: jax.Array | None = None, train: bool = True):
     h, w, c_out = self.image_shape
+    n = _depth(h, w)
     if self.num_classes:
       z = jnp.concatenate([z, nn.Embed(self.num_classes, z.shape[-1], embedding_init=INIT,
                                        name='class_embed')(y)], axis=-1)
-    x = nn.Dense((h // 4) * (w // 4) * 2 * self.channels, use_bias=False, kernel_init=INIT)(z)
-    x = x.reshape(z.shape[0], h // 4, w // 4, 2 * self.channels)
+    start = (h // 2**n, w // 2**n, self.channels * 2**(n - 1))
+    x = nn.Dense(start[0] * start[1] * start[2], use_bias=False, kernel_init=INIT)(z)
+    x = x.reshape((z.shape[0],) + start)
     x = nn.relu(_batch_norm(train, self.bn_momentum)(x))
-    x = ConvTranspose4x4Stride2(self.channels, use_bias=False, kernel_init=INIT)(x)
-    x = nn.relu(_batch_norm(train, self.bn_momentum)(x))
+    for i in range(n - 2, -1, -1):  # widths 2^i c, down to c at H/2
+      x = ConvTranspose4x4Stride2(self.channels * 2**i, use_bias=False, kernel_init=INIT)(x)
+      x = nn.relu(_batch_norm(train, self.bn_momentum)(x))
     return jnp.tanh(ConvTranspose4x4Stride2(c_out, kernel_init=INIT)(x))
 
 
@@ -83,10 +125,12 @@ class Discriminator(nn.Module):
                         use_bias=use_bias, kernel_init=INIT), inputs)
 
     h = nn.leaky_relu(conv(self.channels, x, use_bias=True), 0.2)
-    h = conv(2 * self.channels, h, use_bias=self.spectral_norm)
-    if not self.spectral_norm:
-      h = _batch_norm(train, self.bn_momentum)(h)
-    h = nn.leaky_relu(h, 0.2).reshape(x.shape[0], -1)
+    for i in range(1, _depth(*x.shape[1:3])):
+      h = conv(self.channels * 2**i, h, use_bias=self.spectral_norm)
+      if not self.spectral_norm:
+        h = _batch_norm(train, self.bn_momentum)(h)
+      h = nn.leaky_relu(h, 0.2)
+    h = h.reshape(x.shape[0], -1)
     logit = layer(nn.Dense(1, kernel_init=INIT), h)[:, 0]
     if self.num_classes:
       embed = nn.Embed(self.num_classes, h.shape[-1], embedding_init=INIT,
@@ -113,14 +157,20 @@ class DCGANNetworks:
 
   def __init__(self, m, image_shape, num_classes: int):
     h, w, _ = image_shape
-    if h % 4 or w % 4:
+    n = _depth(h, w)
+    if h % 2**n or w % 2**n:
       raise ConfigError(
-          f'The DCGAN halves {h}x{w} images twice; it needs sides divisible by 4 '
-          '(28x28, or 8x8 digits).')
+          f'The DCGAN halves {h}x{w} images {n} times; it needs sides divisible by {2**n} '
+          '(e.g. 28x28, 32x32, 64x64, or the 8x8 digits).')
     self.num_classes = num_classes if m.conditional else 0
     self.latent_dim = m.latent_dim
+    self.latent = m.get('latent', 'normal')  # older runs lack it
     self.generator = Generator(tuple(image_shape), m.channels, self.num_classes)
     self.discriminator = Discriminator(m.channels, self.num_classes, m.spectral_norm)
+
+  def latents(self, rng: jax.Array, num: int) -> jax.Array:
+    """num latents [num, latent_dim] from the prior this model was trained with."""
+    return draw_latents(rng, (num, self.latent_dim), self.latent)
 
 
 def make_dcgan(signature) -> DCGANNetworks:

@@ -41,7 +41,9 @@ def check_scales(scales: Sequence[int], side: int) -> tuple[int, ...]:
 
 def default_scales(side: int) -> tuple[int, ...]:
   """A schedule in VAR's spirit for a side x side latent: small steps, then the side."""
-  known = {7: (1, 2, 3, 4, 5, 7), 14: (1, 2, 3, 4, 6, 8, 10, 14), 2: (1, 2), 4: (1, 2, 4)}
+  known = {2: (1, 2), 4: (1, 2, 4), 7: (1, 2, 3, 4, 5, 7), 8: (1, 2, 3, 4, 5, 6, 8),
+           14: (1, 2, 3, 4, 6, 8, 10, 14),
+           16: (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)}  # 16: VAR's own (ImageNet 256, 16x down)
   return known.get(side, tuple(sorted({1, max(1, side // 2), side})))
 
 

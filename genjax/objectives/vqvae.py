@@ -61,7 +61,7 @@ def decoder_mean01(likelihood: str, mean: jax.Array) -> jax.Array:
 
 
 class Quantization(NamedTuple):
-  codes: jax.Array  # int32 [B, h, w], or [B, 1, L] tokens for the multi-scale tokenizer
+  codes: jax.Array  # int32 [B, h, w * G], or [B, 1, L] multi-scale tokens
   z_st: jax.Array  # the decoder's input: the quantized latent, straight through to z_e
   commitment: jax.Array  # [B], beta included
   codebook_term: jax.Array  # [B]; moves a codebook parameter and the phi_k
@@ -208,8 +208,8 @@ def make_objective(m, o, image_shape) -> VQObjective:
   """The objective (and its VQ-VAE) of a run's model and objective config sections."""
   model = VQVAE(image_shape=tuple(image_shape), channels=m.channels, res_hidden=m.res_hidden,
                 num_res_blocks=m.num_res_blocks, downsamples=m.downsamples,
-                code_dim=m.code_dim,
-                scales=tuple(int(p) for p in m.get('scales', ())))  # older runs lack it
+                code_dim=m.code_dim, code_groups=m.get('code_groups', 1),
+                scales=tuple(int(p) for p in m.get('scales', ())))  # older runs lack them
   return VQObjective(model=model, num_codes=m.num_codes, likelihood=m.likelihood,
                      beta=o.beta, codebook=o.codebook, ema_decay=o.ema_decay,
                      dead_code_threshold=o.dead_code_threshold)

@@ -27,7 +27,7 @@ class Sampler:
     if not self._calibrate:
       return g_stats
     n = self.calibration_samples
-    z = jax.random.normal(rng, (n, self.gan.latent_dim))
+    z = self.gan.latents(rng, n)
     y = (jnp.arange(n) % self.gan.num_classes) if self.gan.num_classes else None
     return self._measure(g_params, z, y)
 

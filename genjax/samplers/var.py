@@ -11,8 +11,10 @@ the same key:
 
 Classifier-free guidance (Ho & Salimans, 2022) runs the batch twice, with its labels and
 with the null class, and draws from u + w (c - u) of the two logits (w = 1: the
-conditional model; VAR ramps w with the scale, here it is constant). Top-k and top-p
-(nucleus) filtering apply after guidance.
+conditional model). w is the same at every scale, or, with `ramp`, VAR's schedule: at
+scale k of S, w_k = 1 + (w - 1) k / (S - 1), from the conditional model at the first scale
+to w at the last (VAR's t = cfg k / (S - 1) and (1 + t) c - t u, with w = 1 + cfg). Top-k
+and top-p (nucleus) filtering apply after guidance.
 """
 
 from __future__ import annotations
@@ -27,16 +29,17 @@ from genjax.samplers.logit_filters import filter_logits
 
 
 @functools.partial(jax.jit, static_argnames=('model', 'tokenizer', 'num', 'guidance',
-                                             'top_k', 'top_p', 'naive'))
+                                             'top_k', 'top_p', 'naive', 'ramp'))
 def sample(model, params, tokenizer, stage1_params, stage1_state, rng: jax.Array, num: int,
            y: jax.Array | None = None, guidance: float = 1.0, top_k: int = 0,
-           top_p: float = 1.0, naive: bool = False):
+           top_p: float = 1.0, naive: bool = False, ramp: bool = False):
   """Draws `num` token sequences [num, L], their f_hat [num, h, h, D], and each drawn
   token's log-probability under the model's conditional p(token | coarser scales, y)
   before guidance and filtering [num, L].
 
   `tokenizer` is the stage-1 `VQObjective` (its codebook and phi_k); y [num] labels or
-  None (the null class); guidance w is used when y is given and w != 1.
+  None (the null class); guidance w is used when y is given and w != 1, at every scale or,
+  with ramp, rising to it over the scales.
   """
   scales = model.scales
   side = scales[-1]
@@ -66,7 +69,8 @@ def sample(model, params, tokenizer, stage1_params, stage1_state, rng: jax.Array
                                   method='decode_scale')
     conditional = logits[:num]
     if guided:
-      logits = logits[num:] + guidance * (conditional - logits[num:])
+      w = 1.0 + (guidance - 1.0) * k / max(len(scales) - 1, 1) if ramp else guidance
+      logits = logits[num:] + w * (conditional - logits[num:])
     logits = filter_logits(logits, top_k, top_p)
     codes = jax.random.categorical(jax.random.fold_in(rng, k), logits, axis=-1)
     logp = jnp.take_along_axis(jax.nn.log_softmax(conditional, axis=-1), codes[..., None],

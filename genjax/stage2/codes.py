@@ -22,7 +22,7 @@ from genjax.data.codes import code_grid_stream
 from genjax.data.family_data import Data, DataInfo
 from genjax.evals import frechet_setup
 from genjax.objectives import vqvae as vq_objectives
-from genjax.stage2.first_stage import Stage1, load_stage1, stage1_codes
+from genjax.stage2.first_stage import Stage1, check_stage1_data, load_stage1, stage1_codes
 
 FRECHET_BATCH = 500
 
@@ -32,6 +32,7 @@ def code_prior_data(config: ml_collections.ConfigDict, process_index: int = 0,
   """The stage-1 run's training codes as the stream; its test codes with their images and
   labels as the 'test' split (the bound needs the images)."""
   stage1 = load_stage1(config.data.stage1_workdir)
+  check_stage1_data(config.data, stage1)
   grids, images = stage1_codes(stage1)
   train = code_grid_stream(grids['train'], global_batch_size=config.batch_size,
                            seed=config.seed, process_index=process_index,

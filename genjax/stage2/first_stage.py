@@ -2,9 +2,11 @@
 
 `load_stage1(workdir)` reads the run with `genjax.training.restore.load_run` and refuses,
 in one line that names the workdir and the remedy, a missing run, another family's run and
-an unfinished one, before anything compiles. `stage1_codes` encodes the run's training and
-test images once and stores the grids beside the run (`codes/step_<step>.npz`, written
-atomically), so every prior over the same checkpoint reads the same codes.
+an unfinished one, before anything compiles; `check_stage1_data` refuses a run trained on
+other images than the second stage's config names. `stage1_codes` encodes the run's
+training and test images once and stores the grids beside the run
+(`codes/step_<step>.npz`, written atomically), so every prior over the same checkpoint
+reads the same codes.
 """
 
 from __future__ import annotations
@@ -46,6 +48,25 @@ class Stage1:
   @property
   def num_codes(self) -> int:
     return self.objective.num_codes
+
+
+# The images a second stage's codes come from, as its config's data section states them
+# (a paper variant names its dataset): '' and 0 leave them to the stage-1 run; a value set
+# must be the run's.
+STAGE1_DATA_FIELDS = dict(name='', image_size=0, channels=0)
+
+
+def check_stage1_data(data, stage1: Stage1) -> None:
+  """UserError in one line when `data` (a second stage's config section) names images the
+  stage-1 run was not trained on."""
+  trained = stage1.run.config.data
+  for field, unset in STAGE1_DATA_FIELDS.items():
+    want, got = data.get(field, unset), trained.get(field, unset)
+    if unset not in (want, got) and want != got:
+      raise UserError(
+          f'data.{field}={want!r}, but the stage-1 run in {stage1.run.workdir} was trained '
+          f'with data.{field}={got!r}; name a stage-1 run of those images with '
+          f'--config.data.stage1_workdir, or set --config.data.{field}={got!r}.')
 
 
 def load_stage1(workdir: str) -> Stage1:

@@ -194,7 +194,8 @@ def test_the_stage1_a_smoke_prior_trains_first_is_a_valid_vqvae_config():
       stage1_run = code_prior_config.stage1_config(spec)
       assert stage1_run.family == 'vqvae'
       config_lib.validate(stage1_run, vqvae.FAMILY.schema(), ranges=vqvae.FAMILY.ranges)
-      vqvae.check_scales(stage1_run, (8, 8, 1))  # the smoke digits' 2x2 latent
+      side = vqvae_config.image_side(stage1_run.data)  # e.g. the smoke digits' 8
+      vqvae.check_scales(stage1_run, (side, side, 1))
   tokenizer = code_prior_config.stage1_config(var_config.get_config('smoke').data.stage1_config)
   assert tokenizer.model.scales == (1, 2) and tokenizer.model.code_dim == 32  # multiscale's
   assert tokenizer.model.num_codes == vqvae_config.get_config('smoke').model.num_codes

@@ -3,6 +3,7 @@ at sampling time, the statistics measured for averaged weights, and the conditio
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -109,3 +110,50 @@ def test_spectral_norm_replaces_the_discriminators_batch_norm():
   kernel = np.asarray(variables['params']['Conv_1']['kernel']).reshape(-1, 8)
   sigma = np.asarray(stats['SpectralNorm_1']['Conv_1/kernel/sigma'])
   np.testing.assert_allclose(sigma, np.linalg.svd(kernel, compute_uv=False)[0], rtol=1e-3)
+
+
+@pytest.mark.parametrize('side,layers', [(8, 2), (28, 2), (32, 3), (64, 4), (256, 6)])
+def test_the_depth_halves_the_side_down_to_4_and_is_at_least_two(side, layers):
+  assert dcgan.num_upsamplings(side) == layers
+
+
+def _shapes(module, *args, **kwargs):
+  """(output shape, {submodule: output shape}) of module on args, without computing."""
+  variables = jax.eval_shape(lambda: module.init(jax.random.PRNGKey(0), *args, train=False))
+  out, state = jax.eval_shape(lambda v: module.apply(
+      v, *args, train=False, capture_intermediates=True, mutable=['intermediates']),
+      variables)
+  inner = {name: s['__call__'][0].shape for name, s in state['intermediates'].items()
+           if name != '__call__'}
+  return out.shape, inner, variables['params']
+
+
+def test_the_64x64_networks_are_the_papers_figure_1_and_its_mirror():
+  # Radford et al. (2016), Fig. 1: z (100) -> 4x4x1024 -> 8x8x512 -> 16x16x256 ->
+  # 32x32x128 -> 64x64x3.
+  g = dcgan.Generator((64, 64, 3), channels=128)
+  out, inner, params = _shapes(g, jnp.zeros((2, 100)))
+  assert out == (2, 64, 64, 3)
+  assert params['Dense_0']['kernel'].shape == (100, 4 * 4 * 1024)
+  assert inner['BatchNorm_0'] == (2, 4, 4, 1024)
+  assert [inner[f'ConvTranspose4x4Stride2_{i}'] for i in range(4)] == [
+      (2, 8, 8, 512), (2, 16, 16, 256), (2, 32, 32, 128), (2, 64, 64, 3)]
+  d = dcgan.Discriminator(channels=128)
+  out, inner, params = _shapes(d, jnp.zeros((2, 64, 64, 3)))
+  assert out == (2,)
+  assert [inner[f'Conv_{i}'] for i in range(4)] == [
+      (2, 32, 32, 128), (2, 16, 16, 256), (2, 8, 8, 512), (2, 4, 4, 1024)]
+  assert params['Dense_0']['kernel'].shape == (4 * 4 * 1024, 1)
+  assert 'BatchNorm_2' in params and 'BatchNorm_3' not in params  # none after the first
+
+
+def test_sides_the_depth_cannot_halve_are_refused_in_one_line():
+  m = dict(conditional=False, latent_dim=100, channels=8, spectral_norm=False)
+  with pytest.raises(dcgan.ConfigError, match='divisible by 4'):
+    dcgan.DCGANNetworks(ml_collections.ConfigDict(m), (30, 30, 3), 0)
+
+
+def test_uniform_latents_lie_in_the_cube():
+  z = dcgan.draw_latents(jax.random.PRNGKey(0), (4096, 100), 'uniform')
+  assert float(z.min()) >= -1.0 and float(z.max()) <= 1.0
+  assert abs(float(z.mean())) < 0.01 and abs(float(z.var()) - 1 / 3) < 0.01

@@ -129,3 +129,32 @@ def test_top_k_and_top_p_keep_exactly_the_tokens_they_name():  # the sampler's f
   np.testing.assert_array_equal(kept(top_p=0.5), [[False, True, False, False]])
   np.testing.assert_array_equal(kept(top_p=0.81), [[False, True, True, True]])
   np.testing.assert_array_equal(kept(), [[True] * 4])
+
+
+def test_guidance_ramped_over_the_scales_starts_as_the_conditional_model():
+  # w_0 = 1 at the first scale: its tokens are the unguided conditional draws (same key).
+  ramped, plain = _sample(guidance=3.0, ramp=True)[0], _sample(guidance=3.0)[0]
+  np.testing.assert_array_equal(ramped[:, :1], _sample()[0][:, :1])
+  # At the last scale w_k = w: the ramp differs from constant guidance only before it.
+  assert not np.array_equal(ramped, plain)
+
+
+def _parameter_count(model, inputs_shape, y_shape):
+  shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros(inputs_shape),
+                                             jnp.zeros(y_shape, jnp.int32)))
+  return sum(int(np.prod(s.shape)) for s in jax.tree.leaves(shapes))
+
+
+def test_d16_has_vars_310m_parameters():
+  """Tian et al. (2024): VAR-d16 has 310M parameters. The official build_vae_var(depth=16)
+  has 310,283,520: per block qkv 1024 x 3072 (no bias) + q and v biases 2 x 1024 + 16
+  attention scales + proj 1024^2 + 1024 + MLP 2 x 1024 x 4096 + 4096 + 1024 + AdaLN
+  1024 x 6144 + 6144 (18,888,720 each, x16); class embedding 1001 x 1024, pos_start 1024,
+  positions 680 x 1024, scale embedding 10 x 1024, word embedding 32 x 1024 + 1024, head
+  AdaLN 1024 x 2048 + 2048, head 1024 x 4096 + 4096."""
+  scales = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)
+  model = VARTransformer(scales=scales, num_codes=4096, dim=1024, num_heads=16,
+                         num_layers=16, num_classes=1000)
+  count = _parameter_count(model, (1, ms.sequence_length(scales) - 1, 32), (1,))
+  assert abs(count / 310e6 - 1) < 0.01
+  assert count == 310_283_520
