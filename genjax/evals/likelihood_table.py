@@ -55,7 +55,10 @@ def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
                      '--config=configs/gmm.py:pixels8.')
     return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y', None
   if family == 'autoregressive':
-    if config['model']['likelihood'] != 'categorical':
+    likelihood = config['model']['likelihood']
+    if likelihood == 'logistic_mixture':
+      return test['bits_per_dim'], None, 'exact (discretised logistic mixture)', None
+    if likelihood != 'categorical':
       raise RowError(f'{workdir} models binarised pixels; its row belongs in the binarised '
                      'table (or train a 256-way one: configs/autoregressive.py:gray8).')
     return test['bits_per_dim'], None, 'exact (256-way softmax)', None
