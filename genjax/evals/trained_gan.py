@@ -28,7 +28,7 @@ class TrainedGAN:
 
   def sample(self, num: int, seed: int = 0) -> np.ndarray:
     """`num` images [num, H, W, C] in [0, 1]; a conditional generator cycles the classes."""
-    z = jax.random.normal(jax.random.PRNGKey(seed), (num, self.gan.latent_dim))
+    z = self.gan.latents(jax.random.PRNGKey(seed), num)
     y = (jnp.arange(num) % self.gan.num_classes) if self.gan.num_classes else None
     return self.sampler(self.generator_params, self.generator_stats, z, y)
 

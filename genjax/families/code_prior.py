@@ -130,7 +130,7 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
 
   return Family(
       name='code_prior',
-      signature={'model': m.to_dict(), 'code_shape': list(info.example_shape),
+      signature={'model': autoregressive.model_signature(m), 'code_shape': list(info.example_shape),
                  'num_codes': k},
       training=Training(init_params=init_params, loss_fn=loss_fn, frozen=stage1.frozen,
                         upstream=stage1.run.record()),

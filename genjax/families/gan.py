@@ -33,7 +33,7 @@ from genjax.metrics import mode_coverage
 from genjax.models import dcgan
 from genjax.objectives import gan as objectives
 from genjax.samplers.gan import Sampler
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import Family, FamilyDef, Reporting, Training, model_signature
 from genjax.training.optimizers import apply_optimizer, make_optimizer
 from genjax.training.update import ema_update
 
@@ -282,7 +282,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   return Family(
       name='gan',
-      signature={'model': m.to_dict(), 'objective': o.to_dict(),
+      signature={'model': model_signature(m, {'latent': 'normal'}), 'objective': o.to_dict(),
                  'image_shape': list(info.image_shape), 'num_classes': info.num_classes},
       training=Training(init_params=gan.init_params, init_model_state=gan.init_statistics,
                         update_fn=gan.update_fn, make_optimizer=lambda: gan.optimizer),

@@ -26,7 +26,7 @@ from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import quantizer
 from genjax.objectives import vqvae as objectives
 from genjax.objectives.vqvae import encoder, make_objective
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import Family, FamilyDef, Reporting, Training, model_signature
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -157,7 +157,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   return Family(
       name='vqvae',
-      signature={'model': m.to_dict(), 'objective': o.to_dict(),
+      signature={'model': model_signature(m, {'code_groups': 1}), 'objective': o.to_dict(),
                  'image_shape': list(info.image_shape)},
       training=Training(init_params=init_params, init_model_state=init_model_state,
                         loss_fn=loss_fn),

@@ -195,3 +195,15 @@ class FamilyDef:
 
 def to_numpy(tree) -> Any:
   return jax.tree.map(np.asarray, jax.device_get(tree))
+
+
+def model_signature(section: ml_collections.ConfigDict,
+                    added_later: Mapping[str, Any]) -> dict:
+  """`section` as a checkpoint signature, leaving out each field of `added_later` (name ->
+  the behaviour runs had before the field existed) while it holds that value: a run saved
+  before the field was added resumes, and one that sets it is told apart."""
+  signature = section.to_dict()
+  for field, before in added_later.items():
+    if signature.get(field) == before:
+      signature.pop(field)
+  return signature
