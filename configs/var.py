@@ -74,8 +74,8 @@ def _smoke(c):
 
 
 def _cpu(c):
-  # Width 64: at width 128 a step over 104 tokens is ~36 GFLOP and ran at ~1.4 steps/s
-  # beside another run on the 2 cores; width 64 runs ~4 steps/s alone.
+  # Width 64: a step at width 128 costs four times the matmul FLOPs, too slow for the
+  # 2-core run docs/results/var.md describes.
   c.model.dim = 64
   c.batch_size = 64
   c.total_epochs = 0.0
