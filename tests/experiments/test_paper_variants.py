@@ -83,3 +83,13 @@ def test_a_paper_variants_smoke_counterpart_trains_on_mock_colour_data(
   assert figures, f'{name}:{smoke} drew no figure'
   with open(os.path.join(workdir, 'config.json')) as f:
     assert json.load(f)['data']['name'] == config.data.name
+
+
+def test_the_table_of_paper_variants_counts_each_ones_parameters(tmp_path):
+  from experiments import paper_variants  # pylint: disable=g-import-not-at-top
+  table = paper_variants.rows()
+  assert len(table) == 2 + len(PAPER)
+  ddpm = next(r for r in table if 'diffusion.py:cifar10`' in r)
+  assert '| 35,746,307 |' in ddpm and '| 128 x 800,000 |' in ddpm  # Ho et al.: 35.7M
+  glow = next(r for r in table if 'glow.py:cifar10`' in r)
+  assert '| 32x32x3 |' in glow and '| 512 x 1000 epochs |' in glow

@@ -69,6 +69,7 @@ TOOLS = {
     'gan_objectives': 'tests/families/test_gan.py',
     'var_vs_raster': 'tests/families/test_var.py',
     'likelihood_table': 'test_likelihood_table.py',
+    'paper_variants': 'test_paper_variants.py',
 }
 
 # Mains whose smoke runs from the command line in their family's test, because one reads
