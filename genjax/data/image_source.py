@@ -3,14 +3,14 @@
 A source holds only what it needs to find row i (a TFDS data source, a file list, two
 photographs), so a host reads its own rows of each batch and never a whole split. The
 in-memory `ImageArrays` (genjax.data.sources) is a source too. The others' `images`
-and `labels` (`ReadOnDemand`) read every row into memory, once; only whole-split consumers (figures of the first few
-test images, the test set a Fréchet distance compares against) use them.
+and `labels` (`ReadOnDemand`) are read when sliced: a figure of the first test images
+reads those, and only a consumer of the whole split (the reference of a Fréchet
+distance) reads it all.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import os
 
 import numpy as np
@@ -64,20 +64,49 @@ class ImageSource:
 
 
 class ReadOnDemand(ImageSource):
-  """A source that holds no pixels; `images` and `labels` read the whole split once."""
-
-  @functools.cached_property
-  def _whole(self) -> tuple[np.ndarray, np.ndarray]:
-    return self.read(np.arange(len(self)), parallel_chunk=256)
+  """A source that holds no pixels: `images` and `labels` read the rows a consumer slices
+  (the first 8 test images for a figure), and the whole split only when one asks for all."""
 
   @property
-  def images(self) -> np.ndarray:
-    """Every image of the split, read once into memory."""
-    return self._whole[0]
+  def images(self) -> 'Rows':
+    return Rows(self, 0)
 
   @property
-  def labels(self) -> np.ndarray:
-    return self._whole[1]
+  def labels(self) -> 'Rows':
+    return Rows(self, 1)
+
+
+class Rows:
+  """The images (column 0) or labels (1) of a source as an array read when indexed."""
+
+  def __init__(self, source: ImageSource, column: int):
+    self._source, self._column = source, column
+    self.shape = (len(source),) + (tuple(source.image_shape) if column == 0 else ())
+    self.dtype = np.dtype(np.uint8 if column == 0 else np.int32)
+    self.ndim = len(self.shape)
+
+  def __len__(self) -> int:
+    return self.shape[0]
+
+  def __getitem__(self, key):
+    if isinstance(key, slice):
+      return self._read(np.arange(*key.indices(len(self))))
+    if np.ndim(key) == 0 and not isinstance(key, tuple):
+      return self._read(np.asarray([int(key) % len(self)]))[0]
+    if isinstance(key, tuple):  # rows first, then the rest in memory
+      return self[key[0]][(slice(None),) + key[1:]]
+    return self._read(np.asarray(key))
+
+  def _read(self, indices: np.ndarray) -> np.ndarray:
+    return self._source.read(indices, parallel_chunk=256)[self._column]
+
+  def __array__(self, dtype=None, copy=None):
+    del copy
+    whole = self[:]
+    return whole if dtype is None else whole.astype(dtype)
+
+  def astype(self, dtype) -> np.ndarray:
+    return np.asarray(self, dtype)
 
 
 class RowSubset(ReadOnDemand):

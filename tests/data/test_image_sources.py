@@ -188,3 +188,18 @@ def test_prefetched_batches_are_the_streams_even_after_a_jump_back():
     got, want = ahead.stacked(first, 3), stream.stacked(first, 3)
     np.testing.assert_array_equal(got['image'], want['image'])
     np.testing.assert_array_equal(got['label'], want['label'])
+
+
+def test_the_images_of_a_source_read_on_demand_are_read_when_sliced():
+  arrays = _arrays()
+  split, asked = _OnDemand(arrays), []
+  read_rows = split.read_rows
+  split.read_rows = lambda rows: (asked.extend(rows), read_rows(rows))[1]
+  images = split.images
+  assert images.shape == (40, 6, 6, 3) and len(images) == 40 and not asked
+  np.testing.assert_array_equal(images[:8], arrays.images[:8])
+  assert sorted(asked) == list(range(8))
+  np.testing.assert_array_equal(images[[5, 1]], arrays.images[[5, 1]])
+  np.testing.assert_array_equal(split.labels[3], arrays.labels[3])
+  np.testing.assert_array_equal(np.asarray(images), arrays.images)
+  np.testing.assert_array_equal(images.astype(np.float32), arrays.images.astype(np.float32))
