@@ -2,7 +2,6 @@
 
 import functools
 import json
-import os
 
 import jax
 import numpy as np
@@ -13,7 +12,6 @@ from genjax.config import ConfigError
 from genjax.families import autoencoder as ae_family
 from genjax.training.loop import check_family, train_and_evaluate
 from genjax.training.restore import load_run
-from tests.families import colour_runs
 from tests.families.run_config import unlocked
 
 _config = functools.partial(unlocked, ae_config)
@@ -51,14 +49,3 @@ def test_a_bernoulli_loss_with_a_linear_output_is_refused(tmp_path):
                                  'cifar10', 'cifar10_smoke'])
 def test_every_variant_validates(arg):
   check_family(ae_config.get_config(arg), ae_family.FAMILY)
-
-
-@pytest.mark.slow
-def test_the_cifar10_smoke_run_reconstructs_colour(tmp_path, monkeypatch):
-  colour_runs.use_random_cifar10(monkeypatch)
-  final = train_and_evaluate(ae_family.FAMILY, ae_config.get_config('cifar10_smoke'),
-                             str(tmp_path))
-  assert final['mse'] == pytest.approx(final['squared_error'] / (32 * 32 * 3), rel=1e-5)
-  a = colour_runs.last_artifacts(str(tmp_path))
-  assert a['recon_means'].shape == a['recon_inputs'].shape == (16, 32, 32, 3)
-  assert colour_runs.is_colour_png(os.path.join(tmp_path, 'figures', 'reconstructions.png'))

@@ -1,7 +1,7 @@
-"""The colour paper variants' smoke counterparts through the one loop, in process, on random
-colour images of their datasets' shapes: DCGAN at 64x64 (LSUN) and 32x32 (CIFAR-10), the
-VQ-VAE's 8x8x10 CIFAR-10 codes with the code prior over them, and VAR over CIFAR-10's and
-ImageNet's multi-scale tokens. Each trains, evaluates, draws colour figures and samples."""
+"""The VQ-VAE's 8x8x10 CIFAR-10 codes and the code prior over them, in process, on random
+colour images: ten codes a position, colour reconstructions and samples, and a second stage
+that refuses a stage 1 of other images. (Every colour smoke counterpart also trains end to
+end in tests/experiments/test_paper_variants.py.)"""
 
 import os
 
@@ -10,15 +10,13 @@ import numpy as np
 import pytest
 
 from configs import code_prior as code_prior_config
-from configs import gan as gan_config
 from configs import var as var_config
 from configs import vqvae as vqvae_config
 from genjax.errors import UserError
-from genjax.families import code_prior, gan, var, vqvae
+from genjax.families import code_prior, var, vqvae
 from genjax.training import restore
 from genjax.training.loop import train_and_evaluate
-from tests.families.colour_data import fake_splits
-from tests.families.colour_runs import (CIFAR10, is_colour_png, last_artifacts, last_metrics,
+from tests.families.colour_runs import (is_colour_png, last_artifacts, last_metrics,
                                         samples_of_saved_run, use_random_cifar10)
 
 pytestmark = pytest.mark.slow  # each test trains runs end to end
@@ -40,19 +38,6 @@ def _assert_figure(workdir, name):
 def _assert_samples(family_def, workdir, shape):
   samples = samples_of_saved_run(family_def, workdir, 3)
   assert samples.shape == (3, *shape) and 0.0 <= samples.min() and samples.max() <= 1.0
-
-
-@pytest.mark.parametrize('variant,name,shape', [('lsun64_smoke', 'lsun/bedroom', (64, 64, 3)),
-                                                ('cifar10_smoke',) + CIFAR10[:2]])
-def test_dcgan_trains_and_draws_colour_at_the_papers_size(
-    tmp_path, monkeypatch, variant, name, shape):
-  fake_splits(monkeypatch, name, shape, num_classes=10)
-  workdir = _train(gan.FAMILY, gan_config.get_config(variant), tmp_path)
-  a = last_artifacts(workdir)
-  assert a['samples'].shape[1:] == shape and a['interpolation'].shape[2:] == shape
-  for figure in ('samples.png', 'samples_over_training.png', 'interpolation.png'):
-    _assert_figure(workdir, figure)
-  _assert_samples(gan.FAMILY, workdir, shape)
 
 
 @pytest.fixture(scope='module')
@@ -92,22 +77,3 @@ def test_a_second_stage_refuses_a_stage_1_of_other_images(cifar_vqvae, monkeypat
   config.data.stage1_workdir = cifar_vqvae
   with pytest.raises(UserError, match="data.name='imagenet2012', but the stage-1 run"):
     var.FAMILY.data(config, 0, 1)
-
-
-@pytest.mark.parametrize('variant,name,shape,classes', [
-    ('cifar10_smoke',) + CIFAR10,
-    ('d16_smoke', 'imagenet2012', (32, 32, 3), 1000)])
-def test_var_trains_over_a_colour_tokenizer_and_draws_colour(
-    tmp_path, monkeypatch, variant, name, shape, classes):
-  fake_splits(monkeypatch, name, shape, classes)
-  config = var_config.get_config(variant)
-  tokenizer = _train(vqvae.FAMILY, vqvae_config.get_config(config.data.stage1_config),
-                     tmp_path / 'stage1')
-  config.unlock()
-  config.data.stage1_workdir = tokenizer
-  workdir = _train(var.FAMILY, config, tmp_path / 'var')
-  a = last_artifacts(workdir)
-  assert a['samples'].shape[1:] == shape and a['scale_samples'].shape[2:] == shape
-  for figure in ('samples.png', 'scale_by_scale.png'):
-    _assert_figure(workdir, figure)
-  _assert_samples(var.FAMILY, workdir, shape)

@@ -2,16 +2,12 @@
 colour smoke run."""
 
 import itertools
-import os
 
-import numpy as np
 import pytest
 
 from configs import diffusion as diffusion_config
 from genjax import config as config_lib
 from genjax.families import diffusion
-from genjax.training.loop import train_and_evaluate
-from tests.families import colour_runs
 
 VARIANTS = ['', 'smoke', 'cpu', 'mnist', 'cosine', 'v', 'x0', 'cond', 'fixedsmall', 'cifar10']
 
@@ -52,18 +48,3 @@ def test_the_cifar10_variant_is_ho_et_als_run():
   assert (o.schedule, o.timesteps, o.beta_start, o.beta_end, o.prediction, o.variance) == (
       'linear', 1000, 1e-4, 0.02, 'eps', 'fixedlarge')
   assert c.eval.final_nll_timesteps == 0 and c.eval.test_examples == 0  # exact, whole set
-
-
-@pytest.mark.slow
-def test_the_cifar10_smoke_run_trains_samples_and_draws_in_colour(tmp_path, monkeypatch):
-  colour_runs.use_random_cifar10(monkeypatch)
-  config = diffusion_config.get_config('cifar10_smoke')
-  final = train_and_evaluate(diffusion.FAMILY, config, str(tmp_path))
-  assert np.isfinite(final['bpd']) and final['bpd'] > 0  # T = 20 leaves x_T far from N(0, I)
-  a = colour_runs.last_artifacts(str(tmp_path))
-  assert a['samples'].shape == (config.eval.num_samples, 32, 32, 3)
-  assert a['forward_process'].shape[-3:] == (32, 32, 3)
-  for name in ('samples', 'ddim_samples', 'forward_process', 'progressive_generation'):
-    assert colour_runs.is_colour_png(os.path.join(tmp_path, 'figures', f'{name}.png')), name
-  samples = colour_runs.samples_of_saved_run(diffusion.FAMILY, str(tmp_path), 3)
-  assert samples.shape == (3, 32, 32, 3) and np.all((samples >= 0) & (samples <= 1))

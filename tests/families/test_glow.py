@@ -2,19 +2,15 @@
 CIFAR-10 model, and its colour smoke run."""
 
 import math
-import os
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 from configs import glow as glow_config
 from genjax.config import ConfigError
 from genjax.families import glow
 from genjax.data.family_data import DataInfo
-from genjax.training.loop import train_and_evaluate
-from tests.families import colour_runs
 from tests.families.run_config import unlocked
 
 
@@ -49,20 +45,3 @@ def test_an_additive_model_has_its_own_signature_and_an_affine_one_the_old(digit
   additive = glow.build(glow_config.get_config('smoke,additive'), digits_info)
   assert 'coupling' not in affine.signature['model']  # as runs saved before the field
   assert additive.signature['model']['coupling'] == 'additive'
-
-
-@pytest.mark.slow
-def test_the_cifar10_smoke_run_trains_samples_and_draws_in_colour(tmp_path, monkeypatch):
-  colour_runs.use_random_cifar10(monkeypatch)
-  config = glow_config.get_config('cifar10_smoke')
-  train_and_evaluate(glow.FAMILY, config, str(tmp_path))
-  test = colour_runs.last_metrics(str(tmp_path), 'test')
-  # Uniform noise images: near 8 bits/dim, the uniform density's.
-  assert test['step'] == config.total_steps and 6.0 < test['bits_per_dim'] < 12.0, test
-  a = colour_runs.last_artifacts(str(tmp_path))
-  assert a['samples'].shape[1:] == (config.eval.num_samples, 32, 32, 3)
-  assert a['reconstruction_max_abs_error'] < 1e-3
-  for name in ('samples', 'interpolations'):
-    assert colour_runs.is_colour_png(os.path.join(tmp_path, 'figures', f'{name}.png')), name
-  samples = colour_runs.samples_of_saved_run(glow.FAMILY, str(tmp_path), 3)
-  assert samples.shape == (3, 32, 32, 3) and np.all((samples >= 0) & (samples <= 1))
