@@ -120,12 +120,19 @@ def test_centre_crop_resize_takes_the_central_square():
 def test_natural_patches_never_test_on_a_trained_pixel():
   train, test = NaturalPatches('train'), NaturalPatches('test')
   assert train.image_shape == test.image_shape == (32, 32, 3) and train.num_classes == 2
-  # Every train patch ends left of the cut, every test patch starts at or right of it.
-  train_right = (train._corners[:, 2] + 32).max()  # pylint: disable=protected-access
-  test_left = test._corners[:, 2].min()  # pylint: disable=protected-access
-  assert train_right <= test_left
-  images, labels = test.read([0, len(test) - 1])
-  assert images.dtype == np.uint8 and set(labels) == {0, 1}
+  for photo in (0, 1):
+    covered = {}
+    for split in (train, test):
+      columns = np.zeros(640, bool)
+      for _, _, left in split._corners[split._corners[:, 0] == photo]:  # pylint: disable=protected-access
+        columns[left:left + 32] = True
+      covered[split.split] = columns
+    assert not (covered['train'] & covered['test']).any()
+    # Both splits reach across the picture, not one side of it.
+    for columns in covered.values():
+      assert columns[:320].any() and columns[320:].any()
+  images, labels = test.read(np.arange(20))
+  assert images.dtype == np.uint8 and set(labels) == {0, 1}  # shuffled: both photographs
   assert images.std() > 5  # photographs, not blank
 
 
