@@ -5,8 +5,8 @@
 The pipeline is what the loop reads: `TrainStream` over a source with random flips, in
 `Prefetched` (background decoding of the next calls), asked for consecutive stacked calls
 exactly as the loop asks. Sources: a folder of PNG files at CIFAR-10's shape (32x32x3)
-and at 64x64x3 (PNG is also how TFDS stores these sets' images, so decoding is the same
-work), and the natural patches the `cpu,patches` colour run reads. Consumers, timed in the
+and at 64x64x3, crops of photographs (PNG is also how TFDS stores these sets' images, so
+decoding is the same work), and the natural patches the `cpu,patches` colour run reads. Consumers, timed in the
 same interleaved repeats: the train step of configs/glow.py:cpu,patches (the colour run
 this machine can train) and of configs/diffusion.py:cifar10 (Ho et al.'s 35.7M-parameter
 U-Net at batch 128). The goal is a pipeline at least 5x what the colour run consumes.
@@ -34,16 +34,20 @@ BATCH, CALL_STEPS = 128, 10  # the loop's batch and steps_per_call for the CIFAR
 
 
 def write_folder(root: str, side: int, count: int, classes: int = 10) -> str:
-  """`count` PNG files of random-walk colour images (compressible like photographs, unlike
-  noise) in root/train/<class>/ and root/test/<class>/."""
+  """`count` PNG files of side x side crops of scikit-learn's two photographs (so that PNG
+  compresses them as it does photographs) in root/train/<class>/ and root/test/<class>/."""
   from PIL import Image  # pylint: disable=g-import-not-at-top
+  from sklearn.datasets import load_sample_images  # pylint: disable=g-import-not-at-top
+  photos = [np.asarray(p, np.uint8) for p in load_sample_images().images]
   rng = np.random.default_rng(0)
   for split, n in (('train', count), ('test', max(classes, count // 10))):
     for c in range(classes):
       os.makedirs(os.path.join(root, split, f'class{c}'), exist_ok=True)
     for i in range(n):
-      steps = rng.integers(-6, 7, (side, side, 3))
-      image = np.clip(128 + np.cumsum(np.cumsum(steps, 0), 1) // side, 0, 255).astype(np.uint8)
+      photo = photos[i % len(photos)]
+      top = rng.integers(0, photo.shape[0] - side + 1)
+      left = rng.integers(0, photo.shape[1] - side + 1)
+      image = photo[top:top + side, left:left + side]
       Image.fromarray(image).save(os.path.join(root, split, f'class{i % classes}', f'{i}.png'))
   return root
 
@@ -95,7 +99,7 @@ def consumer(config_module: str, variant: str):
 
 def main(argv=None):
   p = arguments(__doc__, repeats=3, min_time=3.0,
-                quick='smaller folders and no DDPM step, for a test of the benchmark itself')
+                quick='folders of 200 and 2,000 images and no DDPM step: a minute, not ten')
   args = p.parse_args(argv)
   env, machine = begin(__doc__, batch=BATCH, steps_per_call=CALL_STEPS)
   small, large = (200, 2000) if args.quick else (2000, 20000)
