@@ -27,7 +27,7 @@ from genjax.figures import glow as figures
 from genjax.models import glow_layers as gl
 from genjax.models.glow import Glow
 from genjax.objectives import glow as objectives
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import Family, FamilyDef, Reporting, Training, model_signature
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -134,13 +134,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     out['test_worst_image'] = np.int64(per_image.argmax())
     return out
 
-  # An affine model's signature leaves `coupling` out, as every run saved before the field
-  # existed did, so that those runs still resume and load.
-  model_signature = {k: v for k, v in m.to_dict().items()
-                     if not (k == 'coupling' and v == 'affine')}
   return Family(
       name='glow',
-      signature={'model': model_signature, 'image_shape': list(info.image_shape)},
+      # Runs saved before `coupling` existed are affine, and resume.
+      signature={'model': model_signature(m, {'coupling': 'affine'}),
+                 'image_shape': list(info.image_shape)},
       training=Training(init_params=init_params, loss_fn=loss_fn),
       reporting=Reporting(eval_fn=eval_fn,
                           eval_summary=lambda means: objectives.summary(means, num_test),
