@@ -6,9 +6,10 @@ from genjax.data import DatasetNotFoundError, load_image_dataset
 from genjax.training.checkpoint import CheckpointMismatchError
 from genjax.training.family import Family
 from genjax.training.loop import train_and_evaluate
+from genjax.trained import Scores, TrainedModel, load
 
 __version__ = '0.1.0'
 
 __all__ = ['distributions', 'ConfigError', 'base_config', 'total_steps', 'validate',
            'DatasetNotFoundError', 'load_image_dataset', 'CheckpointMismatchError', 'Family',
-           'train_and_evaluate']
+           'train_and_evaluate', 'load', 'Scores', 'TrainedModel']

@@ -15,7 +15,8 @@ import os
 # genjax/__init__.py re-exports from below.
 LAYERS = ('errors', 'commands', 'config', 'distributions', 'metrics', 'diffusion', 'figures',
           'models', 'objectives', 'samplers', 'data', 'training', 'evals', 'stage2', 'families',
-          'cli_errors', 'launch', '__init__')
+          'trained', 'cli_errors', 'launch', 'sample', 'score', 'export',
+          '__init__')
 
 # Read as source, not imported: a cycle must be reported, not crash the test's import.
 _ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'genjax')

@@ -13,7 +13,8 @@ from genjax.figures import vae as vae_figures
 from genjax.models.vae import VAE, make_model
 from genjax.objectives import vae as objectives
 from genjax.samplers import vae as samplers
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
+                                    Training)
 
 _SCATTER_EXAMPLES = 5000
 
@@ -59,15 +60,67 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       return terms
     return eval_fn
 
-  test_images = info.test_images.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
-  test_labels = info.test_images.labels[:_SCATTER_EXAMPLES]
-
-  def sample(params, rng, num_samples, context):
+  def sample(params, rng, num_samples, context, label=None):
     """Decoder means at z ~ N(0, I), [n, H, W, C] in [0, 1]; a conditional model's
-    labels cycle through the classes."""
+    labels are `label` (one, or one per sample), or cycle through the classes."""
     del context
-    y = jnp.arange(num_samples) % info.num_classes if m.conditional else None
+    y = None
+    if m.conditional:
+      y = (jnp.arange(num_samples) % info.num_classes if label is None
+           else jnp.broadcast_to(jnp.asarray(label, jnp.int32), (num_samples,)))
     return samplers.sample_prior(model, params, rng, num_samples, y)
+
+  def nll(params, batch, rng, context, k):
+    """-log p(x) bounded by the IWAE with k samples (k = 1: the ELBO)."""
+    del context
+    return -objectives.iwae_bound(model, params, batch['image'], labels(batch), rng, k)
+
+  def encode(params, batch, rng, context):
+    """The posterior q(z | x): its mean and standard deviation, [B, latent_dim] each."""
+    del rng, context
+    q = model.apply(params, jnp.asarray(batch['image']), labels(batch), method=VAE.encode)
+    return {'mean': q.mean, 'std': q.scale}
+
+  def decode(params, z, context, label=None):
+    del context
+    y = None if label is None else jnp.broadcast_to(jnp.asarray(label), (len(z),))
+    return samplers.decoder_mean(model.apply(params, jnp.asarray(z), y, method=VAE.decode))
+
+  inference = Inference(
+      sample=sample, sample_options={'label': None} if m.conditional else {},
+      likelihood=Likelihood(nll=nll, exact=False, dims=int(np.prod(info.image_shape)),
+                            options={'k': max(e.final_iwae_k, 1)},
+                            description='IWAE bound with k importance samples (k = 1: '
+                            'the ELBO)'),
+      encode=encode, decode=decode)
+  if info.test_images is None:  # built without the data (genjax.load): no figures
+    artifacts_fn = None
+  else:
+    test_images = info.test_images.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
+    test_labels = info.test_images.labels[:_SCATTER_EXAMPLES]
+    artifacts_fn = _artifacts(model, m, e, info, test_images, test_labels)
+
+  return Family(
+      name='vae',
+      signature={'model': m.to_dict(), 'image_shape': list(info.image_shape)},
+      training=Training(
+          init_params=init_params,
+          loss_fn=objectives.training_loss(train_model, m.conditional, config.objective.name,
+                                           config.objective.iwae_k)),
+      reporting=Reporting(
+          eval_fn=eval_with(e.iwae_k),
+          final_eval_fn=eval_with(e.final_iwae_k),
+          artifacts_fn=artifacts_fn,
+          render_figures=vae_figures.render_run,
+          eval_examples=e.test_examples,
+          train_eval_examples=e.train_examples),
+      inference=inference,
+  )
+
+
+def _artifacts(model, m, e, info, test_images, test_labels):
+  """The figures' arrays: samples (by class when conditional), reconstructions and
+  interpolations of test images, and the latent scatter and manifold of a 2-D latent."""
 
   def artifacts_fn(params, rng, context):
     del context
@@ -94,22 +147,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
         out['manifold'] = samplers.latent_manifold(model, params, e.manifold_grid)
     return out
 
-  return Family(
-      name='vae',
-      signature={'model': m.to_dict(), 'image_shape': list(info.image_shape)},
-      training=Training(
-          init_params=init_params,
-          loss_fn=objectives.training_loss(train_model, m.conditional, config.objective.name,
-                                           config.objective.iwae_k)),
-      reporting=Reporting(
-          eval_fn=eval_with(e.iwae_k),
-          final_eval_fn=eval_with(e.final_iwae_k),
-          artifacts_fn=artifacts_fn,
-          render_figures=vae_figures.render_run,
-          sample=sample,
-          eval_examples=e.test_examples,
-          train_eval_examples=e.train_examples),
-  )
+  return artifacts_fn
 
 
 # The enums are genjax.models.vae's ACTIVATIONS, ARCHITECTURES and LIKELIHOODS

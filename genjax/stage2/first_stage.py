@@ -12,7 +12,6 @@ reads the same codes.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 from genjax import commands
@@ -75,12 +74,7 @@ def load_stage1(workdir: str) -> Stage1:
     raise UserError('No stage-1 run named; pass --config.data.stage1_workdir=<a VQ-VAE '
                     f'workdir>, trained with {commands.VQVAE}')
   run = restore.load_run(workdir, family='vqvae', train_command=commands.VQVAE)
-  final = os.path.join(run.workdir, 'final_metrics.json')
-  done = None
-  if os.path.exists(final):
-    with open(final) as f:
-      done = json.load(f).get('step')
-  if done != run.step:
+  if not run.finished:
     raise UnfinishedRunError(
         f'The stage-1 run in {run.workdir} is unfinished (latest checkpoint at step '
         f'{run.step}, no final metrics for it); finish it by running its training command '

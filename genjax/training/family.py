@@ -11,10 +11,16 @@ names it, and nothing registers it anywhere:
   splits (`genjax.data.family_data`); images are the default (`genjax.data.image_data`).
 - `build(config, info: DataInfo) -> Family`: the model, its objective and its sampler.
 
-A `Family` is two halves. `Training` is what the compiled step runs: the initial params
+A `Family` is three parts. `Training` is what the compiled step runs: the initial params
 and model state, the objective (or a whole update), the optimiser, and the params of an
 upstream run it reads. `Reporting` is what the loop calls between steps: evaluation and
-its summary, the final evaluation, artifacts and figures, and `sample`.
+its summary, the final evaluation, artifacts and figures. `Inference` is what a trained
+model offers its user through `genjax.load`: `sample` with its options, the likelihood
+(exact or a bound), `encode`/`decode`, `complete`.
+
+`build` also runs without the data: `genjax.load` builds a trained run's family from the
+`DataInfo` the run saved (`genjax.data.info_file`), whose test images, held-out windows
+and feature arrays are empty. What only figures need of the test set is then left out.
 
 Every function a family writes has one form, with the same last argument: a
 `StepContext` holding the model state and the frozen upstream params, for the families
@@ -24,7 +30,7 @@ that keep or read them (the others ignore it):
                                          or (loss, (metrics, new_model_state))
     eval_fn(params, batch, rng, context) -> {metric: per-example values [B]}
     artifacts_fn(params, rng, context) -> {name: array}
-    sample(params, rng, num_samples, context) -> samples
+    sample(params, rng, num_samples, context, **options) -> samples
 
 What each shape of family gives the loop (each is trained and resumed by a toy family in
 tests/training/toys):
@@ -86,8 +92,6 @@ UpdateFn = Callable[[Any, Batch, jax.Array, Frozen], tuple[Any, Metrics]]
 EvalFn = Callable[[Params, Batch, jax.Array, StepContext], Metrics]
 # (params, rng, context) -> {name: array}
 ArtifactsFn = Callable[[Params, jax.Array, StepContext], dict[str, Any]]
-# (params, rng, num_samples, context) -> num_samples samples in the data's form
-SampleFn = Callable[[Params, jax.Array, int, StepContext], Any]
 OptimizerTree = Any  # optax transform, a dict of them keyed like params, or None
 
 
@@ -146,8 +150,6 @@ class Reporting:
       'artifacts' and into final_metrics.json.
     render_figures: (artifacts_npz_path, out_dir) -> [png paths]; plain NumPy/matplotlib,
       it never imports the training loop.
-    sample: draws new examples from the trained model; None for families that model no
-      distribution over their data to draw from.
   """
   eval_fn: EvalFn
   eval_summary: Callable[[dict[str, np.ndarray]], dict[str, float]] | None = None
@@ -156,7 +158,56 @@ class Reporting:
   final_eval_fn: EvalFn | None = None
   artifacts_fn: ArtifactsFn | None = None
   render_figures: Callable[[str, str], list[str]] | None = None
-  sample: SampleFn | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Likelihood:
+  """How a family scores data: -log p(x) per example in nats, exactly or as a bound.
+
+  Attributes:
+    nll: (params, batch, rng, context, **options) -> [B] nats; the batch is one the run's
+      eval split gives (`genjax.data.family_data.Data.splits`).
+    exact: True when nll is -log p(x) itself; False when it is an upper bound on it (an
+      ELBO or IWAE bound, a diffusion model's variational bound).
+    options: the keyword options nll takes, with their defaults ({'k': 1} for IWAE).
+    dims: how many dimensions one example has, for the per-dimension rate in bits.
+    unit: what a dimension is called in that rate ('dim' for images, 'char' for text).
+    description: one line on what is scored, written beside the numbers.
+  """
+  nll: Callable[..., jax.Array]
+  exact: bool
+  dims: int
+  options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  unit: str = 'dim'
+  description: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
+class Inference:
+  """What a trained model of the family offers its user (`genjax.load`); every function
+  gets the eval params (EMA where the run kept them) and the `StepContext`.
+
+  Attributes:
+    sample: (params, rng, num, context, **options) -> num new examples in the data's form
+      (images [n, H, W, C] in [0, 1]; texts as a NumPy array of strings); None for
+      families that model no distribution over their data to draw from.
+    sample_options: the keyword options sample takes, with their defaults; any other
+      option is refused. Shared names: label (an int, or one per sample), temperature,
+      top_k, steps, eta, guidance.
+    likelihood: how the family scores data; None when it does not.
+    encode: (params, batch, rng, context) -> latents, for the latent families.
+    decode: (params, latents, context) -> examples in the data's form.
+    complete: (params, rng, prompts, context, **options) -> the prompts continued, as
+      strings (text models).
+    complete_options: the keyword options complete takes, with their defaults.
+  """
+  sample: Callable[..., Any] | None = None
+  sample_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  likelihood: Likelihood | None = None
+  encode: Callable[..., Any] | None = None
+  decode: Callable[..., Any] | None = None
+  complete: Callable[..., Any] | None = None
+  complete_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,11 +220,13 @@ class Family:
       model is refused with a clear error rather than a shape mismatch.
     training: what the compiled step runs.
     reporting: what the loop calls between steps.
+    inference: what a trained model offers its user (`genjax.load`).
   """
   name: str
   signature: Mapping[str, Any]
   training: Training
   reporting: Reporting
+  inference: Inference = Inference()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,9 @@ and sampler sweeps, a second stage over a first stage's codes, a GAN's generator
 with `load_run(workdir)`. Nothing is rebuilt: no model, no optimiser. The checkpoint's
 arrays come back in the layout they were saved in, which is the layout `model.apply`
 takes, so a tool rebuilds its network from `run.signature` and applies `run.eval_params`.
+
+An exported run (`genjax.training.exported`, written by `python -m genjax.export`) reads
+the same way: a tool given its directory instead of a workdir sees the same SavedRun.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import orbax.checkpoint as ocp
 
 from genjax.commands import canonical_family, canonical_signature
 from genjax.errors import UserError
+from genjax.training import exported
 
 
 class RunNotFoundError(FileNotFoundError, UserError):
@@ -44,6 +48,7 @@ class SavedRun:
     ema_params: the EMA params, or None when the run kept none.
     model_state: BatchNorm statistics, codebook counts...; None when the run kept none.
     upstream: the run this run read its frozen params from, or None.
+    finished: whether the run had finished (its final metrics are of this step).
   """
   workdir: str
   config: ml_collections.ConfigDict
@@ -53,6 +58,7 @@ class SavedRun:
   ema_params: Any
   model_state: Any
   upstream: Mapping[str, Any] | None
+  finished: bool = False
 
   @property
   def eval_params(self):
@@ -92,6 +98,8 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
     A SavedRun whose arrays are NumPy arrays on the host.
   """
   train_command = train_command or 'the experiment main that trains it'
+  if exported.is_export(workdir):
+    return _load_export(workdir, family, train_command)
   config = read_run_config(workdir, family, train_command)
   directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
   manager = ocp.CheckpointManager(directory, item_names=('state', 'meta'))
@@ -113,4 +121,33 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
                   signature=canonical_signature(meta['signature']),
                   params=host(state['params']),
                   ema_params=host(state.get('ema_params')),
-                  model_state=host(state.get('model_state')), upstream=meta.get('upstream'))
+                  model_state=host(state.get('model_state')), upstream=meta.get('upstream'),
+                  finished=_finished_at(workdir) == int(step))
+
+
+def _finished_at(workdir: str) -> int | None:
+  """The step of the run's final metrics; None while it has none."""
+  path = os.path.join(workdir, 'final_metrics.json')
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f).get('step')
+
+
+def _load_export(directory: str, family: str, train_command: str) -> SavedRun:
+  parts = exported.read(directory)
+  config, record = ml_collections.ConfigDict(parts['config']), parts['record']
+  config.family = canonical_family(config.family)
+  if family and config.family != canonical_family(family):
+    raise WrongFamilyError(f'{directory} holds an exported {config.family!r} model, not a '
+                           f'{family} one; point at a {family} run, or train one with '
+                           f'{train_command}')
+  upstream = record.get('upstream')
+  if upstream is not None:  # the export holds its first stage in a folder of its own
+    upstream = {**upstream, 'workdir': os.path.join(os.path.abspath(directory),
+                                                    upstream['workdir'])}
+  return SavedRun(workdir=os.path.abspath(directory), config=config, step=record['step'],
+                  signature=canonical_signature(record['signature']),
+                  params=parts['params'], ema_params=None,
+                  model_state=parts['model_state'], upstream=upstream,
+                  finished=record['finished'])

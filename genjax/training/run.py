@@ -15,6 +15,7 @@ import numpy as np
 from jax.sharding import Mesh
 
 from genjax import config as config_lib
+from genjax.data import info_file
 from genjax.data.family_data import Data
 from genjax.errors import UserError
 from genjax.training import mesh as mesh_lib
@@ -80,11 +81,14 @@ class Run:
 
   def save(self, checkpointer: Checkpointer, state: TrainState, step: int,
            skipped: list[int]) -> None:
-    """Saves a checkpoint; the first save of this invocation writes config.json beside it,
-    so a run that fails before saving anything leaves the workdir as it found it."""
+    """Saves a checkpoint; the first save of this invocation writes config.json and the
+    data's description (`genjax.data.info_file`, which `genjax.load` builds the model
+    from) beside it, so a run that fails before saving anything leaves the workdir as it
+    found it."""
     if self.is_lead and not self._config_written:
       with open(os.path.join(self.workdir, 'config.json'), 'w') as f:
         f.write(self.config.to_json(indent=2))
+      info_file.write(self.data.info, self.workdir)
     self._config_written = True
     checkpointer.save(state, data_position=step, skipped_batches=skipped)
 

@@ -1,0 +1,82 @@
+"""Samples from any trained run, as a grid of images or as text, with the raw samples.
+
+    python -m genjax.sample --workdir=runs/vae --num=64 --out=samples.png
+    python -m genjax.sample --workdir=runs/cvae --label=3 --out=threes.png
+    python -m genjax.sample --workdir=runs/char_lm --num=4 --temperature=0.8 --out=s.txt
+
+--workdir takes a run's workdir or a `python -m genjax.export` directory. Options a family
+does not take (--label for an unconditional model, --temperature for a GAN) are refused
+in one line that lists the ones it does. Beside --out goes an .npz of the raw samples.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import app, flags, logging
+import numpy as np
+
+from genjax import cli_errors
+from genjax.trained import load
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'A run\'s workdir or an exported model.')
+_NUM = flags.DEFINE_integer('num', 64, 'How many samples.')
+_OUT = flags.DEFINE_string('out', 'samples.png', 'The grid (.png) or text (.txt) to write; '
+                           'the raw samples go beside it as .npz.')
+_SEED = flags.DEFINE_integer('seed', 0, 'The samples are a function of the seed.')
+_ALLOW_UNFINISHED = flags.DEFINE_bool('allow_unfinished', False, 'Sample from the latest '
+                                      'checkpoint of a run that has not finished.')
+_WEIGHTS = flags.DEFINE_enum('weights', 'ema', ['ema', 'trained'], 'EMA weights where the '
+                             'run kept them, or the trained ones.')
+_LABEL = flags.DEFINE_list('label', None, 'Class labels of a conditional model: one for '
+                           'every sample, or one per sample.')
+_TEMPERATURE = flags.DEFINE_float('temperature', None, 'Sampling temperature.')
+_TOP_K = flags.DEFINE_integer('top_k', None, 'Autoregressive models: draw from the k most '
+                              'likely values only (0: all).')
+_STEPS = flags.DEFINE_integer('steps', None, 'Diffusion: sampling steps.')
+_ETA = flags.DEFINE_float('eta', None, 'Diffusion: DDIM eta (0 deterministic, 1 DDPM).')
+_GUIDANCE = flags.DEFINE_float('guidance', None, 'Classifier-free guidance scale.')
+
+
+def sample_options() -> dict:
+  """The sampling options given on the command line, by the names families take."""
+  label = _LABEL.value
+  if label is not None:
+    label = int(label[0]) if len(label) == 1 else [int(v) for v in label]
+  given = {'label': label, 'temperature': _TEMPERATURE.value, 'top_k': _TOP_K.value,
+           'steps': _STEPS.value, 'eta': _ETA.value, 'guidance': _GUIDANCE.value}
+  return {k: v for k, v in given.items() if v is not None}
+
+
+def write(samples: np.ndarray, out: str) -> list[str]:
+  """Writes images as one grid PNG (texts as lines of a text file) and the raw .npz."""
+  os.makedirs(os.path.dirname(out) or '.', exist_ok=True)
+  raw = os.path.splitext(out)[0] + '.npz'
+  np.savez(raw, samples=samples)
+  if samples.dtype.kind in 'US':
+    with open(out, 'w') as f:
+      f.write('\n'.join(str(s) for s in samples) + '\n')
+  else:
+    import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+    from genjax.figures.grid import tile  # pylint: disable=g-import-not-at-top
+    images = np.clip(np.asarray(samples, np.float32), 0.0, 1.0)
+    columns = int(np.ceil(np.sqrt(len(images))))
+    grid = tile(images, columns)
+    plt.imsave(out, grid, cmap='gray', vmin=0.0, vmax=1.0)
+  return [out, raw]
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  logging.set_verbosity(logging.WARNING)  # Orbax logs every file it reads at INFO
+  model = load(_WORKDIR.value, allow_unfinished=_ALLOW_UNFINISHED.value,
+               weights=_WEIGHTS.value)
+  samples = model.sample(_SEED.value, _NUM.value, **sample_options())
+  for path in write(samples, _OUT.value):
+    print(path)
+
+
+if __name__ == '__main__':
+  flags.mark_flags_as_required(['workdir'])
+  cli_errors.run_tool(main)
