@@ -11,12 +11,10 @@ in one line that lists the ones it does. Beside --out goes an .npz of the raw sa
 
 from __future__ import annotations
 
-import os
-
 from absl import app, flags, logging
-import numpy as np
 
 from genjax import cli_errors
+from genjax.figures import grid
 from genjax.trained import load
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A run\'s workdir or an exported model.')
@@ -48,24 +46,6 @@ def sample_options() -> dict:
   return {k: v for k, v in given.items() if v is not None}
 
 
-def write(samples: np.ndarray, out: str) -> list[str]:
-  """Writes images as one grid PNG (texts as lines of a text file) and the raw .npz."""
-  os.makedirs(os.path.dirname(out) or '.', exist_ok=True)
-  raw = os.path.splitext(out)[0] + '.npz'
-  np.savez(raw, samples=samples)
-  if samples.dtype.kind in 'US':
-    with open(out, 'w') as f:
-      f.write('\n'.join(str(s) for s in samples) + '\n')
-  else:
-    import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-    from genjax.figures.grid import tile  # pylint: disable=g-import-not-at-top
-    images = np.clip(np.asarray(samples, np.float32), 0.0, 1.0)
-    columns = int(np.ceil(np.sqrt(len(images))))
-    grid = tile(images, columns)
-    plt.imsave(out, grid, cmap='gray', vmin=0.0, vmax=1.0)
-  return [out, raw]
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
@@ -73,7 +53,7 @@ def main(argv):
   model = load(_WORKDIR.value, allow_unfinished=_ALLOW_UNFINISHED.value,
                weights=_WEIGHTS.value)
   samples = model.sample(_SEED.value, _NUM.value, **sample_options())
-  for path in write(samples, _OUT.value):
+  for path in grid.save_samples(samples, _OUT.value):
     print(path)
 
 

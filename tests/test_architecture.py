@@ -10,8 +10,8 @@ import jax
 import numpy as np
 import pytest
 
+import genjax
 from genjax import data as data_lib
-from genjax.training.family import StepContext
 from genjax.training.loop import train_and_evaluate
 from genjax.training.restore import load_run
 from tests.conftest import REPO
@@ -59,11 +59,9 @@ def test_the_worked_example_trains_to_the_closed_form_and_resumes(tmp_path):
   used = std > 0.05
   np.testing.assert_allclose(np.exp(fitted['log_std'])[used], std[used], rtol=0.1)
 
-  info = family_def.data(run.config, 0, 1).info
-  family = family_def.build(run.config, info)
-  draws = np.asarray(family.reporting.sample(run.params, jax.random.PRNGKey(0), 4000,
-                                             StepContext()))
-  assert draws.shape == (4000, *info.example_shape)
+  model = genjax.load(workdir, family=family_def)  # the trained model, as a user reads it
+  draws = model.sample(jax.random.PRNGKey(0), 4000)
+  assert draws.shape == (4000, *model.info.example_shape)
   np.testing.assert_allclose(draws.mean(0), fitted['mean'], atol=0.05)
   assert os.path.exists(os.path.join(workdir, 'final_metrics.json'))
 

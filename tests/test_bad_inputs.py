@@ -11,6 +11,7 @@ prints the same table with the messages (results/reliability/bad_inputs.md).
 import glob
 import hashlib
 import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -78,6 +79,24 @@ CASES = [
     ('missing workdir', VAE, '--workdir is required'),
     ('bound of a vae run', ['experiments.diffusion_bound', '--workdir={W}'],
      "holds a 'vae' run, not a diffusion run"),
+    ('sample from an unfinished run', ['genjax.sample', '--workdir={U}', '--out={T}/s.png'],
+     'its latest is step 8, before the end of training. Finish the run with its training '
+     'command, or use this checkpoint with --allow_unfinished'),
+    ('sample from no run', ['genjax.sample', '--workdir={T}', '--out={T}/s.png'],
+     '{T} holds no genjax run (no config.json)'),
+    ('a label for an unconditional model', ['genjax.sample', '--workdir={W}', '--label=3',
+                                            '--out={T}/s.png'],
+     "A vae model's sample takes no label; it takes no options."),
+    ('a temperature for a model without one', ['genjax.sample', '--workdir={W}',
+                                                '--temperature=0.7', '--out={T}/s.png'],
+     "A vae model's sample takes no temperature; it takes no options."),
+    ("a bound's option of another family", ['genjax.score', '--workdir={W}', '--timesteps=4',
+                                            '--out={T}/s.json'],
+     "A vae model's score takes no timesteps; it takes k."),
+    ('an export with a file missing', ['genjax.sample', '--workdir={X}', '--out={T}/s.png'],
+     '{X}/params.safetensors is missing'),
+    ('an export with mismatched files', ['genjax.score', '--workdir={M}', '--out={T}/s.json'],
+     "names family 'gan' but config.json is a 'vae' config"),
 ]
 
 
@@ -138,6 +157,28 @@ def _finished_run(parent) -> str:
   return workdir
 
 
+def _damaged_copies(finished, parent, argv) -> dict[str, str]:
+  """The runs a case names besides {W}: {U} the run before its end (no final metrics),
+  {X} its export without the weights file, {M} its export with another family's record."""
+  from genjax.trained import export  # pylint: disable=g-import-not-at-top
+  paths = {}
+  if any('{U}' in a for a in argv):
+    paths['{U}'] = os.path.join(parent, 'unfinished')
+    shutil.copytree(finished, paths['{U}'])
+    os.remove(os.path.join(paths['{U}'], 'final_metrics.json'))
+  if any('{X}' in a for a in argv):
+    paths['{X}'] = os.path.join(parent, 'export')
+    export(finished, paths['{X}'])
+    os.remove(os.path.join(paths['{X}'], 'params.safetensors'))
+  if any('{M}' in a for a in argv):
+    paths['{M}'] = os.path.join(parent, 'mismatched')
+    export(finished, paths['{M}'])
+    record_path = os.path.join(paths['{M}'], 'model.json')
+    record = json.load(open(record_path))
+    json.dump({**record, 'family': 'gan'}, open(record_path, 'w'))
+  return paths
+
+
 def _try(argv, finished, scratch_parent):
   """Runs one case on a copy of the finished run: (exit status, stderr, placeholders,
   whether the workdir is unchanged)."""
@@ -145,7 +186,14 @@ def _try(argv, finished, scratch_parent):
   shutil.copytree(finished, workdir)
   scratch = os.path.join(scratch_parent, 'scratch')
   os.makedirs(scratch)
-  fill = lambda s: s.replace('{W}', workdir).replace('{T}', scratch)
+  others = _damaged_copies(finished, scratch_parent, argv)
+
+  def fill(s):
+    s = s.replace('{W}', workdir).replace('{T}', scratch)
+    for key, path in others.items():
+      s = s.replace(key, path)
+    return s
+
   before = _tree_digest(workdir)
   env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=2'}
   result = subprocess.run([sys.executable, '-m', *map(fill, argv)], cwd=REPO,
@@ -215,16 +263,21 @@ def test_the_closest_field_is_looked_for_beside_the_typo_then_anywhere():
 def markdown_table() -> str:
   """The table of results/reliability/bad_inputs.md: every case run as the test runs it, with its message."""
   import tempfile  # pylint: disable=g-import-not-at-top
-  rows = ['| input | command (W: a finished smoke run, T: an empty folder) | the one line '
+  rows = ['| input | command (W: a finished smoke run, T: an empty folder; U: W before its '
+          'end, X: its export without weights, M: its export with another family\'s record) '
+          '| the one line '
           '| exit | workdir unchanged |', '|---|---|---|---|---|']
   with tempfile.TemporaryDirectory() as tmp:
     finished = _finished_run(tmp)
     for i, (case, argv, _) in enumerate(CASES + FIELD_CASES):
       status, stderr, fill, untouched = _try(argv, finished, os.path.join(tmp, str(i)))
       line = stderr.strip().splitlines()[-1]
-      for path, name in ((fill('{W}'), 'W'), (fill('{T}'), 'T')):
-        line = line.replace(path, name)
-      command = ' '.join(['python -m', *argv]).replace('{W}', 'W').replace('{T}', 'T')
+      for name in 'WTUXM':
+        if fill('{' + name + '}') != '{' + name + '}':
+          line = line.replace(fill('{' + name + '}'), name)
+      command = ' '.join(['python -m', *argv])
+      for name in 'WTUXM':
+        command = command.replace('{' + name + '}', name)
       rows.append(f'| {case} | `{command}` | {line.replace("|", chr(92) + "|")} | {status} | '
                   f'{"yes" if untouched else "NO"} |')
   return '\n'.join(rows)

@@ -48,3 +48,19 @@ def save(fig, path: str) -> str:
   fig.savefig(path, dpi=110, bbox_inches='tight')
   plt.close(fig)
   return path
+
+
+def save_samples(samples: np.ndarray, out: str) -> list[str]:
+  """Images as one grid PNG at their own resolution (texts as the lines of a text file),
+  and the raw samples beside it as .npz; returns both paths."""
+  os.makedirs(os.path.dirname(out) or '.', exist_ok=True)
+  raw = os.path.splitext(out)[0] + '.npz'
+  np.savez(raw, samples=samples)
+  if samples.dtype.kind in 'US':
+    with open(out, 'w') as f:
+      f.write('\n'.join(str(s) for s in samples) + '\n')
+  else:
+    images = np.clip(np.asarray(samples, np.float32), 0.0, 1.0)
+    plt.imsave(out, tile(images, int(np.ceil(np.sqrt(len(images))))), cmap='gray',
+               vmin=0.0, vmax=1.0)
+  return [out, raw]

@@ -34,7 +34,8 @@ def family_def(name: str) -> FamilyDef:
   return module.FAMILY
 
 
-def load(path: str, *, allow_unfinished: bool = False, weights: str = 'ema') -> TrainedModel:
+def load(path: str, *, allow_unfinished: bool = False, weights: str = 'ema',
+         family: FamilyDef | None = None) -> TrainedModel:
   """The trained model in `path`: a run's workdir or a `python -m genjax.export` directory.
 
   Args:
@@ -43,6 +44,8 @@ def load(path: str, *, allow_unfinished: bool = False, weights: str = 'ema') -> 
       without it such a run is refused, naming its step.
     weights: 'ema' uses the EMA weights where the run kept them; 'trained' the trained
       ones.
+    family: the run's family when it is defined outside `genjax.families` (a FamilyDef of
+      one's own); by default the one the run's config names.
   """
   run = restore.load_run(path)
   if not run.finished and not allow_unfinished:
@@ -53,7 +56,9 @@ def load(path: str, *, allow_unfinished: bool = False, weights: str = 'ema') -> 
   if weights not in ('ema', 'trained'):
     raise UserError(f"weights={weights!r}; choose 'ema' or 'trained'.")
   config = run.config
-  definition = family_def(config.family)
+  definition = family if family is not None else family_def(config.family)
+  if definition.name != config.family:
+    raise UserError(f'{path} holds a {config.family!r} run, not a {definition.name!r} one.')
   if run.upstream is not None and 'stage1_workdir' in config.get('data', {}):
     # The first stage is where the run's record says it was read from (an export holds
     # it beside its own weights), whatever the config's path was relative to.
@@ -64,10 +69,10 @@ def load(path: str, *, allow_unfinished: bool = False, weights: str = 'ema') -> 
     logger.info('%s holds no data description (a run saved by an older genjax); reading '
                 'its data once to rebuild the model.', path)
     info = definition.data(config, 0, 1).info
-  family = definition.build(config, info)
+  built = definition.build(config, info)
   params = run.eval_params if weights == 'ema' else run.params
   return TrainedModel(family=config.family, config=config, step=run.step,
                       finished=run.finished, path=run.workdir, info=info, params=params,
                       context=StepContext(model_state=run.model_state,
-                                          frozen=family.training.frozen),
-                      inference=family.inference, family_def=definition)
+                                          frozen=built.training.frozen),
+                      inference=built.inference, family_def=definition)

@@ -43,7 +43,8 @@ def is_export(directory: str) -> bool:
 def _flatten(tree) -> tuple[dict[str, np.ndarray], list[str]]:
   """({'a/b': array}, paths of empty dicts) of a nested dict of arrays."""
   flat = traverse_util.flatten_dict(tree, keep_empty_nodes=True, sep='/')
-  arrays = {k: np.ascontiguousarray(np.asarray(v)) for k, v in flat.items()
+  # np.array copies into C order and, unlike np.ascontiguousarray, keeps scalars 0-d.
+  arrays = {k: np.array(v, order='C') for k, v in flat.items()
             if v is not traverse_util.empty_node}
   empty = [k for k, v in flat.items() if v is traverse_util.empty_node]
   return arrays, empty

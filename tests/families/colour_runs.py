@@ -7,12 +7,10 @@ import glob
 import json
 import os
 
-import jax
 import matplotlib.image
 import numpy as np
 
-from genjax.training.family import StepContext
-from genjax.training.restore import load_run
+import genjax
 from tests.families.colour_data import fake_splits
 
 CIFAR10 = ('cifar10', (32, 32, 3), 10)  # fake_splits' name, image shape and classes
@@ -41,11 +39,6 @@ def is_colour_png(path: str) -> bool:
   return bool(np.abs(rgb[..., 0] - rgb[..., 1]).max() > 0.05)
 
 
-def samples_of_saved_run(family_def, workdir: str, num: int) -> np.ndarray:
-  """`Reporting.sample` of the run saved in workdir, rebuilt from its config."""
-  run = load_run(workdir)
-  data = family_def.data(run.config, 0, 1)
-  family = family_def.build(run.config, data.info)
-  context = StepContext(model_state=run.model_state, frozen=family.training.frozen)
-  return np.asarray(family.reporting.sample(run.eval_params, jax.random.PRNGKey(0), num,
-                                            context))
+def samples_of_saved_run(workdir: str, num: int) -> np.ndarray:
+  """Samples of the run saved in workdir, as `genjax.load` draws them."""
+  return genjax.load(workdir).sample(0, num)
