@@ -10,3 +10,8 @@ its traceback.
 
 class UserError(Exception):
   """An error in what the user asked for; the message says how to fix it."""
+
+
+class OptionError(ValueError, UserError):
+  """A sampling or scoring option outside what the model takes (a label beyond its
+  classes, more sampling steps than timesteps)."""

@@ -2,6 +2,11 @@
 
 Evaluation reports the per-image reconstruction error that the PCA family reports
 (`genjax.objectives.reconstruction`), so the two are compared by the same numbers.
+
+What a trained autoencoder offers (`genjax.load`): `encode` (images -> codes) and `decode`
+(codes -> images). It is not a generative model: its codes have no prior to draw from and
+its decoder no density over images, so it offers no sampler and no likelihood (the
+Bernoulli loss is -log p(x | x's own code), a reconstruction error, not -log p(x)).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from genjax.data.image_data import image_data
 from genjax.figures import reconstruction as figures
 from genjax.models.autoencoder import ACTIVATIONS, ARCHITECTURES, OUTPUTS, Autoencoder
 from genjax.objectives import reconstruction as objectives
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import Family, FamilyDef, Inference, Reporting, Training
 
 _SCATTER_EXAMPLES = 5000
 _RECONSTRUCTIONS = 16
@@ -48,6 +53,38 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     del rng, context
     return objectives.autoencoder_terms(model, params, batch['image'], loss)
 
+  def encode(params, batch, rng, context):
+    """The codes [B, code_size] of a batch's images."""
+    del rng, context
+    return model.apply(params, jnp.asarray(batch['image']), method=Autoencoder.encode)
+
+  def decode(params, codes, context):
+    """Codes [n, code_size] -> images [n, H, W, C], clipped to [0, 1] as the data's images
+    are (a linear output can leave it)."""
+    del context
+    return jnp.clip(model.apply(params, jnp.asarray(codes), method=Autoencoder.decode),
+                    0.0, 1.0)
+
+  if info.test_images is None:  # built without the data (genjax.load): no figures
+    artifacts_fn = None
+  else:
+    artifacts_fn = _artifacts(model, m, info)
+
+  return Family(
+      name='autoencoder',
+      signature={'model': m.to_dict(), 'objective': config.objective.to_dict(),
+                 'image_shape': list(info.image_shape)},
+      training=Training(init_params=init_params,
+                        loss_fn=objectives.autoencoder_loss(model, loss)),
+      reporting=Reporting(
+          eval_fn=eval_fn, final_eval_fn=eval_fn,  # the final metrics hold the test error
+          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
+          eval_examples=config.eval.test_examples,
+          train_eval_examples=config.eval.train_examples),
+      inference=Inference(encode=encode, decode=decode))
+
+
+def _artifacts(model, m, info):
   test_images = info.test_images.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
 
   def artifacts_fn(params, rng, context):
@@ -61,17 +98,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       out['latent_labels'] = info.test_images.labels[:_SCATTER_EXAMPLES]
     return out
 
-  return Family(
-      name='autoencoder',
-      signature={'model': m.to_dict(), 'objective': config.objective.to_dict(),
-                 'image_shape': list(info.image_shape)},
-      training=Training(init_params=init_params,
-                        loss_fn=objectives.autoencoder_loss(model, loss)),
-      reporting=Reporting(
-          eval_fn=eval_fn, final_eval_fn=eval_fn,  # the final metrics hold the test error
-          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
-          eval_examples=config.eval.test_examples,
-          train_eval_examples=config.eval.train_examples))
+  return artifacts_fn
 
 
 # The enums are genjax.models.autoencoder's and genjax.objectives.reconstruction's.

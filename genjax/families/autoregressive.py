@@ -4,7 +4,9 @@ config.model.architecture picks the network: 'pixelcnn' (masked convolutions),
 'gated_pixelcnn' (vertical and horizontal gated stacks), 'transformer' (causal
 self-attention over the raster sequence) or 'lstm'. All share the heads (Bernoulli for
 binarised pixels, 256-way softmax for 8-bit ones), the objective (exact NLL, reported in
-nats per image and bits/dim) and the samplers (jit + lax.scan over positions).
+nats per image and bits/dim) and the samplers (jit + lax.scan over positions). A trained
+model (`genjax.load`) samples with a temperature and top-k filtering where its head has a
+softmax to reshape, and a label when it is class-conditional, and scores -log p(x) exactly.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from genjax.models import pixels
 from genjax.models.autoregressive import ARCHITECTURES, make_model
 from genjax.objectives import autoregressive as objectives
 from genjax.samplers import autoregressive as samplers
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
+                                    Training)
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -105,18 +108,68 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     del rng, context
     return objectives.nll_terms(model, params, batch['image'], labels(batch))
 
+  def nll(params, batch, rng, context):
+    """-log p(x) of the pixel values, exactly (the eval's nll: bits/dim over H * W * C)."""
+    del rng, context
+    return objectives.nll_terms(model, params, batch['image'], labels(batch))['nll']
+
+  def sample(params, rng, num_samples, context, label=None, temperature=1.0, top_k=0):
+    """Images drawn pixel by pixel (sub-pixel by sub-pixel in colour), [n, H, W, C]; a
+    conditional model's labels are `label` (one, or one per sample), or cycle through the
+    classes. `temperature` divides the logits and `top_k` > 0 draws from the k most
+    probable values only (`sample_options`: which of them a head takes)."""
+    del context
+    y = None
+    if m.conditional:
+      y = (jnp.arange(num_samples) % info.num_classes if label is None
+           else jnp.broadcast_to(jnp.asarray(label, jnp.int32), (num_samples,)))
+    return samplers.sample(model, params, rng, image_shape, num_samples, y, naive=naive,
+                           temperature=float(temperature), top_k=int(top_k))[0]
+
+  inference = Inference(
+      sample=sample, sample_options=sample_options(m),
+      likelihood=Likelihood(nll=nll, exact=True, dims=int(np.prod(image_shape)),
+                            description='exact -log p(x) of the discrete pixel values, by '
+                            'the chain rule' + (', given the label' if m.conditional else '')))
+  if info.test_images is None:  # built without the data (genjax.load): no figures
+    artifacts_fn = None
+  else:
+    artifacts_fn = _artifacts(model, m, e, info, config.seed, naive)
+
+  return Family(
+      name='autoregressive',
+      signature={'model': model_signature(m), 'image_shape': list(image_shape)},
+      training=Training(init_params=init_params,
+                        loss_fn=objectives.nll_loss(model, m.conditional)),
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
+                          render_figures=figures.render_run,
+                          eval_examples=e.test_examples,
+                          train_eval_examples=e.train_examples),
+      inference=inference,
+  )
+
+
+def sample_options(m: ml_collections.ConfigDict) -> dict:
+  """The options `sample` honours, at the defaults that draw as the figures do: label for
+  a conditional model; temperature for a softmax or Bernoulli head; top_k for a softmax
+  over several values (the logistic mixture is drawn from as it is)."""
+  options = {'label': None} if m.conditional else {}
+  if m.likelihood != pixels.MIXTURE:
+    options['temperature'] = 1.0
+    if m.likelihood != 'bernoulli':
+      options['top_k'] = 0
+  return options
+
+
+def _artifacts(model, m, e, info, seed, naive):
+  """The figures' arrays: samples (a class grid when conditional) with their NLL, and test
+  images completed from their top half."""
+  image_shape = tuple(info.image_shape)
   test_images = info.test_images.images[:e.num_completions].astype(np.float32) / 255.0
   if m.likelihood == 'bernoulli':
-    test_images = binarize_static(test_images, config.seed)
+    test_images = binarize_static(test_images, seed)
   test_labels = info.test_images.labels[:e.num_completions]
   given_rows = image_shape[0] // 2
-
-  def sample(params, rng, num_samples, context):
-    """Images drawn pixel by pixel (sub-pixel by sub-pixel in colour), [n, H, W, C]; a
-    conditional model's labels cycle through the classes."""
-    del context
-    y = jnp.arange(num_samples) % info.num_classes if m.conditional else None
-    return samplers.sample(model, params, rng, image_shape, num_samples, y, naive=naive)[0]
 
   def artifacts_fn(params, rng, context):
     del context
@@ -141,16 +194,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       out['completion_rows'] = np.int32(given_rows)
     return out
 
-  return Family(
-      name='autoregressive',
-      signature={'model': model_signature(m), 'image_shape': list(image_shape)},
-      training=Training(init_params=init_params,
-                        loss_fn=objectives.nll_loss(model, m.conditional)),
-      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
-                          render_figures=figures.render_run, sample=sample,
-                          eval_examples=e.test_examples,
-                          train_eval_examples=e.train_examples),
-  )
+  return artifacts_fn
 
 
 RANGES = {

@@ -12,7 +12,10 @@ from x_1..x_T, every target with at least one character of context). Bits per ch
 are per window, averaged over fixed non-overlapping held-out windows, with the standard
 error over windows. Samples continue prompts with the KV-cached sampler (or the naive one,
 eval.sampler) at each of eval.temperatures, with top-k filtering when eval.top_k > 0; their
-recorded log-probs are the model's own (temperature 1, unfiltered).
+recorded log-probs are the model's own (temperature 1, unfiltered). A trained model
+(`genjax.load`) draws windows and completes prompts with the same sampler (options
+temperature and top_k), and scores held-out windows exactly, in bits per character; its
+vocabulary is the one the run saved (`genjax.data.info_file`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ from genjax.models.autoregressive import make_model
 from genjax.objectives.autoregressive import pixel_log_probs
 from genjax.samplers import autoregressive as samplers
 from genjax.data.family_data import Data, DataInfo
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.errors import UserError
+from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
+                                    Training)
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -145,27 +150,61 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
     bits = -jnp.mean(char_log_probs(model, params, batch['tokens']), axis=1) / math.log(2.0)
     return {'bits_per_char': bits, 'bits_per_char_squared': jnp.square(bits)}
 
-  given, lengths = prompt_canvas(vocab, e.prompts, window)
+  def nll(params, batch, rng, context):
+    """-log p(window) [B] in nats, exactly: the eval's bits/char times T ln 2."""
+    del rng, context
+    return -jnp.sum(char_log_probs(model, params, batch['tokens']), axis=1)
 
-  def sample(params, rng, num_samples, context):
-    """Whole windows of text drawn from scratch at temperature 1, as strings."""
+  def continue_prompts(params, rng, prompts, temperature, top_k):
+    """Windows [P, T] of ids, each prompt continued to the window, and their log-probs."""
+    given, lengths = prompt_canvas(vocab, prompts, window)
+    canvas, logp = samplers.sample(model, params, rng, shape, len(prompts), None, given,
+                                   lengths, naive, temperature=float(temperature),
+                                   top_k=int(top_k))
+    return np.asarray(pixels.codes_from_canvas(canvas, len(vocab)))[:, 0], np.asarray(logp)
+
+  def sample(params, rng, num_samples, context, temperature=1.0, top_k=0):
+    """Whole windows of text drawn from scratch, as strings; the logits divided by
+    `temperature`, and with `top_k` > 0 only the k most probable characters drawn."""
     del context
-    canvas, _ = samplers.sample(model, params, rng, shape, num_samples, naive=naive)
+    canvas, _ = samplers.sample(model, params, rng, shape, num_samples, naive=naive,
+                                temperature=float(temperature), top_k=int(top_k))
     tokens = np.asarray(pixels.codes_from_canvas(canvas, len(vocab)))[:, 0]
     return np.asarray([vocab.decode(row) for row in tokens])
+
+  def complete(params, rng, prompts, context, temperature=1.0, top_k=0):
+    """Each prompt continued to the window's T characters, as strings (the prompt as
+    given, then the drawn characters); characters outside the vocabulary are read as its
+    unknown symbol."""
+    del context
+    prompts = list(prompts)
+    longest = max((len(p) for p in prompts), default=0)
+    if longest >= window:
+      raise UserError(f'A prompt of {longest} characters leaves nothing to complete in '
+                      f'this model\'s window of {window}; give prompts shorter than {window}.')
+    if not prompts:
+      return []
+    tokens, _ = continue_prompts(params, rng, prompts, temperature, top_k)
+    return [p + vocab.decode(row[len(p):]) for p, row in zip(prompts, tokens)]
+
+  inference = Inference(
+      sample=sample, sample_options={'temperature': 1.0, 'top_k': 0},
+      likelihood=Likelihood(nll=nll, exact=True, dims=window, unit='char',
+                            description=f'exact -log p of a window of {window} characters, '
+                            'the first predicted from the start token alone'),
+      complete=complete, complete_options={'temperature': 1.0, 'top_k': 0})
 
   def artifacts_fn(params, rng, context):
     del context
     texts, logps = [], []
     for i, t in enumerate(e.temperatures):
-      canvas, logp = samplers.sample(model, params, jax.random.fold_in(rng, i), shape,
-                                     len(e.prompts), None, given, lengths, naive,
-                                     temperature=float(t), top_k=e.top_k)
-      tokens = np.asarray(pixels.codes_from_canvas(canvas, len(vocab)))[:, 0]
+      tokens, logp = continue_prompts(params, jax.random.fold_in(rng, i), e.prompts, t,
+                                      e.top_k)
       texts.append([vocab.decode(row) for row in tokens])
-      logps.append(np.asarray(logp))
+      logps.append(logp)
     logps = np.stack(logps)  # [temperatures, prompts, T]
-    drawn = np.arange(window) >= np.asarray(lengths)  # [prompts, T]: positions sampled
+    lengths = np.asarray([[len(p)] for p in e.prompts])
+    drawn = np.arange(window) >= lengths  # [prompts, T]: positions sampled
     return {'temperatures': np.asarray(e.temperatures, np.float64),
             'top_k': np.full(len(e.temperatures), e.top_k, np.int64),
             'prompts': np.asarray(e.prompts),
@@ -180,7 +219,8 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
       reporting=Reporting(eval_fn=eval_fn,
                           eval_summary=lambda means: bits_summary(means, num_windows),
                           artifacts_fn=artifacts_fn, render_figures=figures.render_run,
-                          sample=sample, eval_examples=e.test_examples),
+                          eval_examples=e.test_examples),
+      inference=inference,
   )
 
 

@@ -2,6 +2,10 @@
 
 Its purpose is the feature space of genjax's offline Fréchet distance: train it once
 (configs/classifier.py), then `genjax.evals.classifier_features` reads the run.
+
+It models p(label | image), no distribution over images: a trained classifier offers
+nothing to sample, score or encode through `genjax.load` (its `Inference` is empty); the
+Fréchet features are read with `genjax.evals.classifier_features`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from genjax import config as config_lib
 from genjax.data.image_data import image_data
 from genjax.figures import classifier as classifier_figures
 from genjax.models.classifier import cross_entropy, make_model
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import Family, FamilyDef, Inference, Reporting, Training
 
 _CONFUSION_EXAMPLES = 10000
 
@@ -47,6 +51,24 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return {'nll': cross_entropy(logits, batch['label']),
             'accuracy': (jnp.argmax(logits, -1) == batch['label']).astype(jnp.float32)}
 
+  if info.test_images is None:  # built without the data (genjax.load): no figures
+    artifacts_fn = None
+  else:
+    artifacts_fn = _artifacts(model, info)
+
+  return Family(
+      name='classifier',
+      signature={'model': config.model.to_dict(), 'image_shape': list(info.image_shape),
+                 'num_classes': info.num_classes},
+      training=Training(init_params=init_params, loss_fn=loss_fn),
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
+                          render_figures=classifier_figures.render_run,
+                          eval_examples=config.eval.test_examples,
+                          train_eval_examples=config.eval.train_examples),
+      inference=Inference())  # p(label | image) only: nothing to sample or score
+
+
+def _artifacts(model, info):
   test_images = info.test_images.images[:_CONFUSION_EXAMPLES].astype(np.float32) / 255.0
   test_labels = info.test_images.labels[:_CONFUSION_EXAMPLES]
   predict = jax.jit(lambda p, x: jnp.argmax(model.apply(p, x), -1))
@@ -61,15 +83,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return {'confusion': confusion, 'examples': test_images[:32],
             'example_labels': test_labels[:32], 'example_predictions': pred[:32]}
 
-  return Family(
-      name='classifier',
-      signature={'model': config.model.to_dict(), 'image_shape': list(info.image_shape),
-                 'num_classes': info.num_classes},
-      training=Training(init_params=init_params, loss_fn=loss_fn),
-      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
-                          render_figures=classifier_figures.render_run,
-                          eval_examples=config.eval.test_examples,
-                          train_eval_examples=config.eval.train_examples))
+  return artifacts_fn
 
 
 RANGES = {

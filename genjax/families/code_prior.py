@@ -7,7 +7,9 @@ stage-1 params are `frozen`: a jit argument of the eval step, never updated, nev
 into the program. Evaluation reports the prior's exact code NLL (nats per image, bits per
 code) and the full bound -log p(x) <= -log p(x | z_q(x)) - log p_prior(z_q(x)) in bits/dim
 beside the uniform prior's. Samples come from the prior's cached sampler and are decoded by
-stage 1 (the decoder's mean), scored by the offline Fréchet distance beside its floor.
+stage 1 (the decoder's mean), scored by the offline Fréchet distance beside its floor. A
+trained prior (`genjax.load`) samples decoded images (options temperature, top_k, and label
+when conditional) and scores images by that bound in nats.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from genjax.models.autoregressive import make_model
 from genjax.objectives import autoregressive as ar_objectives
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import autoregressive as samplers
-from genjax.stage2.codes import bound_terms, code_prior_data, frechet_of, frechet_reference
+from genjax.stage2.codes import (bound_nats, bound_terms, code_prior_data, frechet_of,
+                                 frechet_reference, with_codes)
 from genjax.stage2.first_stage import STAGE1_DATA_FIELDS, load_stage1
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
+                                    Training)
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -53,16 +57,20 @@ def schema() -> ml_collections.ConfigDict:
           sampler='fast'))  # 'fast' | 'naive' (full network per code; reference)
 
 
-def check_config(config: ml_collections.ConfigDict) -> None:
+def check_config(config: ml_collections.ConfigDict, frechet: bool = True) -> None:
+  """Refuses a config it cannot train; `frechet=False` (built without the data, for
+  `genjax.load`) leaves the Fréchet distance's classifier unchecked: nothing scores it."""
   if config.model.likelihood != 'codes':
     raise config_lib.ConfigError("A prior over codes has K-way code tokens; set "
                                  "--config.model.likelihood=codes.")
-  frechet_setup.check(config.eval)
+  if frechet:
+    frechet_setup.check(config.eval)
 
 
 def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   m, e = config.model, config.eval
-  check_config(config)
+  with_data = info.test_images is not None  # False: genjax.load, without the data
+  check_config(config, frechet=with_data)
   stage1 = load_stage1(config.data.stage1_workdir)
   k = stage1.num_codes
   num_classes = info.num_classes if m.conditional else 0
@@ -84,11 +92,20 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   def loss_fn(params, batch, rng, context):
     return prior_loss(params, as_model_batch(batch), rng, context)
 
+  def prior_nll(params, batch):
+    canvas = pixels.canvas_from_codes(batch['codes'], k)
+    return ar_objectives.nll_terms(model, params, canvas, labels(batch))['nll']
+
   def eval_fn(params, batch, rng, context):
     del rng
-    prior = ar_objectives.nll_terms(model, params, as_model_batch(batch)['image'],
-                                    labels(batch))
-    return bound_terms(decoder, context.frozen, batch, prior['nll'])
+    return bound_terms(decoder, context.frozen, batch, prior_nll(params, batch))
+
+  def nll(params, batch, rng, context):
+    """-log p(x | z_q(x)) - log p_prior(z_q(x)) [B] nats: the eval's bound_bits_per_dim
+    times H * W * C ln 2."""
+    del rng
+    batch = with_codes(decoder, context.frozen, batch)
+    return bound_nats(decoder, context.frozen, batch, prior_nll(params, batch))
 
   scorer, floor_images = frechet_reference(e, info, stage1, config.seed)
 
@@ -96,15 +113,30 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
       decoder.likelihood, decoder.decode_codes(frozen['params'], frozen['model_state'],
                                                codes)[0]))
 
-  def draw(params, frozen, rng, num, y):
-    canvas, logps = samplers.sample(model, params, rng, grid_shape, num, y, naive=naive)
+  def draw(params, frozen, rng, num, y, temperature=1.0, top_k=0):
+    canvas, logps = samplers.sample(model, params, rng, grid_shape, num, y, naive=naive,
+                                    temperature=float(temperature), top_k=int(top_k))
     return np.asarray(decode(frozen, pixels.codes_from_canvas(canvas, k))), logps
 
-  def sample(params, rng, num_samples, context):
+  def sample(params, rng, num_samples, context, label=None, temperature=1.0, top_k=0):
     """Code grids drawn from the prior, decoded by stage 1: images [n, H, W, C] in [0, 1];
-    a conditional prior's labels cycle through the classes."""
-    y = (jnp.arange(num_samples) % info.num_classes) if m.conditional else None
-    return draw(params, context.frozen, rng, num_samples, y)[0]
+    a conditional prior's labels are `label` (one, or one per sample), or cycle through
+    the classes. The codes are drawn from the logits divided by `temperature`, and with
+    `top_k` > 0 from the k most probable codes only."""
+    y = None
+    if m.conditional:
+      y = (jnp.arange(num_samples) % info.num_classes if label is None
+           else jnp.broadcast_to(jnp.asarray(label, jnp.int32), (num_samples,)))
+    return draw(params, context.frozen, rng, num_samples, y, temperature, top_k)[0]
+
+  sample_options = {'label': None} if m.conditional else {}
+  inference = Inference(
+      sample=sample, sample_options={**sample_options, 'temperature': 1.0, 'top_k': 0},
+      likelihood=Likelihood(
+          nll=nll, exact=False, dims=int(np.prod(decoder.model.image_shape)),
+          description="-log p(x | z_q(x)) - log p_prior(z_q(x)): stage 1's reconstruction "
+          "NLL at the image's codes plus the prior's exact NLL of them"
+          + (', given the label' if m.conditional else '')))
 
   def artifacts_fn(params, rng, context):
     frozen = context.frozen
@@ -134,9 +166,9 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
                  'num_codes': k},
       training=Training(init_params=init_params, loss_fn=loss_fn, frozen=stage1.frozen,
                         upstream=stage1.run.record()),
-      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
-                          render_figures=figures.render_run, sample=sample,
-                          eval_examples=e.test_examples),
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn if with_data else None,
+                          render_figures=figures.render_run, eval_examples=e.test_examples),
+      inference=inference,
   )
 
 

@@ -9,9 +9,17 @@ With model.conditional the U-Net also takes a class, dropped to a "no label" cla
 probability model.label_dropout in training, so one network gives p(x|y) and p(x) and
 sampling can use classifier-free guidance. Its bound is reported for p(x) (no label), so
 that it is comparable with unconditional models.
+
+Inference (`genjax.load`): DDIM samples with options `steps` and `eta` (the config's
+eval.ddim_steps and eval.ddim_eta by default), and for a conditional model `label` and
+`guidance` (classifier-free, w = 1 the plain conditional model); the likelihood is the
+variational bound of p(x) in nats (`objectives.vb_bound`, as `genjax.evals.bound` and the
+eval compute it), from `timesteps` network calls per image (0: all T terms exactly).
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +27,7 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
+from genjax.errors import OptionError
 from genjax.diffusion import schedules as sch
 from genjax.data.image_data import image_data
 from genjax.evals import frechet_setup
@@ -27,7 +36,8 @@ from genjax.models import conv
 from genjax.models.unet import make_model
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
+                                    Training)
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -52,6 +62,11 @@ def schema() -> ml_collections.ConfigDict:
           class_grid_per_class=6,
           classifier='',  # the Fréchet distance's classifier: a workdir or exported file
           frechet_samples=0))  # samples scored against the test set (DDIM); 0: none
+
+
+# The bound's network calls per image that `genjax.load`'s score takes by default: the
+# bound tool's (`experiments.diffusion_bound`), an unbiased estimate at a fraction of T.
+SCORE_TIMESTEPS = 32
 
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
@@ -83,14 +98,20 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     loss = objectives.simple_loss_terms(net, schedule, x0, rng, o.prediction)
     return jnp.mean(loss), {}
 
+  def bound(params, images01, rng, nll_timesteps: int):
+    """`objectives.vb_bound` of images k/255 under p(x) (a conditional model's null
+    label), as `genjax.evals.bound` computes it."""
+    net = lambda x, t: model.apply(params, x, t, null(x.shape[0]))
+    return objectives.vb_bound(net, schedule, objectives.to_model_space(images01), rng,
+                               nll_timesteps, o.prediction, o.variance)
+
   def eval_with(nll_timesteps: int):
     def eval_fn(params, batch, rng, context):
       del context
       x0 = objectives.to_model_space(batch['image'])
       net = lambda x, t: model.apply(params, x, t, null(x.shape[0]))
       loss_rng, rng = jax.random.split(rng)
-      out = objectives.vb_bound(net, schedule, x0, rng, nll_timesteps, o.prediction,
-                                o.variance)
+      out = bound(params, batch['image'], rng, nll_timesteps)
       out['loss'] = objectives.simple_loss_terms(net, schedule, x0, loss_rng, o.prediction)
       return out
     return eval_fn
@@ -108,24 +129,87 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return samplers.ddpm_sample(denoiser(params, None, 0.0), schedule, x_T, rng,
                                 o.prediction, o.variance, keep=keep)
 
-  @jax.jit
-  def ddim(params, x_T, rng, y, w):
-    return samplers.ddim_sample(denoiser(params, y, w), schedule, x_T, rng, e.ddim_steps,
-                                e.ddim_eta, o.prediction)
+  @functools.partial(jax.jit, static_argnames='steps')
+  def ddim(params, x_T, rng, y, w, steps=e.ddim_steps, eta=e.ddim_eta):
+    return samplers.ddim_sample(denoiser(params, y, w), schedule, x_T, rng, steps, eta,
+                                o.prediction)
 
   shape = tuple(info.image_shape)
   noise = lambda rng, n: jax.random.normal(rng, (n,) + shape)
   to01 = lambda x: np.asarray(objectives.to_unit_interval(x))
-  test01 = info.test_images.images[:8].astype(np.float32) / 255.0
-  frechet = frechet_setup.setup(e, info.test_images.images)
-  scorer = None if frechet is None else frechet.scorer
 
-  def sample(params, rng, num_samples, context):
-    """DDIM samples with the config's steps and eta, [n, H, W, C] in [0, 1]; a conditional
-    model draws unguided (its null label)."""
+  def sample(params, rng, num_samples, context, steps=e.ddim_steps, eta=e.ddim_eta,
+             label=None, guidance=1.0):
+    """DDIM samples, [n, H, W, C] in [0, 1], on `steps` of the T timesteps with `eta`
+    (0: deterministic given the starting noise; 1: strided ancestral sampling). Without a
+    label, of p(x) (a conditional model's null label); a conditional model draws class
+    `label` (one, or one per sample) with classifier-free guidance scale `guidance`."""
     del context
+    if not 1 <= steps <= o.timesteps:
+      raise OptionError(f'steps={steps}: DDIM takes 1..T = {o.timesteps} of the timesteps.')
+    y = None
+    if label is not None:
+      if not m.conditional:
+        raise OptionError('label: this model is unconditional (model.conditional=False).')
+      y = np.broadcast_to(np.asarray(label, np.int32), (num_samples,))
+      if y.min() < 0 or y.max() >= k:
+        raise OptionError(f'label={label}: the model\'s classes are 0..{k - 1}.')
+      y = jnp.asarray(y)
+    elif guidance != 1.0:
+      raise OptionError(f'guidance={guidance} scales towards a class: give label too.')
     noise_rng, step_rng = jax.random.split(rng)
-    return to01(ddim(params, noise(noise_rng, num_samples), step_rng, None, 0.0))
+    return to01(ddim(params, noise(noise_rng, num_samples), step_rng, y,
+                     float(guidance if y is not None else 0.0), steps=int(steps),
+                     eta=float(eta)))
+
+  def nll(params, batch, rng, context, timesteps):
+    """The variational bound on -log p(x) in nats from `timesteps` network calls per
+    image (0: all T terms exactly; k > 0: an unbiased estimate)."""
+    del context
+    return bound(params, batch['image'], rng, timesteps)['vb_nats']
+
+  sample_options = {'steps': e.ddim_steps, 'eta': e.ddim_eta}
+  if m.conditional:
+    sample_options.update(label=None, guidance=1.0)
+  inference = Inference(
+      sample=sample, sample_options=sample_options,
+      likelihood=Likelihood(
+          nll=nll, exact=False, dims=int(np.prod(shape)),
+          options={'timesteps': SCORE_TIMESTEPS},
+          description='the variational bound of p(x) on the 8-bit data (discretized '
+          'decoder), from `timesteps` network calls per image (0: all T terms exactly)'))
+
+  if info.test_images is None:  # built without the data (genjax.load): no figures
+    artifacts_fn = None
+  else:
+    artifacts_fn = _artifacts(o, e, m, k, schedule, ddpm, ddim, noise, to01,
+                              info.test_images.images)
+
+  return Family(
+      name='diffusion',
+      # The conv formulation computes the same function, so a run may resume under another.
+      signature={'model': {f: v for f, v in m.to_dict().items() if f != 'conv'},
+                 'objective': o.to_dict(),
+                 'image_shape': list(info.image_shape)},
+      training=Training(init_params=init_params, loss_fn=loss_fn),
+      reporting=Reporting(
+          eval_fn=eval_with(e.nll_timesteps),
+          final_eval_fn=eval_with(e.final_nll_timesteps),
+          artifacts_fn=artifacts_fn,
+          render_figures=diffusion_figures.render_run,
+          eval_examples=e.test_examples,
+          train_eval_examples=e.train_examples),
+      inference=inference,
+  )
+
+
+def _artifacts(o, e, m, k, schedule, ddpm, ddim, noise, to01, test_images):
+  """The figures' arrays: ancestral and DDIM samples, the progressive generation, the
+  forward process on test images, a conditional model's class grid at each guidance
+  scale, and the Fréchet distance of DDIM samples when asked for."""
+  test01 = test_images[:8].astype(np.float32) / 255.0
+  frechet = frechet_setup.setup(e, test_images)
+  scorer = None if frechet is None else frechet.scorer
 
   def artifacts_fn(params, rng, context):
     del context
@@ -160,22 +244,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       out['frechet_samples'] = np.int64(e.frechet_samples)  # the score's sample count
     return out
 
-  return Family(
-      name='diffusion',
-      # The conv formulation computes the same function, so a run may resume under another.
-      signature={'model': {f: v for f, v in m.to_dict().items() if f != 'conv'},
-                 'objective': o.to_dict(),
-                 'image_shape': list(info.image_shape)},
-      training=Training(init_params=init_params, loss_fn=loss_fn),
-      reporting=Reporting(
-          eval_fn=eval_with(e.nll_timesteps),
-          final_eval_fn=eval_with(e.final_nll_timesteps),
-          artifacts_fn=artifacts_fn,
-          render_figures=diffusion_figures.render_run,
-          sample=sample,
-          eval_examples=e.test_examples,
-          train_eval_examples=e.train_examples),
-  )
+  return artifacts_fn
 
 
 RANGES = {

@@ -15,6 +15,10 @@ at the end, the Fréchet distance of `eval.frechet_samples` samples against the 
 (the classifier's features, as the DDPM) beside the floor of as many training images, and
 mode coverage: the classifier's class histogram of the samples and its KL to uniform.
 The Parzen-window score of Goodfellow et al. is `experiments/gan_parzen.py`.
+
+Inference (`genjax.load`): samples as the figures draw them (the averaged generator, its
+BatchNorm statistics measured afresh), a conditional GAN's of class `label`. A GAN scores
+no likelihood: its generator has no density to evaluate.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 import optax
 
 from genjax import config as config_lib
+from genjax.errors import OptionError
 from genjax.data.image_data import image_data
 from genjax.evals import frechet_setup
 from genjax.figures import gan as figures
@@ -33,7 +38,8 @@ from genjax.metrics import mode_coverage
 from genjax.models import dcgan
 from genjax.objectives import gan as objectives
 from genjax.samplers.gan import Sampler
-from genjax.training.family import Family, FamilyDef, Reporting, Training, model_signature
+from genjax.training.family import (Family, FamilyDef, Inference, Reporting, Training,
+                                    model_signature)
 from genjax.training.optimizers import apply_optimizer, make_optimizer
 from genjax.training.update import ema_update
 
@@ -64,11 +70,14 @@ def schema() -> ml_collections.ConfigDict:
   return c
 
 
-def check_config(config: ml_collections.ConfigDict) -> None:
+def check_config(config: ml_collections.ConfigDict, frechet: bool = True) -> None:
+  """Refuses binarised data and, with `frechet`, a Fréchet distance asked for without its
+  classifier (a model built without its data scores nothing, and needs none)."""
   if config.data.binarize != 'none':
     raise config_lib.ConfigError('The GAN models 8-bit pixels as reals in [-1, 1]; set '
                                  '--config.data.binarize=none.')
-  frechet_setup.check(config.eval)  # the Fréchet distance's and mode coverage's classifier
+  if frechet:
+    frechet_setup.check(config.eval)  # the Fréchet distance's and mode coverage's classifier
 
 
 class DCGAN(dcgan.DCGANNetworks):
@@ -218,7 +227,9 @@ def slerp(a: jax.Array, b: jax.Array, steps: int) -> jax.Array:
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, o, e = config.model, config.objective, config.eval
-  check_config(config)
+  # Built without the data (genjax.load): no figures, no Fréchet distance or its floor.
+  with_data = info.test_images is not None
+  check_config(config, frechet=with_data)
   gan = DCGAN(m, o, info.image_shape, info.num_classes, config.optimizer, config.ema_decay)
   sampler = Sampler(gan, e.calibration_samples, calibrate=config.ema_decay > 0)
   k = gan.num_classes
@@ -233,7 +244,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   scorer = logits_of = None
   floor = {}
-  frechet = frechet_setup.setup(e, info.test_images.images, with_logits=True)
+  frechet = (frechet_setup.setup(e, info.test_images.images, with_logits=True)
+             if with_data else None)
   if frechet is not None:
     scorer, logits_of = frechet.scorer, frechet.logits_of
     real = frechet_setup.floor_images(config.data, e.frechet_samples, config.seed)
@@ -251,13 +263,22 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   cycle = lambda n: (jnp.arange(n) % k) if k else None  # classes in turn
 
-  def sample(params, rng, num_samples, context):
+  def sample(params, rng, num_samples, context, label=None):
     """Generator samples [n, H, W, C] in [0, 1], with the statistics the figures use; a
-    conditional generator's labels cycle through the classes."""
+    conditional generator's labels are `label` (one, or one per sample), or cycle through
+    the classes."""
+    y = cycle(num_samples)
+    if label is not None:
+      if not k:
+        raise OptionError('label: this GAN is unconditional (model.conditional=False).')
+      y = np.broadcast_to(np.asarray(label, np.int32), (num_samples,))
+      if y.min() < 0 or y.max() >= k:
+        raise OptionError(f'label={label}: the generator\'s classes are 0..{k - 1}.')
+      y = jnp.asarray(y)
     stats_rng, z_rng = jax.random.split(rng)
     gp = params['generator']
     stats = sampler.statistics(gp, context.model_state['generator'], stats_rng)
-    return sampler(gp, stats, gan.latents(z_rng, num_samples), cycle(num_samples))
+    return sampler(gp, stats, gan.latents(z_rng, num_samples), y)
 
   def artifacts_fn(params, rng, context):
     stats_rng, fd_rng = jax.random.split(rng)
@@ -286,9 +307,10 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
                  'image_shape': list(info.image_shape), 'num_classes': info.num_classes},
       training=Training(init_params=gan.init_params, init_model_state=gan.init_statistics,
                         update_fn=gan.update_fn, make_optimizer=lambda: gan.optimizer),
-      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
-                          render_figures=figures.render_run, sample=sample,
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn if with_data else None,
+                          render_figures=figures.render_run,
                           eval_examples=e.test_examples),
+      inference=Inference(sample=sample, sample_options={'label': None} if k else {}),
   )
 
 

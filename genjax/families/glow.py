@@ -10,6 +10,11 @@ images. Artifacts: samples at each temperature, interpolations between test imag
 latents, the largest |decode(encode(x)) - x| over test images (the inverse is exact, so
 reconstructions are the identity to float precision), and the test image with the most
 bits/dim and its number: the mean hides a model that gives a few images almost no density.
+
+Inference (`genjax.load`): samples at `temperature` (1: the model itself); the likelihood in
+nats, -log p(y) + D ln 256 for the dequantised y (one noise draw per image, from the key,
+as the eval's bits/dim); `encode` (images -> Glow's latents, one array per level, finest
+first, of the dequantised y) and `decode` (latents -> images), its exact inverse.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from genjax.figures import glow as figures
 from genjax.models import glow_layers as gl
 from genjax.models.glow import Glow
 from genjax.objectives import glow as objectives
-from genjax.training.family import Family, FamilyDef, Reporting, Training, model_signature
+from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
+                                    Training, model_signature)
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -81,6 +87,13 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return objectives.bits_per_dim(model.apply(params, to_glow_input(batch['image'], rng)),
                                    dims)
 
+  def nll(params, batch, rng, context):
+    """-log p(y) + D ln 256 in nats, y = (x + u) / 256 with u drawn from `rng`: the
+    eval's bits/dim times D ln 2."""
+    del context
+    log_p_y = model.apply(params, to_glow_input(batch['image'], rng))
+    return -log_p_y + dims * math.log(objectives.LEVELS)
+
   def init_params(rng, batch):
     data_rng, init_rng = jax.random.split(rng)
     return model.init(init_rng, to_glow_input(jnp.asarray(batch['image']), data_rng))
@@ -94,21 +107,65 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     del context
     return objectives.per_example_terms(bits(params, batch, rng))
 
-  test_uint8 = info.test_images.images
-  num_test = min(e.test_examples or len(test_uint8), len(test_uint8))
-  # Converted a slice at a time: a 64x64 colour test set is 1 GB as float32.
-  test01 = lambda start, stop: test_uint8[start:stop].astype(np.float32) / 255.0
   draw = jax.jit(lambda p, rng, n, t: model.apply(p, rng, n, t, method=Glow.sample),
                  static_argnums=2)
   encode = jax.jit(lambda p, x: model.apply(p, x, method=Glow.encode))
   decode = jax.jit(lambda p, z: model.apply(p, z, method=Glow.decode))
-  bits_of_batch = jax.jit(lambda p, b, rng: bits(p, {'image': b}, rng))
   to_image = lambda x: np.clip(np.asarray(x) + 0.5, 0.0, 1.0)  # y back in [0, 1]
 
-  def sample(params, rng, num_samples, context):
-    """Samples at temperature 1, [n, H, W, C] in [0, 1]."""
+  def sample(params, rng, num_samples, context, temperature=1.0):
+    """Samples [n, H, W, C] in [0, 1] from latents drawn at `temperature` (their prior's
+    standard deviations scaled by it; 1: the model itself)."""
     del context
-    return to_image(draw(params, rng, num_samples, 1.0))
+    return to_image(draw(params, rng, num_samples, float(temperature)))
+
+  def encode_images(params, batch, rng, context):
+    """The latents of the dequantised images (noise from `rng`): a list, one array
+    [B, h, w, c] per level, finest first (`Glow.latent_shapes`)."""
+    del context
+    return encode(params, to_glow_input(jnp.asarray(batch['image']), rng))
+
+  def decode_latents(params, latents, context):
+    """Latents as `encode` gives them -> images [B, H, W, C] in [0, 1]: the dequantised
+    y that was encoded, to float precision."""
+    del context
+    return to_image(decode(params, [jnp.asarray(z) for z in latents]))
+
+  inference = Inference(
+      sample=sample, sample_options={'temperature': 1.0},
+      likelihood=Likelihood(
+          nll=nll, exact=True, dims=dims,
+          description='-log p(y) + D ln 256 of the uniformly dequantised 8-bit image y = '
+          '(x + u) / 256, one draw of u per image (the eval\'s bits/dim)'),
+      encode=encode_images, decode=decode_latents)
+
+  if info.test_images is None:  # built without the data (genjax.load): no figures
+    num_test, artifacts_fn = e.test_examples, None
+  else:
+    test_uint8 = info.test_images.images
+    num_test = min(e.test_examples or len(test_uint8), len(test_uint8))
+    artifacts_fn = _artifacts(e, bits, draw, encode, decode, to_image, test_uint8, num_test)
+
+  return Family(
+      name='glow',
+      # Runs saved before `coupling` existed are affine, and resume.
+      signature={'model': model_signature(m, {'coupling': 'affine'}),
+                 'image_shape': list(info.image_shape)},
+      training=Training(init_params=init_params, loss_fn=loss_fn),
+      reporting=Reporting(eval_fn=eval_fn,
+                          eval_summary=lambda means: objectives.summary(means, num_test),
+                          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
+                          eval_examples=e.test_examples),
+      inference=inference,
+  )
+
+
+def _artifacts(e, bits, draw, encode, decode, to_image, test_uint8, num_test):
+  """The figures' arrays: samples at each temperature, the reconstruction error and
+  interpolations of test images, and the test image with the most bits/dim."""
+  # Converted a slice at a time: a 64x64 colour test set is 1 GB as float32.
+  test01 = lambda start, stop: test_uint8[start:stop].astype(np.float32) / 255.0
+  bits_of_batch = jax.jit(lambda p, b, rng: bits(p, {'image': b}, rng))
 
   def artifacts_fn(params, rng, context):
     del context
@@ -134,17 +191,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     out['test_worst_image'] = np.int64(per_image.argmax())
     return out
 
-  return Family(
-      name='glow',
-      # Runs saved before `coupling` existed are affine, and resume.
-      signature={'model': model_signature(m, {'coupling': 'affine'}),
-                 'image_shape': list(info.image_shape)},
-      training=Training(init_params=init_params, loss_fn=loss_fn),
-      reporting=Reporting(eval_fn=eval_fn,
-                          eval_summary=lambda means: objectives.summary(means, num_test),
-                          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
-                          sample=sample, eval_examples=e.test_examples),
-  )
+  return artifacts_fn
 
 
 RANGES = {

@@ -16,9 +16,20 @@ every value finite (no NaN is computed into the state, and none is saved). The r
 final artifacts step, on the host, then raises `IllDefinedCovarianceError`, which names
 `objective.reg_covar`; the entry point prints it as one line. The same holds for an
 ill-defined initialisation.
+
+What a trained mixture offers (`genjax.load`): `sample` (draws mapped back to pixels, as
+the artifacts' sample images), its likelihood and `encode` (each example's
+responsibilities and most likely component). The mixture is a density over the features
+it was fitted to: the PCA scores when `data.pca_dims > 0`, else the pixels in [0, 1]; its
+likelihood is the exact -log p(x) of those features in nats, not a probability of 8-bit
+images. With `data.dequantize` the features are y = (k + u) / 256 and the likelihood is
+the eval's 8-bit bound, -log p(y) + D ln 256 (`genjax.objectives.glow`), whose bits/dim
+the eval reports.
 """
 
 from __future__ import annotations
+
+import math
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +43,8 @@ from genjax.figures import gmm as figures
 from genjax.models import gmm
 from genjax.objectives import glow as eight_bit
 from genjax.objectives import gmm as em
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
+                                    Training)
 
 
 class IllDefinedCovarianceError(ValueError, UserError):
@@ -81,6 +93,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   m, o, e = config.model, config.objective, config.eval
   kind = m.covariance_type
   features = info.features
+  num_features = int(info.example_shape[0])
+  dequantize = config.data.get('dequantize', False)
   if m.components > info.num_train:
     raise config_lib.ConfigError(
         f'model.components={m.components} exceeds the {info.num_train} training examples; '
@@ -127,9 +141,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   def eval_fn(params, batch, rng, context):
     del rng, context
     log_likelihood = gmm.log_likelihood(params, batch['x'], covariance_type=kind)
-    if not config.data.get('dequantize', False):
+    if not dequantize:
       return {'log_likelihood': log_likelihood}
-    bits = eight_bit.bits_per_dim(log_likelihood, info.example_shape[0])
+    bits = eight_bit.bits_per_dim(log_likelihood, num_features)
     return {'log_likelihood': log_likelihood, **eight_bit.per_example_terms(bits)}
 
   @jax.jit
@@ -140,21 +154,49 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
             'aic': gmm.aic(params, x, covariance_type=kind)}
 
   def sample(params, rng, num_samples, context):
-    """Draws from the mixture, mapped back to pixels: images [n, H, W, C]."""
+    """Draws from the mixture, mapped back to pixels: images [n, H, W, C] in [0, 1]."""
     del context
     samples, _ = gmm.sample(rng, params, num_samples, covariance_type=kind)
     return features.to_images(np.asarray(samples))
 
-  def artifacts_fn(params, rng, context):
-    model_state = context.model_state
-    if model_state['ill_defined']:  # the host's first look at a failed run: raise here
-      raise IllDefinedCovarianceError(_ill_defined_message(o.reg_covar,
-                                                           int(model_state['iterations'])))
-    samples, labels = gmm.sample(rng, params, e.num_samples, covariance_type=kind)
-    return {**criteria(params, features.train), 'samples': samples, 'sample_labels': labels,
-            'sample_images': features.to_images(np.asarray(samples)),
-            'weights': params['weights'], 'means': params['means'],
-            'iterations': model_state['iterations'], 'converged': model_state['converged']}
+  def nll(params, batch, rng, context):
+    """-log p(x) [B] in nats of the features under the mixture; with dequantisation, the
+    8-bit bound -log p(y) + D ln 256, as the eval's bits/dim."""
+    del rng, context
+    log_likelihood = gmm.log_likelihood(params, batch['x'], covariance_type=kind)
+    if dequantize:
+      return -log_likelihood + num_features * math.log(eight_bit.LEVELS)
+    return -log_likelihood
+
+  def encode(params, batch, rng, context):
+    """Each example's responsibilities p(component | x) [B, K] and the most likely
+    component [B]."""
+    del rng, context
+    _, log_resp = gmm.log_responsibilities(params, jnp.asarray(batch['x']),
+                                           covariance_type=kind)
+    return {'responsibilities': jnp.exp(log_resp), 'component': jnp.argmax(log_resp, -1)}
+
+  if dequantize:
+    # As Glow's: the exact density of the dequantised image, on the 8-bit scale; of the
+    # 8-bit image itself it is a bound in expectation over u (Theis et al., 2016).
+    likelihood = Likelihood(
+        nll=nll, exact=True, dims=num_features,
+        description=f'-log p(y) + D ln 256 of the mixture\'s density over the '
+        f'{num_features} dequantised pixels y = (k + u) / 256 (u fixed by the run\'s seed)')
+  else:
+    over = (f'the {num_features} PCA features (scores on the training set\'s top '
+            'principal axes), not over pixels' if features.projection is not None
+            else f'the {num_features} pixels in [0, 1], a density, not a probability of '
+            '8-bit images')
+    likelihood = Likelihood(nll=nll, exact=True, dims=num_features,
+                            description=f'exact -log p(x) under the mixture, a density over '
+                            f'{over}')
+  inference = Inference(sample=sample, likelihood=likelihood, encode=encode)
+
+  # The training features feed the artifacts' criteria (BIC, AIC); built without the
+  # data (genjax.load) they are empty, and there are no artifacts.
+  artifacts_fn = None if len(features.train) == 0 else _artifacts(features, criteria, o, e,
+                                                                 kind)
 
   return Family(
       name='gmm',
@@ -166,9 +208,25 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
           eval_fn=eval_fn,
           final_eval_fn=eval_fn,  # the final test log-likelihood, into final_metrics.json
           eval_summary=((lambda means: eight_bit.summary(means, len(features.test)))
-                        if config.data.get('dequantize', False) else None),
-          artifacts_fn=artifacts_fn, render_figures=figures.render_run, sample=sample),
+                        if dequantize else None),
+          artifacts_fn=artifacts_fn, render_figures=figures.render_run),
+      inference=inference,
   )
+
+
+def _artifacts(features, criteria, o, e, kind):
+  def artifacts_fn(params, rng, context):
+    model_state = context.model_state
+    if model_state['ill_defined']:  # the host's first look at a failed run: raise here
+      raise IllDefinedCovarianceError(_ill_defined_message(o.reg_covar,
+                                                           int(model_state['iterations'])))
+    samples, labels = gmm.sample(rng, params, e.num_samples, covariance_type=kind)
+    return {**criteria(params, features.train), 'samples': samples, 'sample_labels': labels,
+            'sample_images': features.to_images(np.asarray(samples)),
+            'weights': params['weights'], 'means': params['means'],
+            'iterations': model_state['iterations'], 'converged': model_state['converged']}
+
+  return artifacts_fn
 
 
 RANGES = {

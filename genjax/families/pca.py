@@ -3,6 +3,11 @@
 The batch is the whole training set (`batch_size` = the number of training images), the
 update writes the SVD's components into params and reports convergence, so the loop stops
 after that step whatever the duration. No optimiser is built.
+
+What a trained PCA offers (`genjax.load`): `encode` (images -> their k scores) and `decode`
+(scores -> images). It fits the principal subspace alone, with no noise variance (not
+probabilistic PCA), so it defines no density: no likelihood and no sampler, and its
+evaluation reports reconstruction errors, not a log-likelihood.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from genjax.data.image_data import image_data
 from genjax.figures import reconstruction as figures
 from genjax.models import pca
 from genjax.objectives.reconstruction import reconstruction_errors
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import Family, FamilyDef, Inference, Reporting, Training
 
 _SCATTER_EXAMPLES = 5000
 _RECONSTRUCTIONS = 16
@@ -68,6 +73,35 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     del rng, context
     return errors(params, batch)
 
+  def encode(params, batch, rng, context):
+    """The scores [B, k] of a batch's images on the components."""
+    del rng, context
+    return pca.encode(params, flatten(jnp.asarray(batch['image'])))
+
+  def decode(params, codes, context):
+    """Scores [n, k] back to images [n, H, W, C], clipped to [0, 1] as the data's images
+    are (an unclipped reconstruction is what eval's errors measure)."""
+    del context
+    return jnp.clip(unshape(pca.decode(params, jnp.asarray(codes))), 0.0, 1.0)
+
+  if info.test_images is None:  # built without the data (genjax.load): no figures
+    artifacts_fn = None
+  else:
+    artifacts_fn = _artifacts(info, k, unshape)
+
+  return Family(
+      name='pca',
+      signature={'model': config.model.to_dict(), 'image_shape': list(info.image_shape)},
+      training=Training(init_params=init_params, update_fn=update_fn,
+                        make_optimizer=lambda: None),
+      reporting=Reporting(
+          eval_fn=eval_fn, final_eval_fn=eval_fn,  # the final metrics hold the test error
+          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
+          eval_examples=config.eval.test_examples),
+      inference=Inference(encode=encode, decode=decode))
+
+
+def _artifacts(info, k, unshape):
   test_images = info.test_images.images[:_SCATTER_EXAMPLES].astype(np.float32) / 255.0
 
   def artifacts_fn(params, rng, context):
@@ -84,15 +118,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       out['latent_labels'] = info.test_images.labels[:_SCATTER_EXAMPLES]
     return out
 
-  return Family(
-      name='pca',
-      signature={'model': config.model.to_dict(), 'image_shape': list(info.image_shape)},
-      training=Training(init_params=init_params, update_fn=update_fn,
-                        make_optimizer=lambda: None),
-      reporting=Reporting(
-          eval_fn=eval_fn, final_eval_fn=eval_fn,  # the final metrics hold the test error
-          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
-          eval_examples=config.eval.test_examples))
+  return artifacts_fn
 
 
 RANGES = {'model.n_components': 'positive'}

@@ -12,7 +12,9 @@ Evaluation reports the token NLL and the bound -log p(x) <= -log p(x | f_hat) - 
 p(tokens) in bits/dim (the same terms as the raster prior over the same tokens,
 `genjax.stage2.codes`). Artifacts: samples, a class grid at each guidance scale,
 the decodings scale by scale of a few samples, and the Fréchet distance of decoded samples
-at each guidance scale beside its floor.
+at each guidance scale beside its floor. A trained VAR (`genjax.load`) samples decoded
+images (options label, guidance and guidance_ramp when class-conditional; top_k, top_p;
+no temperature, which its sampler does not take) and scores images by that bound in nats.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from genjax.models import multiscale_quantizer as multiscale
 from genjax.models.var import VARTransformer
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import var as samplers
-from genjax.stage2.codes import bound_terms, code_prior_data, frechet_of, frechet_reference
+from genjax.stage2.codes import (bound_nats, bound_terms, code_prior_data, frechet_of,
+                                 frechet_reference, with_codes)
 from genjax.stage2.first_stage import STAGE1_DATA_FIELDS, load_stage1
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
+                                    Training)
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -78,9 +82,12 @@ def make_model(m: ml_collections.ConfigDict, scales, num_codes: int,
                         num_classes=num_classes if m.conditional else 0)
 
 
-def check_config(config: ml_collections.ConfigDict) -> None:
+def check_config(config: ml_collections.ConfigDict, frechet: bool = True) -> None:
+  """Refuses a config it cannot train; `frechet=False` (built without the data, for
+  `genjax.load`) leaves the Fréchet distance's classifier unchecked: nothing scores it."""
   e = config.eval
-  frechet_setup.check(e)
+  if frechet:
+    frechet_setup.check(e)
   if not 0.0 < e.top_p <= 1.0:
     raise config_lib.ConfigError(f'eval.top_p={e.top_p} must be in (0, 1]; set '
                                  '--config.eval.top_p=1.0 (no nucleus filtering) or e.g. 0.96.')
@@ -92,7 +99,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, e = config.model, config.eval
-  check_config(config)
+  with_data = info.test_images is not None  # False: genjax.load, without the data
+  check_config(config, frechet=with_data)
   stage1 = load_stage1(config.data.stage1_workdir)
   tokenizer = stage1.objective
   if not tokenizer.scales:
@@ -139,6 +147,15 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return bound_terms(tokenizer, context.frozen, batch,
                        token_nll(params, context.frozen, batch['codes'][:, 0], y))
 
+  def nll(params, batch, rng, context):
+    """-log p(x | f_hat(x)) - log p(tokens(x) | y) [B] nats: the eval's bound_bits_per_dim
+    times H * W * C ln 2."""
+    del rng
+    batch = with_codes(tokenizer, context.frozen, batch)
+    y = batch['label'] if num_classes else None
+    return bound_nats(tokenizer, context.frozen, batch,
+                      token_nll(params, context.frozen, batch['codes'][:, 0], y))
+
   scorer, floor_images = frechet_reference(e, info, stage1, config.seed)
   naive = e.sampler == 'naive'
 
@@ -151,21 +168,40 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       tokenizer.likelihood, tokenizer.decodings_by_scale(
           frozen['params'], frozen['model_state'], tokens[:, None])))
 
-  def draw(params, frozen, rng, num, y, guidance):
+  def draw(params, frozen, rng, num, y, guidance, top_k=e.top_k, top_p=e.top_p,
+           ramp=e.guidance_ramp):
     tokens, _, logps = samplers.sample(
         model, params, tokenizer, frozen['params'], frozen['model_state'], rng, num, y,
-        guidance=float(guidance), top_k=e.top_k, top_p=float(e.top_p), naive=naive,
-        ramp=e.guidance_ramp)
+        guidance=float(guidance), top_k=int(top_k), top_p=float(top_p), naive=naive,
+        ramp=bool(ramp))
     return tokens, logps
 
   def labels_for(num, start=0):
     return (jnp.arange(start, start + num) % info.num_classes) if num_classes else None
 
-  def sample(params, rng, num_samples, context):
-    """Token pyramids drawn scale by scale without guidance, decoded by the tokenizer:
-    images [n, H, W, C] in [0, 1]; a class-conditional model's labels cycle."""
-    tokens, _ = draw(params, context.frozen, rng, num_samples, labels_for(num_samples), 1.0)
+  def sample(params, rng, num_samples, context, label=None, guidance=1.0,
+             guidance_ramp=e.guidance_ramp, top_k=e.top_k, top_p=e.top_p):
+    """Token pyramids drawn scale by scale, decoded by the tokenizer: images [n, H, W, C]
+    in [0, 1]. A class-conditional model's labels are `label` (one, or one per sample) or
+    cycle through the classes, with classifier-free guidance at scale `guidance` (1: none),
+    rising to it over the scales with `guidance_ramp`; `top_k` > 0 and `top_p` < 1 filter
+    each token's logits after guidance."""
+    y = labels_for(num_samples)
+    if num_classes and label is not None:
+      y = jnp.broadcast_to(jnp.asarray(label, jnp.int32), (num_samples,))
+    tokens, _ = draw(params, context.frozen, rng, num_samples, y, guidance, top_k, top_p,
+                     guidance_ramp)
     return np.asarray(decode(context.frozen, tokens))
+
+  filters = {'top_k': e.top_k, 'top_p': float(e.top_p)}
+  guided = {'label': None, 'guidance': 1.0, 'guidance_ramp': bool(e.guidance_ramp)}
+  inference = Inference(
+      sample=sample, sample_options={**(guided if num_classes else {}), **filters},
+      likelihood=Likelihood(
+          nll=nll, exact=False, dims=int(np.prod(tokenizer.model.image_shape)),
+          description="-log p(x | f_hat(x)) - log p(tokens(x)): the tokenizer's "
+          "reconstruction NLL at the image's tokens plus VAR's exact NLL of them"
+          + (', given the label' if num_classes else '')))
 
   def artifacts_fn(params, rng, context):
     frozen = context.frozen
@@ -207,9 +243,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
                  'code_dim': code_dim, 'num_classes': num_classes},
       training=Training(init_params=init_params, loss_fn=loss_fn, frozen=stage1.frozen,
                         upstream=stage1.run.record()),
-      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
-                          render_figures=figures.render_run, sample=sample,
-                          eval_examples=e.test_examples),
+      reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn if with_data else None,
+                          render_figures=figures.render_run, eval_examples=e.test_examples),
+      inference=inference,
   )
 
 

@@ -9,7 +9,11 @@ uniform prior; the figures show reconstructions and the usage histogram. With
 model.scales the stage 1 is VAR's multi-scale residual tokenizer (one codebook, phi_k per
 scale), and its figures add the decoding of f_hat after each scale, coarse to fine. With
 model.code_groups G > 1 each latent position holds G codes (van den Oord et al.'s 8x8x10 on
-CIFAR-10), read everywhere as one [h, w * G] code grid (`genjax.models.vqvae`).
+CIFAR-10), read everywhere as one [h, w * G] code grid (`genjax.models.vqvae`). A trained
+stage 1 (`genjax.load`) encodes images to their code grids and decodes code grids to images,
+and bounds -log p(x) under the uniform prior over its codes (not with model.likelihood='mse',
+which is no likelihood); its samples are decodings of uniform codes, the model that bound
+scores (a learned prior over the codes is the code_prior or var family).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import quantizer
 from genjax.objectives import vqvae as objectives
 from genjax.objectives.vqvae import encoder, make_objective
-from genjax.training.family import Family, FamilyDef, Reporting, Training, model_signature
+from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
+                                    Training, model_signature)
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -124,18 +129,71 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     del rng
     return objective.eval_terms(params, context.model_state, batch['image'])
 
-  test_u8 = info.test_images.images
+  decode_codes = jax.jit(objective.decode_codes)  # compiled once a run
+  codes_of = jax.jit(objective.codes)
+
+  def encode(params, batch, rng, context):
+    """Each image's code indices: int32 [B, h, w * G], or [B, 1, L] multi-scale tokens."""
+    del rng
+    x01 = jnp.asarray(batch['image'], jnp.float32)
+    return codes_of(params, context.model_state, x01)
+
+  def decode(params, codes, context):
+    """Code indices (as `encode` gives them) -> the decoder's mean images [B, H, W, C] in
+    [0, 1]."""
+    mean, _ = decode_codes(params, context.model_state, jnp.asarray(codes, jnp.int32))
+    return objectives.decoder_mean01(m.likelihood, mean)
+
+  likelihood = None
+  if m.likelihood != 'mse':  # a squared error is no likelihood to bound
+    dims = int(np.prod(info.image_shape))
+
+    def nll(params, batch, rng, context):
+      """-log p(x | z_q(x)) + N log K nats: the bound under the uniform prior over the
+      codes, the eval's bound_bits_per_dim_uniform_prior times D ln 2."""
+      del rng
+      recon = objective.eval_terms(params, context.model_state, batch['image'])['recon_nll']
+      return recon + objectives.uniform_code_nats(int(np.prod(objective.token_shape)),
+                                                  m.num_codes)
+
+    likelihood = Likelihood(nll=nll, exact=False, dims=dims,
+                            description='-log p(x | z_q(x)) + N log K: the bound under a '
+                            'uniform prior over the N codes (a learned prior over them is '
+                            'the code_prior or var family)')
+
+  def sample(params, rng, num_samples, context):
+    """Decoder means [n, H, W, C] in [0, 1] of codes drawn from the uniform prior, the
+    model the bound above scores: a stage 1 alone has no learned prior (the code_prior
+    and var families draw from one)."""
+    codes = jax.random.randint(rng, (num_samples,) + objective.token_shape, 0, m.num_codes)
+    return decode(params, codes, context)
+
+  inference = Inference(sample=sample, likelihood=likelihood, encode=encode, decode=decode)
+  if info.test_images is None:  # built without the data (genjax.load): no figures
+    artifacts_fn = None
+  else:
+    artifacts_fn = _artifacts(objective, m, e, info.test_images.images)
+
+  return Family(
+      name='vqvae',
+      signature={'model': model_signature(m, {'code_groups': 1}), 'objective': o.to_dict(),
+                 'image_shape': list(info.image_shape)},
+      training=Training(init_params=init_params, init_model_state=init_model_state,
+                        loss_fn=loss_fn),
+      reporting=Reporting(eval_fn=eval_fn, eval_summary=objectives.summarise_codes,
+                          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
+                          eval_examples=e.test_examples),
+      inference=inference,
+  )
+
+
+def _artifacts(objective, m, e, test_u8):
+  """The figures' arrays: reconstructions, code usage, decodings of uniform codes and,
+  multi-scale, the decodings scale by scale."""
   recon_inputs = test_u8[:e.num_reconstructions].astype(np.float32) / 255.0
   token_shape = objective.token_shape
   encode, decode = encoder(objective), jax.jit(objective.decode_codes)  # compiled once a run
   by_scale = jax.jit(objective.reconstructions_by_scale)
-
-  def sample(params, rng, num_samples, context):
-    """Decoder means [n, H, W, C] in [0, 1] of codes drawn from the uniform prior: a stage
-    1 alone has no learned prior (the code-prior family and VAR draw from one)."""
-    codes = jax.random.randint(rng, (num_samples,) + token_shape, 0, m.num_codes)
-    mean, _ = decode(params, context.model_state, codes)
-    return np.asarray(objectives.decoder_mean01(m.likelihood, mean))
 
   def artifacts_fn(params, rng, context):
     model_state = context.model_state
@@ -155,16 +213,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       out['scales'] = np.asarray(m.scales)
     return out
 
-  return Family(
-      name='vqvae',
-      signature={'model': model_signature(m, {'code_groups': 1}), 'objective': o.to_dict(),
-                 'image_shape': list(info.image_shape)},
-      training=Training(init_params=init_params, init_model_state=init_model_state,
-                        loss_fn=loss_fn),
-      reporting=Reporting(eval_fn=eval_fn, eval_summary=objectives.summarise_codes,
-                          artifacts_fn=artifacts_fn, render_figures=figures.render_run,
-                          sample=sample, eval_examples=e.test_examples),
-  )
+  return artifacts_fn
 
 
 RANGES = {

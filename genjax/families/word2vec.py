@@ -13,10 +13,17 @@ fixed pairs of the held-out text, with its standard error (for every objective: 
 sampling is scored by the softmax of its own W and C). Artifacts: analogy accuracy by
 3CosAdd over the 30k most frequent words (`genjax.evals.analogy`), nearest neighbours of
 a few words, and the 2-D PCA of country-capital and tense pairs.
+
+A trained model offers nothing through `genjax.load` (an empty `Inference`): it models
+p(context | word) for pairs, no distribution over text to draw from or score, and its
+vectors are its params. `build` reads only the vocabulary (which a run saves) and no
+file: the analogy questions are read when the artifacts are made, and checked by `data`
+so that a missing file still stops a training run before its first step.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import jax
@@ -35,7 +42,7 @@ from genjax.objectives import word2vec as objectives
 from genjax.training import mesh as mesh_lib
 from genjax.training import sparse_sgd
 from genjax.data.family_data import Data, DataInfo
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import Family, FamilyDef, Inference, Reporting, Training
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +78,7 @@ def schema() -> ml_collections.ConfigDict:
 
 def data(config: ml_collections.ConfigDict, process_index: int, process_count: int) -> Data:
   d, o = config.data, config.objective
+  _questions(config.eval.analogies)  # a missing question file stops the run here
   train_words, held_out_words = corpus.split(corpus.words(corpus.read_text(d.corpus,
                                                                          d.max_chars)),
                                              block=d.block, held_out_every=d.held_out_every)
@@ -121,7 +129,9 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   vocabulary = info.vocabulary
   total = config_lib.total_steps(config, info.num_train)
   start_lr = config.optimizer.learning_rate
-  questions = _questions(e.analogies)
+  # Read when the artifacts are made, not here: a model built by genjax.load, on a
+  # machine without the file (or from another directory), never reads it.
+  questions = functools.cache(lambda: _questions(e.analogies, warn=False))
 
   def init_params(rng, batch):
     del batch  # word2vec.c: syn0 uniform in +-0.5/d, syn1neg zero
@@ -172,7 +182,7 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
 
   def artifacts_fn(params, rng, context):
     del rng, context
-    return word_artifacts(np.asarray(params['center']), vocabulary.words, questions, e)
+    return word_artifacts(np.asarray(params['center']), vocabulary.words, questions(), e)
 
   num_pairs = config.data.eval_pairs
   return Family(
@@ -183,14 +193,16 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
       reporting=Reporting(eval_fn=eval_fn,
                           eval_summary=lambda means: held_out_summary(means, num_pairs),
                           artifacts_fn=artifacts_fn, render_figures=figures.render_run),
+      inference=Inference(),  # p(context | word): no text to sample or score
   )
 
 
-def _questions(path: str) -> list[analogy.Section] | None:
+def _questions(path: str, warn: bool = True) -> list[analogy.Section] | None:
   path = path or analogy.gensim_questions_path()
   if not path:
-    logger.warning('No analogy questions: gensim is not installed and eval.analogies is '
-                   'empty, so analogy accuracy is not measured.')
+    if warn:
+      logger.warning('No analogy questions: gensim is not installed and eval.analogies is '
+                     'empty, so analogy accuracy is not measured.')
     return None
   return analogy.read_questions(path)
 

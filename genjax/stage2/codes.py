@@ -4,8 +4,9 @@ their data, their per-image test terms and the Fréchet distance of their decode
 `code_prior_data` streams the stage-1 run's training codes and gives its test codes with
 their images and labels as the 'test' split; `bound_terms` gives a prior's code NLL and the
 bound -log p(x) <= -log p(x | z_q(x)) - log p_prior(z_q(x)) in bits/dim beside the uniform
-prior's; `frechet_reference` and `frechet_of` score decoded samples against the test
-images (`genjax.evals.frechet_setup`) beside the floor of as many training images.
+prior's (`bound_nats`: the bound in nats, what a trained prior scores); `frechet_reference`
+and `frechet_of` score decoded samples against the test images
+(`genjax.evals.frechet_setup`) beside the floor of as many training images.
 """
 
 from __future__ import annotations
@@ -74,10 +75,29 @@ def bound_terms(decoder, frozen, batch, prior_nll: jax.Array) -> dict[str, jax.A
                                                                          dims)}
 
 
+def with_codes(decoder, frozen, batch) -> dict:
+  """`batch` with its images' codes z_q(x) under 'codes', encoded by the frozen stage 1
+  when it has none (a batch of uint8 images alone); the eval split's batches have them."""
+  if 'codes' in batch:
+    return batch
+  x01 = jnp.asarray(batch['image']).astype(jnp.float32) / 255.0
+  return {**batch, 'codes': decoder.codes(frozen['params'], frozen['model_state'], x01)}
+
+
+def bound_nats(decoder, frozen, batch, prior_nll: jax.Array) -> jax.Array:
+  """The bound -log p(x | z_q(x)) - log p_prior(z_q(x)) [B] in nats: `bound_terms`'
+  bound_bits_per_dim times the image's dimensions and ln 2."""
+  terms = bound_terms(decoder, frozen, batch, prior_nll)
+  return terms['recon_nll'] + terms['prior_nll']
+
+
 def frechet_reference(e: ml_collections.ConfigDict, info: DataInfo, stage1: Stage1,
                       seed: int):
   """(scorer against the test images, the floor's training images), or (None, None) when
-  eval.frechet_samples is 0: the Fréchet distance of decoded samples and its floor."""
+  eval.frechet_samples is 0 or the info has no test images (built without the data, for
+  `genjax.load`): the Fréchet distance of decoded samples and its floor."""
+  if info.test_images is None:
+    return None, None
   frechet = frechet_setup.setup(e, info.test_images.images)
   if frechet is None:
     return None, None

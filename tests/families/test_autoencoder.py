@@ -49,3 +49,39 @@ def test_a_bernoulli_loss_with_a_linear_output_is_refused(tmp_path):
                                  'cifar10', 'cifar10_smoke'])
 def test_every_variant_validates(arg):
   check_family(ae_config.get_config(arg), ae_family.FAMILY)
+
+
+@pytest.mark.parametrize('arg', ['smoke', 'smoke,linear'])
+def test_built_without_the_data_it_encodes_decodes_and_evaluates_as_with_it(arg, tmp_path):
+  from genjax.data import info_file  # pylint: disable=g-import-not-at-top
+  from genjax.models.autoencoder import Autoencoder  # pylint: disable=g-import-not-at-top
+  from genjax.training.family import StepContext  # pylint: disable=g-import-not-at-top
+  config = _config(arg)
+  data = ae_family.FAMILY.data(config, 0, 1)
+  info_file.write(data.info, str(tmp_path))
+  full = ae_family.build(config, data.info)
+  light = ae_family.build(config, info_file.read(str(tmp_path)))
+  assert light.reporting.artifacts_fn is None and full.reporting.artifacts_fn is not None
+  # Not a generative model: nothing to sample or score.
+  assert light.inference.sample is None and light.inference.likelihood is None
+  rng, context = jax.random.PRNGKey(0), StepContext()
+  params = full.training.init_params(rng, data.train.batch(0))
+  batch = next(iter(data.splits['test'](32, 0, 1, 32)))
+  batch.pop('mask')
+  codes = np.asarray(light.inference.encode(params, batch, rng, context))
+  assert codes.shape == (32, config.model.code_size)
+  np.testing.assert_array_equal(codes, full.inference.encode(params, batch, rng, context))
+  images = np.asarray(light.inference.decode(params, codes, context))
+  np.testing.assert_array_equal(images, full.inference.decode(params, codes, context))
+  # decode(encode(x)) is the model's reconstruction, clipped to the images' [0, 1].
+  model = Autoencoder(image_shape=data.info.image_shape, code_size=config.model.code_size,
+                      hidden=tuple(config.model.hidden), activation=config.model.activation,
+                      architecture=config.model.architecture,
+                      conv_channels=tuple(config.model.conv_channels),
+                      output=config.model.output)
+  recon = np.asarray(model.apply(params, batch['image'], method=Autoencoder.reconstruct))
+  np.testing.assert_allclose(images, np.clip(recon, 0, 1), atol=1e-6)
+  assert images.shape == batch['image'].shape and 0 <= images.min() <= images.max() <= 1
+  jax.tree.map(np.testing.assert_array_equal,
+               light.reporting.eval_fn(params, batch, rng, context),
+               full.reporting.eval_fn(params, batch, rng, context))

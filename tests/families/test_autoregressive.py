@@ -2,14 +2,21 @@
 architecture's smoke variant trains end to end through the one loop."""
 
 import json
+import math
 import os
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from configs import autoregressive as ar_config
 from genjax import config as config_lib
+from genjax.data import info_file
 from genjax.families import autoregressive
+from genjax.models.autoregressive import make_model
+from genjax.samplers import autoregressive as ar_samplers
+from genjax.training.family import StepContext
 from genjax.training.loop import train_and_evaluate
 from tests.families.colour_data import fake_splits
 
@@ -133,3 +140,109 @@ def test_colour_smoke_variants_train_end_to_end(tmp_path, colour_data, variant):
       artifacts['completion_inputs'][:, :4], completions[:, :, :4].shape))
   for png in ('completions.png', 'class_grid.png' if 'cond' in variant else 'samples.png'):
     assert os.path.getsize(tmp_path / 'figures' / png) > 1000
+
+
+# What a trained model offers (`genjax.load`): sample with its options, the exact NLL.
+
+def _built(variant, info=None):
+  """The family of configs/autoregressive.py:<variant> built from `info` (default: the
+  data's own), its init params and a test batch without its mask."""
+  c = ar_config.get_config(variant)
+  data = autoregressive.FAMILY.data(c, 0, 1)
+  family = autoregressive.FAMILY.build(c, info or data.info)
+  params = family.training.init_params(jax.random.PRNGKey(0), data.train.batch(0))
+  batch = next(iter(data.splits['test'](16, 0, 1, 16)))
+  batch.pop('mask')
+  return c, data, family, params, batch
+
+
+@pytest.fixture(scope='module')
+def conditional_gray(tmp_path_factory):
+  """The conditional LSTM over 8-bit digits (a 256-way head and labels), built from its
+  data and from the light info `genjax.load` reads back."""
+  c, data, family, params, batch = _built('smoke,gray8,cond,lstm')
+  directory = tmp_path_factory.mktemp('info')
+  info_file.write(data.info, str(directory))
+  light = autoregressive.FAMILY.build(c, info_file.read(str(directory)))
+  return c, data, family, light, params, batch
+
+
+def _nll(family, params, batch, context=StepContext(), **options):
+  """The family's likelihood, jitted as `genjax.load` does: state and frozen params are
+  arguments, the options static."""
+  score = jax.jit(lambda p, b, r, s, f: family.inference.likelihood.nll(
+      p, b, r, StepContext(s, f), **options))
+  return np.asarray(score(params, batch, jax.random.PRNGKey(0), context.model_state,
+                          context.frozen))
+
+
+def _draw(family, params, seed, num=6, **options):
+  options = {**family.inference.sample_options, **options}
+  return np.asarray(family.inference.sample(params, jax.random.PRNGKey(seed), num,
+                                            StepContext(), **options))
+
+
+def test_built_without_the_data_it_samples_and_scores_the_same(conditional_gray):
+  _, _, family, light, params, batch = conditional_gray
+  assert light.reporting.artifacts_fn is None and family.reporting.artifacts_fn is not None
+  assert light.inference.sample_options == family.inference.sample_options == {
+      'label': None, 'temperature': 1.0, 'top_k': 0}
+  np.testing.assert_array_equal(_draw(light, params, 1), _draw(family, params, 1))
+  np.testing.assert_array_equal(_nll(light, params, batch), _nll(family, params, batch))
+
+
+def test_the_exact_nll_is_the_evals_in_nats_and_bits_per_dim(conditional_gray):
+  _, _, family, _, params, batch = conditional_gray
+  likelihood = family.inference.likelihood
+  assert likelihood.exact and likelihood.dims == 8 * 8 * 1 and likelihood.unit == 'dim'
+  nats = _nll(family, params, batch)
+  terms = family.reporting.eval_fn(params, batch, jax.random.PRNGKey(0), StepContext())
+  np.testing.assert_allclose(nats, terms['nll'], rtol=1e-6)
+  np.testing.assert_allclose(nats / (likelihood.dims * math.log(2)), terms['bits_per_dim'],
+                             rtol=1e-6)
+  # By hand: the sum over pixels of -log softmax at each pixel's value round(255 x).
+  model = make_model(ar_config.get_config('smoke,gray8,cond,lstm').model, (8, 8, 1), 10)
+  logits = np.asarray(model.apply(params, batch['image'], batch['label']))
+  values = np.round(batch['image'] * 255).astype(int)
+  logp = np.take_along_axis(np.asarray(jax.nn.log_softmax(logits)), values, -1)
+  np.testing.assert_allclose(nats, -logp.sum((1, 2, 3)), rtol=1e-5)
+
+
+def test_sample_options_do_what_they_say(conditional_gray):
+  c, data, family, _, params, _ = conditional_gray
+  model = make_model(c.model, (8, 8, 1), data.info.num_classes)
+  threes = _draw(family, params, 2, label=3)
+  direct = ar_samplers.sample(model, params, jax.random.PRNGKey(2), (8, 8, 1), 6,
+                              jnp.full((6,), 3))[0]
+  np.testing.assert_array_equal(threes, np.asarray(direct))  # class-3 conditioning
+  per_sample = _draw(family, params, 2, label=[3, 3, 3, 4, 4, 4])
+  np.testing.assert_array_equal(per_sample[:3], threes[:3])
+  assert not np.array_equal(per_sample[3:], threes[3:])
+  # None cycles through the classes, as the figures' draws do.
+  cycled = ar_samplers.sample(model, params, jax.random.PRNGKey(2), (8, 8, 1), 6,
+                              jnp.arange(6) % 10)[0]
+  np.testing.assert_array_equal(_draw(family, params, 2), np.asarray(cycled))
+  # Near-zero temperature, and top_k = 1, draw each pixel's most probable value.
+  labels = jnp.full((6,), 3)
+  greedy = lambda x: np.asarray(model.apply(params, jnp.asarray(x), labels)).argmax(-1)
+  for options in (dict(temperature=1e-4), dict(top_k=1)):
+    drawn = _draw(family, params, 5, label=3, **options)
+    np.testing.assert_array_equal(np.round(drawn[..., 0] * 255), greedy(drawn))
+  assert not np.array_equal(np.round(threes[..., 0] * 255), greedy(threes))
+  # top_k = 2: every value among the two most probable, both of them drawn.
+  drawn = _draw(family, params, 5, label=3, top_k=2)
+  logits = np.asarray(model.apply(params, jnp.asarray(drawn), labels))
+  value = np.round(drawn * 255).astype(int)
+  rank = (logits > np.take_along_axis(logits, value, -1)).sum(-1)
+  assert rank.max() == 1 and (rank == 1).any()
+  # A function of the key.
+  np.testing.assert_array_equal(_draw(family, params, 2, label=3), threes)
+  assert not np.array_equal(_draw(family, params, 7, label=3), threes)
+
+
+def test_each_head_declares_the_options_its_sampler_takes(digits_info):
+  options = lambda variant: autoregressive.build(ar_config.get_config(variant),
+                                                 digits_info).inference.sample_options
+  assert options('smoke') == {'temperature': 1.0}  # Bernoulli: one logit, no top-k
+  assert options('smoke,gray8') == {'temperature': 1.0, 'top_k': 0}
+  assert options('gated,pixelcnnpp_smoke,cond') == {'label': None}  # drawn as it is

@@ -10,9 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import char_lm as char_lm_config
+from genjax.data import info_file
+from genjax.errors import UserError
 from genjax.families import char_lm
 from genjax.models import autoregressive, pixels
 from genjax.samplers import autoregressive as samplers
+from genjax.training.family import StepContext
 
 K, T = 11, 12  # characters, window
 SHAPE = (1, T, 1)
@@ -28,7 +32,11 @@ def model_and_params():
 
 
 def _canvas(tokens):
-  return pixels.canvas_from_codes(jnp.asarray(tokens)[:, None, :], K)
+  return _canvas_of(tokens, K)
+
+
+def _canvas_of(tokens, k):
+  return pixels.canvas_from_codes(jnp.asarray(tokens)[:, None, :], k)
 
 
 @pytest.mark.slow
@@ -101,3 +109,97 @@ def test_bits_per_char_standard_error_is_over_windows():
   assert out['bits_per_char'] == pytest.approx(bits.mean())
   assert out['bits_per_char_se'] == pytest.approx(bits.std(ddof=1) / math.sqrt(len(bits)))
   assert out['nats_per_char'] == pytest.approx(bits.mean() * math.log(2.0))
+
+
+# What a trained model offers (`genjax.load`): sample, complete, the exact NLL of windows.
+
+@pytest.fixture(scope='module')
+def smoke_family(tmp_path_factory):
+  """configs/char_lm.py:smoke built from its data and from the light info `genjax.load`
+  reads back (the vocabulary, no held-out windows), with init params and a test batch."""
+  c = char_lm_config.get_config('smoke')
+  data = char_lm.FAMILY.data(c, 0, 1)
+  family = char_lm.FAMILY.build(c, data.info)
+  directory = str(tmp_path_factory.mktemp('info'))
+  info_file.write(data.info, directory)
+  light_info = info_file.read(directory)
+  assert len(light_info.held_out.windows) == 0
+  light = char_lm.FAMILY.build(c, light_info)
+  params = family.training.init_params(jax.random.PRNGKey(0), data.train.batch(0))
+  batch = next(iter(data.splits['test'](8, 0, 1, 8)))
+  batch.pop('mask')
+  return c, data, family, light, params, batch
+
+
+def _nll(family, params, batch):
+  score = jax.jit(lambda p, b, r: family.inference.likelihood.nll(p, b, r, StepContext()))
+  return np.asarray(score(params, batch, jax.random.PRNGKey(0)))
+
+
+def _sample(family, params, seed, num=4, **options):
+  return family.inference.sample(params, jax.random.PRNGKey(seed), num, StepContext(),
+                                 **{**family.inference.sample_options, **options})
+
+
+def _complete(family, params, rng, prompts, **options):
+  return family.inference.complete(params, rng, prompts, StepContext(),
+                                   **{**family.inference.complete_options, **options})
+
+
+def test_built_without_the_held_out_text_it_samples_completes_and_scores_the_same(
+    smoke_family):
+  c, _, family, light, params, batch = smoke_family
+  assert family.inference.sample_options == light.inference.sample_options == {
+      'temperature': 1.0, 'top_k': 0}
+  assert family.inference.complete_options == {'temperature': 1.0, 'top_k': 0}
+  assert list(_sample(light, params, 1)) == list(_sample(family, params, 1))
+  rng = jax.random.PRNGKey(2)
+  assert _complete(light, params, rng, c.eval.prompts) == _complete(family, params, rng,
+                                                                    c.eval.prompts)
+  np.testing.assert_array_equal(_nll(light, params, batch), _nll(family, params, batch))
+
+
+def test_the_exact_nll_of_a_window_is_the_evals_bits_per_char(smoke_family):
+  c, _, family, _, params, batch = smoke_family
+  likelihood = family.inference.likelihood
+  assert likelihood.exact and likelihood.unit == 'char' and likelihood.dims == c.data.context
+  nats = _nll(family, params, batch)
+  bits = family.reporting.eval_fn(params, batch, jax.random.PRNGKey(0), StepContext())
+  np.testing.assert_allclose(nats / (likelihood.dims * math.log(2)), bits['bits_per_char'],
+                             rtol=1e-6)
+
+
+def test_samples_and_completions_follow_their_options(smoke_family):
+  c, data, family, _, params, _ = smoke_family
+  vocabulary, window = data.info.held_out.vocabulary, c.data.context
+  model = autoregressive.make_model(c.model, (1, window, 1), 0, num_codes=len(vocabulary))
+  logits_of = lambda texts: np.asarray(model.apply(params, _canvas_of(
+      np.stack([vocabulary.encode(t) for t in texts]).astype(np.int32),
+      len(vocabulary))))[:, 0]
+  texts = _sample(family, params, 1)
+  assert len(texts) == 4 and all(len(t) == window for t in texts)
+  assert list(_sample(family, params, 1)) == list(texts)  # a function of the key
+  assert list(_sample(family, params, 3)) != list(texts)
+  for options in (dict(temperature=1e-4), dict(top_k=1)):  # greedy, both ways
+    greedy = _sample(family, params, 1, **options)
+    ids = np.stack([vocabulary.encode(t) for t in greedy])
+    np.testing.assert_array_equal(ids, logits_of(greedy).argmax(-1))
+  ids = np.stack([vocabulary.encode(t) for t in texts])
+  assert not np.array_equal(ids, logits_of(texts).argmax(-1))
+  two = _sample(family, params, 1, top_k=2)
+  logits = logits_of(two)
+  drawn = np.take_along_axis(logits, np.stack([vocabulary.encode(t) for t in two])[..., None]
+                             .astype(int), -1)
+  rank = (logits > drawn).sum(-1)
+  assert rank.max() == 1 and (rank == 1).any()
+  # complete: the prompts kept, continued to the window; the figures' draws, reused.
+  rng = jax.random.PRNGKey(5)
+  completed = _complete(family, params, jax.random.fold_in(rng, 0), c.eval.prompts,
+                        temperature=c.eval.temperatures[0], top_k=c.eval.top_k)
+  assert all(t.startswith(p) and len(t) == window for t, p in zip(completed, c.eval.prompts))
+  artifacts = family.reporting.artifacts_fn(params, rng, StepContext())
+  assert completed == list(artifacts['sample_text'][0])
+  greedy = _complete(family, params, rng, ['the ', 'the '], temperature=1e-4)
+  assert greedy[0] == greedy[1]
+  with pytest.raises(UserError, match='shorter than 32'):
+    _complete(family, params, rng, ['x' * window])

@@ -63,3 +63,24 @@ def test_a_missing_classifier_names_the_command_that_trains_one(tmp_path):
   from genjax.evals import classifier_features  # pylint: disable=g-import-not-at-top
   with pytest.raises(UserError, match='experiments.classifier'):
     classifier_features.load_feature_and_logits_fns(str(tmp_path / 'runs' / 'classifier'))
+
+
+def test_built_without_the_data_it_evaluates_as_with_it_and_offers_no_inference(tmp_path):
+  import jax  # pylint: disable=g-import-not-at-top
+  from configs import classifier as classifier_config  # pylint: disable=g-import-not-at-top
+  from genjax.data import info_file  # pylint: disable=g-import-not-at-top
+  from genjax.training.family import Inference, StepContext  # pylint: disable=g-import-not-at-top
+  config = classifier_config.get_config('smoke')
+  data = classifier_family.FAMILY.data(config, 0, 1)
+  info_file.write(data.info, str(tmp_path))
+  full = classifier_family.build(config, data.info)
+  light = classifier_family.build(config, info_file.read(str(tmp_path)))
+  assert light.reporting.artifacts_fn is None and full.reporting.artifacts_fn is not None
+  assert light.inference == Inference()  # p(label | image): nothing to sample or score
+  rng, context = jax.random.PRNGKey(0), StepContext()
+  params = full.training.init_params(rng, data.train.batch(0))
+  batch = next(iter(data.splits['test'](32, 0, 1, 32)))
+  batch.pop('mask')
+  jax.tree.map(np.testing.assert_array_equal,
+               light.reporting.eval_fn(params, batch, rng, context),
+               full.reporting.eval_fn(params, batch, rng, context))

@@ -14,12 +14,15 @@ import pytest
 from configs import gan as gan_config
 from experiments import gan_objectives
 from genjax.config import ConfigError
+from genjax.data import info_file
 from genjax.errors import UserError
-from genjax.evals import gan_parzen
+from genjax.evals import frechet_setup, gan_parzen
 from genjax.families import gan
 from genjax.figures import gan as figures
 from genjax.models import dcgan
+from genjax.samplers.gan import Sampler
 from genjax.training.assemble import assemble
+from genjax.training.family import StepContext
 from genjax.training.state import create_train_state
 from tests.families.random_classifier import random_digits_classifier
 from tests.families.run_config import unlocked
@@ -177,3 +180,80 @@ def test_the_initial_state_initialises_each_network_once(monkeypatch):
       u = [v for p, v in jax.tree_util.tree_leaves_with_path(state.model_state['discriminator'])
            if jax.tree_util.keystr(p).endswith("/u']")]
       assert u and all(np.any(np.asarray(x) != 0) for x in u)
+
+
+# Inference: what `genjax.load` offers of a GAN.
+
+
+def _built(config, tmp_path=None):
+  """The family built from `config`, its init params and statistics as a StepContext, the
+  data, and with tmp_path the family built from the data description a run saves."""
+  data = gan.FAMILY.data(config, 0, 1)
+  family = gan.build(config, data.info)
+  batch, rng = data.train.batch(0), jax.random.PRNGKey(0)
+  params = family.training.init_params(rng, batch)
+  context = StepContext(model_state=family.training.init_model_state(
+      jax.random.fold_in(rng, 1), batch, params))
+  light = None
+  if tmp_path is not None:
+    info_file.write(data.info, str(tmp_path))
+    light = gan.build(config, info_file.read(str(tmp_path)))
+  return family, params, context, data, light
+
+
+def test_built_without_the_data_it_samples_the_same_and_reads_no_floor(tmp_path, monkeypatch):
+  family, params, context, _, _ = _built(unlocked(gan_config, 'smoke'))
+  # A run scored with a classifier, loaded where neither it nor the data is.
+  config = unlocked(gan_config, 'smoke')
+  config.eval.frechet_samples, config.eval.classifier = 10, str(tmp_path / 'nowhere')
+
+  def refuse(*args, **kwargs):
+    raise AssertionError('read the data')
+
+  monkeypatch.setattr(frechet_setup, 'floor_images', refuse)
+  monkeypatch.setattr(frechet_setup, 'setup', refuse)
+  info_file.write(gan.FAMILY.data(config, 0, 1).info, str(tmp_path))
+  light = gan.build(config, info_file.read(str(tmp_path)))
+  assert light.reporting.artifacts_fn is None and light.inference.likelihood is None
+  assert light.inference.sample_options == family.inference.sample_options == {'label': None}
+  key = jax.random.PRNGKey(4)
+  for options in ({}, {'label': 7}):
+    np.testing.assert_array_equal(light.inference.sample(params, key, 6, context, **options),
+                                  family.inference.sample(params, key, 6, context, **options))
+
+
+def test_samples_are_the_averaged_generators_with_measured_statistics_and_the_label():
+  config = unlocked(gan_config, 'smoke')
+  family, params, context, data, _ = _built(config)
+  sample = lambda key=1, **options: np.asarray(family.inference.sample(
+      params, jax.random.PRNGKey(key), 12, context, **options))
+  networks = gan.DCGAN(config.model, config.objective, data.info.image_shape, 10)
+  # Statistics measured for the (averaged) weights, then the generator with them.
+  stats_rng, z_rng = jax.random.split(jax.random.PRNGKey(1))
+  stats = Sampler(networks, config.eval.calibration_samples, calibrate=True).statistics(
+      params['generator'], context.model_state['generator'], stats_rng)
+  z = networks.latents(z_rng, 12)
+  direct = lambda y: np.asarray((networks.generator.apply(
+      {'params': params['generator'], 'batch_stats': stats}, z, jnp.asarray(y),
+      train=False) + 1) / 2)
+  default, threes = sample(), sample(label=3)
+  np.testing.assert_allclose(default, direct(np.arange(12) % 10), atol=1e-5)  # cycled
+  np.testing.assert_allclose(threes, direct(np.full(12, 3)), atol=1e-5)
+  np.testing.assert_array_equal(threes[3], default[3])  # the cycle's class 3, same latent
+  assert not np.allclose(threes[4], default[4])
+  np.testing.assert_array_equal(sample(label=[3] * 12), threes)
+  np.testing.assert_array_equal(sample(), default)
+  assert not np.array_equal(sample(key=2), default)
+  assert default.shape == (12, 8, 8, 1) and 0 <= default.min() and default.max() <= 1
+  with pytest.raises(ValueError, match='classes'):
+    sample(label=10)
+
+
+def test_an_unconditional_gan_takes_no_label():
+  family, params, context, _, _ = _built(unlocked(gan_config, 'smoke',
+                                                  model=dict(conditional=False)))
+  assert family.inference.sample_options == {}
+  assert family.inference.sample(params, jax.random.PRNGKey(0), 3, context).shape == (
+      3, 8, 8, 1)
+  with pytest.raises(ValueError, match='unconditional'):
+    family.inference.sample(params, jax.random.PRNGKey(0), 3, context, label=1)

@@ -147,3 +147,102 @@ def test_dequantised_pixels_stay_in_their_8_bit_bins_and_need_the_pixels():
   with pytest.raises(config_lib.ConfigError, match='pca_dims=0'):
     feature_data(_config(data=dict(name='digits', pca_dims=10, dequantize=True)))
 
+
+
+def _built_both(tmp_path, **fields):
+  """The family built from the full data and from the light DataInfo `genjax.load` reads,
+  with params after two EM steps from the k-means start, their context and a test batch."""
+  from genjax.data import info_file  # pylint: disable=g-import-not-at-top
+  config = _config(**fields)
+  data = gmm.FAMILY.data(config, 0, 1)
+  info_file.write(data.info, str(tmp_path))
+  full = gmm.build(config, data.info)
+  light = gmm.build(config, info_file.read(str(tmp_path)))
+  batch = data.train.batch(0)
+  params = full.training.init_params(jax.random.PRNGKey(0), batch)
+  state = create_train_state(params, None, jax.random.PRNGKey(0), ema=False,
+                             model_state=full.training.init_model_state(None, batch, params))
+  for _ in range(2):
+    state, _ = jax.jit(full.training.update_fn)(state, batch, None, None)
+  test = next(iter(data.splits['test'](64, 0, 1, 64)))
+  test.pop('mask')
+  context = StepContext(model_state=jax.device_get(state.model_state))
+  return full, light, jax.device_get(state.params), context, test, data.info
+
+
+def _sklearn_mixture(params, kind):
+  """scikit-learn's GaussianMixture holding these params (float64)."""
+  from sklearn.mixture import GaussianMixture  # pylint: disable=g-import-not-at-top
+  mixture = GaussianMixture(n_components=len(params['weights']), covariance_type=kind)
+  mixture.weights_, mixture.means_, mixture.precisions_cholesky_ = (
+      np.asarray(params[k], np.float64) for k in ('weights', 'means', 'precisions_cholesky'))
+  mixture.n_features_in_ = params['means'].shape[1]
+  return mixture
+
+
+@pytest.mark.parametrize('kind', ['full', 'tied', 'diag', 'spherical'])
+def test_the_likelihood_is_the_mixtures_density_of_the_features_as_sklearn_scores_it(
+    kind, tmp_path):
+  full, light, params, context, batch, _ = _built_both(
+      tmp_path, model=dict(components=5, covariance_type=kind))
+  rng = jax.random.PRNGKey(0)
+  likelihood = light.inference.likelihood
+  assert likelihood.exact and likelihood.dims == 10 and likelihood.options == {}
+  assert 'PCA features' in likelihood.description and 'not over pixels' in likelihood.description
+  scored = lambda family: np.asarray(jax.jit(
+      lambda p, b: family.inference.likelihood.nll(p, b, rng, context))(params, batch))
+  nll = scored(light)  # jitted, as genjax.load calls it
+  assert nll.shape == (64,)
+  np.testing.assert_array_equal(nll, scored(full))
+  # The eval's log-likelihood, and scikit-learn's score_samples with the same params.
+  np.testing.assert_allclose(
+      nll, -np.asarray(full.reporting.eval_fn(params, batch, rng, context)['log_likelihood']),
+      rtol=1e-6)
+  mixture = _sklearn_mixture(params, kind)
+  x = np.asarray(batch['x'], np.float64)
+  np.testing.assert_allclose(nll, -mixture.score_samples(x), rtol=2e-5, atol=2e-5)
+  # encode: the responsibilities and the most likely component, as scikit-learn's.
+  codes = light.inference.encode(params, batch, rng, context)
+  np.testing.assert_allclose(codes['responsibilities'], mixture.predict_proba(x), atol=1e-5)
+  np.testing.assert_array_equal(codes['component'], mixture.predict(x))
+  jax.tree.map(np.testing.assert_array_equal, codes,
+               full.inference.encode(params, batch, rng, context))
+
+
+def test_built_without_the_data_it_samples_and_scores_as_with_it(tmp_path):
+  full, light, params, context, batch, info = _built_both(tmp_path)
+  assert light.reporting.artifacts_fn is None and full.reporting.artifacts_fn is not None
+  assert light.inference.sample_options == {}  # an unconditional mixture: no options
+  draw = lambda family, seed, n=6: np.asarray(family.inference.sample(
+      params, jax.random.PRNGKey(seed), n, context))
+  samples = draw(light, 1)
+  np.testing.assert_array_equal(samples, draw(full, 1))
+  np.testing.assert_array_equal(samples, draw(light, 1))
+  assert not np.array_equal(samples, draw(light, 2))
+  assert samples.shape == (6, *info.features.image_shape)
+  assert 0 <= samples.min() <= samples.max() <= 1
+  # Draws from the mixture in feature space, mapped back to pixels by the PCA.
+  from genjax.models import gmm as gmm_model  # pylint: disable=g-import-not-at-top
+  features, _ = gmm_model.sample(jax.random.PRNGKey(1), params, 6, covariance_type='full')
+  np.testing.assert_array_equal(samples, info.features.to_images(np.asarray(features)))
+  rng = jax.random.PRNGKey(0)
+  np.testing.assert_array_equal(light.inference.likelihood.nll(params, batch, rng, context),
+                                full.inference.likelihood.nll(params, batch, rng, context))
+  jax.tree.map(np.testing.assert_array_equal,
+               light.reporting.eval_fn(params, batch, rng, context),
+               full.reporting.eval_fn(params, batch, rng, context))
+
+
+def test_on_dequantised_pixels_the_likelihood_is_the_evals_8_bit_rate(tmp_path):
+  _, light, params, context, batch, _ = _built_both(
+      tmp_path, data=dict(name='digits', pca_dims=0, dequantize=True),
+      model=dict(components=3, covariance_type='diag'))
+  rng = jax.random.PRNGKey(0)
+  likelihood = light.inference.likelihood
+  assert likelihood.exact and likelihood.dims == 64
+  assert 'dequantised' in likelihood.description
+  nats = np.asarray(likelihood.nll(params, batch, rng, context), np.float64)
+  terms = light.reporting.eval_fn(params, batch, rng, context)
+  np.testing.assert_allclose(nats / (64 * np.log(2.0)), terms['bits_per_dim'], rtol=1e-5)
+  np.testing.assert_allclose(nats, -np.asarray(terms['log_likelihood']) + 64 * np.log(256),
+                             rtol=1e-5)

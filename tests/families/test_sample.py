@@ -1,4 +1,4 @@
-"""Every family that models images draws them through `Reporting.sample`: n images of the
+"""Every family that models images draws them through `Inference.sample`: n images of the
 data's shape in [0, 1], a function of its key alone."""
 
 import importlib
@@ -29,7 +29,7 @@ def _built(name):
 @pytest.mark.parametrize('name', IMAGE_FAMILIES)
 def test_samples_are_images_of_the_data_and_a_function_of_the_key(name):
   family, data, params, context = _built(name)
-  draw = lambda seed, n: np.asarray(family.reporting.sample(params, jax.random.PRNGKey(seed),
+  draw = lambda seed, n: np.asarray(family.inference.sample(params, jax.random.PRNGKey(seed),
                                                             n, context))
   samples = draw(1, 5)
   # A mixture over PCA features draws them mapped back to pixels.
@@ -44,7 +44,7 @@ def test_samples_are_images_of_the_data_and_a_function_of_the_key(name):
 def test_gmm_samples_average_to_the_mixture_mean():
   # k-means responsibilities make the initial mixture's mean the data's mean exactly.
   family, data, params, context = _built('gmm')
-  samples = np.asarray(family.reporting.sample(params, jax.random.PRNGKey(3), 20000, context))
+  samples = np.asarray(family.inference.sample(params, jax.random.PRNGKey(3), 20000, context))
   images = data.info.features.to_images(data.info.features.train)
   np.testing.assert_allclose(samples.mean(0), images.mean(0), atol=0.05)
 
@@ -52,10 +52,10 @@ def test_gmm_samples_average_to_the_mixture_mean():
 
 def test_a_character_model_samples_windows_of_text_in_its_vocabulary():
   family, data, params, context = _built('char_lm')
-  texts = family.reporting.sample(params, jax.random.PRNGKey(1), 3, context)
+  texts = family.inference.sample(params, jax.random.PRNGKey(1), 3, context)
   vocabulary = data.info.held_out.vocabulary
   window = data.info.example_shape[1]
   assert len(texts) == 3 and all(len(t) == window for t in texts)
   assert all(set(t) <= set(vocabulary.chars) for t in texts)
-  again = family.reporting.sample(params, jax.random.PRNGKey(1), 3, context)
+  again = family.inference.sample(params, jax.random.PRNGKey(1), 3, context)
   assert list(again) == list(texts)

@@ -9,13 +9,20 @@ import os
 import subprocess
 import sys
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from configs import code_prior as code_prior_config
 from configs import var as var_config
 from genjax.config import ConfigError
+from genjax.data import info_file
 from genjax.families import code_prior, var
+from genjax.objectives import vqvae as vq_objectives
+from genjax.samplers import var as var_samplers
+from genjax.stage2.first_stage import load_stage1
+from genjax.training.family import StepContext
 from genjax.training.loop import train_and_evaluate
 from tests.families.run_config import unlocked
 from tests.families.random_classifier import random_digits_classifier
@@ -125,3 +132,94 @@ def test_bad_sampling_settings_name_their_fix():
   config.eval.guidance_scales = (1.0, 2.0)
   with pytest.raises(ConfigError, match='conditional=True'):
     var.check_config(config)
+
+
+# What a trained VAR offers (`genjax.load`): decoded samples with their options, the bound.
+
+def _nll(family, params, batch, context):
+  """The family's likelihood, jitted as `genjax.load` does (frozen params an argument)."""
+  score = jax.jit(lambda p, b, r, f: family.inference.likelihood.nll(
+      p, b, r, StepContext(frozen=f)))
+  return np.asarray(score(params, batch, jax.random.PRNGKey(0), context.frozen))
+
+
+@pytest.fixture(scope='module')
+def built_var(tokenizer, tmp_path_factory):
+  """configs/var.py:smoke over the tokenizer, built (not trained) from its data and from
+  the light info `genjax.load` reads back, with init params and a test batch."""
+  config = unlocked(var_config, 'smoke', data=dict(stage1_workdir=str(tokenizer)))
+  data = var.FAMILY.data(config, 0, 1)
+  family = var.FAMILY.build(config, data.info)
+  directory = str(tmp_path_factory.mktemp('info'))
+  info_file.write(data.info, directory)
+  light = var.FAMILY.build(config, info_file.read(directory))
+  params = family.training.init_params(jax.random.PRNGKey(0), data.train.batch(0))
+  batch = next(iter(data.splits['test'](16, 0, 1, 16)))
+  batch.pop('mask')
+  return config, data, family, light, params, batch, StepContext(frozen=family.training.frozen)
+
+
+def _draw(family, params, context, seed, num=6, **options):
+  options = {**family.inference.sample_options, **options}
+  return np.asarray(family.inference.sample(params, jax.random.PRNGKey(seed), num, context,
+                                            **options))
+
+
+def test_var_built_without_the_data_samples_and_scores_the_same(built_var):
+  config, _, family, light, params, batch, context = built_var
+  assert light.reporting.artifacts_fn is None
+  assert family.inference.sample_options == light.inference.sample_options == {
+      'label': None, 'guidance': 1.0, 'guidance_ramp': config.eval.guidance_ramp,
+      'top_k': config.eval.top_k, 'top_p': config.eval.top_p}
+  np.testing.assert_array_equal(_draw(light, params, context, 1, guidance=2.0),
+                                _draw(family, params, context, 1, guidance=2.0))
+  np.testing.assert_array_equal(_nll(light, params, batch, context),
+                                _nll(family, params, batch, context))
+
+
+def test_vars_bound_is_the_evals_in_nats(built_var):
+  _, _, family, _, params, batch, context = built_var
+  likelihood = family.inference.likelihood
+  assert not likelihood.exact and likelihood.dims == 64  # the 8x8 images, not 5 tokens
+  nats = _nll(family, params, batch, context)
+  terms = family.reporting.eval_fn(params, batch, jax.random.PRNGKey(0), context)
+  np.testing.assert_allclose(nats / (64 * math.log(2)), terms['bound_bits_per_dim'],
+                             rtol=1e-6)
+  no_codes = {k: v for k, v in batch.items() if k != 'codes'}  # the tokenizer encodes them
+  np.testing.assert_allclose(_nll(family, params, no_codes, context), nats, rtol=1e-6)
+
+
+def test_vars_sample_options_reach_its_sampler(built_var, tokenizer):
+  config, data, family, _, params, _, context = built_var
+  stage1 = load_stage1(str(tokenizer))
+  model = var.make_model(config.model, stage1.objective.scales, stage1.num_codes,
+                         data.info.num_classes)
+  frozen = context.frozen
+
+  def direct(seed, y, **options):  # VAR's sampler, decoded by the tokenizer
+    tokens = var_samplers.sample(model, params, stage1.objective, frozen['params'],
+                                 frozen['model_state'], jax.random.PRNGKey(seed), 6, y,
+                                 **options)[0]
+    mean = stage1.objective.decode_codes(frozen['params'], frozen['model_state'],
+                                         tokens[:, None])[0]
+    return np.asarray(vq_objectives.decoder_mean01(stage1.objective.likelihood, mean))
+
+  threes = jnp.full((6,), 3)
+  np.testing.assert_allclose(_draw(family, params, context, 2, label=3), direct(2, threes),
+                             atol=1e-6)
+  np.testing.assert_allclose(_draw(family, params, context, 2),
+                             direct(2, jnp.arange(6) % 10), atol=1e-6)  # None cycles
+  options = dict(guidance=3.0, guidance_ramp=True, top_k=4, top_p=0.9)
+  guided = _draw(family, params, context, 2, label=3, **options)
+  np.testing.assert_allclose(guided, direct(2, threes, guidance=3.0, ramp=True, top_k=4,
+                                            top_p=0.9), atol=1e-6)
+  assert not np.array_equal(guided, _draw(family, params, context, 2, label=3))
+  # top_k = 1 draws the most probable tokens whatever the key.
+  np.testing.assert_array_equal(_draw(family, params, context, 2, label=3, top_k=1),
+                                _draw(family, params, context, 9, label=3, top_k=1))
+  assert not np.array_equal(_draw(family, params, context, 9, label=3),
+                            _draw(family, params, context, 2, label=3))
+  # An unconditional VAR takes no label and no guidance.
+  uncond = unlocked(var_config, 'smoke,uncond', data=dict(stage1_workdir=str(tokenizer)))
+  inference = var.FAMILY.build(uncond, data.info).inference
+  assert set(inference.sample_options) == {'top_k', 'top_p'}

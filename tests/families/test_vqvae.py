@@ -14,6 +14,7 @@ import sys
 
 import jax
 import jax.monitoring
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -23,10 +24,15 @@ from configs import vqvae as vqvae_config
 from genjax import config as config_lib
 from genjax import launch
 from genjax.config import ConfigError
+from genjax.data import info_file
 from genjax.data.family_data import DataInfo
 from genjax.errors import UserError
 from genjax.families import code_prior, var, vqvae
+from genjax.models import pixels
+from genjax.models.autoregressive import make_model as make_ar_model
+from genjax.objectives import vqvae as vq_objectives
 from genjax.objectives.vqvae import objective_from_signature
+from genjax.samplers import autoregressive as ar_samplers
 from genjax.stage2.first_stage import codes_path, load_stage1
 from genjax.training.family import StepContext
 from genjax.training.loop import train_and_evaluate
@@ -151,7 +157,7 @@ def test_a_prior_samples_images_decoded_by_its_frozen_stage1(stage1):
   family = code_prior.FAMILY.build(config, data.info)
   params = family.training.init_params(jax.random.PRNGKey(0), data.train.batch(0))
   context = StepContext(frozen=family.training.frozen)
-  draw = lambda seed: np.asarray(family.reporting.sample(params, jax.random.PRNGKey(seed), 4,
+  draw = lambda seed: np.asarray(family.inference.sample(params, jax.random.PRNGKey(seed), 4,
                                                          context))
   images = draw(1)
   assert images.shape == (4, *data.info.test_images.images.shape[1:])
@@ -227,3 +233,162 @@ def test_a_prior_that_names_no_stage1_to_read_or_train_still_refuses_in_one_line
     _stage2(config, str(tmp_path / 'run'))
   assert '\n' not in str(raised.value) and 'No stage-1 run named' in str(raised.value)
   assert not os.path.exists(tmp_path / 'run' / 'stage1')
+
+
+# What a trained stage 1 offers (`genjax.load`): encode, decode and the uniform-prior bound;
+# what a trained prior over its codes offers: decoded samples and the full bound.
+
+def _light(info, directory):
+  """The info `genjax.load` reads back: sizes, no test images."""
+  info_file.write(info, str(directory))
+  return info_file.read(str(directory))
+
+
+def _nll(family, params, batch, context, **options):
+  """The family's likelihood, jitted as `genjax.load` does (state and frozen params as
+  arguments, options static)."""
+  score = jax.jit(lambda p, b, r, s, f: family.inference.likelihood.nll(
+      p, b, r, StepContext(s, f), **options))
+  return np.asarray(score(params, batch, jax.random.PRNGKey(0), context.model_state,
+                          context.frozen))
+
+
+def _test_batch(data, n=16):
+  batch = next(iter(data.splits['test'](n, 0, 1, n)))
+  batch.pop('mask')
+  return batch
+
+
+@pytest.fixture(scope='module')
+def smoke_stage1(tmp_path_factory):
+  """configs/vqvae.py:smoke built (not trained) from its data and from the light info."""
+  config = vqvae_config.get_config('smoke')
+  data = vqvae.FAMILY.data(config, 0, 1)
+  family = vqvae.FAMILY.build(config, data.info)
+  light = vqvae.FAMILY.build(config, _light(data.info, tmp_path_factory.mktemp('info')))
+  batch, rng = data.train.batch(0), jax.random.PRNGKey(0)
+  params = family.training.init_params(rng, batch)
+  state = family.training.init_model_state(jax.random.fold_in(rng, 1), batch, params)
+  return config, data, family, light, params, StepContext(model_state=state)
+
+
+def test_a_stage1_built_without_the_data_encodes_decodes_and_scores_the_same(smoke_stage1):
+  _, data, family, light, params, context = smoke_stage1
+  assert light.reporting.artifacts_fn is None
+  # Samples decode uniform codes, the model its bound scores: the same from either build.
+  key = jax.random.PRNGKey(3)
+  np.testing.assert_array_equal(np.asarray(light.inference.sample(params, key, 3, context)),
+                                np.asarray(family.inference.sample(params, key, 3, context)))
+  batch = _test_batch(data)
+  codes = np.asarray(family.inference.encode(params, batch, None, context))
+  np.testing.assert_array_equal(np.asarray(light.inference.encode(params, batch, None,
+                                                                  context)), codes)
+  np.testing.assert_array_equal(np.asarray(light.inference.decode(params, codes, context)),
+                                np.asarray(family.inference.decode(params, codes, context)))
+  np.testing.assert_array_equal(_nll(light, params, batch, context),
+                                _nll(family, params, batch, context))
+
+
+def test_a_stage1s_codes_decode_to_its_reconstructions_and_its_bound_is_the_evals(
+    smoke_stage1):
+  config, data, family, _, params, context = smoke_stage1
+  k = config.model.num_codes
+  batch = _test_batch(data)
+  codes = np.asarray(family.inference.encode(params, batch, None, context))
+  assert codes.shape == (16, 2, 2) and codes.min() >= 0 and codes.max() < k
+  # The figures' reconstructions of the first test images: the same encode and decode.
+  artifacts = family.reporting.artifacts_fn(params, jax.random.PRNGKey(0), context)
+  shown = len(artifacts['recon_inputs'])
+  np.testing.assert_array_equal(batch['image'][:shown], artifacts['recon_inputs'])
+  np.testing.assert_allclose(
+      np.asarray(family.inference.decode(params, codes[:shown], context)),
+      artifacts['recon_means'], atol=1e-6)
+  likelihood = family.inference.likelihood
+  assert not likelihood.exact and likelihood.dims == 64
+  nats = _nll(family, params, batch, context)
+  terms = family.reporting.eval_fn(params, batch, jax.random.PRNGKey(0), context)
+  np.testing.assert_allclose(nats / (64 * math.log(2)),
+                             terms['bound_bits_per_dim_uniform_prior'], rtol=1e-6)
+  np.testing.assert_allclose(nats - terms['recon_nll'], 4 * math.log(k), rtol=1e-5)
+
+
+def test_a_stage1_with_a_squared_error_bounds_no_likelihood(digits_info):
+  config = unlocked(vqvae_config, 'smoke', model=dict(likelihood='mse'))
+  inference = vqvae.FAMILY.build(config, digits_info).inference
+  assert inference.likelihood is None and inference.encode is not None
+
+
+@pytest.fixture(scope='module')
+def cond_prior(stage1, tmp_path_factory):
+  """configs/code_prior.py:smoke,cond over the stage-1 run, built (not trained) from its
+  data and from the light info `genjax.load` reads back, with init params."""
+  config = unlocked(code_prior_config, 'smoke,cond', data=dict(stage1_workdir=str(stage1)))
+  data = code_prior.FAMILY.data(config, 0, 1)
+  family = code_prior.FAMILY.build(config, data.info)
+  light = code_prior.FAMILY.build(config, _light(data.info, tmp_path_factory.mktemp('info')))
+  params = family.training.init_params(jax.random.PRNGKey(0), data.train.batch(0))
+  return config, data, family, light, params, StepContext(frozen=family.training.frozen)
+
+
+def _draw(family, params, context, seed, num=6, **options):
+  options = {**family.inference.sample_options, **options}
+  return np.asarray(family.inference.sample(params, jax.random.PRNGKey(seed), num, context,
+                                            **options))
+
+
+def test_a_prior_built_without_the_data_samples_and_scores_the_same(cond_prior):
+  _, data, family, light, params, context = cond_prior
+  assert light.reporting.artifacts_fn is None
+  assert family.inference.sample_options == light.inference.sample_options == {
+      'label': None, 'temperature': 1.0, 'top_k': 0}
+  np.testing.assert_array_equal(_draw(light, params, context, 1),
+                                _draw(family, params, context, 1))
+  batch = _test_batch(data)
+  np.testing.assert_array_equal(_nll(light, params, batch, context),
+                                _nll(family, params, batch, context))
+
+
+def test_a_priors_bound_is_the_evals_in_nats_and_encodes_images_given_alone(cond_prior):
+  _, data, family, _, params, context = cond_prior
+  likelihood = family.inference.likelihood
+  assert not likelihood.exact and likelihood.dims == 64  # the 8x8 images, not 2x2 codes
+  batch = _test_batch(data)
+  nats = _nll(family, params, batch, context)
+  terms = family.reporting.eval_fn(params, batch, jax.random.PRNGKey(0), context)
+  np.testing.assert_allclose(nats / (64 * math.log(2)), terms['bound_bits_per_dim'],
+                             rtol=1e-6)
+  np.testing.assert_allclose(nats, terms['recon_nll'] + terms['prior_nll'], rtol=1e-6)
+  # Images without their codes: stage 1 encodes them, to the codes the split holds.
+  no_codes = {k: v for k, v in batch.items() if k != 'codes'}
+  np.testing.assert_allclose(_nll(family, params, no_codes, context), nats, rtol=1e-6)
+
+
+def test_a_priors_sample_options_reach_its_sampler(cond_prior):
+  config, data, family, _, params, context = cond_prior
+  stage1_run = load_stage1(config.data.stage1_workdir)
+  k, grid = stage1_run.num_codes, tuple(data.info.example_shape) + (1,)
+  model = make_ar_model(config.model, grid, data.info.num_classes, num_codes=k)
+  frozen = context.frozen
+
+  def direct(seed, y, **options):  # the prior's sampler, decoded by stage 1
+    canvas = ar_samplers.sample(model, params, jax.random.PRNGKey(seed), grid, 6, y,
+                                **options)[0]
+    mean = stage1_run.objective.decode_codes(frozen['params'], frozen['model_state'],
+                                             pixels.codes_from_canvas(canvas, k))[0]
+    return np.asarray(vq_objectives.decoder_mean01(stage1_run.objective.likelihood, mean))
+
+  threes = _draw(family, params, context, 2, label=3)
+  np.testing.assert_allclose(threes, direct(2, jnp.full((6,), 3)), atol=1e-6)
+  np.testing.assert_allclose(_draw(family, params, context, 2),
+                             direct(2, jnp.arange(6) % 10), atol=1e-6)  # None cycles
+  np.testing.assert_allclose(_draw(family, params, context, 2, label=3, temperature=0.5,
+                                   top_k=3),
+                             direct(2, jnp.full((6,), 3), temperature=0.5, top_k=3),
+                             atol=1e-6)
+  # Near-zero temperature and top_k = 1 both draw the most probable codes: the same
+  # images whatever the key.
+  greedy = _draw(family, params, context, 2, label=3, top_k=1)
+  np.testing.assert_array_equal(_draw(family, params, context, 9, label=3, top_k=1), greedy)
+  np.testing.assert_allclose(_draw(family, params, context, 4, label=3, temperature=1e-4),
+                             greedy, atol=1e-6)
+  assert not np.array_equal(_draw(family, params, context, 9, label=3), threes)

@@ -156,3 +156,31 @@ def test_refusals_name_the_fix(tmp_path):
     word2vec.data(_config(**{'data.min_count': 10**6}), 0, 1)
   with pytest.raises(CorpusNotFoundError, match='give the path of a UTF-8 text file'):
     word2vec.data(_config(**{'data.corpus': str(tmp_path / 'missing.txt')}), 0, 1)
+
+
+def test_built_without_the_data_it_evaluates_as_with_it_and_reads_no_question_file(tmp_path):
+  from genjax.data import info_file  # pylint: disable=g-import-not-at-top
+  from genjax.evals.analogy import AnalogiesNotFoundError  # pylint: disable=g-import-not-at-top
+  from genjax.training.family import Inference, StepContext  # pylint: disable=g-import-not-at-top
+  c = _config()
+  data = word2vec.data(c, 0, 1)
+  info_file.write(data.info, str(tmp_path))
+  full = word2vec.build(c, data.info)
+  # genjax.load builds from the light info, on a machine that may lack the questions file
+  # the run named: build reads no file.
+  gone = _config(**{'eval.analogies': str(tmp_path / 'gone.txt')})
+  light = word2vec.build(gone, info_file.read(str(tmp_path)))
+  assert light.inference == Inference()  # p(context | word): no text to sample or score
+  rng, context = jax.random.PRNGKey(0), StepContext()
+  params = full.training.init_params(rng, None)
+  batch = next(iter(data.splits['test'](64, 0, 1, 64)))
+  batch.pop('mask')
+  jax.tree.map(np.testing.assert_array_equal,
+               light.reporting.eval_fn(params, batch, rng, context),
+               full.reporting.eval_fn(params, batch, rng, context))
+  # The questions are read when the artifacts are made (the tiny file: 13 of 14 answered).
+  artifacts = full.reporting.artifacts_fn(params, rng, context)
+  assert artifacts['analogy_total_answered'] == 13
+  # A training run that names a missing file stops before its first step, in data.
+  with pytest.raises(AnalogiesNotFoundError, match='No analogy questions'):
+    word2vec.data(gone, 0, 1)

@@ -34,9 +34,9 @@ def train_smoke(name: str, workdir: str) -> None:
   family_def = importlib.import_module(f'genjax.families.{name}').FAMILY
   upstream = None
   if name in SECOND_STAGES:
+    from configs import code_prior  # pylint: disable=g-import-not-at-top
     from genjax.families import vqvae  # pylint: disable=g-import-not-at-top
-    stage1 = importlib.import_module(f'configs.{name}').stage1_config
-    upstream = (vqvae.FAMILY, stage1)
+    upstream = (vqvae.FAMILY, code_prior.stage1_config)  # as both mains name it
   launch.experiment(family_def, upstream=upstream)(config, workdir)
 
 

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from genjax.training.family import Family, FamilyDef, Reporting, Training
+from genjax.training.family import Family, FamilyDef, Inference, Reporting, Training
 from genjax.training.optimizers import apply_optimizer
 from tests.training.toys import common
 
@@ -117,9 +117,10 @@ def build(config, info) -> Family:
                 training=Training(init_params=gan.init_params, update_fn=gan.update_fn,
                                   make_optimizer=lambda: gan.optimizer),
                 reporting=Reporting(
-                    eval_fn=eval_fn, sample=sample,
+                    eval_fn=eval_fn,
                     artifacts_fn=lambda params, rng, context: {
-                        'samples': sample(params, rng, 64, context)}))
+                        'samples': sample(params, rng, 64, context)}),
+                inference=Inference(sample=sample))
 
 
 FAMILY = FamilyDef(name='toy_gan', schema=schema, build=build, data=data)
