@@ -12,7 +12,7 @@ from genjax import launch
 from genjax.config import ConfigError
 from genjax.data.pipeline import eval_images
 from genjax.evals import bayes_classifier as bayes
-from genjax.evals import conditional_scorers
+from genjax.tools import conditional_scorers
 from genjax.families import gmm
 from genjax.data.features import feature_data
 from genjax.data.image_data import load_splits

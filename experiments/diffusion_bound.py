@@ -2,14 +2,14 @@
 
     python -m experiments.diffusion_bound --workdir=runs/ddpm --num_examples=500 --timesteps=32
 
-See genjax/evals/bound.py and, for the dequantisation and scaling, the docstring of
+See genjax/tools/bound.py and, for the dequantisation and scaling, the docstring of
 genjax/objectives/diffusion.py.
 """
 
 from absl import app, flags, logging
 
 from genjax import cli_errors
-from genjax.evals import bound
+from genjax.tools import bound
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A diffusion run with a checkpoint.')
 _NUM_EXAMPLES = flags.DEFINE_integer('num_examples', 500, 'The first n test images.')

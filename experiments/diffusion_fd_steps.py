@@ -2,13 +2,13 @@
 
     python -m experiments.diffusion_fd_steps --workdir=runs/ddpm --classifier=runs/classifier
 
-Writes <workdir>/fd_vs_steps/fd_vs_steps.{json,png}; see genjax/evals/fd_vs_steps.py.
+Writes <workdir>/fd_vs_steps/fd_vs_steps.{json,png}; see genjax/tools/fd_vs_steps.py.
 """
 
 from absl import app, flags, logging
 
 from genjax import cli_errors
-from genjax.evals import fd_vs_steps
+from genjax.tools import fd_vs_steps
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A diffusion run with a checkpoint.')
 _CLASSIFIER = flags.DEFINE_string('classifier', None,

@@ -11,7 +11,7 @@ estimator is poor (see genjax/evals/parzen.py); it is here to compare with the p
 from absl import app, flags, logging
 
 from genjax import cli_errors
-from genjax.evals import gan_parzen
+from genjax.tools import gan_parzen
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A GAN run with a checkpoint.')
 _SAMPLES = flags.DEFINE_integer('num_samples', 10000, 'Samples: the kernel centres.')

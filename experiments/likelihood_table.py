@@ -1,6 +1,6 @@
 """One likelihood table across families: test bits/dim on 8-bit Fashion-MNIST and nats on
 its binarised test set, each row exact or a bound, with its command, parameters and train
-time (`genjax.evals.likelihood_table`).
+time (`genjax.tools.likelihood_table`).
 
     python -m experiments.likelihood_table --config=configs/likelihood_table.py \
         --out_dir=results/likelihood
@@ -12,7 +12,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from genjax import cli_errors
-from genjax.evals import likelihood_table as table_lib
+from genjax.tools import likelihood_table as table_lib
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/likelihood_table.py',
                                           'which runs make the rows.')

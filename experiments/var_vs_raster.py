@@ -13,7 +13,7 @@ import os
 from absl import app, flags
 
 from genjax import cli_errors
-from genjax.evals import var_vs_raster
+from genjax.tools import var_vs_raster
 
 _VAR = flags.DEFINE_string('var', 'runs/var', 'the VAR workdir (experiments/var.py).')
 _RASTER = flags.DEFINE_string('raster', 'runs/raster_prior',

@@ -31,6 +31,9 @@ _LABEL = flags.DEFINE_list('label', None, 'Class labels of a conditional model: 
 _TEMPERATURE = flags.DEFINE_float('temperature', None, 'Sampling temperature.')
 _TOP_K = flags.DEFINE_integer('top_k', None, 'Autoregressive models: draw from the k most '
                               'likely values only (0: all).')
+_TOP_P = flags.DEFINE_float('top_p', None, 'VAR: nucleus filtering (1: none).')
+_GUIDANCE_RAMP = flags.DEFINE_bool('guidance_ramp', None, 'VAR: the guidance scale rises '
+                                   'from 1 at the first scale to --guidance at the last.')
 _STEPS = flags.DEFINE_integer('steps', None, 'Diffusion: sampling steps.')
 _ETA = flags.DEFINE_float('eta', None, 'Diffusion: DDIM eta (0 deterministic, 1 DDPM).')
 _GUIDANCE = flags.DEFINE_float('guidance', None, 'Classifier-free guidance scale.')
@@ -42,7 +45,8 @@ def sample_options() -> dict:
   if label is not None:
     label = int(label[0]) if len(label) == 1 else [int(v) for v in label]
   given = {'label': label, 'temperature': _TEMPERATURE.value, 'top_k': _TOP_K.value,
-           'steps': _STEPS.value, 'eta': _ETA.value, 'guidance': _GUIDANCE.value}
+           'top_p': _TOP_P.value, 'steps': _STEPS.value, 'eta': _ETA.value,
+           'guidance': _GUIDANCE.value, 'guidance_ramp': _GUIDANCE_RAMP.value}
   return {k: v for k, v in given.items() if v is not None}
 
 

@@ -15,7 +15,7 @@ import os
 # genjax/__init__.py re-exports from below.
 LAYERS = ('errors', 'commands', 'config', 'distributions', 'metrics', 'diffusion', 'figures',
           'models', 'objectives', 'samplers', 'data', 'training', 'evals', 'stage2', 'families',
-          'trained', 'cli_errors', 'launch', 'sample', 'score', 'export',
+          'trained', 'tools', 'cli_errors', 'launch', 'sample', 'score', 'export',
           '__init__')
 
 # Read as source, not imported: a cycle must be reported, not crash the test's import.

@@ -11,11 +11,10 @@ piece of genjax's DDPM lives (this package re-exports none of them).
   classifier-free guidance.
 - `genjax.families.diffusion`: the family the training loop runs (config schema, loss,
   evaluation, samples and the Fréchet distance as artifacts).
-- `genjax.evals.trained_ddpm`: a trained run read back (config, U-Net, EMA params,
-  schedule) for the tools below.
-- `genjax.evals.bound`: a trained run's bound on test images with its standard error.
-- `genjax.evals.fd_vs_steps`: the Fréchet distance against sampling steps, DDIM against
-  strided DDPM.
+- `genjax.tools.bound`: a trained run's bound on test images with its standard error,
+  through the likelihood of the model `genjax.load` reads.
+- `genjax.tools.fd_vs_steps`: the Fréchet distance against sampling steps, DDIM against
+  strided DDPM, from that model's samples.
 - `genjax.figures.diffusion`: a run's figures (samples, DDIM samples, progressive
   generation, the forward process, class grids by guidance scale).
 - `genjax.figures.diffusion_fd`: the figure of `fd_vs_steps`'s JSON.

@@ -1,4 +1,5 @@
-"""Evaluations of trained runs: tools that read a run's checkpoint with
-`genjax.training.restore.load_run` and score or sample it, outside the training loop; and
-the feature space they score samples in (`classifier_features`), which the families that
-report a Fréchet distance set up through `frechet_setup`."""
+"""Scores over arrays, not runs: what a family computes while training (the feature space
+of its Fréchet distance, `classifier_features`, set up by `frechet_setup`; word analogies)
+and what the tools score with (Parzen windows, Bayes' rule over class-conditional
+densities), and the paper variants' parameter counts. The tools that read trained runs
+are `genjax.tools`."""

@@ -13,7 +13,7 @@ that it is comparable with unconditional models.
 Inference (`genjax.load`): DDIM samples with options `steps` and `eta` (the config's
 eval.ddim_steps and eval.ddim_eta by default), and for a conditional model `label` and
 `guidance` (classifier-free, w = 1 the plain conditional model); the likelihood is the
-variational bound of p(x) in nats (`objectives.vb_bound`, as `genjax.evals.bound` and the
+variational bound of p(x) in nats (`objectives.vb_bound`, as `genjax.tools.bound` and the
 eval compute it), from `timesteps` network calls per image (0: all T terms exactly).
 """
 
@@ -100,7 +100,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   def bound(params, images01, rng, nll_timesteps: int):
     """`objectives.vb_bound` of images k/255 under p(x) (a conditional model's null
-    label), as `genjax.evals.bound` computes it."""
+    label), as `genjax.tools.bound` computes it."""
     net = lambda x, t: model.apply(params, x, t, null(x.shape[0]))
     return objectives.vb_bound(net, schedule, objectives.to_model_space(images01), rng,
                                nll_timesteps, o.prediction, o.variance)

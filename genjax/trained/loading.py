@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import logging
 
+import jax
+
 from genjax.data import info_file
 from genjax.errors import UserError
 from genjax.training import restore
@@ -71,8 +73,12 @@ def load(path: str, *, allow_unfinished: bool = False, weights: str = 'ema',
     info = definition.data(config, 0, 1).info
   built = definition.build(config, info)
   params = run.eval_params if weights == 'ema' else run.params
+  # On the device once: a model is called batch after batch, and host arrays would be
+  # copied to the device at every call.
+  on_device = lambda tree: None if tree is None else jax.device_put(tree)
   return TrainedModel(family=config.family, config=config, step=run.step,
-                      finished=run.finished, path=run.workdir, info=info, params=params,
-                      context=StepContext(model_state=run.model_state,
-                                          frozen=built.training.frozen),
+                      finished=run.finished, path=run.workdir, info=info,
+                      params=on_device(params),
+                      context=StepContext(model_state=on_device(run.model_state),
+                                          frozen=on_device(built.training.frozen)),
                       inference=built.inference, family_def=definition)

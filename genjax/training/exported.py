@@ -9,7 +9,7 @@
     <dir>/upstream/           the same, for the first stage a second stage reads
 
 `restore.load_run` reads such a directory as it reads a workdir, so everything that reads
-trained runs (`genjax.load`, a second stage's first stage, the evaluation tools) takes
+trained runs (`genjax.load` and the tools that use it, a second stage's first stage) takes
 either.
 """
 

@@ -1,10 +1,11 @@
 """The one reader of saved runs: a run's config, params, EMA params and model state.
 
-Every tool that uses a trained network (the Fréchet classifier, a diffusion model's bound
-and sampler sweeps, a second stage over a first stage's codes, a GAN's generator) reads it
-with `load_run(workdir)`. Nothing is rebuilt: no model, no optimiser. The checkpoint's
+Everything that uses a trained network reads it with `load_run(workdir)`: `genjax.load`
+(and through it the tools of `genjax.tools`), the Fréchet classifier, a second stage over
+a first stage's codes. Nothing is rebuilt: no model, no optimiser. The checkpoint's
 arrays come back in the layout they were saved in, which is the layout `model.apply`
-takes, so a tool rebuilds its network from `run.signature` and applies `run.eval_params`.
+takes, so a reader rebuilds its network from `run.signature` (or `genjax.load` from the
+run's config, through its family's `build`) and applies `run.eval_params`.
 
 An exported run (`genjax.training.exported`, written by `python -m genjax.export`) reads
 the same way: a tool given its directory instead of a workdir sees the same SavedRun.
@@ -25,6 +26,10 @@ import orbax.checkpoint as ocp
 from genjax.commands import canonical_family, canonical_signature
 from genjax.errors import UserError
 from genjax.training import exported
+
+
+# What a refusal names when its caller knows no family's command.
+ANY_TRAIN_COMMAND = 'the experiment main that trains it'
 
 
 class RunNotFoundError(FileNotFoundError, UserError):
@@ -97,7 +102,7 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
   Returns:
     A SavedRun whose arrays are NumPy arrays on the host.
   """
-  train_command = train_command or 'the experiment main that trains it'
+  train_command = train_command or ANY_TRAIN_COMMAND
   if exported.is_export(workdir):
     return _load_export(workdir, family, train_command)
   config = read_run_config(workdir, family, train_command)

@@ -1,20 +1,11 @@
 """Bayes' rule on class-conditional densities, tested as math: two known Gaussians, whose
-Bayes decision is a threshold; and the scorers read back from saved conditional runs."""
+Bayes decision is a threshold. (The scorers read from saved runs: tests/tools.)"""
 
-import jax
-import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 from scipy import stats
 
 from genjax.evals import bayes_classifier as bayes
-from genjax.evals import conditional_scorers
-from genjax.families import autoregressive
-from genjax.models import autoregressive as ar_models
-from genjax.objectives import autoregressive as ar_objectives
-from genjax.training.loop import train_and_evaluate
-from tests.families.run_config import unlocked
 
 MEANS = np.array([-1.0, 2.0])
 
@@ -65,67 +56,3 @@ def test_scores_do_not_depend_on_the_batching():
                                       progress=lambda done, total: seen.append(done))
   np.testing.assert_allclose(every, log_lik)
   assert seen[-1] == 103 and len(seen) == 11
-
-
-@pytest.fixture(scope='module')
-def conditional_pixelcnn(tmp_path_factory):
-  from configs import autoregressive as config_module  # pylint: disable=g-import-not-at-top
-  config = unlocked(config_module, 'smoke,cond', total_steps=2, steps_per_call=2,
-                    log_every=2, eval_every=2, ckpt_every=2)
-  config.eval.train_examples = 0
-  workdir = str(tmp_path_factory.mktemp('pixelcnn_cond'))
-  train_and_evaluate(autoregressive.FAMILY, config, workdir)
-  return workdir
-
-
-@pytest.mark.slow
-def test_the_autoregressive_scorer_is_the_exact_likelihood_under_each_class(
-    conditional_pixelcnn):
-  scorer, data = conditional_scorers.autoregressive_exact(conditional_pixelcnn,
-                                                          num_classes=10)
-  assert data.name == 'digits' and data.binarize != 'none'
-  x = (np.random.default_rng(0).random((6, 8, 8, 1)) < 0.5).astype(np.float32)
-  scores = scorer(x)
-  run = conditional_scorers.restore.load_run(conditional_pixelcnn)
-  model = ar_models.make_model(ml_collections.ConfigDict(run.signature['model']),
-                               run.signature['image_shape'], 10)
-  for c in (0, 3, 9):
-    nll = ar_objectives.nll_terms(model, run.eval_params, jnp.asarray(x),
-                                  jnp.full((6,), c, jnp.int32))['nll']
-    np.testing.assert_allclose(scores[:, c], -np.asarray(nll), rtol=1e-5)
-  assert len(np.unique(np.round(scores[0], 4))) > 1  # the label changes the likelihood
-
-
-@pytest.mark.slow
-def test_an_unconditional_run_is_refused_with_the_remedy(tmp_path):
-  from configs import autoregressive as config_module  # pylint: disable=g-import-not-at-top
-  config = unlocked(config_module, 'smoke', total_steps=2, steps_per_call=2, log_every=2,
-                    eval_every=0, ckpt_every=2)
-  config.eval.train_examples = 0
-  train_and_evaluate(autoregressive.FAMILY, config, str(tmp_path))
-  with pytest.raises(conditional_scorers.NotConditionalError, match='gated,cond'):
-    conditional_scorers.autoregressive_exact(str(tmp_path), num_classes=10)
-
-
-@pytest.mark.slow
-def test_the_vae_scorer_is_each_classs_iwae_bound_with_one_draw_for_all_classes(tmp_path):
-  from configs import vae as config_module  # pylint: disable=g-import-not-at-top
-  from genjax.families import vae  # pylint: disable=g-import-not-at-top
-  from genjax.models.vae import make_model  # pylint: disable=g-import-not-at-top
-  from genjax.objectives import vae as vae_objectives  # pylint: disable=g-import-not-at-top
-  config = unlocked(config_module, 'smoke,cvae', total_steps=4)
-  config.eval.train_examples = 0
-  train_and_evaluate(vae.FAMILY, config, str(tmp_path))
-  scorer, _ = conditional_scorers.vae_iwae(str(tmp_path), num_classes=10, num_samples=16,
-                                           seed=3)
-  x = (np.random.default_rng(0).random((5, 8, 8, 1)) < 0.5).astype(np.float32)
-  scores = scorer(x)
-  run = conditional_scorers.restore.load_run(str(tmp_path))
-  model = make_model(ml_collections.ConfigDict(run.signature['model']),
-                     run.signature['image_shape'], 10)
-  key = jax.random.fold_in(jax.random.key(3), 0)  # the first batch's draw
-  for c in (0, 7):
-    bound = vae_objectives.iwae_bound(model, run.eval_params, jnp.asarray(x),
-                                      jnp.full((5,), c, jnp.int32), key, 16)
-    np.testing.assert_allclose(scores[:, c], np.asarray(bound), rtol=1e-5)
-  assert not np.allclose(scorer(x), scores)  # the next batch draws afresh

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from configs import likelihood_table as table_config
-from genjax.evals import likelihood_table as table_lib
+from genjax.tools import likelihood_table as table_lib
 from genjax.training.progress import read_metrics
 from tests.experiments.test_smoke import REPO, _check_smoke_run, _run, _train_smoke
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from genjax.errors import UserError
-from genjax.evals import bound as bound_lib
-from genjax.evals import fd_vs_steps
+from genjax.tools import bound as bound_lib
+from genjax.tools import fd_vs_steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

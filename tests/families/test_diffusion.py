@@ -1,5 +1,5 @@
 """The diffusion family's configs, the checks it makes before anything compiles, and its
-colour smoke run."""
+colour smoke run. (Its likelihood is also checked against the bound tool, genjax.tools.)"""
 
 import itertools
 import math
@@ -13,11 +13,12 @@ from configs import diffusion as diffusion_config
 from genjax import config as config_lib
 from genjax.data import info_file
 from genjax.diffusion import schedules as sch
-from genjax.evals import bound, trained_ddpm
 from genjax.families import diffusion
 from genjax.models.unet import make_model
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
+from genjax.tools import bound
+from genjax.training import exported, restore
 from genjax.training.family import StepContext
 
 VARIANTS = ['', 'smoke', 'cpu', 'mnist', 'cosine', 'v', 'x0', 'cond', 'fixedsmall', 'cifar10']
@@ -105,9 +106,10 @@ def test_inference_built_without_the_data_is_the_same(tmp_path):
   np.testing.assert_array_equal(a, b)
 
 
-def test_the_bound_is_the_evals_and_the_bound_tools(tmp_path, monkeypatch):
+def test_the_bound_is_the_evals_and_the_bound_tools(tmp_path):
   """nll in nats is the eval's vb_nats (its bits/dim at dims = H*W*C), and bits/dim as
-  `genjax.evals.bound` reports them for the same images, terms and seed."""
+  `genjax.tools.bound` reports them on a run of these params, for the same images, terms
+  and seed."""
   config, data, family, params, context, _ = _built_smoke()
   likelihood = family.inference.likelihood
   assert not likelihood.exact and likelihood.dims == 8 * 8 * 1
@@ -123,20 +125,23 @@ def test_the_bound_is_the_evals_and_the_bound_tools(tmp_path, monkeypatch):
     np.testing.assert_allclose(nats, out['vb_nats'], rtol=1e-6)
     np.testing.assert_allclose(nats / (likelihood.dims * math.log(2)), out['bpd'], rtol=1e-6)
 
-  # The bound tool on the same params: its batches of 100 test images, key fold_in(seed, i),
-  # as TrainedModel.score draws them.
-  monkeypatch.setattr(trained_ddpm, 'load', lambda workdir: trained_ddpm.TrainedDDPM(
-      config=config, model=make_model(config.model, data.info.num_classes), params=params,
-      schedule=sch.schedule_of(config.objective), step=0))
+  # The bound tool on a run of the same params (an export: the tool reads it as a workdir),
+  # its batches of 100 test images, key fold_in(seed, i), as TrainedModel.score draws them.
+  host = jax.tree.map(np.asarray, params)
+  run = tmp_path / 'run'
+  exported.write(restore.SavedRun(
+      workdir=str(run), config=config, step=0, signature=family.signature, params=host,
+      ema_params=None, model_state=None, upstream=None, finished=True), str(run),
+                 info=data.info)
   num, seed = 150, 4
-  report = bound.run(str(tmp_path), num_examples=num, timesteps=2, seed=seed,
+  report = bound.run(str(run), num_examples=num, timesteps=2, seed=seed,
                      out=str(tmp_path / 'bound.json'), log=lambda *_: None)
   nll = _jitted_nll(family, context, timesteps=2)
   ours = np.concatenate([
       np.asarray(nll(params, {k: v for k, v in b.items() if k != 'mask'},
                      jax.random.fold_in(jax.random.PRNGKey(seed), i)))[b['mask'] > 0]
       for i, b in enumerate(data.splits['test'](100, 0, 1, num))])
-  assert len(ours) == num
+  assert len(ours) == num and report['num_examples'] == num and report['T'] == 20
   np.testing.assert_allclose(ours.mean() / (likelihood.dims * math.log(2)), report['bpd'],
                              rtol=1e-5)
 

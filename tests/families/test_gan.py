@@ -16,11 +16,12 @@ from experiments import gan_objectives
 from genjax.config import ConfigError
 from genjax.data import info_file
 from genjax.errors import UserError
-from genjax.evals import frechet_setup, gan_parzen
+from genjax.evals import frechet_setup
 from genjax.families import gan
 from genjax.figures import gan as figures
 from genjax.models import dcgan
 from genjax.samplers.gan import Sampler
+from genjax.tools import gan_parzen
 from genjax.training.assemble import assemble
 from genjax.training.family import StepContext
 from genjax.training.state import create_train_state

@@ -73,3 +73,19 @@ def test_an_unfinished_run_is_used_when_asked(vae_run, tmp_path):
   model = genjax.load(str(copy), allow_unfinished=True)
   assert not model.finished and 'unfinished' in repr(model)
   np.testing.assert_array_equal(model.sample(0, 2), genjax.load(vae_run).sample(0, 2))
+
+
+@pytest.mark.slow
+def test_a_run_saved_over_four_devices_samples_and_scores_on_one(tmp_path):
+  workdir = tmp_path / 'four'
+  env = {**os.environ,
+         'XLA_FLAGS': os.environ.get('XLA_FLAGS', '') + ' --xla_force_host_platform_device_count=4'}
+  result = subprocess.run([sys.executable, '-m', 'experiments.vae', '--config=configs/vae.py:smoke',
+                           f'--workdir={workdir}'], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, env=env)
+  assert result.returncode == 0, result.stderr[-3000:]
+  import jax  # pylint: disable=g-import-not-at-top
+  assert jax.device_count() == 1
+  model = genjax.load(str(workdir))
+  assert np.all(np.isfinite(model.sample(0, 4)))
+  assert np.isfinite(model.score(max_examples=16, k=2)['nll_nats'])

@@ -8,17 +8,20 @@ Two tables, each on one test set in one unit:
 - binarised images (the fixed evaluation binarisation every family's test split uses) in
   nats per image, -log P(x) or a bound on it.
 
-Each row says whether its number is exact or a bound, and carries the command that trains
-its run, its parameter count (from the run's checkpoint, through `genjax.training.restore`)
-and its train time (the train steps' own time from metrics.jsonl: compiling, evaluation and
-figures excluded). A row whose run is not on this machine is read from its committed
-record (config.json, metrics.jsonl and final metrics, without checkpoints: no parameter
-count) or from the summary an earlier table wrote, and says so.
+Each row's number comes from its run's metrics. The row says whether it is exact or a
+bound (as the likelihood of the trained model `genjax.load` reads says, where the run's
+checkpoints are here), and carries the command that trains its run, its parameter count
+(from that model) and its train time (the train steps' own time from metrics.jsonl:
+compiling, evaluation and figures excluded). A row whose run is not on this machine is
+read from its committed record (config.json, metrics.jsonl and final metrics, without
+checkpoints: no parameter count, and its family's kind of likelihood as this module states
+it) or from the summary an earlier table wrote, and says so.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any, Mapping
 
@@ -27,8 +30,11 @@ import numpy as np
 
 from genjax.commands import canonical_family
 from genjax.errors import UserError
+from genjax.trained import TrainedModel, load
 from genjax.training import restore
 from genjax.training.progress import read_metrics, train_seconds
+
+logger = logging.getLogger(__name__)
 
 EIGHT_BIT = 'bits/dim on 8-bit test images'
 BINARIZED = 'nats per binarised test image'
@@ -43,27 +49,28 @@ def _test_rows(rows: list[dict]) -> list[dict]:
 
 
 def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
-             workdir: str) -> tuple[float, float | None, str, int | None]:
-  """(bits/dim, its standard error or None, 'exact ...' or 'bound ...', the test images it
-  averages when not the run's evaluation set) of an 8-bit run."""
+             workdir: str) -> tuple[float, float | None, bool, str, int | None]:
+  """(bits/dim, its standard error or None, whether the family's likelihood is exact, what
+  the number is, the test images it averages when not the run's evaluation set) of an
+  8-bit run."""
   if family == 'glow':
-    return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y', None
+    return test['bits_per_dim'], test['bits_per_dim_se'], True, 'density of y', None
   if family == 'gmm':
     if 'bits_per_dim' not in test:
       features = 'PCA features' if config['data']['pca_dims'] else 'undequantised pixels'
       raise RowError(f'{workdir} is a mixture on {features}; train one with '
                      '--config=configs/gmm.py:pixels8.')
-    return test['bits_per_dim'], test['bits_per_dim_se'], 'exact density of y', None
+    return test['bits_per_dim'], test['bits_per_dim_se'], True, 'density of y', None
   if family == 'autoregressive':
     likelihood = config['model']['likelihood']
     if likelihood == 'logistic_mixture':
-      return test['bits_per_dim'], None, 'exact (discretised logistic mixture)', None
+      return test['bits_per_dim'], None, True, '(discretised logistic mixture)', None
     if likelihood != 'categorical':
       raise RowError(f'{workdir} models binarised pixels; its row belongs in the binarised '
                      'table (or train a 256-way one: configs/autoregressive.py:gray8).')
-    return test['bits_per_dim'], None, 'exact (256-way softmax)', None
+    return test['bits_per_dim'], None, True, '(256-way softmax)', None
   if family == 'code_prior':
-    return test['bound_bits_per_dim'], None, 'bound (VQ-VAE, learned prior)', None
+    return test['bound_bits_per_dim'], None, False, '(VQ-VAE, learned prior)', None
   if family == 'diffusion':
     bounds = sorted(f for f in os.listdir(workdir) if f.startswith('bound_') and
                     f.endswith('.json') and 'first' not in f)
@@ -72,16 +79,17 @@ def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
                      f'python -m experiments.diffusion_bound --workdir={workdir}.')
     with open(os.path.join(workdir, bounds[0])) as f:
       bound = json.load(f)
-    return (bound['bpd'], bound['bpd_standard_error'],
-            f"bound ({bound['timesteps']} of T = {bound['T']} terms)", bound['num_examples'])
+    return (bound['bpd'], bound['bpd_standard_error'], False,
+            f"({bound['timesteps']} of T = {bound['T']} terms)", bound['num_examples'])
   raise RowError(f'{workdir} holds a {family!r} run, which reports no bits/dim of 8-bit '
                  'images; use a glow, gmm (pixels8), autoregressive (gray8), code_prior or '
                  'diffusion run.')
 
 
 def _nats_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
-             workdir: str) -> tuple[float, float | None, str, None]:
-  """(nats per image, None, kind, None) of a binarised run: minus its test log-likelihood."""
+             workdir: str) -> tuple[float, None, bool, str, None]:
+  """(nats per image, None, exact, what it is, None) of a binarised run: minus its test
+  log-likelihood."""
   if config['data']['binarize'] == 'none':
     raise RowError(f'{workdir} models 8-bit pixels; its row belongs in the 8-bit table.')
   if family == 'vae':
@@ -89,9 +97,9 @@ def _nats_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
     if f'iwae_{k}' not in final:
       raise RowError(f'{workdir} has no final IWAE estimate; train it to the end with '
                      '--config.eval.final_iwae_k=5000.')
-    return -final[f'iwae_{k}'], None, f'bound (IWAE, k = {k})', None
+    return -final[f'iwae_{k}'], None, False, f'(IWAE, k = {k})', None
   if family == 'autoregressive':
-    return test['nll'], None, 'exact', None
+    return test['nll'], None, True, '', None
   raise RowError(f'{workdir} holds a {family!r} run, which reports no likelihood of '
                  'binarised images; use a vae or autoregressive run.')
 
@@ -108,12 +116,29 @@ def _dataset(config: Mapping[str, Any]) -> str:
   return config['data'].get('name', '')
 
 
-def count_params(workdir: str) -> int | None:
-  """Parameters in the run's latest checkpoint; None when it keeps none on this machine."""
+def trained_model(workdir: str) -> TrainedModel | None:
+  """The run's latest checkpoint as a model; None when it keeps none on this machine (a
+  committed record), or when the model cannot be rebuilt here (a second stage whose first
+  stage, or an old run whose data, is elsewhere)."""
   if not os.path.isdir(os.path.join(workdir, 'checkpoints')):
     return None
-  run = restore.load_run(workdir)
-  return int(sum(np.size(x) for x in jax.tree.leaves(run.params)))
+  try:
+    return load(workdir, allow_unfinished=True)
+  except UserError as e:
+    logger.warning('%s cannot be rebuilt on this machine (%s); its row is read from its '
+                   'metrics and its checkpoint.', workdir, e)
+    return None
+
+
+def count_params(workdir: str, model: TrainedModel | None) -> int | None:
+  """Parameters of the trained model; None when the run keeps no checkpoint here."""
+  if model is not None:
+    params = model.params
+  elif os.path.isdir(os.path.join(workdir, 'checkpoints')):
+    params = restore.load_run(workdir).params  # its weights read without its model
+  else:
+    return None
+  return int(sum(np.size(x) for x in jax.tree.leaves(params)))
 
 
 def run_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
@@ -136,11 +161,15 @@ def run_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
     final = json.load(f)
   read = _bits_of if table == EIGHT_BIT else _nats_of
   family = canonical_family(config['family'])  # runs saved under a family's old name
-  value, se, kind, images = read(family, config, tests[-1], final, workdir)
+  value, se, exact, what, images = read(family, config, tests[-1], final, workdir)
+  model = trained_model(workdir)
+  if model is not None:  # the family's own word; a record without checkpoints has only ours
+    exact = model.inference.likelihood.exact
+  kind = ('exact' if exact else 'bound') + (f' {what}' if what else '')
   return {'test_images': images or config.get('eval', {}).get('test_examples', 0) or 'all',
           'name': spec['name'], 'family': family, 'value': float(value),
           'se': None if se is None else float(se), 'kind': kind,
-          'data': _dataset(config), 'params': count_params(workdir),
+          'data': _dataset(config), 'params': count_params(workdir, model),
           'train_steps': max([r['step'] for r in rows if r['split'] == 'train'], default=0),
           'batch_size': config['batch_size'],
           'train_minutes': train_seconds(rows) / 60, 'command': spec['command'],

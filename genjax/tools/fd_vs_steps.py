@@ -1,6 +1,7 @@
 """Fréchet distance against the number of sampling steps, DDIM against strided DDPM.
 
-The trained network is the same for every point; only the sampler changes:
+The trained network is the same for every point, read with `genjax.load`; only the
+sampler changes (the model's `sample(rng, n, steps=n, eta=eta)`):
 
 - 'ddim': Song et al. (2021) at eta = 0, deterministic, on an evenly spaced subsequence of
   `n` of the T timesteps (`samplers.ddim_timesteps`).
@@ -22,17 +23,15 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from genjax import commands
 from genjax import data as data_lib
 from genjax.errors import UserError
 from genjax.evals import classifier_features
-from genjax.evals import trained_ddpm
 from genjax.figures import diffusion_fd
 from genjax.metrics.frechet import FrechetScorer
-from genjax.objectives import diffusion as objectives
-from genjax.samplers import diffusion as samplers
+from genjax.tools import runs
 
 SAMPLER_ETA = {'ddim': 0.0, 'ddpm': 1.0}
 
@@ -41,11 +40,9 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
         batch_size: int = 500, seed: int = 0, out_dir: str = '', log=print) -> dict:
   """Scores both samplers at each step count; writes fd_vs_steps.json and .png to out_dir
   (default <workdir>/fd_vs_steps) and returns the results."""
-  trained = trained_ddpm.load(workdir)
-  config, model, params, schedule, step = (trained.config, trained.model, trained.params,
-                                           trained.schedule, trained.step)
-  params = jax.device_put(params)
-  T = schedule.num_timesteps
+  model = runs.load(workdir, 'diffusion', commands.DIFFUSION)
+  config, step = model.config, model.step
+  T = config.objective.timesteps
   bad = [n for n in steps if not 1 <= n <= T]
   if bad:
     raise UserError(f'Step counts {bad} are outside 1..T = {T}; choose --steps within it.')
@@ -61,16 +58,6 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
   floor = scorer(train.images[pick].astype(np.float32) / 255.0)
   log(f'floor: Fréchet distance of {num_samples} train images to the test set = {floor:.3f}')
 
-  null = test.num_classes if config.model.conditional else None  # sample p(x), no label
-
-  def sample(params, x_T, rng, num_steps, eta):
-    y = None if null is None else jnp.full((x_T.shape[0],), null, jnp.int32)
-    denoise = lambda x, t: model.apply(params, x, t, y)
-    return samplers.ddim_sample(denoise, schedule, x_T, rng, num_steps, eta,
-                                config.objective.prediction)
-
-  sample = jax.jit(sample, static_argnums=3)  # params as an argument, not folded constants
-  shape = tuple(test.images.shape[1:])
   key = jax.random.PRNGKey(seed)
   results = {name: [] for name in SAMPLER_ETA}
   out = {'workdir': os.path.abspath(workdir), 'step': step, 'classifier': classifier,
@@ -84,10 +71,10 @@ def run(workdir: str, classifier: str, *, num_samples: int, steps: list[int],
     for name, eta in SAMPLER_ETA.items():
       start, images = time.time(), []
       for i, b0 in enumerate(range(0, num_samples, batch_size)):
-        r = jax.random.fold_in(key, i)  # same x_T for every sampler and step count
-        x_T = jax.random.normal(r, (min(batch_size, num_samples - b0),) + shape)
-        images.append(np.asarray(objectives.to_unit_interval(
-            sample(params, x_T, jax.random.fold_in(r, 1), n, eta))))
+        # One key a batch for every sampler and step count: the same x_T (of p(x), no
+        # label), so that the points differ by the sampler alone.
+        images.append(model.sample(jax.random.fold_in(key, i),
+                                   min(batch_size, num_samples - b0), steps=n, eta=eta))
       fd = scorer(np.concatenate(images))
       results[name].append(fd)
       log(f'{name:4s} {n:5d} steps: Fréchet distance {fd:.3f}  ({time.time() - start:.0f}s)')

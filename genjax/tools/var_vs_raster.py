@@ -6,7 +6,8 @@ Each row: the sequential steps a sample takes, the prior's parameters, its train
 excluded), the test NLL of the tokens (bits per token) and the bound in bits/dim, and the
 Fréchet distance of its 1,000 samples beside the floor, and images/s from the benchmark.
 A second table gives the tokenizer's code use at each scale on the test set (the coarse
-scales are where a shared codebook can collapse).
+scales are where a shared codebook can collapse). The runs themselves (parameters, steps,
+the tokenizer a prior read) are read with `genjax.load`; their numbers from their metrics.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from genjax.data.codes import run_codes_path
 from genjax.errors import UserError
 from genjax.models import multiscale_quantizer as multiscale
 from genjax.models import quantizer
-from genjax.objectives.vqvae import objective_from_signature
+from genjax.tools import runs
 from genjax.training import restore
 from genjax.training.progress import read_metrics, train_seconds
 
 
 def run_row(workdir: str, family: str, command: str) -> dict:
-  run = restore.load_run(workdir, family=family, train_command=command)
-  final_path = os.path.join(run.workdir, 'final_metrics.json')
+  model = runs.load(workdir, family, command)
+  final_path = os.path.join(model.path, 'final_metrics.json')
   if not os.path.exists(final_path):
     raise UserError(f'{workdir} is unfinished (no final_metrics.json); finish it with '
                     f'{command}')
@@ -40,18 +41,21 @@ def run_row(workdir: str, family: str, command: str) -> dict:
                     '--config.eval.classifier=runs/classifier.')
   rows = read_metrics(os.path.join(workdir, 'metrics.jsonl'))
   test = [r for r in rows if r['split'] == 'test'][-1]
-  if family == 'var':
-    steps = len(run.signature['scales'])
-  else:
-    steps = int(np.prod(run.signature['code_shape']))
-  row = {'workdir': run.workdir, 'step': run.step, 'sequential_steps': steps,
-         'num_codes': run.signature['num_codes'],
-         'params': int(sum(x.size for x in jax.tree.leaves(run.params))),
+  # `genjax.load` points the config at the tokenizer the run read (its record's workdir).
+  tokenizer = model.config.data.stage1_workdir
+  if family == 'var':  # one step a scale of the tokenizer's
+    steps = len(restore.read_run_config(tokenizer, 'vqvae', commands.VAR_TOKENIZER
+                                        ).model.scales)
+  else:  # one step a token of the code grid
+    steps = int(np.prod(model.info.example_shape))
+  row = {'workdir': model.path, 'step': model.step, 'sequential_steps': steps,
+         'num_codes': model.info.vocab_size,
+         'params': int(sum(np.size(x) for x in jax.tree.leaves(model.params))),
          'train_seconds': train_seconds(rows),
          'bits_per_token': test['prior_bits_per_code'],
          'bound_bits_per_dim': test['bound_bits_per_dim'],
          'frechet_distance': final['frechet_distance'], 'frechet_floor': final['frechet_floor'],
-         'upstream': (run.upstream or {}).get('workdir')}
+         'upstream': tokenizer}
   if 'frechet_best' in final:
     row['frechet_best_guided'] = final['frechet_best']
   return row
@@ -60,17 +64,16 @@ def run_row(workdir: str, family: str, command: str) -> dict:
 def scale_usage(tokenizer_workdir: str) -> list[dict]:
   """Per scale of the tokenizer: its side, the test tokens at it, the distinct codes they
   use and their perplexity (from the test codes stored beside the run)."""
-  run = restore.load_run(tokenizer_workdir, family='vqvae',
-                         train_command=commands.VAR_TOKENIZER)
-  objective = objective_from_signature(run.signature)
-  path = run_codes_path(run.workdir, run.step, 'test')
+  model = runs.load(tokenizer_workdir, 'vqvae', commands.VAR_TOKENIZER)
+  scales, num_codes = tuple(model.config.model.scales), model.config.model.num_codes
+  path = run_codes_path(model.path, model.step, 'test')
   if not os.path.exists(path):
     raise UserError(f'No test tokens at {path}; train a prior on this tokenizer first.')
   with np.load(path) as f:
     tokens = f['codes'][:, 0]
   out = []
-  for p, s in zip(objective.scales, multiscale.scale_slices(objective.scales)):
-    counts = np.bincount(tokens[:, s].reshape(-1), minlength=objective.num_codes)
+  for p, s in zip(scales, multiscale.scale_slices(scales)):
+    counts = np.bincount(tokens[:, s].reshape(-1), minlength=num_codes)
     out.append({'side': p, 'tokens': int(counts.sum()), 'codes_used': int((counts > 0).sum()),
                 'perplexity': float(quantizer.perplexity(counts.astype(np.float64)))})
   return out

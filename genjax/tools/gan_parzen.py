@@ -1,5 +1,6 @@
 """Goodfellow et al.'s (2014) Parzen-window score of a trained GAN run: sigma chosen on the
-run's held-out validation images, the log-likelihood reported on the test set."""
+run's held-out validation images, the log-likelihood reported on the test set. The kernel
+centres are the samples of the model `genjax.load` reads (`sample(seed, n)`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 from genjax import commands
 from genjax.data.image_data import hold_out, load_splits
 from genjax.errors import UserError
-from genjax.evals import parzen, trained_gan
+from genjax.evals import parzen
+from genjax.tools import runs
 from genjax.training import restore
 
 
@@ -36,13 +38,13 @@ def run(workdir: str, *, num_samples: int = 10000, validation_examples: int = 10
   if not 0 < n_test <= len(test.images):
     raise UserError(f'--test_examples must be in 0..{len(test.images)} (0: all).')
   test_images = test.images[:n_test].astype(np.float64) / 255.0
-  trained = trained_gan.load(workdir)
-  log(f'{workdir}: GAN run at step {trained.step}; drawing {num_samples} samples')
-  result = {'workdir': os.path.abspath(workdir), 'step': trained.step,
+  model = runs.load(workdir, 'gan', commands.GAN)
+  log(f'{workdir}: GAN run at step {model.step}; drawing {num_samples} samples')
+  result = {'workdir': os.path.abspath(workdir), 'step': model.step,
             'dataset': d.name, 'num_samples': num_samples,
             'validation_examples': len(validation), 'test_examples': n_test,
             'sigmas': [float(s) for s in sigmas], 'seed': seed,
-            **_protocol(trained.sample(num_samples, seed), validation, test_images, sigmas,
+            **_protocol(model.sample(seed, num_samples), validation, test_images, sigmas,
                         log)}
   if reference:
     rows = np.random.default_rng(seed).choice(len(train.images) - held, num_samples,
