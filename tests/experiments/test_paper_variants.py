@@ -94,7 +94,8 @@ def test_a_paper_variants_smoke_counterpart_trains_on_mock_colour_data(
   if model.inference.sample is None:
     return  # an autoencoder draws no samples
   samples = model.sample(0, 3)
-  image_shape = tuple(model.info.example_shape)
+  stage1 = model.config.data.get('stage1_workdir')  # a second stage draws its stage 1's images
+  image_shape = tuple((genjax.load(stage1) if stage1 else model).info.example_shape)
   assert samples.shape == (3,) + image_shape and image_shape[-1] == 3
   assert 0.0 <= samples.min() and samples.max() <= 1.0
 
