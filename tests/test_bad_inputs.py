@@ -80,10 +80,12 @@ CASES = [
     ('bound of a vae run', ['experiments.diffusion_bound', '--workdir={W}'],
      "holds a 'vae' run, not a diffusion run"),
     ('sample from an unfinished run', ['genjax.sample', '--workdir={U}', '--out={T}/s.png'],
-     'its latest is step 8, before the end of training. Finish the run with its training '
-     'command, or use this checkpoint with --allow_unfinished'),
+     'its latest is step 8, before the end of training. Finish the run by running its '
+     'training command again with --workdir={U}, or use this checkpoint with '
+     '--allow_unfinished'),
     ('sample from no run', ['genjax.sample', '--workdir={T}', '--out={T}/s.png'],
-     '{T} holds no genjax run (no config.json)'),
+     '{T} holds no genjax run (no config.json); train one with python -m '
+     'experiments.<family>'),
     ('a label for an unconditional model', ['genjax.sample', '--workdir={W}', '--label=3',
                                             '--out={T}/s.png'],
      "A vae model's sample takes no label; it takes no options."),

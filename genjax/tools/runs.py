@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genjax.trained import TrainedModel, load as load_trained
+from genjax.trained import TrainedModel, loading
 from genjax.training import restore
 
 
@@ -15,7 +15,7 @@ def load(path: str, family: str, train_command: str) -> TrainedModel:
   # one of this family, which `genjax.load` cannot name.
   restore.read_run_config(path, family, train_command)
   try:
-    return load_trained(path, allow_unfinished=True)
+    return loading.load(path, allow_unfinished=True)
   except restore.RunNotFoundError as e:  # no checkpoint yet: name this family's command
     raise restore.RunNotFoundError(
-        str(e).replace(restore.ANY_TRAIN_COMMAND, train_command)) from None
+        str(e).replace(loading.TRAIN_COMMAND, train_command)) from None

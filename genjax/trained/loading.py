@@ -22,6 +22,11 @@ from genjax.trained.model import TrainedModel
 logger = logging.getLogger(__name__)
 
 
+# Any family's: what a refusal of an empty workdir names.
+TRAIN_COMMAND = ('python -m experiments.<family> --config=configs/<family>.py --workdir=<dir>, '
+                 'or point at a run\'s workdir or an export')
+
+
 class UnfinishedRunError(ValueError, UserError):
   """A run whose latest checkpoint is not its last."""
 
@@ -49,14 +54,15 @@ def load(path: str, *, allow_unfinished: bool = False, weights: str = 'ema',
     family: the run's family when it is defined outside `genjax.families` (a FamilyDef of
       one's own); by default the one the run's config names.
   """
-  run = restore.load_run(path)
+  if weights not in ('ema', 'trained'):
+    raise UserError(f"weights={weights!r}; choose 'ema' or 'trained'.")
+  run = restore.load_run(path, train_command=TRAIN_COMMAND)
   if not run.finished and not allow_unfinished:
     raise UnfinishedRunError(
         f'{path} has no finished checkpoint: its latest is step {run.step}, before the end '
-        'of training. Finish the run with its training command, or use this checkpoint with '
-        '--allow_unfinished (genjax.load(..., allow_unfinished=True)).')
-  if weights not in ('ema', 'trained'):
-    raise UserError(f"weights={weights!r}; choose 'ema' or 'trained'.")
+        f'of training. Finish the run by running its training command again with '
+        f'--workdir={path}, or use this checkpoint with --allow_unfinished '
+        '(genjax.load(..., allow_unfinished=True)).')
   config = run.config
   definition = family if family is not None else family_def(config.family)
   if definition.name != config.family:

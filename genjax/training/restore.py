@@ -28,10 +28,6 @@ from genjax.errors import UserError
 from genjax.training import exported
 
 
-# What a refusal names when its caller knows no family's command.
-ANY_TRAIN_COMMAND = 'the experiment main that trains it'
-
-
 class RunNotFoundError(FileNotFoundError, UserError):
   """The workdir holds no run, or no checkpoint of it yet."""
 
@@ -102,7 +98,7 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
   Returns:
     A SavedRun whose arrays are NumPy arrays on the host.
   """
-  train_command = train_command or ANY_TRAIN_COMMAND
+  train_command = train_command or 'the experiment main that trains it'
   if exported.is_export(workdir):
     return _load_export(workdir, family, train_command)
   config = read_run_config(workdir, family, train_command)
