@@ -6,7 +6,10 @@ import os
 
 import matplotlib
 
-matplotlib.use('Agg')  # figures are files; no display is assumed
+# Figures are files and no display is assumed, unless a backend was chosen (a notebook's
+# kernel sets its inline one in MPLBACKEND, and its plots should show).
+if not os.environ.get('MPLBACKEND'):
+  matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any, Iterator, Mapping
 
 import jax
@@ -91,8 +92,10 @@ class TrainedModel:
     likelihood = self.inference.likelihood
     if likelihood is not None:
       offers.append('log_prob' if likelihood.exact else 'bound')
+    where = os.path.relpath(self.path)  # short when under the working directory
+    where = self.path if where.startswith('..') else where
     return (f'TrainedModel({self.family!r}, step {self.step}'
-            f'{"" if self.finished else ", unfinished"}, from {self.path}; '
+            f'{"" if self.finished else ", unfinished"}, from {where}; '
             f'offers {", ".join(offers) or "nothing to sample or score"})')
 
   # Sampling and completion.
