@@ -3,6 +3,7 @@
     python -m genjax.sample --workdir=runs/vae --num=64 --out=samples.png
     python -m genjax.sample --workdir=runs/cvae --label=3 --out=threes.png
     python -m genjax.sample --workdir=runs/char_lm --num=4 --temperature=0.8 --out=s.txt
+    python -m genjax.sample --workdir=runs/char_lm --prompt='The cat,A dog' --out=c.txt
 
 --workdir takes a run's workdir or a `python -m genjax.export` directory. Options a family
 does not take (--label for an unconditional model, --temperature for a GAN) are refused
@@ -12,6 +13,7 @@ in one line that lists the ones it does. Beside --out goes an .npz of the raw sa
 from __future__ import annotations
 
 from absl import app, flags, logging
+import numpy as np
 
 from genjax import cli_errors
 from genjax.figures import grid
@@ -28,6 +30,8 @@ _WEIGHTS = flags.DEFINE_enum('weights', 'ema', ['ema', 'trained'], 'EMA weights 
                              'run kept them, or the trained ones.')
 _LABEL = flags.DEFINE_list('label', None, 'Class labels of a conditional model: one for '
                            'every sample, or one per sample.')
+_PROMPT = flags.DEFINE_list('prompt', None, 'Text models: continue these prompts (comma-'
+                            'separated) instead of drawing --num whole windows.')
 _TEMPERATURE = flags.DEFINE_float('temperature', None, 'Sampling temperature.')
 _TOP_K = flags.DEFINE_integer('top_k', None, 'Autoregressive models: draw from the k most '
                               'likely values only (0: all).')
@@ -56,7 +60,10 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # Orbax logs every file it reads at INFO
   model = load(_WORKDIR.value, allow_unfinished=_ALLOW_UNFINISHED.value,
                weights=_WEIGHTS.value)
-  samples = model.sample(_SEED.value, _NUM.value, **sample_options())
+  if _PROMPT.value is not None:
+    samples = np.asarray(model.complete(_PROMPT.value, _SEED.value, **sample_options()))
+  else:
+    samples = model.sample(_SEED.value, _NUM.value, **sample_options())
   for path in grid.save_samples(samples, _OUT.value):
     print(path)
 

@@ -163,8 +163,8 @@ def run_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
   family = canonical_family(config['family'])  # runs saved under a family's old name
   value, se, exact, what, images = read(family, config, tests[-1], final, workdir)
   model = trained_model(workdir)
-  if model is not None:  # the family's own word; a record without checkpoints has only ours
-    exact = model.inference.likelihood.exact
+  if model is not None and model.inference.likelihood is not None:
+    exact = model.inference.likelihood.exact  # the family's own word; a record has ours
   kind = ('exact' if exact else 'bound') + (f' {what}' if what else '')
   return {'test_images': images or config.get('eval', {}).get('test_examples', 0) or 'all',
           'name': spec['name'], 'family': family, 'value': float(value),

@@ -89,3 +89,15 @@ def test_a_run_saved_over_four_devices_samples_and_scores_on_one(tmp_path):
   model = genjax.load(str(workdir))
   assert np.all(np.isfinite(model.sample(0, 4)))
   assert np.isfinite(model.score(max_examples=16, k=2)['nll_nats'])
+
+
+@pytest.mark.slow
+def test_a_text_model_completes_prompts_from_the_command_line(tmp_path):
+  workdir = str(tmp_path / 'char_lm')
+  train_smoke('char_lm', workdir)
+  out = tmp_path / 'completions.txt'
+  _run('genjax.sample', f'--workdir={workdir}', '--prompt=The ,A', '--seed=2',
+       '--temperature=0.5', f'--out={out}')
+  lines = open(out).read().splitlines()
+  assert lines == genjax.load(workdir).complete(['The ', 'A'], 2, temperature=0.5)
+  assert lines[0].startswith('The ') and lines[1].startswith('A')
