@@ -97,6 +97,14 @@ CASES = [
      "A vae model's score takes no timesteps; it takes k."),
     ('an export with a file missing', ['genjax.sample', '--workdir={X}', '--out={T}/s.png'],
      '{X}/params.safetensors is missing'),
+    ('FID from too few samples', ['experiments.fid', '--workdir={W}', '--reference={T}/r.npz',
+                                  '--num_samples=1000'],
+     '--num_samples=1000: the covariance of 2048-d Inception features from fewer than 2048 '
+     'samples is singular, and the FID meaningless; use 50,000'),
+    ('missing Inception weights', ['experiments.fid', '--workdir={W}', '--reference={T}/r.npz',
+                                   '--weights={T}/none.npz'],
+     'Inception weights {T}/none.npz: no such file; download https://github.com/mseitzer/'
+     'pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth'),
     ('an export with mismatched files', ['genjax.score', '--workdir={M}', '--out={T}/s.json'],
      "names family 'gan' but config.json is a 'vae' config"),
 ]

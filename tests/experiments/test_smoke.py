@@ -70,6 +70,8 @@ TOOLS = {
     'var_vs_raster': 'tests/families/test_var.py',
     'likelihood_table': 'test_likelihood_table.py',
     'paper_variants': 'test_paper_variants.py',
+    'fid': 'tests/tools/test_fid.py',
+    'fid_stats': 'tests/tools/test_fid.py',
 }
 
 # Mains whose smoke runs from the command line in their family's test, because one reads
