@@ -130,9 +130,12 @@ def _cifar10(c):
 
   Evaluation as in the paper: the final bound on the whole test set sums all 1000 terms
   (eval.final_nll_timesteps=0); --config.eval.train_examples=50000 adds the training-set
-  bound. The paper's FID is of Inception features; genjax's Fréchet distance
-  (eval.frechet_samples) uses a trained classifier's instead and is not comparable, so it
-  is off here."""
+  bound. The paper's FID (3.17, Table 1: 50,000 samples against the training set's
+  Inception statistics) is `python -m experiments.fid --workdir=<this run>
+  --reference=<python -m experiments.fid_stats --dataset=cifar10 --split=train's output>`
+  once the Inception weights are converted (genjax.models.inception_weights); it is off
+  during training here (eval.frechet_samples=0): 50,000 samples at each figure interval
+  would cost more than the training."""
   c.data.name = 'cifar10'
   c.data.channels = 3
   c.data.binarize = 'none'

@@ -53,7 +53,7 @@ def schema() -> ml_collections.ConfigDict:
           num_samples=64,  # decoded prior samples in the figure
           samples_per_class=10,  # conditional priors: a class grid
           frechet_samples=1000,  # samples scored against the test set; 0: none
-          classifier='',  # the Fréchet feature space: a classifier workdir or export
+          **frechet_setup.FIELDS,  # its feature space (eval.features) and what it needs
           sampler='fast'))  # 'fast' | 'naive' (full network per code; reference)
 
 
@@ -64,7 +64,7 @@ def check_config(config: ml_collections.ConfigDict, frechet: bool = True) -> Non
     raise config_lib.ConfigError("A prior over codes has K-way code tokens; set "
                                  "--config.model.likelihood=codes.")
   if frechet:
-    frechet_setup.check(config.eval)
+    frechet_setup.check(config.eval, config.data.get('channels', 0))
 
 
 def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:

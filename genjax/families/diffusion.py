@@ -60,7 +60,7 @@ def schema() -> ml_collections.ConfigDict:
           ddim_eta=0.0,
           guidance_scales=(0.0, 1.0, 3.0, 5.0),  # classifier-free guidance w, a grid each
           class_grid_per_class=6,
-          classifier='',  # the Fréchet distance's classifier: a workdir or exported file
+          **frechet_setup.FIELDS,  # its feature space (eval.features) and what it needs
           frechet_samples=0))  # samples scored against the test set (DDIM); 0: none
 
 

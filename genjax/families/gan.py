@@ -65,7 +65,8 @@ def schema() -> ml_collections.ConfigDict:
           interpolation_steps=10,
           calibration_samples=2048,  # latents measuring the EMA generator's BatchNorm
           frechet_samples=1000,  # scored against the test set; 0: none
-          classifier=''))  # the classifier run (or export) of the FD and mode coverage
+          # The FD's feature space (eval.features); mode coverage reads eval.classifier.
+          **frechet_setup.FIELDS))
   c.data.validation_examples = 1000  # held out of training, for the Parzen window
   return c
 
@@ -77,7 +78,7 @@ def check_config(config: ml_collections.ConfigDict, frechet: bool = True) -> Non
     raise config_lib.ConfigError('The GAN models 8-bit pixels as reals in [-1, 1]; set '
                                  '--config.data.binarize=none.')
   if frechet:
-    frechet_setup.check(config.eval)  # the Fréchet distance's and mode coverage's classifier
+    frechet_setup.check(config.eval, config.data.channels)  # FD and mode coverage
 
 
 class DCGAN(dcgan.DCGANNetworks):
@@ -249,9 +250,10 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   if frechet is not None:
     scorer, logits_of = frechet.scorer, frechet.logits_of
     real = frechet_setup.floor_images(config.data, e.frechet_samples, config.seed)
-    hist = mode_coverage.class_histogram(logits_of(real))
-    floor = {'frechet_floor': np.float64(scorer(real)),
-             'class_kl_floor': np.float64(mode_coverage.kl_to_uniform(hist))}
+    floor = {'frechet_floor': np.float64(scorer(real))}
+    if logits_of is not None:  # mode coverage needs the data's classes: a classifier's
+      hist = mode_coverage.class_histogram(logits_of(real))
+      floor['class_kl_floor'] = np.float64(mode_coverage.kl_to_uniform(hist))
 
   def eval_fn(params, batch, rng, context):
     del rng
@@ -295,10 +297,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     if scorer is not None:
       z = gan.latents(fd_rng, e.frechet_samples)
       images = sampler(gp, stats, z, cycle(e.frechet_samples))
-      hist = mode_coverage.class_histogram(logits_of(images))
-      out.update(frechet_distance=np.float64(scorer(images)), class_histogram=hist,
-                 class_kl=np.float64(mode_coverage.kl_to_uniform(hist)),
+      out.update(frechet_distance=np.float64(scorer(images)),
                  frechet_samples=np.int64(e.frechet_samples), **floor)
+      if logits_of is not None:
+        hist = mode_coverage.class_histogram(logits_of(images))
+        out.update(class_histogram=hist, class_kl=np.float64(mode_coverage.kl_to_uniform(hist)))
     return out
 
   return Family(

@@ -69,7 +69,7 @@ def schema() -> ml_collections.ConfigDict:
           top_k=0,  # 0: no top-k filtering
           top_p=1.0,  # 1.0: no nucleus filtering
           frechet_samples=1000,  # decoded samples scored against the test set; 0: none
-          classifier='',  # the Fréchet feature space: a classifier workdir or export
+          **frechet_setup.FIELDS,  # its feature space (eval.features) and what it needs
           sampler='fast'))  # 'fast' (KV cache) | 'naive' (full pass per scale; reference)
 
 
@@ -87,7 +87,7 @@ def check_config(config: ml_collections.ConfigDict, frechet: bool = True) -> Non
   `genjax.load`) leaves the Fréchet distance's classifier unchecked: nothing scores it."""
   e = config.eval
   if frechet:
-    frechet_setup.check(e)
+    frechet_setup.check(e, config.data.get('channels', 0))
   if not 0.0 < e.top_p <= 1.0:
     raise config_lib.ConfigError(f'eval.top_p={e.top_p} must be in (0, 1]; set '
                                  '--config.eval.top_p=1.0 (no nucleus filtering) or e.g. 0.96.')

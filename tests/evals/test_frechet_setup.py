@@ -1,7 +1,8 @@
-"""One rule for the Fréchet distance's classifier, in every family that scores samples:
+"""One rule for the Fréchet distance's feature space, in every family that scores samples:
 eval.frechet_samples=0 skips the score; otherwise a missing or empty eval.classifier is
 refused in one line that names the command training the classifier and the flag that skips
-the score."""
+the score, and Inception features (the default for colour images) refuse missing weights
+and fewer samples than their dimensions."""
 
 import ml_collections
 import numpy as np
@@ -22,14 +23,14 @@ from tests.families.run_config import unlocked
 SKIP = '--config.eval.frechet_samples=0'
 
 
-def _eval(frechet_samples, classifier):
-  return ml_collections.ConfigDict({'frechet_samples': frechet_samples,
-                                    'classifier': str(classifier)})
+def _eval(frechet_samples, classifier, **fields):
+  return ml_collections.ConfigDict({**frechet_setup.FIELDS, 'frechet_samples': frechet_samples,
+                                    'classifier': str(classifier), **fields})
 
 
-def _refusal(e) -> str:
+def _refusal(e, channels=1) -> str:
   with pytest.raises(ConfigError) as raised:
-    frechet_setup.check(e)
+    frechet_setup.check(e, channels)
   return str(raised.value)
 
 
@@ -49,7 +50,7 @@ def test_a_score_without_a_trained_classifier_is_refused_naming_the_command(clas
 @pytest.mark.parametrize('classifier', ['', 'nowhere/runs/classifier'])
 def test_zero_samples_skip_the_score_whatever_the_classifier(classifier):
   e = _eval(0, classifier)
-  frechet_setup.check(e)
+  frechet_setup.check(e, 3)
   assert frechet_setup.setup(e, np.zeros((4, 8, 8, 1), np.uint8)) is None
 
 
@@ -81,3 +82,40 @@ def test_every_family_that_scores_samples_applies_the_one_rule(digits_info):
   config = unlocked(diffusion_config, 'smoke')
   config.eval.frechet_samples, config.eval.classifier = 0, ''
   diffusion.FAMILY.build(config, digits_info)
+
+
+def test_colour_images_default_to_inception_features_and_gray_to_the_classifier(tmp_path):
+  e = _eval(5000, '', inception_weights=str(tmp_path / 'none.npz'))
+  assert frechet_setup.features_of(e, 3) == 'inception'
+  assert frechet_setup.features_of(e, 1) == 'classifier'
+  message = _refusal(e, channels=3)
+  assert 'Inception weights' in message and 'pytorch-fid' in message and SKIP in message
+  assert '--config.eval.features=classifier' in message
+  assert 'needs a trained classifier' in _refusal(e, channels=1)
+  few = _refusal(_eval(1000, '', features='inception'), channels=1)
+  assert 'eval.frechet_samples=1000' in few and 'singular' in few
+  assert 'choose one of' in _refusal(_eval(8, '', features='clip'))
+
+
+@pytest.mark.slow
+def test_inception_features_score_against_the_test_images_or_a_statistics_file(
+    tmp_path, monkeypatch):
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from genjax.evals import inception_features  # pylint: disable=g-import-not-at-top
+  from genjax.models import inception_weights  # pylint: disable=g-import-not-at-top
+  from genjax.models.inception import InceptionV3  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(inception_features, 'MIN_SAMPLES', 4)
+  weights = str(tmp_path / 'inception.npz')
+  inception_weights.save(jax.jit(InceptionV3().init)(jax.random.PRNGKey(0),
+                                                      jnp.zeros((1, 8, 8, 3))), weights)
+  test = np.random.default_rng(0).integers(0, 256, (6, 8, 8, 3)).astype(np.uint8)
+  e = _eval(4, '', inception_weights=weights)
+  frechet = frechet_setup.setup(e, test, with_logits=True)
+  assert frechet.logits_of is None  # ImageNet's classes are not the data's
+  samples = np.random.default_rng(1).uniform(size=(5, 8, 8, 3)).astype(np.float32)
+  from_test = frechet.scorer(samples)
+  assert from_test > 0 and frechet.scorer(test / 255.0) < from_test
+  frechet.scorer.reference.save(str(tmp_path / 'test_stats.npz'))
+  e.fid_reference = str(tmp_path / 'test_stats.npz')
+  assert frechet_setup.setup(e, test[:2]).scorer(samples) == pytest.approx(from_test)
