@@ -36,23 +36,25 @@ def test_samples_are_quantised_and_grayscale_is_rgb(variables):
 
 
 def test_the_statistics_do_not_depend_on_the_batches(variables):
-  x = _images(7, seed=1)
-  by_three = inception_features.InceptionFeatures(variables, batch_size=3)
-  stats, logits = by_three.statistics([x[:3], x[3:]], 'seven images')
-  whole = by_three(x)[0]
-  assert stats.num_samples == 7 and logits.shape == (7, 1008)
+  # Batches of 4 throughout: each input shape is one more compile of the network.
+  x = _images(8, seed=1)
+  by_four = inception_features.InceptionFeatures(variables, batch_size=4)
+  stats, logits = by_four.statistics([x[:4], x[4:]], 'eight images')
+  whole = by_four(x)[0]
+  assert stats.num_samples == 8 and logits.shape == (8, 1008)
   np.testing.assert_allclose(stats.mu, whole.mean(0), rtol=1e-9, atol=1e-12)
   np.testing.assert_allclose(stats.sigma, np.cov(whole, rowvar=False), rtol=1e-7, atol=1e-12)
 
 
 def test_clean_fids_resize_is_an_option_and_is_named(variables):
   bicubic = inception_features.InceptionFeatures(variables, resize='pil_bicubic',
-                                                 batch_size=2)
-  bilinear = inception_features.InceptionFeatures(variables, batch_size=2)
-  x = _images(2, seed=2)
+                                                 batch_size=4)
+  bilinear = inception_features.InceptionFeatures(variables, batch_size=4)
+  x = _images(4, seed=2)
   assert not np.allclose(bicubic(x)[0], bilinear(x)[0])
-  stats, _ = bicubic.statistics([x], 'two')
+  stats, _ = bicubic.statistics([x], 'four')
   assert stats.resize == 'pil_bicubic' and 'pil_bicubic' in stats.describe()
+  assert stats.describe() == 'four (4 images, pil_bicubic)'
   with pytest.raises(ConfigError, match="bilinear is pytorch-fid's"):
     inception_features.InceptionFeatures(variables, resize='lanczos')
 

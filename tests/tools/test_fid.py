@@ -24,25 +24,25 @@ def test_a_runs_samples_are_scored_against_a_splits_statistics(tmp_path, monkeyp
   inception_weights.save(jax.jit(InceptionV3().init)(jax.random.PRNGKey(0),
                                                       jnp.zeros((1, 8, 8, 3))), weights)
   reference = str(tmp_path / 'digits_test.npz')
-  stats = fid.dataset_statistics('digits', 'test', reference, weights=weights, batch_size=8,
+  stats = fid.dataset_statistics('digits', 'test', reference, weights=weights, batch_size=4,
                                  max_examples=16, log=lambda line: None)
   assert stats.num_samples == 16 and stats.source == 'digits test'
 
   workdir = str(tmp_path / 'vae')
   train_smoke('vae', workdir)
   lines = []
-  result = fid.score_run(workdir, reference, num_samples=16, weights=weights, batch_size=8,
+  result = fid.score_run(workdir, reference, num_samples=16, weights=weights, batch_size=4,
                          log=lines.append)
   assert result == json.load(open(tmp_path / 'vae' / 'fid.json'))
   assert result['num_samples'] == 16 and result['reference'] == 'digits test (16 images, bilinear)'
   assert result['fid'] >= 0 and result['inception_score'] >= 1.0
   assert 'against digits test (16 images, bilinear)' in lines[0] and 'FID' in lines[-1]
   # The score is the distance between the samples' statistics and the file's.
-  features = inception_features.InceptionFeatures(weights, batch_size=8)
+  features = inception_features.InceptionFeatures(weights, batch_size=4)
   import genjax  # pylint: disable=g-import-not-at-top
   model = genjax.load(workdir)
   key = jax.random.PRNGKey(0)
-  samples = np.concatenate([model.sample(jax.random.fold_in(key, i), 8) for i in range(2)])
+  samples = np.concatenate([model.sample(jax.random.fold_in(key, i), 4) for i in range(4)])
   own, _ = features.statistics([samples], 'again')
   assert result['fid'] == pytest.approx(frechet_distance(own.mu, own.sigma, stats.mu,
                                                          stats.sigma), rel=1e-6)
