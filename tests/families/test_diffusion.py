@@ -133,7 +133,7 @@ def test_the_bound_is_the_evals_and_the_bound_tools(tmp_path):
       workdir=str(run), config=config, step=0, signature=family.signature, params=host,
       ema_params=None, model_state=None, upstream=None, finished=True), str(run),
                  info=data.info)
-  num, seed = 150, 4
+  num, seed = 100, 4  # one batch: each batch shape is a compile of the bound
   report = bound.run(str(run), num_examples=num, timesteps=2, seed=seed,
                      out=str(tmp_path / 'bound.json'), log=lambda *_: None)
   nll = _jitted_nll(family, context, timesteps=2)
