@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 
 from absl import app, flags, logging
 
 from genjax import cli_errors
 from genjax.trained import load
+
+PROGRESS_SECONDS = 10.0
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A run\'s workdir or an exported model.')
 _SPLIT = flags.DEFINE_string('split', 'test', 'The split of the run\'s data to score.')
@@ -42,8 +46,16 @@ def main(argv):
                weights=_WEIGHTS.value)
   options = {k: v for k, v in (('k', _K.value), ('timesteps', _TIMESTEPS.value))
              if v is not None}
+  last = [0.0]
+
+  def progress(done: int, mean_nats: float) -> None:
+    if time.monotonic() - last[0] >= PROGRESS_SECONDS:  # the first batch, then every few s
+      last[0] = time.monotonic()
+      print(f'{done:,} examples scored, running mean {mean_nats:.3f} nats', file=sys.stderr)
+
   result = model.score(_SPLIT.value, batch_size=_BATCH_SIZE.value,
-                       max_examples=_MAX_EXAMPLES.value, seed=_SEED.value, **options)
+                       max_examples=_MAX_EXAMPLES.value, seed=_SEED.value, progress=progress,
+                       **options)
   text = json.dumps(result, indent=2)
   print(text)
   out = _OUT.value or os.path.join(model.path, f'score_{_SPLIT.value}.json')

@@ -54,10 +54,6 @@ SLOW_FIRST = (
     'tests/experiments/test_smoke.py::test_smoke_variant_runs_end_to_end[var]',
     'tests/experiments/test_smoke.py::test_smoke_variant_runs_end_to_end[code_prior]',
     'tests/experiments/test_char_lm.py',
-    'tests/trained/test_every_family.py',
-    'tests/tools/test_fid.py',
-    'tests/trained/test_commands.py::test_a_run_saved_over_four_devices_samples_and_scores_on_one',
-    'tests/docs/test_quickstart.py',
 )
 
 

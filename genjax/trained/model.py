@@ -135,9 +135,10 @@ class TrainedModel:
     return self._score(likelihood, batch, rng, options)
 
   def score(self, split: str = 'test', *, batch_size: int = 100, max_examples: int = 0,
-            seed: int = 0, **options) -> dict[str, Any]:
+            seed: int = 0, progress=None, **options) -> dict[str, Any]:
     """The mean log-likelihood (or bound) of a split of the run's data, with its standard
-    error, in nats per example and in bits per dimension."""
+    error, in nats per example and in bits per dimension; `progress(examples scored so
+    far, their mean nats)` is called after every batch when given."""
     likelihood = self._likelihood()
     options = self._options('score', likelihood.options, options)
     nll = self._compiled_nll(likelihood, tuple(sorted(options.items())))
@@ -148,6 +149,9 @@ class TrainedModel:
       per_example = np.asarray(nll(self.params, batch, jax.random.fold_in(rng, i),
                                    self.context.model_state, self.context.frozen))
       values.append(per_example[mask])
+      if progress is not None:
+        done = np.concatenate(values)
+        progress(len(done), float(done.mean()))
     nats = np.concatenate(values).astype(np.float64)
     per_dim = nats / (likelihood.dims * math.log(2.0))
     se = lambda v: standard_error(float(v.mean()), float(np.mean(v ** 2)), len(v))
