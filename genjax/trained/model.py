@@ -87,16 +87,11 @@ class TrainedModel:
   _read_data: Any = dataclasses.field(default=None, repr=False)
 
   def __repr__(self) -> str:
-    offers = [name for name in ('sample', 'encode', 'decode', 'complete')
-              if getattr(self.inference, name) is not None]
-    likelihood = self.inference.likelihood
-    if likelihood is not None:
-      offers.append('log_prob' if likelihood.exact else 'bound')
     where = os.path.relpath(self.path)  # short when under the working directory
     where = self.path if where.startswith('..') else where
     return (f'TrainedModel({self.family!r}, step {self.step}'
             f'{"" if self.finished else ", unfinished"}, from {where}; '
-            f'offers {", ".join(offers) or "nothing to sample or score"})')
+            f'offers {self._offers()})')
 
   # Sampling and completion.
 
@@ -203,7 +198,13 @@ class TrainedModel:
     return fn
 
   def _offers(self) -> str:
-    return repr(self).rpartition('offers ')[2].rstrip(')')
+    """The methods the family's `Inference` gives this model, as a phrase."""
+    offers = [name for name in ('sample', 'encode', 'decode', 'complete')
+              if getattr(self.inference, name) is not None]
+    likelihood = self.inference.likelihood
+    if likelihood is not None:
+      offers.append('log_prob' if likelihood.exact else 'bound')
+    return ', '.join(offers) or 'nothing to sample or score'
 
   def _likelihood(self) -> Likelihood:
     if self.inference.likelihood is None:
