@@ -75,6 +75,10 @@ def base_config() -> ml_collections.ConfigDict:
   # Also save when this many minutes of training passed since the last save; 0: steps only.
   c.ckpt_every_minutes = 10.0
   c.figures_every = 0
+  # 'START:COUNT' traces COUNT train steps, from the first compiled call at or after step
+  # START, with jax.profiler into <workdir>/profile (genjax.training.profile_window);
+  # '' traces nothing.
+  c.profile_steps = ''
 
   c.model = ml_collections.ConfigDict()
   c.objective = ml_collections.ConfigDict()
@@ -144,6 +148,19 @@ def validate(config: ml_collections.ConfigDict, schema: ml_collections.ConfigDic
       raise ConfigError(
           f'{name}={config[name]} is not a multiple of steps_per_call={config.steps_per_call}; '
           'intervals are checked between compiled calls.')
+  parse_profile_steps(config.get('profile_steps', ''))
+
+
+def parse_profile_steps(profile_steps: str) -> tuple[int, int] | None:
+  """(START, COUNT) of a `profile_steps` value, None for ''; ConfigError if malformed."""
+  if not profile_steps:
+    return None
+  start, colon, count = (part.strip() for part in profile_steps.partition(':'))
+  if colon and start.isdecimal() and count.isdecimal() and int(count) > 0:
+    return int(start), int(count)
+  raise ConfigError(f'profile_steps={profile_steps}: expected START:COUNT, the first train step '
+                    'to trace and how many (COUNT > 0), e.g. --config.profile_steps=10:5; '
+                    "'' traces nothing.")
 
 
 def _check(value: Mapping[str, Any], schema: Mapping[str, Any], prefix: str) -> None:

@@ -4,8 +4,8 @@
         --config.model.latent_dim=2
 
 Several hosts: run the same command on each with --coordinator_address, --num_processes
-and --process_id (on TPU pods and SLURM, jax.distributed finds these by itself and the
-flags may be left out).
+and --process_id; on TPU pod slices and under SLURM, --num_processes=0 lets
+jax.distributed find them itself.
 
 An error the user can fix (a config field, the data, the workdir, a checkpoint) prints
 one line, `error: <what and the remedy>`, and exits with status 2; --debug (or
@@ -43,8 +43,11 @@ _COMPILATION_CACHE = flags.DEFINE_string(
     'here instead of compiling again. Empty disables it (so does '
     'GENJAX_COMPILATION_CACHE=).')
 _COORDINATOR = flags.DEFINE_string('coordinator_address', '', 'host:port of process 0.')
-_NUM_PROCESSES = flags.DEFINE_integer('num_processes', 1, 'Processes (hosts) in the run.')
+_NUM_PROCESSES = flags.DEFINE_integer('num_processes', 1, 'Processes (hosts) in the run; 0 '
+                                      'lets JAX find them (TPU pod slices, SLURM).')
 _PROCESS_ID = flags.DEFINE_integer('process_id', 0, 'This process, 0 .. num_processes-1.')
+_JOIN_TIMEOUT = flags.DEFINE_integer('join_timeout_seconds', 300, 'How long a process waits '
+                                     'for the others to join before it stops with an error.')
 
 _logger = pylogging.getLogger(__name__)  # a genjax record: the launcher shows it
 
@@ -166,7 +169,8 @@ def run(experiment: Callable[..., object]) -> None:
     pylogging.getLogger('genjax').setLevel(pylogging.INFO)
     use_compilation_cache(_COMPILATION_CACHE.value)
     try:
-      initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+      initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
+                             _JOIN_TIMEOUT.value)
       experiment(_CONFIG.value, _WORKDIR.value)
     except Preempted as e:
       logging.warning('%s', e)

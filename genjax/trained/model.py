@@ -19,6 +19,7 @@ import numpy as np
 from genjax.data.family_data import DataInfo
 from genjax.errors import UserError
 from genjax.metrics.standard_error import standard_error
+from genjax.training import storage
 from genjax.training.family import FamilyDef, Inference, Likelihood, StepContext
 
 
@@ -87,7 +88,8 @@ class TrainedModel:
   _read_data: Any = dataclasses.field(default=None, repr=False)
 
   def __repr__(self) -> str:
-    where = os.path.relpath(self.path)  # short when under the working directory
+    # short when under the working directory; a URI as it is
+    where = os.path.relpath(self.path) if storage.is_local(self.path) else self.path
     where = self.path if where.startswith('..') else where
     return (f'TrainedModel({self.family!r}, step {self.step}'
             f'{"" if self.finished else ", unfinished"}, from {where}; '

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import time
 from typing import Any, Mapping
 
@@ -37,7 +36,7 @@ from jax.experimental import multihost_utils
 
 from genjax.commands import canonical_signature
 from genjax.errors import UserError
-from genjax.training import digest
+from genjax.training import digest, storage
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +64,19 @@ class Checkpointer:
   """Saves and restores {state, meta} under `<workdir>/checkpoints/<step>`."""
 
   def __init__(self, workdir: str, *, keep: int, signature: Mapping[str, Any],
-               upstream: Mapping[str, Any] | None = None):
-    self.workdir = os.path.abspath(workdir)
+               upstream: Mapping[str, Any] | None = None, asynchronous: bool = True):
+    self.workdir = storage.absolute(workdir)
     self.directory = os.path.join(self.workdir, 'checkpoints')
     self._signature = _json_normal(signature)
     # The run whose params this one reads frozen: recorded, and checked on resume.
     self._upstream = None if upstream is None else _json_normal(upstream)
     self._manager = ocp.CheckpointManager(
         self.directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+        # Asynchronous: a save copies the state off the devices, then writes it from a
+        # background thread while training goes on (benchmarks/checkpoint_stall.py). Each
+        # checkpoint still appears under its step's name only once complete.
+        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
+                                             enable_async_checkpointing=asynchronous),
         item_names=('state', 'meta'))
 
   def latest_step(self) -> int | None:
@@ -95,6 +98,7 @@ class Checkpointer:
     """The newest usable (state, meta), laid out like `abstract_state`; None when there is
     no checkpoint. Corrupt ones are moved aside; a checkpoint of another model raises, and
     so does any error that is not corruption, leaving the checkpoint in place."""
+    self._manager.wait_until_finished()  # a rollback reads the save still in flight
     failures = []
     for step in sorted(self._manager.all_steps(), reverse=True):
       restored, unusable, error = None, None, None
@@ -198,8 +202,7 @@ class Checkpointer:
     target = None
     if jax.process_index() == 0:
       target = os.path.join(self.workdir, 'corrupt_checkpoints', f'{step}.{int(time.time())}')
-      os.makedirs(os.path.dirname(target), exist_ok=True)
-      shutil.move(os.path.join(self.directory, str(step)), target)
+      storage.move_tree(os.path.join(self.directory, str(step)), target)
     if jax.process_count() > 1:
       multihost_utils.sync_global_devices(f'genjax checkpoint {step} moved aside')
     self._manager.reload()

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 
 import jax
 import ml_collections
 import numpy as np
+from etils import epath
 
 from genjax import config as config_lib
+from genjax.training import host_agreement
 from genjax.training import workdir as workdir_lib
 from genjax.training.assemble import Assembled, assemble, check_family, run_keys
 from genjax.training.checkpoint import Checkpointer
 from genjax.training.family import FamilyDef
 from genjax.training.pending import NonFiniteError, PendingMetrics
 from genjax.training.preemption import Preempted, PreemptionGuard
+from genjax.training.profile_window import ProfileWindow
 from genjax.training.progress import MetricsWriter, Progress
 from genjax.training.run import Run, restore_or_init
 from genjax.training.state import TrainState
@@ -54,7 +56,8 @@ _MAX_ROLLBACKS = 10
 
 def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped: list[int],
           total: int, eval_step, checkpointer: Checkpointer, progress: Progress,
-          preemption: PreemptionGuard) -> tuple[TrainState, int, bool]:
+          preemption: PreemptionGuard,
+          profile_window: ProfileWindow) -> tuple[TrainState, int, bool]:
   """Steps `start`..`total`, with the config's log, eval, checkpoint and figure intervals.
 
   With `config.skip_non_finite`, a non-finite step rolls the run back to its last
@@ -78,7 +81,9 @@ def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped
   while step < total:
     try:
       batches, positions = assembled.batches(step, skipped)
-      state, metrics = assembled.train_step(state, batches, run.frozen)
+      with profile_window.train_call(step):
+        state, metrics = assembled.train_step(state, batches, run.frozen)
+      profile_window.call_done(step + k, (state, metrics))
       pending.append(metrics, positions)
       if step == start:
         jax.block_until_ready(metrics)
@@ -99,14 +104,21 @@ def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped
         if reporting.train_eval_examples and 'train_eval' in run.data.splits:
           run.evaluate(state, step, eval_step, 'train_eval', reporting.train_eval_examples)
         progress.restart_clock(step)
-      if (_due(step, config.ckpt_every) or preemption.requested
-          or (save_seconds and time.monotonic() - last_save >= save_seconds)):
+      # Every host saves, and stops, at the same boundary: one exchange of their views.
+      wants = host_agreement.any_host({
+          'sigterm': preemption.requested,
+          'minutes': save_seconds and time.monotonic() - last_save >= save_seconds})
+      if _due(step, config.ckpt_every) or wants['sigterm'] or wants['minutes']:
         pending.drain(step)
         run.save(checkpointer, state, step, skipped)
+        if wants['minutes'] and not _due(step, config.ckpt_every):
+          logger.info('saved step %d: %.3g minutes since the last save (ckpt_every_minutes)',
+                      step, (time.monotonic() - last_save) / 60)
         last_save = time.monotonic()
-        if preemption.requested:
-          logger.warning('Saved step %d in %s after SIGTERM; run the same command to '
-                         'resume.', step, checkpointer.directory)
+        if wants['sigterm']:
+          logger.warning('Saved step %d in %s after SIGTERM%s; run the same command to '
+                         'resume.', step, checkpointer.directory,
+                         '' if preemption.requested else ' to another host')
           return state, step, True
       if _due(step, config.figures_every) and step < total:  # the end writes its own
         pending.check(step)  # no figures of a state that has gone non-finite
@@ -156,6 +168,7 @@ def train_and_evaluate(family_def: FamilyDef, config: ml_collections.ConfigDict,
     Preempted: after SIGTERM, once the state at the next step boundary is saved.
   """
   check_family(config, family_def)
+  host_agreement.check_same_run(config.to_json(), workdir)
   workdir_lib.prepare(workdir, family_def.name)
   with WorkdirLock(workdir, enabled=jax.process_index() == 0), PreemptionGuard() as guard:
     return _train_and_evaluate(family_def, config, workdir, guard, final_eval_again, label,
@@ -189,9 +202,10 @@ def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_agai
                           else ())
     reporting = family.reporting
     progress = Progress(total, start, config.batch_size, label=label, runs_after=runs_after)
-    state, step, preempted = train(assembled, run, state, start, skipped, total,
-                                   make_eval_step(reporting.eval_fn, mesh), checkpointer,
-                                   progress, preemption)
+    with ProfileWindow(config.profile_steps, config.steps_per_call, workdir) as profile_window:
+      state, step, preempted = train(assembled, run, state, start, skipped, total,
+                                     make_eval_step(reporting.eval_fn, mesh), checkpointer,
+                                     progress, preemption, profile_window)
     if preempted:
       raise Preempted(f'Stopped on SIGTERM after saving step {step} in {workdir}; run the '
                       'same command again to resume.')
@@ -201,10 +215,11 @@ def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_agai
                            reporting.eval_examples, name='test_final')
     scalars = run.write_artifacts(state, step)
     if run.is_lead:
-      with open(os.path.join(workdir, 'final_metrics.json'), 'w') as f:
-        converged = {'converged': True} if step < total else {}
-        json.dump({'step': step, **final, **scalars, **converged}, f, indent=2)
+      converged = {'converged': True} if step < total else {}
+      (epath.Path(workdir) / 'final_metrics.json').write_text(
+          json.dumps({'step': step, **final, **scalars, **converged}, indent=2))
     return final
   finally:
     checkpointer.wait()
     checkpointer.close()
+    run.writer.close()

@@ -7,6 +7,10 @@ its own rows of a global batch through `jax.make_array_from_process_local_data`.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
@@ -16,16 +20,45 @@ from genjax.config import ConfigError
 DATA_AXIS = 'data'
 
 
-def initialize_distributed(coordinator_address: str, num_processes: int,
-                           process_id: int) -> None:
-  """Joins a multi-host run; a no-op for a single process."""
-  if num_processes <= 1:
+def initialize_distributed(coordinator_address: str, num_processes: int, process_id: int,
+                           join_timeout_seconds: int = 300) -> None:
+  """Joins a multi-host run; a no-op for a single process.
+
+  `num_processes=0` lets JAX find the cluster (a TPU pod slice, SLURM, Open MPI) and
+  this process's place in it; the other arguments are then ignored.
+
+  A process that has not joined every other one after `join_timeout_seconds` exits with
+  status 2 and one line that says so. JAX's own timeout aborts the process from C++ with a
+  stack dump, past the reach of Python's handlers; a watchdog that fires first says what
+  happened and what to do instead.
+  """
+  if num_processes == 1:
     return
   # CPU hosts exchange collectives through gloo; the setting is inert on GPU and TPU. It
   # must not query the backend here, which would start it before `initialize`.
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
-  jax.distributed.initialize(coordinator_address=coordinator_address,
-                             num_processes=num_processes, process_id=process_id)
+  detect = num_processes == 0
+  where = 'the coordinator the cluster names' if detect else coordinator_address
+  who = 'this process' if detect else f'process {process_id} of {num_processes}'
+  watchdog = threading.Timer(join_timeout_seconds, _give_up_joining, args=(
+      f'error: {who} waited {join_timeout_seconds} s '
+      f'for the run\'s other processes at {where}, and not all of them joined. Start every '
+      'process with the same --coordinator_address and --num_processes (each with its own '
+      '--process_id), or raise --join_timeout_seconds.',))
+  watchdog.daemon = True
+  watchdog.start()
+  try:
+    jax.distributed.initialize(
+        **({} if detect else dict(coordinator_address=coordinator_address,
+                                  num_processes=num_processes, process_id=process_id)),
+        initialization_timeout=join_timeout_seconds + 60)
+  finally:
+    watchdog.cancel()
+
+
+def _give_up_joining(message: str) -> None:
+  print(message, file=sys.stderr, flush=True)
+  os._exit(2)  # pylint: disable=protected-access
 
 
 def make_mesh(devices=None) -> Mesh:

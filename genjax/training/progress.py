@@ -11,6 +11,10 @@ from typing import Any, Mapping
 
 import jax
 import numpy as np
+from etils import epath
+
+from genjax.training import storage
+from genjax.training.event_files import TensorBoardWriter
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +33,9 @@ class Progress:
     self.total_steps = total_steps
     self.examples_per_step = examples_per_step
     self._label = f'{label}  ' if label else ''
+    # On a pod, the line says what the run spans: a host that never joined shows here.
+    self._span = (f'  |  {jax.process_count()} hosts, {jax.device_count()} devices'
+                  if jax.process_count() > 1 else '')
     self._runs_after = runs_after
     self._heartbeat = heartbeat_seconds
     self._start = time.perf_counter()
@@ -69,9 +76,10 @@ class Progress:
       rest = eta + self._runs_after * self.total_steps / mean_rate
       overall = f'  (all runs: {datetime.timedelta(seconds=int(rest))})'
     logger.info('%sstep %d/%d (%.1f%%)  loss %.4f  |  %.1f steps/s  %.0f examples/s  |  '
-                 'ETA %s%s', self._label, step, self.total_steps, 100 * step / self.total_steps,
-                 loss, steps_per_sec, steps_per_sec * self.examples_per_step,
-                 datetime.timedelta(seconds=int(eta)), overall)
+                 'ETA %s%s%s', self._label, step, self.total_steps,
+                 100 * step / self.total_steps, loss, steps_per_sec,
+                 steps_per_sec * self.examples_per_step, datetime.timedelta(seconds=int(eta)),
+                 overall, self._span)
     return steps_per_sec
 
   def report(self, step: int, loss: float) -> dict[str, float]:
@@ -89,24 +97,32 @@ class Progress:
 
 
 class MetricsWriter:
-  """Appends one JSON object per line; only process 0 writes."""
+  """Appends one JSON object per line, and the same rows to TensorBoard's event files
+  (`tensorboard`); only process 0 writes."""
 
   def __init__(self, workdir: str):
     self.path = os.path.join(workdir, 'metrics.jsonl')
     self._enabled = jax.process_index() == 0
+    self.tensorboard = TensorBoardWriter(workdir)
+    # An object store cannot append, and every write there uploads a whole object anyway:
+    # there the rows are kept here (read once, on resume) and the file is written whole at
+    # each row, never read back: this writer, under the workdir's lock, is its only one.
+    self._append_in_place = storage.is_local(workdir)
+    self._rows = None  # the file's rows, once read, where it is not appended to in place
 
   def drop_after(self, step: int, *, splits_at_step: tuple[str, ...] = ()) -> None:
     """Drops rows past `step`, and those of `splits_at_step` at `step`: a resumed run
     writes them again from its checkpoint."""
-    if not self._enabled or not os.path.exists(self.path):
+    if not self._enabled:
       return
-    rows = read_metrics(self.path)
+    rows = read_metrics(self.path) if epath.Path(self.path).exists() else []
     kept = [r for r in rows
             if r['step'] < step or (r['step'] == step and r['split'] not in splits_at_step)]
+    self.tensorboard.drop_after(step, splits_at_step, kept)
+    if not self._append_in_place:
+      self._rows = kept
     if len(kept) < len(rows):
-      with open(self.path + '.tmp', 'w') as f:
-        f.writelines(json.dumps(r) + '\n' for r in kept)
-      os.replace(self.path + '.tmp', self.path)
+      storage.replace_text(self.path, ''.join(json.dumps(r) + '\n' for r in kept))
       logger.info('metrics.jsonl: dropped %d rows the run writes again from step %d',
                    len(rows) - len(kept), step)
 
@@ -115,12 +131,25 @@ class MetricsWriter:
       return
     row = {'step': int(step), 'split': split,
            **{k: float(np.asarray(v)) for k, v in metrics.items()}}
-    with open(self.path, 'a') as f:
-      f.write(json.dumps(row) + '\n')
+    self._append(row)
+    self.tensorboard.scalars(row['step'], split, {k: row[k] for k in metrics})
+
+  def close(self) -> None:
+    self.tensorboard.close()
+
+  def _append(self, row: dict) -> None:
+    if self._append_in_place:
+      with epath.Path(self.path).open('a') as f:
+        f.write(json.dumps(row) + '\n')
+      return
+    if self._rows is None:
+      self._rows = read_metrics(self.path) if epath.Path(self.path).exists() else []
+    self._rows.append(row)
+    storage.replace_text(self.path, ''.join(json.dumps(r) + '\n' for r in self._rows))
 
 
 def read_metrics(path: str) -> list[dict]:
-  with open(path) as f:
+  with epath.Path(path).open() as f:
     return [json.loads(line) for line in f if line.strip()]
 
 

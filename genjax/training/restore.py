@@ -22,10 +22,11 @@ import jax
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
+from etils import epath
 
 from genjax.commands import canonical_family, canonical_signature
 from genjax.errors import UserError
-from genjax.training import exported
+from genjax.training import exported, storage
 
 
 class RunNotFoundError(FileNotFoundError, UserError):
@@ -41,7 +42,7 @@ class SavedRun:
   """A run as its latest checkpoint left it.
 
   Attributes:
-    workdir: the run's workdir, absolute.
+    workdir: the run's workdir, absolute (or a URI: gs://...).
     config: the config the run saved (config.json).
     step: the checkpoint's step.
     signature: the model signature checkpoints are marked with ({'family', 'model', ...}).
@@ -73,12 +74,11 @@ class SavedRun:
 
 def read_run_config(workdir: str, family: str, train_command: str) -> ml_collections.ConfigDict:
   """The config a `family` run saved in workdir; refuses other families and empty dirs."""
-  path = os.path.join(workdir, 'config.json')
-  if not os.path.exists(path):
+  path = epath.Path(workdir) / 'config.json'
+  if not path.exists():
     raise RunNotFoundError(f'{workdir} holds no genjax run (no config.json); '
                             f'train one with {train_command}')
-  with open(path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
+  config = ml_collections.ConfigDict(json.loads(path.read_text()))
   if 'family' in config:  # a run saved under a family's former name reads as the new one
     config.family = canonical_family(config.family)
   if family and config.family != canonical_family(family):
@@ -102,7 +102,7 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
   if exported.is_export(workdir):
     return _load_export(workdir, family, train_command)
   config = read_run_config(workdir, family, train_command)
-  directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
+  directory = os.path.join(storage.absolute(workdir), 'checkpoints')
   manager = ocp.CheckpointManager(directory, item_names=('state', 'meta'))
   try:
     step = manager.latest_step()
@@ -118,7 +118,7 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
   finally:
     manager.close()
   host = lambda tree: None if tree is None else jax.tree.map(np.asarray, tree)
-  return SavedRun(workdir=os.path.abspath(workdir), config=config, step=int(step),
+  return SavedRun(workdir=storage.absolute(workdir), config=config, step=int(step),
                   signature=canonical_signature(meta['signature']),
                   params=host(state['params']),
                   ema_params=host(state.get('ema_params')),
@@ -128,11 +128,10 @@ def load_run(workdir: str, *, family: str = '', train_command: str = '') -> Save
 
 def _finished_at(workdir: str) -> int | None:
   """The step of the run's final metrics; None while it has none."""
-  path = os.path.join(workdir, 'final_metrics.json')
-  if not os.path.exists(path):
+  path = epath.Path(workdir) / 'final_metrics.json'
+  if not path.exists():
     return None
-  with open(path) as f:
-    return json.load(f).get('step')
+  return json.loads(path.read_text()).get('step')
 
 
 def _load_export(directory: str, family: str, train_command: str) -> SavedRun:
@@ -145,9 +144,9 @@ def _load_export(directory: str, family: str, train_command: str) -> SavedRun:
                            f'{train_command}')
   upstream = record.get('upstream')
   if upstream is not None:  # the export holds its first stage in a folder of its own
-    upstream = {**upstream, 'workdir': os.path.join(os.path.abspath(directory),
+    upstream = {**upstream, 'workdir': os.path.join(storage.absolute(directory),
                                                     upstream['workdir'])}
-  return SavedRun(workdir=os.path.abspath(directory), config=config, step=record['step'],
+  return SavedRun(workdir=storage.absolute(directory), config=config, step=record['step'],
                   signature=canonical_signature(record['signature']),
                   params=parts['params'], ema_params=None,
                   model_state=parts['model_state'], upstream=upstream,

@@ -7,11 +7,13 @@ import dataclasses
 import datetime
 import logging
 import os
+import tempfile
 import time
 
 import jax
 import ml_collections
 import numpy as np
+from etils import epath
 from jax.sharding import Mesh
 
 from genjax import config as config_lib
@@ -19,6 +21,7 @@ from genjax.data import info_file
 from genjax.data.family_data import Data
 from genjax.errors import UserError
 from genjax.training import mesh as mesh_lib
+from genjax.training import remote_figures, storage
 from genjax.training.assemble import Assembled
 from genjax.training.checkpoint import Checkpointer
 from genjax.training.family import Family, StepContext, to_numpy
@@ -43,6 +46,7 @@ class Run:
   eval_rng: jax.Array
   figure_rng: jax.Array
   _config_written: bool = False
+  _figures_mirror: tempfile.TemporaryDirectory | None = None  # for a workdir not local
 
   @property
   def is_lead(self) -> bool:
@@ -86,8 +90,7 @@ class Run:
     from) beside it, so a run that fails before saving anything leaves the workdir as it
     found it."""
     if self.is_lead and not self._config_written:
-      with open(os.path.join(self.workdir, 'config.json'), 'w') as f:
-        f.write(self.config.to_json(indent=2))
+      (epath.Path(self.workdir) / 'config.json').write_text(self.config.to_json(indent=2))
       info_file.write(self.data.info, self.workdir)
     self._config_written = True
     checkpointer.save(state, data_position=step, skipped_batches=skipped)
@@ -105,13 +108,24 @@ class Run:
                if v.ndim == 0 and np.issubdtype(v.dtype, np.number)}
     if scalars:
       self.writer.write(step, 'artifacts', scalars)
-    os.makedirs(os.path.join(self.workdir, 'artifacts'), exist_ok=True)
+    (epath.Path(self.workdir) / 'artifacts').mkdir(parents=True, exist_ok=True)
     path = os.path.join(self.workdir, 'artifacts', f'step_{step:08d}.npz')
-    np.savez_compressed(path, **artifacts)
+    with epath.Path(path).open('wb') as f:
+      np.savez_compressed(f, **artifacts)
     if reporting.render_figures is not None:
-      pngs = reporting.render_figures(path, os.path.join(self.workdir, 'figures'))
+      pngs = self._render_figures(path)
       logger.info('figures: %s', ', '.join(pngs))
+      self.writer.tensorboard.figures(step, pngs)
     return scalars
+
+  def _render_figures(self, npz_path: str) -> list[str]:
+    if storage.is_local(self.workdir):
+      return self.family.reporting.render_figures(npz_path,
+                                                  os.path.join(self.workdir, 'figures'))
+    if self._figures_mirror is None:
+      self._figures_mirror = tempfile.TemporaryDirectory(prefix='genjax-figures-')
+    return remote_figures.render(self.family.reporting.render_figures, self.workdir,
+                                 os.path.basename(npz_path), self._figures_mirror.name)
 
 
 def _log_eval_progress(step: int, name: str, done: int, total: int, seconds: float) -> None:

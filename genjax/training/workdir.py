@@ -5,6 +5,10 @@ The lock is `fcntl.flock` on `<workdir>/.lock`, which the kernel releases when i
 dies however it dies, so a lock whose process is gone never blocks a new run; the file
 keeps the holder's pid, host and start time so a refusal can name the other run. Only
 process 0 of a multi-host run takes it: the lock is per workdir, not per process.
+
+A workdir in an object store (gs://, s3://) has no flock: its lock is a lease with a
+heartbeat (`genjax.training.lease`), refused while fresh and taken over once stale. Every
+file of a workdir is read and written through etils.epath, wherever it is.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ import logging
 import os
 import socket
 
+from etils import epath
 
 from genjax.commands import canonical_family
 from genjax.errors import UserError
+from genjax.training import storage
+from genjax.training.lease import Lease, describe
 
 logger = logging.getLogger(__name__)
 
@@ -28,15 +35,26 @@ class WorkdirBusyError(UserError):
 
 
 class WorkdirLock:
-  """Context manager: `with WorkdirLock(workdir): ...` trains alone in workdir."""
+  """Context manager: `with WorkdirLock(workdir): ...` trains alone in workdir.
 
-  def __init__(self, workdir: str, enabled: bool = True):
+  `lease` chooses the heartbeat lease over flock; by default a workdir that is not local
+  gets it, as it must.
+  """
+
+  def __init__(self, workdir: str, enabled: bool = True, *, lease: bool | None = None):
     self.path = os.path.join(workdir, '.lock')
     self._enabled = enabled
     self._file = None
+    use_lease = not storage.is_local(workdir) if lease is None else lease
+    self._lease = Lease(self.path) if use_lease else None
 
   def __enter__(self) -> 'WorkdirLock':
     if not self._enabled:
+      return self
+    if self._lease is not None:
+      holder = self._lease.acquire()
+      if holder is not None:
+        raise _busy(os.path.dirname(self.path), holder)
       return self
     f = open(self.path, 'a+')  # pylint: disable=consider-using-with
     try:
@@ -44,9 +62,7 @@ class WorkdirLock:
     except BlockingIOError:
       holder = _read_holder(f)
       f.close()
-      raise WorkdirBusyError(
-          f'{os.path.dirname(self.path)} is in use by another run ({holder}); wait for it '
-          'to finish or stop it, or train in another --workdir.') from None
+      raise _busy(os.path.dirname(self.path), holder) from None
     previous = _read_holder(f)
     if previous != 'no record':
       logger.info('Took over the lock of an earlier run that is gone (%s).', previous)
@@ -59,6 +75,8 @@ class WorkdirLock:
     return self
 
   def __exit__(self, *exc) -> None:
+    if self._lease is not None and self._enabled:
+      self._lease.release()
     if self._file is not None:
       self._file.seek(0)
       self._file.truncate()
@@ -67,30 +85,33 @@ class WorkdirLock:
       self._file = None
 
 
+def _busy(workdir: str, holder: str) -> WorkdirBusyError:
+  return WorkdirBusyError(f'{workdir} is in use by another run ({holder}); wait for it to '
+                          'finish or stop it, or train in another --workdir.')
+
+
 def _read_holder(f) -> str:
   f.seek(0)
   try:
     h = json.loads(f.read() or 'null')
   except json.JSONDecodeError:
     h = None
-  if not isinstance(h, dict):
-    return 'no record'
-  return f"pid {h.get('pid')} on {h.get('host')}, started {h.get('started')}"
+  return describe(h)
 
 
 def prepare(workdir: str, family_name: str) -> None:
   """Makes the workdir; refuses a file in its place or another family's run in it."""
-  if os.path.exists(workdir) and not os.path.isdir(workdir):
+  path = epath.Path(workdir)
+  if path.exists() and not path.is_dir():
     raise UserError(f'--workdir={workdir} is a file, not a directory; pass a directory '
                     '(it is made if missing).')
-  os.makedirs(workdir, exist_ok=True)
-  saved = os.path.join(workdir, 'config.json')
-  if os.path.exists(saved):
-    with open(saved) as f:
-      try:
-        other = json.load(f).get('family')
-      except json.JSONDecodeError:
-        other = None
+  path.mkdir(parents=True, exist_ok=True)
+  saved = path / 'config.json'
+  if saved.exists():
+    try:
+      other = json.loads(saved.read_text()).get('family')
+    except json.JSONDecodeError:
+      other = None
     if other and canonical_family(other) != canonical_family(family_name):
       raise UserError(f'{workdir} holds a {other!r} run, not a {family_name!r} one; train in '
                       'another --workdir.')
@@ -99,10 +120,9 @@ def prepare(workdir: str, family_name: str) -> None:
 def finished_metrics(workdir: str, start: int, total: int) -> dict | None:
   """The saved final metrics of a run that already reached `total` (or converged at its
   checkpoint's step); None otherwise."""
-  path = os.path.join(workdir, 'final_metrics.json')
-  if not os.path.exists(path):
+  path = epath.Path(workdir) / 'final_metrics.json'
+  if not path.exists():
     return None
-  with open(path) as f:
-    final = json.load(f)
+  final = json.loads(path.read_text())
   done = start >= total or final.get('converged', False)
   return final if done and final.get('step') == start else None

@@ -8,17 +8,15 @@ import subprocess
 import sys
 import time
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from genjax.families import vae as vae_family
-from genjax.training.family import Family, FamilyDef, Reporting, Training
 from genjax.training.loop import train_and_evaluate
 from genjax.training.pending import NonFiniteError
 from genjax.training.restore import load_run
 from tests.training.checks import assert_bitwise_equal, raw_state
-from tests.training.toys import common
+from tests.training.toys import common, regression
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LONG_VAE = ['-m', 'experiments.vae', '--config=configs/vae.py:smoke', '--config.total_steps=4000',
@@ -64,59 +62,16 @@ def test_a_stale_lock_is_taken_over(tmp_path, smoke_config):
   assert load_run(str(tmp_path)).step == 8
 
 
-def _toy_regression(nan_at_step: int = -1, poisoned_position: int = -1,
-                   artifacts: bool = False) -> FamilyDef:
-  """Least squares whose params turn NaN after step `nan_at_step` (a finite loss there), or
-  whose batch at data position `poisoned_position` holds a NaN target; with `artifacts`,
-  its params are saved as artifacts."""
-
-  def build(config, info):
-    del config, info
-
-    def update_fn(state, batch, rng, frozen):
-      del rng, frozen
-      w = state.params['w']
-      residual = batch['x'] @ w - batch['y']  # the loss is of the params before the step
-      new_w = jnp.where(state.step == nan_at_step, jnp.nan,
-                        w - 0.1 * jnp.mean(residual[:, None] * batch['x'], 0))
-      return state.replace(params={'w': new_w}), {'loss': jnp.mean(residual ** 2)}
-
-    return Family(name='toy_regression', signature={},
-                  training=Training(update_fn=update_fn, make_optimizer=lambda: None,
-                                    init_params=lambda rng, batch: {'w': jnp.zeros((3,))}),
-                  reporting=Reporting(
-                      eval_fn=lambda p, batch, r, context: {
-                          'error': (batch['x'] @ p['w'] - batch['y']) ** 2},
-                      artifacts_fn=(lambda p, rng, context: {'w': p['w']}) if artifacts
-                      else None))
-
-  def data(config, process_index, process_count):
-    x = np.random.default_rng(0).standard_normal((64, 3)).astype(np.float32)
-    arrays = {'x': x, 'y': x @ np.array([1.0, -2.0, 0.5], np.float32)}
-    data = common.array_data(config, arrays, arrays, process_index, process_count)
-    clean_batch = data.train.batch
-
-    def batch(position):
-      b = clean_batch(position)
-      return {**b, 'y': b['y'] * np.nan} if position == poisoned_position else b
-
-    data.train.batch = batch
-    return data
-
-  return FamilyDef(name='toy_regression', schema=lambda: common.schema({}, {}), build=build,
-                   data=data)
-
-
 def test_a_non_finite_state_is_never_saved_and_the_run_resumes(tmp_path):
   fields = dict(ckpt_every=2, log_every=2, eval_every=4, total_steps=8)
-  poisoned = _toy_regression(nan_at_step=5)  # the last step of a call: every loss finite
+  poisoned = regression.family(nan_at_step=5)  # the last step of a call: every loss finite
   config = common.config(poisoned, **fields)
   with pytest.raises(NonFiniteError, match='params became non-finite.*last checkpoint, step 4'):
     train_and_evaluate(poisoned, config, str(tmp_path))
   steps = sorted(int(s) for s in os.listdir(tmp_path / 'checkpoints') if s.isdigit())
   assert steps == [2, 4]
   assert np.all(np.isfinite(load_run(str(tmp_path)).params['w']))
-  healthy = _toy_regression(nan_at_step=-1)
+  healthy = regression.family(nan_at_step=-1)
   train_and_evaluate(healthy, common.config(healthy, **fields), str(tmp_path))
   train_and_evaluate(healthy, common.config(healthy, **fields), str(tmp_path / 'straight'))
   assert_bitwise_equal(raw_state(tmp_path), raw_state(tmp_path / 'straight'))
@@ -125,7 +80,7 @@ def test_a_non_finite_state_is_never_saved_and_the_run_resumes(tmp_path):
 def test_no_figures_are_made_of_a_state_that_went_non_finite(tmp_path):
   # Params turn NaN in the call that ends at step 6, a figure step that is neither a log,
   # an eval nor a checkpoint step: the run stops there without writing artifacts of it.
-  poisoned = _toy_regression(nan_at_step=5, artifacts=True)
+  poisoned = regression.family(nan_at_step=5, artifacts=True)
   config = common.config(poisoned, figures_every=2, log_every=4, eval_every=8, ckpt_every=4)
   with pytest.raises(NonFiniteError, match='params became non-finite'):
     train_and_evaluate(poisoned, config, str(tmp_path))
@@ -137,7 +92,7 @@ def test_no_figures_are_made_of_a_state_that_went_non_finite(tmp_path):
 
 def test_with_skip_non_finite_a_bad_batch_is_rolled_back_and_skipped(tmp_path, caplog):
   fields = dict(ckpt_every=4, log_every=2, eval_every=4, total_steps=8, skip_non_finite=True)
-  poisoned = _toy_regression(poisoned_position=5)
+  poisoned = regression.family(poisoned_position=5)
   train_and_evaluate(poisoned, common.config(poisoned, **fields), str(tmp_path))
   assert any('Non-finite at data position 5: rolled back to step 4' in r.getMessage()
              for r in caplog.records)
@@ -205,3 +160,30 @@ def test_metrics_are_written_exactly_once_across_a_kill_and_a_rerun(tmp_path, sm
                     for line in open(os.path.join(w, 'metrics.jsonl'))]
   assert rows(killed) == rows(straight)
   assert len([r for r in rows(killed) if r['split'] == 'test_final']) == 1
+
+
+@pytest.mark.slow
+def test_a_kill_during_an_asynchronous_save_leaves_the_last_complete_checkpoint(tmp_path):
+  # A train state of about 20 MB, saved every call: the kill lands while Orbax's
+  # background thread is still writing one checkpoint, after at least one is complete.
+  wide = ('--config.model.hidden=(1024,1024)', '--config.ckpt_every=2',
+          '--config.keep_checkpoints=3')
+  process = _start(tmp_path, *wide)
+  checkpoints = tmp_path / 'checkpoints'
+  deadline = time.time() + 300
+  while time.time() < deadline and process.poll() is None:
+    names = os.listdir(checkpoints) if checkpoints.exists() else []
+    if any(n.isdigit() for n in names) and any('tmp' in n for n in names):
+      break
+    time.sleep(0.01)
+  process.kill()
+  process.wait(timeout=60)
+  in_flight = [n for n in os.listdir(checkpoints) if 'tmp' in n]
+  assert in_flight, 'the kill did not land during a save'
+  complete = max(int(n) for n in os.listdir(checkpoints) if n.isdigit())
+  assert load_run(str(tmp_path)).step == complete
+  resumed = _start(tmp_path, *wide, '--config.total_steps=' + str(complete + 4))
+  output = resumed.stdout.read()
+  assert resumed.wait(timeout=300) == 0, output[-3000:]
+  assert f'resumed from {checkpoints} at step {complete}' in output
+  assert load_run(str(tmp_path)).step == complete + 4
