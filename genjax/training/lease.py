@@ -15,8 +15,9 @@ holds the workdir only if the record is still its own; of two runs that claim to
 the one that wrote last wins and the other refuses. This needs a store that reads back
 what was last written (GCS and S3 do). The race left: a run whose read of the free lease
 and write of its claim are more than `settle` apart can overwrite a claim that its rival
-has already read back, and then both train. On its next heartbeat the overwritten run
-finds the lease is not its own and logs an error, but it is not stopped.
+has already read back, and then both train until the overwritten run's next heartbeat
+finds the lease is not its own: it sets `lost`, and the training loop stops that run at
+its next step boundary without saving.
 
 The lease is used for any workdir that is not local, and can be chosen for a local one
 (where it is tested).
@@ -62,6 +63,7 @@ class Lease:
                     'host': socket.gethostname(),
                     'started': datetime.datetime.now().isoformat(timespec='seconds')}
     self._stop = threading.Event()
+    self.lost = threading.Event()  # set once another run holds the lease: the loop stops
     self._thread = None
 
   def acquire(self) -> str | None:
@@ -97,8 +99,9 @@ class Lease:
         held = self._read()
         if not self._ours(held):
           logger.error('Lost the lock of %s to another run (%s): this run was silent for '
-                       'longer than %.0fs, and both now write there.', self.path.parent,
-                       describe(held), self._interval * self._stale_after)
+                       'longer than %.0fs.', self.path.parent, describe(held),
+                       self._interval * self._stale_after)
+          self.lost.set()
           return
         self._write()
       # A store that fails one heartbeat (a timeout, a 503) may take the next: the lease

@@ -30,7 +30,7 @@ from genjax.training.progress import MetricsWriter, Progress
 from genjax.training.run import Run, restore_or_init
 from genjax.training.state import TrainState
 from genjax.training.step import make_eval_step
-from genjax.training.workdir import WorkdirLock
+from genjax.training.workdir import WorkdirLock, WorkdirLostError
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ _MAX_ROLLBACKS = 10
 
 def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped: list[int],
           total: int, eval_step, checkpointer: Checkpointer, progress: Progress,
-          preemption: PreemptionGuard,
-          profile_window: ProfileWindow) -> tuple[TrainState, int, bool]:
+          preemption: PreemptionGuard, profile_window: ProfileWindow,
+          lock: WorkdirLock) -> tuple[TrainState, int, bool]:
   """Steps `start`..`total`, with the config's log, eval, checkpoint and figure intervals.
 
   With `config.skip_non_finite`, a non-finite step rolls the run back to its last
@@ -107,7 +107,13 @@ def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped
       # Every host saves, and stops, at the same boundary: one exchange of their views.
       wants = host_agreement.any_host({
           'sigterm': preemption.requested,
-          'minutes': save_seconds and time.monotonic() - last_save >= save_seconds})
+          'minutes': save_seconds and time.monotonic() - last_save >= save_seconds,
+          'lock lost': lock.lost})
+      if wants['lock lost']:
+        raise WorkdirLostError(
+            f'Another run took over the lock of {run.workdir} at step {step}; this run '
+            'stopped without saving, so as not to write over it. Let one run train there, '
+            'or give each its own --workdir.')
       if _due(step, config.ckpt_every) or wants['sigterm'] or wants['minutes']:
         pending.drain(step)
         run.save(checkpointer, state, step, skipped)
@@ -170,13 +176,14 @@ def train_and_evaluate(family_def: FamilyDef, config: ml_collections.ConfigDict,
   check_family(config, family_def)
   host_agreement.check_same_run(config.to_json(), workdir)
   workdir_lib.prepare(workdir, family_def.name)
-  with WorkdirLock(workdir, enabled=jax.process_index() == 0), PreemptionGuard() as guard:
-    return _train_and_evaluate(family_def, config, workdir, guard, final_eval_again, label,
-                               runs_after)
+  with (WorkdirLock(workdir, enabled=jax.process_index() == 0) as lock,
+        PreemptionGuard() as guard):
+    return _train_and_evaluate(family_def, config, workdir, guard, lock, final_eval_again,
+                               label, runs_after)
 
 
-def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_again, label,
-                        runs_after):
+def _train_and_evaluate(family_def, config, workdir, preemption, lock, final_eval_again,
+                        label, runs_after):
   assembled = assemble(family_def, config)
   family, data, mesh = assembled.family, assembled.data, assembled.mesh
   logger.info('data: %s', data.description)
@@ -205,7 +212,7 @@ def _train_and_evaluate(family_def, config, workdir, preemption, final_eval_agai
     with ProfileWindow(config.profile_steps, config.steps_per_call, workdir) as profile_window:
       state, step, preempted = train(assembled, run, state, start, skipped, total,
                                      make_eval_step(reporting.eval_fn, mesh), checkpointer,
-                                     progress, preemption, profile_window)
+                                     progress, preemption, profile_window, lock)
     if preempted:
       raise Preempted(f'Stopped on SIGTERM after saving step {step} in {workdir}; run the '
                       'same command again to resume.')

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import uuid
 
-import fsspec
 from etils import epath
 
 
@@ -44,6 +43,7 @@ def move_tree(source, target) -> None:
     epath.Path(target).parent.mkdir(parents=True, exist_ok=True)
     epath.Path(source).rename(target)
     return
+  import fsspec  # pylint: disable=g-import-not-at-top  (comes with a store's client, gcsfs)
   source, target = os.fspath(source), os.fspath(target)
   fs, _ = fsspec.core.url_to_fs(source)
   fs.copy(source, target, recursive=True)

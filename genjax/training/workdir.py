@@ -34,6 +34,10 @@ class WorkdirBusyError(UserError):
   """Another live run holds the workdir."""
 
 
+class WorkdirLostError(UserError):
+  """Another run took the workdir's lease over while this one trained."""
+
+
 class WorkdirLock:
   """Context manager: `with WorkdirLock(workdir): ...` trains alone in workdir.
 
@@ -47,6 +51,12 @@ class WorkdirLock:
     self._file = None
     use_lease = not storage.is_local(workdir) if lease is None else lease
     self._lease = Lease(self.path) if use_lease else None
+
+  @property
+  def lost(self) -> bool:
+    """Whether another run has taken the workdir over (a lease only: flock cannot be
+    lost while its process lives)."""
+    return self._lease is not None and self._lease.lost.is_set()
 
   def __enter__(self) -> 'WorkdirLock':
     if not self._enabled:

@@ -24,7 +24,7 @@ from genjax.training import progress as progress_lib
 from genjax.training import remote_figures, storage
 from genjax.training.lease import Lease
 from genjax.training.restore import load_run
-from genjax.training.workdir import WorkdirBusyError, WorkdirLock
+from genjax.training.workdir import WorkdirBusyError, WorkdirLock, WorkdirLostError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -104,8 +104,23 @@ def test_the_heartbeat_advances_until_the_lease_is_lost(tmp_path, caplog):
     time.sleep(0.5)
     assert _record(tmp_path) == theirs  # a lost lease is never written over
     assert any('Lost the lock' in r.getMessage() for r in caplog.records)
+    assert lease.lost.is_set()
   finally:
     lease.release()
+
+
+def test_a_run_whose_lease_is_lost_stops_without_saving(tmp_path, monkeypatch):
+  from tests.training.toys import common, regression  # pylint: disable=g-import-not-at-top
+  family_def = regression.family()
+  config = common.config(family_def, total_steps=40, ckpt_every=20, log_every=10)
+  calls = []
+  # As if the lease's heartbeat found another run's record from the fifth call on.
+  monkeypatch.setattr(WorkdirLock, 'lost', property(lambda self: calls.append(1) or
+                                                    len(calls) >= 5))
+  with pytest.raises(WorkdirLostError, match='took over the lock of .* at step 10; this run '
+                     'stopped without saving'):
+    genjax.train_and_evaluate(family_def, config, str(tmp_path))
+  assert not (tmp_path / 'checkpoints').exists() or not os.listdir(tmp_path / 'checkpoints')
 
 
 def test_of_two_runs_that_claim_at_once_exactly_one_wins(tmp_path):
