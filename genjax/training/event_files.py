@@ -6,22 +6,22 @@ Written with tensorboardX, which needs only numpy and protobuf, not TensorFlow.
 
 from __future__ import annotations
 
-import logging
 import os
+import tempfile
 from typing import Iterable, Mapping
 
 import jax
 import numpy as np
+from etils import epath
 from PIL import Image
 
 from genjax.training import storage
 
-logger = logging.getLogger(__name__)
-
 
 class TensorBoardWriter:
   """Scalars tagged `<split>/<name>` and figures tagged `figures/<png stem>`; only process 0
-  writes, and only into a local workdir.
+  writes. tensorboardX writes local files, so for a workdir in an object store they are
+  written in a local directory and each file copied up whole after every write.
 
   Event files cannot be edited, so where a resumed or rolled-back run drops rows from
   metrics.jsonl (`drop_after`), the next file opens with a purge at a step, and TensorBoard
@@ -30,11 +30,12 @@ class TensorBoardWriter:
   """
 
   def __init__(self, workdir: str):
-    self.directory = os.path.join(workdir, 'tensorboard')
-    self._enabled = jax.process_index() == 0 and storage.is_local(workdir)
-    if jax.process_index() == 0 and not self._enabled:
-      logger.info('TensorBoard event files are written only into a local workdir; %s has '
-                  'every row in metrics.jsonl.', workdir)
+    self.target = os.path.join(workdir, 'tensorboard')
+    self._enabled = jax.process_index() == 0
+    self._staging = None if storage.is_local(workdir) else tempfile.TemporaryDirectory(
+        prefix='genjax-tensorboard-')
+    self.directory = self.target if self._staging is None else self._staging.name
+    self._uploaded = {}
     self._purge_step = None
     self._writer = None
 
@@ -58,7 +59,7 @@ class TensorBoardWriter:
     writer = self._open()
     for name, value in values.items():
       writer.add_scalar(f'{split}/{name}', value, step)
-    writer.flush()
+    self._flush()
 
   def figures(self, step: int, paths: Iterable[str]) -> None:
     """Adds each PNG of `paths` (a family's rendered figures) as an image at `step`."""
@@ -68,16 +69,23 @@ class TensorBoardWriter:
     for path in paths:
       if not path.endswith('.png'):  # a family may render text beside its figures
         continue
-      with Image.open(path) as image:
+      with epath.Path(path).open('rb') as f, Image.open(f) as image:
         pixels = np.asarray(image.convert('RGBA'))
       writer.add_image(f'figures/{os.path.basename(path)[:-len(".png")]}', pixels, step,
                        dataformats='HWC')
-    writer.flush()
+    self._flush()
+
+  def _flush(self) -> None:
+    self._writer.flush()
+    if self._staging is not None:
+      storage.upload_changed(self.directory, self.target, self._uploaded)
 
   def close(self) -> None:
     if self._writer is not None:
       self._writer.close()
       self._writer = None
+      if self._staging is not None:
+        storage.upload_changed(self.directory, self.target, self._uploaded)
 
   def _open(self):
     if self._writer is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import tempfile
 
 import jax
 
@@ -30,16 +31,19 @@ class ProfileWindow:
 
   def __init__(self, profile_steps: str, steps_per_call: int, workdir: str):
     window = config_lib.parse_profile_steps(profile_steps)
-    self.directory = os.path.join(workdir, 'profile')
+    self.target = os.path.join(workdir, 'profile')
+    # The profiler writes local files: for a workdir in an object store, the trace is
+    # written here first and copied up when it stops.
+    self._staging = None
+    self.directory = self.target
     self._profile_steps = profile_steps
     self._first = self._count = None
     if window is not None and jax.process_index() == 0:
-      if storage.is_local(workdir):
-        start, self._count = window
-        self._first = -(-start // steps_per_call) * steps_per_call
-      else:
-        logger.warning('profile_steps=%s: traces are written only into a local workdir, not '
-                       '%s; nothing will be traced.', profile_steps, workdir)
+      start, self._count = window
+      self._first = -(-start // steps_per_call) * steps_per_call
+      if not storage.is_local(workdir):
+        self._staging = tempfile.TemporaryDirectory(prefix='genjax-profile-')
+        self.directory = self._staging.name
     self._tracing = self._traced = False
     self._reached = None  # the step the traced calls have reached
 
@@ -78,6 +82,9 @@ class ProfileWindow:
     traces = glob.glob(os.path.join(self.directory, 'plugins', 'profile', '*',
                                      'perfetto_trace.json.gz'))
     perfetto = max(traces, key=os.path.getmtime) if traces else self.directory
+    if self._staging is not None:
+      storage.upload_changed(self.directory, self.target, {})
+      perfetto = os.path.join(self.target, os.path.relpath(perfetto, self.directory))
     logger.info('profiled train steps %s into %s: view it with `tensorboard --logdir %s` '
                 '(the Profile tab; pip install tensorboard tensorboard-plugin-profile), or '
-                'open %s in ui.perfetto.dev.', steps, self.directory, self.directory, perfetto)
+                'open %s in ui.perfetto.dev.', steps, self.target, self.target, perfetto)

@@ -48,3 +48,18 @@ def move_tree(source, target) -> None:
   fs, _ = fsspec.core.url_to_fs(source)
   fs.copy(source, target, recursive=True)
   fs.rm(source, recursive=True)
+
+
+def upload_changed(local_dir: str, target, sizes: dict[str, int]) -> None:
+  """Copies each file under `local_dir` whose size differs from `sizes` (what was copied
+  before, updated here) to the same place under `target`: for what a library writes only
+  to local files (event files, profiler traces) into a workdir in an object store."""
+  for root, _, names in os.walk(local_dir):
+    for name in names:
+      path = os.path.join(root, name)
+      size = os.path.getsize(path)
+      if sizes.get(path) != size:
+        remote = epath.Path(target) / os.path.relpath(path, local_dir)
+        remote.parent.mkdir(parents=True, exist_ok=True)
+        epath.Path(path).copy(remote, overwrite=True)
+        sizes[path] = size

@@ -275,7 +275,8 @@ def test_a_run_on_gcs_trains_is_refused_while_live_and_resumes(gcs_emulator):
       first.kill()
   # Resumed at once: the lease was released, or it would still be fresh and refused.
   total = int(saved.group(1)) + 8  # a few steps past the pre-emption, not the million
-  resumed = _main(gcs_emulator, *LONG, f'--config.total_steps={total}')
+  resumed = _main(gcs_emulator, *LONG, f'--config.total_steps={total}',
+                  f'--config.profile_steps={saved.group(1)}:2')
   assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
   assert f'resumed from {WORKDIR}/checkpoints at step {saved.group(1)}' in resumed.stdout
   # Read from here only now: gcsfs caches listings, and this process has not listed yet.
@@ -288,6 +289,9 @@ def test_a_run_on_gcs_trains_is_refused_while_live_and_resumes(gcs_emulator):
   assert json.loads(epath.Path(WORKDIR, 'final_metrics.json').read_text())['step'] == total
   assert epath.Path(WORKDIR, 'artifacts', f'step_{total:08d}.npz').exists()
   assert {p.name for p in epath.Path(WORKDIR, 'figures').iterdir()} >= {'samples.png'}
+  events = list(epath.Path(WORKDIR, 'tensorboard').glob('events.out.tfevents.*'))
+  assert len(events) >= 2 and all(e.stat().length > 0 for e in events)  # first run, resume
+  assert list(epath.Path(WORKDIR, 'profile').glob('plugins/profile/*/*.xplane.pb'))
   model = genjax.load(WORKDIR)
   assert repr(model).startswith(f"TrainedModel('vae', step {total}, from {WORKDIR};")
   assert model.sample(0, 2).shape == (2, 8, 8, 1)
