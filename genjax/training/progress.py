@@ -33,7 +33,7 @@ class Progress:
     self.total_steps = total_steps
     self.examples_per_step = examples_per_step
     self._label = f'{label}  ' if label else ''
-    # On a pod, the line says what the run spans: a host that never joined shows here.
+    # On several hosts, the line says what the run spans.
     self._span = (f'  |  {jax.process_count()} hosts, {jax.device_count()} devices'
                   if jax.process_count() > 1 else '')
     self._runs_after = runs_after
