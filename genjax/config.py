@@ -47,6 +47,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.total_epochs = 0.0
   c.total_examples = 0
   c.steps_per_call = 1  # train steps fused into one compiled call with lax.scan
+  # One update from this many micro-batches of batch_size / grad_accum_steps, computed in
+  # turn: a batch larger than the devices hold at once (genjax.training.accumulation).
+  c.grad_accum_steps = 1
   # Activations and matmul inputs: 'float32' or 'bfloat16' (families that declare it in
   # FamilyDef.compute_dtypes); params, optimiser state and losses stay float32.
   c.compute_dtype = 'float32'
@@ -101,6 +104,7 @@ BASE_RANGES = {
     'total_epochs': 'non_negative',
     'total_examples': 'non_negative',
     'steps_per_call': 'positive',
+    'grad_accum_steps': 'positive',
     'compute_dtype': COMPUTE_DTYPES,
     'unroll_steps': 'non_negative',
     'log_every': 'non_negative',

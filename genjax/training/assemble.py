@@ -14,6 +14,7 @@ from jax.sharding import Mesh
 
 from genjax import config as config_lib
 from genjax.data.family_data import Data
+from genjax.training import accumulation
 from genjax.training import mesh as mesh_lib
 from genjax.training.family import Family, FamilyDef
 from genjax.training.optimizers import make_optimizer
@@ -105,8 +106,11 @@ def assemble(family_def: FamilyDef, config: ml_collections.ConfigDict) -> Assemb
                     f"'{family.name}'; the two names must agree.")
   optimizer = family_optimizer(family, config)
   training = family.training
+  accumulation.check(family.name, config.grad_accum_steps, config.batch_size,
+                     mesh.devices.size, own_update=training.update_fn is not None,
+                     model_state=training.init_model_state is not None)
   update = training.update_fn or gradient_update(training.loss_fn, optimizer,
-                                                 config.ema_decay)
+                                                 config.ema_decay, config.grad_accum_steps)
   return Assembled(config=config, family=family, data=data, mesh=mesh, optimizer=optimizer,
                    frozen=jax.device_put(training.frozen, mesh_lib.replicated(mesh)),
                    train_step=make_train_step(update, mesh, unroll=config.unroll_steps))

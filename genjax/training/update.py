@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from genjax.training import accumulation
 from genjax.training.family import LossFn, StepContext, split_loss_aux
 from genjax.training.optimizers import apply_optimizer
 from genjax.training.state import TrainState
@@ -18,17 +19,21 @@ def ema_update(ema, params, decay: float):
   return jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, ema, params)
 
 
-def gradient_update(loss_fn: LossFn, optimizer, ema_decay: float = 0.0):
+def gradient_update(loss_fn: LossFn, optimizer, ema_decay: float = 0.0,
+                    micro_batches: int = 1):
   """update(state, batch, rng, frozen) -> (state, metrics) for a differentiable loss.
 
   The gradient is taken with respect to `state.params` alone: model state and frozen
   upstream params enter the loss as values, and the loss returns the new model state.
+  With `micro_batches` > 1 the gradient is accumulated over that many micro-batches of the
+  batch before the one update (`genjax.training.accumulation`).
   """
 
   def update(state: TrainState, batch, rng, frozen=None):
     context = StepContext(model_state=state.model_state, frozen=frozen)
-    (loss, aux), grads = jax.value_and_grad(
-        lambda params: loss_fn(params, batch, rng, context), has_aux=True)(state.params)
+    (loss, aux), grads = accumulation.mean_value_and_grad(
+        lambda params, batch, rng: loss_fn(params, batch, rng, context),
+        micro_batches)(state.params, batch, rng)
     aux, model_state = split_loss_aux(aux, state.model_state)
     params, opt_state = apply_optimizer(optimizer, grads, state.opt_state, state.params)
     metrics = {'loss': loss, 'grad_norm': optax.tree.norm(grads), **aux}
