@@ -47,6 +47,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.total_epochs = 0.0
   c.total_examples = 0
   c.steps_per_call = 1  # train steps fused into one compiled call with lax.scan
+  # The device mesh: (data, fsdp). Params, optimiser state and EMA are split over `fsdp`
+  # devices by `rules` ('REGEX=SPEC', first match wins; genjax.training.sharding_rules);
+  # batches over all of them. fsdp=1: every device holds the whole state.
+  c.mesh = ml_collections.ConfigDict()
+  c.mesh.fsdp = 1
+  c.mesh.rules = ('.*=fsdp',)
   # One update from this many micro-batches of batch_size / grad_accum_steps, computed in
   # turn: a batch larger than the devices hold at once (genjax.training.accumulation).
   c.grad_accum_steps = 1
@@ -105,6 +111,7 @@ BASE_RANGES = {
     'total_examples': 'non_negative',
     'steps_per_call': 'positive',
     'grad_accum_steps': 'positive',
+    'mesh.fsdp': 'positive',
     'compute_dtype': COMPUTE_DTYPES,
     'unroll_steps': 'non_negative',
     'log_every': 'non_negative',

@@ -16,6 +16,7 @@ from genjax import config as config_lib
 from genjax.data.family_data import Data
 from genjax.training import accumulation
 from genjax.training import mesh as mesh_lib
+from genjax.training import sharding_rules
 from genjax.training.family import Family, FamilyDef
 from genjax.training.optimizers import make_optimizer
 from genjax.training.positions import stacked_batches
@@ -61,6 +62,7 @@ class Assembled:
     mesh: the devices the step runs on.
     optimizer: the optax transform(s), or None for gradient-free families.
     frozen: the family's frozen upstream params, replicated over the mesh.
+    state_sharding: the train state's shardings (`config.mesh`'s rules).
     train_step: (state, batches, frozen) -> (state, metrics), `steps_per_call` updates.
   """
   config: ml_collections.ConfigDict
@@ -69,21 +71,13 @@ class Assembled:
   mesh: Mesh
   optimizer: object
   frozen: object
+  state_sharding: object
   train_step: object
 
   def initial_state(self) -> TrainState:
-    """The family's freshly initialised train state, replicated over the mesh."""
-    keys = run_keys(self.config.seed)
-    training, example = self.family.training, self.data.train.batch(0)
-
-    def create(rng):
-      params = training.init_params(rng, example)
-      model_state = (training.init_model_state(jax.random.fold_in(rng, 1), example, params)
-                     if training.init_model_state else None)
-      return create_train_state(params, self.optimizer, keys['state'],
-                                ema=self.config.ema_decay > 0, model_state=model_state)
-
-    return jax.jit(create, out_shardings=mesh_lib.replicated(self.mesh))(keys['init'])
+    """The family's freshly initialised train state, laid out over the mesh."""
+    create = _state_factory(self.family, self.optimizer, self.config, self.data.train.batch(0))
+    return jax.jit(create, out_shardings=self.state_sharding)(run_keys(self.config.seed)['init'])
 
   def batches(self, step: int, skipped=()) -> tuple[dict[str, jax.Array], list[int]]:
     """The global batches of the call that starts at `step`, stacked over its steps and
@@ -93,10 +87,25 @@ class Assembled:
     return mesh_lib.global_batch(stacked, self.mesh, batch_axis=1), positions
 
 
+def _state_factory(family: Family, optimizer, config: ml_collections.ConfigDict, example):
+  """init rng -> the family's fresh train state."""
+  training, state_rng = family.training, run_keys(config.seed)['state']
+
+  def create(rng):
+    params = training.init_params(rng, example)
+    model_state = (training.init_model_state(jax.random.fold_in(rng, 1), example, params)
+                   if training.init_model_state else None)
+    return create_train_state(params, optimizer, state_rng, ema=config.ema_decay > 0,
+                              model_state=model_state)
+
+  return create
+
+
 def assemble(family_def: FamilyDef, config: ml_collections.ConfigDict) -> Assembled:
   """Checks `config`, loads this host's data, builds the family and compiles its step."""
   check_family(config, family_def)
-  mesh = mesh_lib.make_mesh()
+  sharding_rules.check_fsdp(config.mesh.fsdp, jax.device_count())
+  mesh = mesh_lib.make_mesh(fsdp=config.mesh.fsdp)
   mesh_lib.check_divides(config.batch_size, mesh, 'batch_size')
   mesh_lib.check_divides(config.eval_batch_size, mesh, 'eval_batch_size')
   data = family_def.data(config, jax.process_index(), jax.process_count())
@@ -111,6 +120,12 @@ def assemble(family_def: FamilyDef, config: ml_collections.ConfigDict) -> Assemb
                      model_state=training.init_model_state is not None)
   update = training.update_fn or gradient_update(training.loss_fn, optimizer,
                                                  config.ema_decay, config.grad_accum_steps)
+  abstract_state = jax.eval_shape(_state_factory(family, optimizer, config,
+                                                 data.train.batch(0)),
+                                  run_keys(config.seed)['init'])
+  state_sharding = sharding_rules.state_shardings(abstract_state, mesh, config.mesh.rules)
   return Assembled(config=config, family=family, data=data, mesh=mesh, optimizer=optimizer,
                    frozen=jax.device_put(training.frozen, mesh_lib.replicated(mesh)),
-                   train_step=make_train_step(update, mesh, unroll=config.unroll_steps))
+                   state_sharding=state_sharding,
+                   train_step=make_train_step(update, mesh, state_sharding=state_sharding,
+                                              unroll=config.unroll_steps))

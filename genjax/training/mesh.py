@@ -1,4 +1,5 @@
-"""Data parallelism on JAX's own engine: a 1-D device mesh, params replicated, batch sharded.
+"""Data parallelism, and parameters sharded over devices, on JAX's own engine: a (data,
+fsdp) device mesh, the batch split over all of it, the train state over `fsdp`.
 
 The same code runs on one CPU, one GPU, a multi-GPU host or a multi-host TPU pod: after
 `initialize_distributed`, `jax.devices()` spans every host, and each host contributes only
@@ -18,6 +19,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from genjax.config import ConfigError
 
 DATA_AXIS = 'data'
+FSDP_AXIS = 'fsdp'
 
 
 def initialize_distributed(coordinator_address: str, num_processes: int, process_id: int,
@@ -61,9 +63,11 @@ def _give_up_joining(message: str) -> None:
   os._exit(2)  # pylint: disable=protected-access
 
 
-def make_mesh(devices=None) -> Mesh:
-  devices = jax.devices() if devices is None else devices
-  return Mesh(np.asarray(devices), (DATA_AXIS,))
+def make_mesh(devices=None, fsdp: int = 1) -> Mesh:
+  """A (data, fsdp) mesh over `devices` (default: every device of every host). Batches
+  split over both axes; the train state over `fsdp` by `genjax.training.sharding_rules`."""
+  devices = np.asarray(jax.devices() if devices is None else devices)
+  return Mesh(devices.reshape(-1, fsdp), (DATA_AXIS, FSDP_AXIS))
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
@@ -71,8 +75,15 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 
 def batch_sharding(mesh: Mesh, batch_axis: int = 0) -> NamedSharding:
-  """Shards axis `batch_axis` over the mesh; axes before it (scan steps) are replicated."""
-  return NamedSharding(mesh, P(*([None] * batch_axis), DATA_AXIS))
+  """Shards axis `batch_axis` over every device of the mesh; axes before it (scan steps)
+  are replicated."""
+  return NamedSharding(mesh, P(*([None] * batch_axis), mesh.axis_names))
+
+
+def gather(tree, mesh: Mesh):
+  """`tree` replicated on every device: a state sharded over `fsdp` read whole, as the
+  host-side code that draws figures reads it. Every process must call it together."""
+  return jax.jit(lambda t: t, out_shardings=replicated(mesh))(tree)
 
 
 def check_divides(global_batch_size: int, mesh: Mesh, what: str = 'batch_size') -> None:

@@ -98,12 +98,16 @@ class Run:
   def write_artifacts(self, state: TrainState, step: int) -> dict[str, float]:
     """Saves the family's artifacts (and figures) at `step`; returns their numeric scalars."""
     reporting = self.family.reporting
-    if reporting.artifacts_fn is None or not self.is_lead:
+    if reporting.artifacts_fn is None:
       return {}
-    context = StepContext(model_state=to_numpy(state.model_state),
-                          frozen=to_numpy(self.frozen))
+    params, model_state = eval_params(state), state.model_state
+    if jax.process_count() > 1:  # a state split over hosts is read whole, by all of them
+      params, model_state = mesh_lib.gather((params, model_state), self.mesh)
+    if not self.is_lead:
+      return {}
+    context = StepContext(model_state=to_numpy(model_state), frozen=to_numpy(self.frozen))
     artifacts = to_numpy(reporting.artifacts_fn(
-        to_numpy(eval_params(state)), jax.random.fold_in(self.figure_rng, step), context))
+        to_numpy(params), jax.random.fold_in(self.figure_rng, step), context))
     scalars = {key: float(v) for key, v in artifacts.items()
                if v.ndim == 0 and np.issubdtype(v.dtype, np.number)}
     if scalars:

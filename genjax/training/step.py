@@ -32,10 +32,11 @@ def make_train_step(update_fn, mesh: Mesh, state_sharding=None, unroll: int = 0)
 
   `batches` carries a leading axis of steps; `lax.scan` runs one update per entry, so small
   models pay Python and dispatch overhead once per call, not once per step. The state is
-  donated (updated in place) and replicated; batches are sharded on their batch axis (1).
+  donated (updated in place); batches are sharded on their batch axis (1).
   `frozen` (another run's params, or None) is a replicated argument, so new values reuse
   the compiled step. Metrics come back stacked per step, with `state_finite` for the state
-  the call ends in. The step rng is fold_in(state.rng, step).
+  the call ends in. The step rng is fold_in(state.rng, step). `state_sharding` lays the
+  state out over the mesh (`genjax.training.sharding_rules`); by default it is replicated.
 
   `unroll`: how many fused steps the scan unrolls; 0 leaves it to `default_unroll`. One
   (a loop) compiles a single step's body whatever steps_per_call is, which keeps a large
@@ -102,6 +103,7 @@ def make_eval_step(eval_fn, mesh: Mesh):
     return sums, jnp.sum(mask)
 
   replicated = mesh_lib.replicated(mesh)
-  return jax.jit(run, in_shardings=(replicated, replicated, mesh_lib.batch_sharding(mesh, 0),
+  # Params and model state stay laid out as the train state holds them (split over fsdp).
+  return jax.jit(run, in_shardings=(None, None, mesh_lib.batch_sharding(mesh, 0),
                                     replicated, replicated),
                  out_shardings=replicated)
