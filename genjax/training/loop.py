@@ -87,7 +87,8 @@ def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped
       pending.append(metrics, positions)
       if step == start:
         jax.block_until_ready(metrics)
-        progress.first_call_done(step + k)
+        flops = assembled.train_step.flops_per_call(state, batches, run.frozen)
+        progress.first_call_done(step + k, flops and flops / k)
       step += k
       if 'converged' in metrics and bool(jax.device_get(metrics['converged'])[-1]):
         logger.info('converged at step %d (the family\'s stopping rule); finishing.', step)

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 from etils import epath
 
-from genjax.training import storage
+from genjax.training import storage, utilization
 from genjax.training.event_files import TensorBoardWriter
 
 logger = logging.getLogger(__name__)
@@ -43,10 +43,14 @@ class Progress:
     self._first_step = first_step
     self._last_line = self._start  # wall time of the last line, which evaluations don't reset
     self._timed_steps, self._timed_seconds = 0, 0.0  # training time only, for the ETA
+    self._flops_per_step = None
 
-  def first_call_done(self, step: int) -> None:
+  def first_call_done(self, step: int, flops_per_step: float | None = None) -> None:
+    """After the first compiled call; `flops_per_step` (one device's, from the compiled
+    step) adds the achieved rate, and MFU where the chip is known, to every line."""
     logger.info('%scompiled the train step and ran its first call in %.1fs', self._label,
                  time.perf_counter() - self._start)
+    self._flops_per_step = flops_per_step
     self.restart_clock(step)
 
   def heartbeat_due(self) -> bool:
@@ -79,8 +83,14 @@ class Progress:
                  'ETA %s%s%s', self._label, step, self.total_steps,
                  100 * step / self.total_steps, loss, steps_per_sec,
                  steps_per_sec * self.examples_per_step, datetime.timedelta(seconds=int(eta)),
-                 overall, self._span)
+                 overall, self._span + self._utilization(steps_per_sec))
     return steps_per_sec
+
+  def _utilization(self, steps_per_sec: float) -> str:
+    if not self._flops_per_step:
+      return ''
+    return '  |  ' + utilization.describe(self._flops_per_step * steps_per_sec,
+                                         jax.local_devices()[0])
 
   def report(self, step: int, loss: float) -> dict[str, float]:
     """A line, and the rates since the last report for the metrics row."""
@@ -88,8 +98,11 @@ class Progress:
     now = time.perf_counter()
     steps_per_sec = (step - self._row[0]) / max(now - self._row[1], 1e-9)
     self._row = (step, now)
-    return {'steps_per_sec': steps_per_sec,
-            'examples_per_sec': steps_per_sec * self.examples_per_step}
+    rates = {'steps_per_sec': steps_per_sec,
+             'examples_per_sec': steps_per_sec * self.examples_per_step}
+    if self._flops_per_step:
+      rates['device_flops_per_sec'] = steps_per_sec * self._flops_per_step
+    return rates
 
   def restart_clock(self, step: int) -> None:
     """Excludes evaluation, checkpoint and compile time from the training rate."""

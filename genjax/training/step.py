@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jax.sharding import Mesh
 
 from genjax.training import mesh as mesh_lib
+from genjax.training import utilization
 from genjax.training.family import StepContext
 from genjax.training.update import flag_non_finite
 
@@ -75,6 +76,11 @@ class _TrainStep:
   def __call__(self, state, batches, frozen=None):
     with jax.set_mesh(self._mesh):
       return self._jitted(state, batches, frozen)
+
+  def flops_per_call(self, state, batches, frozen=None) -> float | None:
+    """One call's FLOPs on one device, from the compiled program (which a call already
+    compiled, so this costs no compilation); None where the backend gives no count."""
+    return utilization.compiled_flops(self.lower(state, batches, frozen).compile())
 
   def lower(self, state, batches, frozen=None):
     """Ahead-of-time lowering (the benchmarks time compilation); call the result with all
