@@ -70,6 +70,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.weight_decay = 0.0
   c.optimizer.grad_clip_norm = 0.0  # 0 disables clipping
   c.optimizer.warmup_steps = 0  # linear warmup of the learning rate from 0; 0: constant
+  # Adam's and AdamW's first moment kept in 'bfloat16' halves its memory; the second
+  # moment, whose small values bfloat16 would round away, stays float32.
+  c.optimizer.moment_dtype = 'float32'
   c.ema_decay = 0.0  # 0 keeps no EMA params
   # On a non-finite loss or state: False stops the run; True rolls back to the last
   # checkpoint and skips the batch of the offending step (logged; at most 10 times).
@@ -128,6 +131,7 @@ BASE_RANGES = {
     'optimizer.weight_decay': 'non_negative',
     'optimizer.grad_clip_norm': 'non_negative',
     'optimizer.warmup_steps': 'non_negative',
+    'optimizer.moment_dtype': COMPUTE_DTYPES,
     'ema_decay': 'unit_interval',
     # Skipped where a family's sections lack them (its own data, no example counts).
     'data.binarize': BINARIZE_MODES,

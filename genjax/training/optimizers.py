@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+import jax.numpy as jnp
 import ml_collections
 import optax
 
 from genjax.config import ConfigError
 
 
-def _betas(c) -> dict[str, float]:
+def _adam_fields(c) -> dict[str, Any]:
   # configs saved before the fields existed lack them
-  return {'b1': c.get('beta1', 0.9), 'b2': c.get('beta2', 0.999)}
+  return {'b1': c.get('beta1', 0.9), 'b2': c.get('beta2', 0.999),
+          'mu_dtype': jnp.dtype(c.get('moment_dtype', 'float32'))}
 
 
 _OPTIMIZERS = {
-    'adam': lambda c, lr: optax.adam(lr, **_betas(c)),
-    'adamw': lambda c, lr: optax.adamw(lr, weight_decay=c.weight_decay, **_betas(c)),
+    'adam': lambda c, lr: optax.adam(lr, **_adam_fields(c)),
+    'adamw': lambda c, lr: optax.adamw(lr, weight_decay=c.weight_decay, **_adam_fields(c)),
     'adagrad': lambda c, lr: optax.adagrad(lr),
     'sgd': lambda c, lr: optax.sgd(lr),
 }

@@ -97,3 +97,22 @@ def test_beta1_and_beta2_are_adams_moment_decays(name):
     return np.stack(out)
 
   np.testing.assert_allclose(updates_of(make_optimizer(c)), updates_of(reference), rtol=1e-6)
+
+
+def test_a_bfloat16_first_moment_halves_its_memory_and_tracks_float32():
+  params = {'w': jnp.linspace(-1.0, 1.0, 64)}
+  runs = {}
+  for dtype in ('float32', 'bfloat16'):
+    c = base_config().optimizer
+    c.name, c.learning_rate, c.moment_dtype = 'adam', 0.05, dtype
+    opt = make_optimizer(c)
+    state, p = opt.init(params), params
+    for _ in range(20):  # minimise sum(w^2): the gradient is 2w
+      updates, state = opt.update(jax.tree.map(lambda w: 2 * w, p), state, p)
+      p = optax.apply_updates(p, updates)
+    runs[dtype] = (state[0], p['w'])
+  (f32_state, f32_w), (bf16_state, bf16_w) = runs['float32'], runs['bfloat16']
+  assert bf16_state.mu['w'].dtype == jnp.bfloat16 and f32_state.mu['w'].dtype == jnp.float32
+  assert bf16_state.nu['w'].dtype == jnp.float32  # the second moment stays float32
+  np.testing.assert_allclose(bf16_w, f32_w, atol=2e-2)
+  assert float(jnp.sum(bf16_w ** 2)) < 0.5 * float(jnp.sum(params['w'] ** 2))
