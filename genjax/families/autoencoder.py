@@ -7,6 +7,8 @@ What a trained autoencoder offers (`genjax.load`): `encode` (images -> codes) an
 (codes -> images). It is not a generative model: its codes have no prior to draw from and
 its decoder no density over images, so it offers no sampler and no likelihood (the
 Bernoulli loss is -log p(x | x's own code), a reconstruction error, not -log p(x)).
+Training computes in config.compute_dtype (the decoder output and the loss float32);
+evaluation, codes and figures in float32.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
                       hidden=tuple(m.hidden), activation=m.activation,
                       architecture=m.architecture, conv_channels=tuple(m.conv_channels),
                       output=m.output)
+  train_model = model.clone(dtype=config.compute_dtype)
 
   def init_params(rng, batch):
     return model.init(rng, jnp.asarray(batch['image'][:1]))
@@ -75,7 +78,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       signature={'model': m.to_dict(), 'objective': config.objective.to_dict(),
                  'image_shape': list(info.image_shape)},
       training=Training(init_params=init_params,
-                        loss_fn=objectives.autoencoder_loss(model, loss)),
+                        loss_fn=objectives.autoencoder_loss(train_model, loss)),
       reporting=Reporting(
           eval_fn=eval_fn, final_eval_fn=eval_fn,  # the final metrics hold the test error
           artifacts_fn=artifacts_fn, render_figures=figures.render_run,
@@ -113,4 +116,4 @@ RANGES = {
 }
 
 FAMILY = FamilyDef(name='autoencoder', schema=schema, build=build, data=image_data,
-                   ranges=RANGES)
+                   ranges=RANGES, compute_dtypes=config_lib.COMPUTE_DTYPES)

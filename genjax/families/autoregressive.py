@@ -7,6 +7,10 @@ binarised pixels, 256-way softmax for 8-bit ones), the objective (exact NLL, rep
 nats per image and bits/dim) and the samplers (jit + lax.scan over positions). A trained
 model (`genjax.load`) samples with a temperature and top-k filtering where its head has a
 softmax to reshape, and a label when it is class-conditional, and scores -log p(x) exactly.
+
+Training computes in config.compute_dtype (every architecture takes 'bfloat16': its layers'
+products in bfloat16, its logits and the NLL in float32); evaluation and sampling in
+float32, with the same params.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from genjax.data.image_data import image_data
 from genjax.figures import autoregressive as figures
 from genjax.models import pixels
 from genjax.models.autoregressive import ARCHITECTURES, make_model
+from genjax.models.remat import REMAT
 from genjax.objectives import autoregressive as objectives
 from genjax.samplers import autoregressive as samplers
 from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
@@ -47,6 +52,7 @@ def schema() -> ml_collections.ConfigDict:
           num_heads=4,
           mlp_ratio=4,
           positions='learned',  # 'learned' | 'sinusoidal'
+          remat='none',  # Transformer blocks recomputed in the backward pass: REMAT
           hidden=256,  # LSTM state size
           embed_dim=32),  # LSTM token embedding
       eval_=dict(
@@ -85,8 +91,10 @@ def check_data(config: ml_collections.ConfigDict) -> None:
 
 def model_signature(m: ml_collections.ConfigDict) -> dict:
   """The model section a checkpoint is marked with; num_mixtures only where it is used, so
-  that runs saved before the mixture existed still resume."""
+  that runs saved before the mixture existed still resume. Without remat, which computes
+  the same function: a run may resume under another."""
   signature = m.to_dict()
+  signature.pop('remat', None)
   if m.likelihood != pixels.MIXTURE:
     signature.pop('num_mixtures', None)
   return signature
@@ -95,7 +103,11 @@ def model_signature(m: ml_collections.ConfigDict) -> dict:
 def build(config: ml_collections.ConfigDict, info) -> Family:
   m, e = config.model, config.eval
   check_data(config)
-  model = make_model(m, info.image_shape, info.num_classes if m.conditional else 0)
+  num_classes = info.num_classes if m.conditional else 0
+  model = make_model(m, info.image_shape, num_classes)
+  # Runs saved before remat existed lack it (genjax.load builds from their config).
+  train_model = make_model(m, info.image_shape, num_classes, dtype=config.compute_dtype,
+                           remat=m.get('remat', 'none'))
   labels = (lambda batch: batch['label']) if m.conditional else (lambda batch: None)
   naive = e.sampler == 'naive'
   image_shape = tuple(info.image_shape)
@@ -140,7 +152,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       name='autoregressive',
       signature={'model': model_signature(m), 'image_shape': list(image_shape)},
       training=Training(init_params=init_params,
-                        loss_fn=objectives.nll_loss(model, m.conditional)),
+                        loss_fn=objectives.nll_loss(train_model, m.conditional)),
       reporting=Reporting(eval_fn=eval_fn, artifacts_fn=artifacts_fn,
                           render_figures=figures.render_run,
                           eval_examples=e.test_examples,
@@ -209,6 +221,7 @@ RANGES = {
     'model.num_heads': 'positive',
     'model.mlp_ratio': 'positive',
     'model.positions': ('learned', 'sinusoidal'),
+    'model.remat': REMAT,
     'model.hidden': 'positive',
     'model.embed_dim': 'positive',
     'model.num_mixtures': 'positive',
@@ -219,4 +232,4 @@ RANGES = {
 }
 
 FAMILY = FamilyDef(name='autoregressive', schema=schema, build=build, data=image_data,
-                   ranges=RANGES)
+                   ranges=RANGES, compute_dtypes=config_lib.COMPUTE_DTYPES)

@@ -15,7 +15,9 @@ eval.sampler) at each of eval.temperatures, with top-k filtering when eval.top_k
 recorded log-probs are the model's own (temperature 1, unfiltered). A trained model
 (`genjax.load`) draws windows and completes prompts with the same sampler (options
 temperature and top_k), and scores held-out windows exactly, in bits per character; its
-vocabulary is the one the run saved (`genjax.data.info_file`).
+vocabulary is the one the run saved (`genjax.data.info_file`). Training computes in
+config.compute_dtype (the Transformer's; logits and the loss float32) with its blocks
+recomputed as model.remat asks; evaluation and sampling in float32.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from genjax.figures import char_lm as figures
 from genjax.metrics.standard_error import standard_error
 from genjax.models import pixels
 from genjax.models.autoregressive import make_model
+from genjax.models.remat import REMAT
 from genjax.objectives.autoregressive import pixel_log_probs
 from genjax.samplers import autoregressive as samplers
 from genjax.data.family_data import Data, DataInfo
@@ -47,7 +50,8 @@ from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Re
 def schema() -> ml_collections.ConfigDict:
   return config_lib.with_family_schema(
       model=dict(architecture='transformer', likelihood='codes', dim=128, num_heads=4,
-                 num_layers=4, mlp_ratio=4, positions='learned'),
+                 num_layers=4, mlp_ratio=4, positions='learned',
+                 remat='none'),  # blocks recomputed in the backward pass: REMAT
       data=dict(
           corpus='gcide',  # 'gcide' (Debian's dict-gcide) or the path of a UTF-8 text
           max_chars=0,  # > 0: only the text's first max_chars characters
@@ -133,6 +137,9 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   window = config.data.context  # T; `context` is the step functions' StepContext
   shape = (1, window, 1)
   model = make_model(m, shape, 0, num_codes=len(vocab))
+  # Runs saved before remat existed lack it (genjax.load builds from their config).
+  train_model = make_model(m, shape, 0, num_codes=len(vocab), dtype=config.compute_dtype,
+                           remat=m.get('remat', 'none'))
   naive = e.sampler == 'naive'
   num_windows = min(e.test_examples, len(windows)) if e.test_examples else len(windows)
 
@@ -142,7 +149,7 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
 
   def loss_fn(params, batch, rng, context):
     del rng, context
-    nats = -jnp.mean(char_log_probs(model, params, batch['tokens']))
+    nats = -jnp.mean(char_log_probs(train_model, params, batch['tokens']))
     return nats, {'nats_per_char': nats, 'bits_per_char': nats / math.log(2.0)}
 
   def eval_fn(params, batch, rng, context):
@@ -214,7 +221,9 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
 
   return Family(
       name='char_lm',
-      signature={'model': m.to_dict(), 'context': window, 'vocabulary': vocab.chars},
+      # Without remat, which computes the same function: a run may resume under another.
+      signature={'model': {f: v for f, v in m.to_dict().items() if f != 'remat'},
+                 'context': window, 'vocabulary': vocab.chars},
       training=Training(init_params=init_params, loss_fn=loss_fn),
       reporting=Reporting(eval_fn=eval_fn,
                           eval_summary=lambda means: bits_summary(means, num_windows),
@@ -232,6 +241,7 @@ RANGES = {
     'model.num_layers': 'positive',
     'model.mlp_ratio': 'positive',
     'model.positions': ('learned', 'sinusoidal'),
+    'model.remat': REMAT,
     'data.max_chars': 'non_negative',
     'data.context': 'positive',
     'data.block': 'positive',
@@ -243,4 +253,4 @@ RANGES = {
 }
 
 FAMILY = FamilyDef(name='char_lm', schema=schema, build=build, data=char_lm_data,
-                   ranges=RANGES)
+                   ranges=RANGES, compute_dtypes=config_lib.COMPUTE_DTYPES)

@@ -5,7 +5,8 @@ Its purpose is the feature space of genjax's offline Fréchet distance: train it
 
 It models p(label | image), no distribution over images: a trained classifier offers
 nothing to sample, score or encode through `genjax.load` (its `Inference` is empty); the
-Fréchet features are read with `genjax.evals.classifier_features`.
+Fréchet features are read with `genjax.evals.classifier_features`. Training computes in
+config.compute_dtype (logits and the cross-entropy float32); evaluation in float32.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   if config.data.binarize != 'none':
     raise config_lib.ConfigError('The classifier sees grey-level images; set --config.data.binarize=none.')
   model = make_model(config.model, info.num_classes)
+  train_model = make_model(config.model, info.num_classes, config.compute_dtype)
 
   def init_params(rng, batch):
     return model.init(rng, jnp.asarray(batch['image'][:1]))
 
   def loss_fn(params, batch, rng, context):
     del context
-    logits = model.apply(params, batch['image'], train=True, rngs={'dropout': rng})
+    logits = train_model.apply(params, batch['image'], train=True, rngs={'dropout': rng})
     nll = cross_entropy(logits, batch['label'])
     accuracy = jnp.mean(jnp.argmax(logits, -1) == batch['label'])
     return jnp.mean(nll), {'accuracy': accuracy}
@@ -93,4 +95,4 @@ RANGES = {
 }
 
 FAMILY = FamilyDef(name='classifier', schema=schema, build=build, data=image_data,
-                   ranges=RANGES)
+                   ranges=RANGES, compute_dtypes=config_lib.COMPUTE_DTYPES)

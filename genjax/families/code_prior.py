@@ -9,7 +9,9 @@ code) and the full bound -log p(x) <= -log p(x | z_q(x)) - log p_prior(z_q(x)) i
 beside the uniform prior's. Samples come from the prior's cached sampler and are decoded by
 stage 1 (the decoder's mean), scored by the offline Fréchet distance beside its floor. A
 trained prior (`genjax.load`) samples decoded images (options temperature, top_k, and label
-when conditional) and scores images by that bound in nats.
+when conditional) and scores images by that bound in nats. The prior trains in
+config.compute_dtype as the autoregressive family's networks do (logits and NLL float32);
+it evaluates and samples in float32.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   num_classes = info.num_classes if m.conditional else 0
   grid_shape = tuple(info.example_shape) + (1,)
   model = make_model(m, grid_shape, num_classes, num_codes=k)
+  train_model = make_model(m, grid_shape, num_classes, num_codes=k,
+                           dtype=config.compute_dtype, remat=m.get('remat', 'none'))
   labels = (lambda batch: batch['label']) if m.conditional else (lambda batch: None)
   decoder = stage1.objective
   naive = e.sampler == 'naive'
@@ -83,7 +87,7 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
   def as_model_batch(batch):
     return {'image': pixels.canvas_from_codes(batch['codes'], k), 'label': batch['label']}
 
-  prior_loss = ar_objectives.nll_loss(model, m.conditional)
+  prior_loss = ar_objectives.nll_loss(train_model, m.conditional)
 
   def init_params(rng, batch):
     y = jnp.asarray(batch['label'][:1]) if m.conditional else None
@@ -183,4 +187,4 @@ RANGES.update({
 })
 
 FAMILY = FamilyDef(name='code_prior', schema=schema, build=build, data=code_prior_data,
-                   ranges=RANGES)
+                   ranges=RANGES, compute_dtypes=config_lib.COMPUTE_DTYPES)

@@ -15,6 +15,9 @@ eval.ddim_steps and eval.ddim_eta by default), and for a conditional model `labe
 `guidance` (classifier-free, w = 1 the plain conditional model); the likelihood is the
 variational bound of p(x) in nats (`objectives.vb_bound`, as `genjax.tools.bound` and the
 eval compute it), from `timesteps` network calls per image (0: all T terms exactly).
+
+model.remat recomputes the U-Net's blocks in the training step's backward pass
+(`genjax.models.remat`): less memory, the same gradients.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from genjax.data.image_data import image_data
 from genjax.evals import frechet_setup
 from genjax.figures import diffusion as diffusion_figures
 from genjax.models import conv
+from genjax.models.remat import REMAT
 from genjax.models.unet import make_model
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
@@ -45,7 +49,8 @@ def schema() -> ml_collections.ConfigDict:
       model=dict(channels=64, channel_mults=(1, 2, 2), num_res_blocks=2,
                  attn_resolutions=(7,), dropout=0.1, norm_groups=32, conditional=False,
                  label_dropout=0.1,
-                 conv='auto'),  # convolution formulation: 'auto' | 'xla' | 'taps' (models/conv.py)
+                 conv='auto',  # convolution formulation: 'auto' | 'xla' | 'taps' (models/conv.py)
+                 remat='none'),  # blocks recomputed in the backward pass: REMAT
       objective=dict(schedule='linear', timesteps=1000, beta_start=1e-4, beta_end=0.02,
                      prediction='eps',  # 'eps' | 'x0' | 'v'
                      variance='fixedlarge'),  # reverse-process variance: 'fixedlarge' | 'fixedsmall'
@@ -78,7 +83,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   model = make_model(m, k)
   # Training computes in compute_dtype; evaluation and sampling in float32, so that the
   # bound and the samples are comparable across runs. The params are float32 in both.
-  train_model = make_model(m, k, config.compute_dtype)
+  # Runs saved before remat existed lack it (genjax.load builds from their config).
+  train_model = make_model(m, k, config.compute_dtype, m.get('remat', 'none'))
   null = lambda n: jnp.full((n,), k, jnp.int32) if m.conditional else None
 
   def init_params(rng, batch):
@@ -187,8 +193,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   return Family(
       name='diffusion',
-      # The conv formulation computes the same function, so a run may resume under another.
-      signature={'model': {f: v for f, v in m.to_dict().items() if f != 'conv'},
+      # The conv formulation and remat compute the same function, so a run may resume
+      # under another.
+      signature={'model': {f: v for f, v in m.to_dict().items() if f not in ('conv', 'remat')},
                  'objective': o.to_dict(),
                  'image_shape': list(info.image_shape)},
       training=Training(init_params=init_params, loss_fn=loss_fn),
@@ -256,6 +263,7 @@ RANGES = {
     'model.norm_groups': 'positive',
     'model.label_dropout': 'unit_interval',
     'model.conv': conv.FORMULATIONS,
+    'model.remat': REMAT,
     'objective.schedule': sch.SCHEDULES,
     'objective.timesteps': 'positive',
     'objective.beta_start': 'unit_interval',

@@ -16,6 +16,10 @@ at the end, the Fréchet distance of `eval.frechet_samples` samples against the 
 mode coverage: the classifier's class histogram of the samples and its KL to uniform.
 The Parzen-window score of Goodfellow et al. is `experiments/gan_parzen.py`.
 
+The train step computes both networks in config.compute_dtype (`genjax.models.dcgan`:
+BatchNorm statistics, G's images, D's logits and both losses stay float32); evaluation
+and sampling compute in float32.
+
 Inference (`genjax.load`): samples as the figures draw them (the averaged generator, its
 BatchNorm statistics measured afresh), a conditional GAN's of class `label`. A GAN scores
 no likelihood: its generator has no density to evaluate.
@@ -86,8 +90,8 @@ class DCGAN(dcgan.DCGANNetworks):
   half-steps of one train step."""
 
   def __init__(self, m, o, image_shape, num_classes: int, optimizer_config=None,
-               ema_decay=0.0):
-    super().__init__(m, image_shape, num_classes)
+               ema_decay=0.0, dtype: str = 'float32'):
+    super().__init__(m, image_shape, num_classes, dtype)
     self.optimizer = None if optimizer_config is None else {  # None: a reader, no training
         'generator': make_optimizer(optimizer_config),
         'discriminator': make_optimizer(optimizer_config)}
@@ -123,8 +127,9 @@ class DCGAN(dcgan.DCGANNetworks):
     return {'generator': g['batch_stats'], 'discriminator': d.get('batch_stats', {})}
 
   def _d_logits(self, d_params, d_stats, x, y):
-    logits, updated = self.discriminator.apply({'params': d_params, 'batch_stats': d_stats},
-                                               x, y, train=True, mutable=['batch_stats'])
+    logits, updated = self.train_discriminator.apply(
+        {'params': d_params, 'batch_stats': d_stats}, x, y, train=True,
+        mutable=['batch_stats'])
     return logits, updated['batch_stats']
 
   def generator_forward(self, state, z, y):
@@ -133,8 +138,8 @@ class DCGAN(dcgan.DCGANNetworks):
     stats = state.model_state['generator']
 
     def forward(g_params):
-      fake, updated = self.generator.apply({'params': g_params, 'batch_stats': stats}, z, y,
-                                           train=True, mutable=['batch_stats'])
+      fake, updated = self.train_generator.apply({'params': g_params, 'batch_stats': stats},
+                                                 z, y, train=True, mutable=['batch_stats'])
       return fake, updated['batch_stats']
 
     return jax.vjp(forward, state.params['generator'], has_aux=True)
@@ -231,7 +236,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   # Built without the data (genjax.load): no figures, no Fréchet distance or its floor.
   with_data = info.test_images is not None
   check_config(config, frechet=with_data)
-  gan = DCGAN(m, o, info.image_shape, info.num_classes, config.optimizer, config.ema_decay)
+  gan = DCGAN(m, o, info.image_shape, info.num_classes, config.optimizer, config.ema_decay,
+              config.compute_dtype)
   sampler = Sampler(gan, e.calibration_samples, calibrate=config.ema_decay > 0)
   k = gan.num_classes
   # Fixed latents, the same at every figure interval, so the figures follow them.
@@ -332,4 +338,5 @@ RANGES = {
     'data.validation_examples': 'non_negative',
 }
 
-FAMILY = FamilyDef(name='gan', schema=schema, build=build, data=image_data, ranges=RANGES)
+FAMILY = FamilyDef(name='gan', schema=schema, build=build, data=image_data, ranges=RANGES,
+                   compute_dtypes=config_lib.COMPUTE_DTYPES)

@@ -15,6 +15,10 @@ Inference (`genjax.load`): samples at `temperature` (1: the model itself); the l
 nats, -log p(y) + D ln 256 for the dequantised y (one noise draw per image, from the key,
 as the eval's bits/dim); `encode` (images -> Glow's latents, one array per level, finest
 first, of the dequantised y) and `decode` (latents -> images), its exact inverse.
+
+Training computes in config.compute_dtype: with 'bfloat16' the couplings' networks and the
+split priors, while the flow, its log-determinants and the loss stay float32
+(`genjax.models.glow_layers`); evaluation, sampling and the inverse are float32.
 """
 
 from __future__ import annotations
@@ -53,11 +57,11 @@ def schema() -> ml_collections.ConfigDict:
           reconstruction_examples=256))
 
 
-def make_model(m, image_shape) -> Glow:
+def make_model(m, image_shape, dtype: str = 'float32') -> Glow:
   """The Glow that config section `m` describes (its `scale` as the schema sets it; a
-  section saved before `coupling` existed is affine)."""
+  section saved before `coupling` existed is affine), its networks computing in `dtype`."""
   return Glow(image_shape=tuple(image_shape), levels=m.levels, steps=m.steps, hidden=m.hidden,
-              scale=m.scale, coupling=m.get('coupling', 'affine'))
+              scale=m.scale, coupling=m.get('coupling', 'affine'), dtype=dtype)
 
 
 def to_glow_input(images01: jax.Array, rng: jax.Array) -> jax.Array:
@@ -81,6 +85,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
         f'model.levels={m.levels} halves the sides {m.levels} times, but the images are '
         f'{h}x{w}; set --config.model.levels to at most the times both sides halve evenly.')
   model = make_model(m, info.image_shape)
+  train_model = make_model(m, info.image_shape, config.compute_dtype)
   dims = math.prod(info.image_shape)
 
   def bits(params, batch, rng):
@@ -100,7 +105,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   def loss_fn(params, batch, rng, context):
     del context
-    b = bits(params, batch, rng)
+    log_p_y = train_model.apply(params, to_glow_input(batch['image'], rng))
+    b = objectives.bits_per_dim(log_p_y, dims)
     return jnp.mean(b), {'bits_per_dim': jnp.mean(b)}
 
   def eval_fn(params, batch, rng, context):
@@ -207,4 +213,5 @@ RANGES = {
     'eval.reconstruction_examples': 'positive',
 }
 
-FAMILY = FamilyDef(name='glow', schema=schema, build=build, data=image_data, ranges=RANGES)
+FAMILY = FamilyDef(name='glow', schema=schema, build=build, data=image_data, ranges=RANGES,
+                   compute_dtypes=config_lib.COMPUTE_DTYPES)

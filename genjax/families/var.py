@@ -15,6 +15,10 @@ the decodings scale by scale of a few samples, and the Fréchet distance of deco
 at each guidance scale beside its floor. A trained VAR (`genjax.load`) samples decoded
 images (options label, guidance and guidance_ramp when class-conditional; top_k, top_p;
 no temperature, which its sampler does not take) and scores images by that bound in nats.
+
+Training computes VAR's transformer in config.compute_dtype (its logits and the NLL in
+float32; the frozen tokenizer's teacher-forcing inputs are float32); evaluation and
+sampling in float32. model.remat recomputes its blocks in the backward pass.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from genjax.errors import UserError
 from genjax.evals import frechet_setup
 from genjax.figures import var as figures
 from genjax.models import multiscale_quantizer as multiscale
+from genjax.models.remat import REMAT
 from genjax.models.var import VARTransformer
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import var as samplers
@@ -51,6 +56,7 @@ def schema() -> ml_collections.ConfigDict:
           mlp_ratio=4,
           attn_l2_norm=True,  # VAR's cosine attention with a learned per-head scale
           drop_path=0.0,  # the last block's stochastic-depth rate; VAR's: 0.1 depth / 24
+          remat='none',  # blocks recomputed in the backward pass: genjax.models.remat.REMAT
           conditional=True,  # p(tokens | y), with the null class for guidance
           class_dropout=0.1),  # VAR's: labels replaced by the null class when training
       data=dict(
@@ -73,13 +79,16 @@ def schema() -> ml_collections.ConfigDict:
           sampler='fast'))  # 'fast' (KV cache) | 'naive' (full pass per scale; reference)
 
 
-def make_model(m: ml_collections.ConfigDict, scales, num_codes: int,
-               num_classes: int) -> VARTransformer:
+def make_model(m: ml_collections.ConfigDict, scales, num_codes: int, num_classes: int,
+               dtype: str = 'float32', remat: str = 'none') -> VARTransformer:
+  """The transformer of model section `m`, computing in `dtype`, its blocks recomputed in
+  the backward pass as `remat` asks."""
   return VARTransformer(scales=tuple(scales), num_codes=num_codes, dim=m.dim,
                         num_heads=m.num_heads, num_layers=m.num_layers,
                         mlp_ratio=m.mlp_ratio, attn_l2_norm=m.attn_l2_norm,
                         drop_path=m.drop_path,
-                        num_classes=num_classes if m.conditional else 0)
+                        num_classes=num_classes if m.conditional else 0, dtype=dtype,
+                        remat=remat)
 
 
 def check_config(config: ml_collections.ConfigDict, frechet: bool = True) -> None:
@@ -109,6 +118,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   scales = tokenizer.scales
   num_classes = info.num_classes if m.conditional else 0
   model = make_model(m, scales, stage1.num_codes, info.num_classes)
+  # Runs saved before remat existed lack it (genjax.load builds from their config).
+  train_model = make_model(m, scales, stage1.num_codes, info.num_classes,
+                           config.compute_dtype, m.get('remat', 'none'))
   code_dim = tokenizer.model.code_dim
   first = scales[0] ** 2
   length = multiscale.sequence_length(scales)
@@ -119,10 +131,11 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
                                         tokenizer.phi_fn(frozen['params']['net']))
 
   def token_nll(params, frozen, tokens, y, rng=None):
-    """NLL [B] of the tokens; with rng, a training pass (stochastic depth)."""
+    """NLL [B] of the tokens; with rng, a training pass (stochastic depth, compute_dtype)."""
     train = rng is not None and m.drop_path > 0
-    logits = model.apply(params, teacher_inputs(frozen, tokens), y, train=train,
-                         rngs={'dropout': rng} if train else None)
+    net = model if rng is None else train_model
+    logits = net.apply(params, teacher_inputs(frozen, tokens), y, train=train,
+                       rngs={'dropout': rng} if train else None)
     logp = jnp.take_along_axis(jax.nn.log_softmax(logits), tokens[..., None], axis=-1)
     return -jnp.sum(logp[..., 0], axis=-1)
 
@@ -239,7 +252,9 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
   return Family(
       name='var',
-      signature={'model': m.to_dict(), 'scales': list(scales), 'num_codes': stage1.num_codes,
+      # Without remat, which computes the same function: a run may resume under another.
+      signature={'model': {f: v for f, v in m.to_dict().items() if f != 'remat'},
+                 'scales': list(scales), 'num_codes': stage1.num_codes,
                  'code_dim': code_dim, 'num_classes': num_classes},
       training=Training(init_params=init_params, loss_fn=loss_fn, frozen=stage1.frozen,
                         upstream=stage1.run.record()),
@@ -255,6 +270,7 @@ RANGES = {
     'model.num_layers': 'positive',
     'model.mlp_ratio': 'positive',
     'model.drop_path': 'unit_interval',
+    'model.remat': REMAT,
     'model.class_dropout': 'unit_interval',
     'eval.num_samples': 'positive',
     'eval.samples_per_class': 'positive',
@@ -265,4 +281,4 @@ RANGES = {
 }
 
 FAMILY = FamilyDef(name='var', schema=schema, build=build, data=code_prior_data,
-                   ranges=RANGES)
+                   ranges=RANGES, compute_dtypes=config_lib.COMPUTE_DTYPES)

@@ -13,7 +13,9 @@ CIFAR-10), read everywhere as one [h, w * G] code grid (`genjax.models.vqvae`). 
 stage 1 (`genjax.load`) encodes images to their code grids and decodes code grids to images,
 and bounds -log p(x) under the uniform prior over its codes (not with model.likelihood='mse',
 which is no likelihood); its samples are decodings of uniform codes, the model that bound
-scores (a learned prior over the codes is the code_prior or var family).
+scores (a learned prior over the codes is the code_prior or var family). Training computes
+the encoder and decoder in config.compute_dtype; the quantizer (distances to the codebook,
+the EMA codebook), the losses, evaluation and the codes a prior reads are float32.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   check_config(config)
   check_scales(config, info.image_shape)
   objective = make_objective(m, o, info.image_shape)
+  train_objective = make_objective(m, o, info.image_shape, config.compute_dtype)
 
   def first_codebook(rng, net, batch):
     z = objective.encode(net, jnp.asarray(batch['image']))
@@ -121,8 +124,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     return quantizer.ema_init(first_codebook(rng, params['net'], batch))._asdict()
 
   def loss_fn(params, batch, rng, context):
-    loss, aux, model_state = objective.loss_and_state(params, context.model_state,
-                                                      batch['image'], rng)
+    loss, aux, model_state = train_objective.loss_and_state(params, context.model_state,
+                                                            batch['image'], rng)
     return loss, (aux, model_state)
 
   def eval_fn(params, batch, rng, context):
@@ -235,4 +238,5 @@ RANGES = {
     'eval.num_uniform_samples': 'positive',
 }
 
-FAMILY = FamilyDef(name='vqvae', schema=schema, build=build, data=image_data, ranges=RANGES)
+FAMILY = FamilyDef(name='vqvae', schema=schema, build=build, data=image_data, ranges=RANGES,
+                   compute_dtypes=config_lib.COMPUTE_DTYPES)

@@ -34,6 +34,8 @@ class Autoencoder(nn.Module):
     activation: a name in ACTIVATIONS, applied after each hidden layer.
     architecture: 'mlp', or 'conv' (stride-2 convolutions with `conv_channels`).
     output: 'sigmoid' (pixels in [0, 1]; the decoder output is their logits) or 'linear'.
+    dtype: the layers' computation ('float32' or 'bfloat16'); the params, the codes and the
+      decoder output (so the reconstruction loss) are float32.
   """
   image_shape: Sequence[int] = (28, 28, 1)
   code_size: int = 30
@@ -42,6 +44,7 @@ class Autoencoder(nn.Module):
   architecture: str = 'mlp'
   conv_channels: Sequence[int] = (32, 64)
   output: str = 'sigmoid'
+  dtype: str = 'float32'
 
   def setup(self):
     for name, value, allowed in (('activation', self.activation, tuple(ACTIVATIONS)),
@@ -49,25 +52,26 @@ class Autoencoder(nn.Module):
                                  ('output', self.output, OUTPUTS)):
       if value not in allowed:
         raise ValueError(f"{name} '{value}' is not one of {sorted(allowed)}")
-    act = ACTIVATIONS[self.activation]
+    act, dtype = ACTIVATIONS[self.activation], self.dtype
     if self.architecture == 'mlp':
-      self.encoder_body = image_bodies.MLP(tuple(self.hidden), act, flatten_image=True)
-      self.decoder_body = image_bodies.MLP(tuple(reversed(self.hidden)), act)
-      self.decoder_out = nn.Dense(math.prod(self.image_shape))
-    else:
+      self.encoder_body = image_bodies.MLP(tuple(self.hidden), act, flatten_image=True,
+                                           dtype=dtype)
+      self.decoder_body = image_bodies.MLP(tuple(reversed(self.hidden)), act, dtype=dtype)
+      self.decoder_out = nn.Dense(math.prod(self.image_shape), dtype=dtype)
+    else:  # the convs compute in their input's dtype
       self.encoder_body = image_bodies.ConvDown(tuple(self.conv_channels), act)
       self.decoder_body = image_bodies.ConvUp(tuple(self.conv_channels),
-                                              tuple(self.image_shape), act)
+                                              tuple(self.image_shape), act, dtype=dtype)
       self.decoder_out = Conv(self.image_shape[-1], (3, 3))
-    self.to_code = nn.Dense(self.code_size)
+    self.to_code = nn.Dense(self.code_size, dtype=dtype)
 
   def encode(self, x: jax.Array) -> jax.Array:
     """Images [..., H, W, C] -> codes [..., code_size]."""
-    return self.to_code(self.encoder_body(x))
+    return self.to_code(self.encoder_body(x.astype(self.dtype))).astype(jnp.float32)
 
   def decoder_output(self, code: jax.Array) -> jax.Array:
     """The decoder's last layer [..., H, W, C]: logits for a sigmoid output."""
-    out = self.decoder_out(self.decoder_body(code))
+    out = self.decoder_out(self.decoder_body(code.astype(self.dtype))).astype(jnp.float32)
     return out.reshape(code.shape[:-1] + tuple(self.image_shape))
 
   def decode(self, code: jax.Array) -> jax.Array:

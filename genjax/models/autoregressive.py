@@ -17,13 +17,21 @@ from genjax.models.transformer import PixelTransformer
 ARCHITECTURES = ('pixelcnn', 'gated_pixelcnn', 'transformer', 'lstm')
 
 
-def make_model(m, image_shape, num_classes: int, num_codes: int = 0):
+def make_model(m, image_shape, num_classes: int, num_codes: int = 0, dtype: str = 'float32',
+               remat: str = 'none'):
   """The network named by m.architecture; num_classes > 0 makes it class-conditional.
 
   With m.likelihood == 'codes' it models a grid of num_codes-way VQ-VAE codes. The last
-  axis of image_shape [H, W, C] is the number of colours.
+  axis of image_shape [H, W, C] is the number of colours. `dtype` is the network's
+  computation (its params and logits are float32); `remat` (`genjax.models.remat.REMAT`)
+  recomputes the Transformer's blocks in the backward pass, which the other networks,
+  without blocks to recompute, refuse.
   """
-  common = dict(likelihood=m.likelihood, num_classes=num_classes, num_codes=num_codes)
+  if remat != 'none' and m.architecture != 'transformer':
+    raise ConfigError(f"model.remat={remat!r} recomputes Transformer blocks; the "
+                      f"{m.architecture} has none: set --config.model.remat=none.")
+  common = dict(likelihood=m.likelihood, num_classes=num_classes, num_codes=num_codes,
+                dtype=dtype)
   channels = (tuple(image_shape) + (1,))[2]
   # Runs saved before the mixture existed have no num_mixtures in their model config.
   conv = dict(common, image_channels=channels, num_mixtures=m.get('num_mixtures', 0)
@@ -38,7 +46,7 @@ def make_model(m, image_shape, num_classes: int, num_codes: int = 0):
   if m.architecture == 'transformer':
     return PixelTransformer(image_shape=tuple(image_shape), dim=m.dim, num_heads=m.num_heads,
                             num_layers=m.num_layers, mlp_ratio=m.mlp_ratio,
-                            positions=m.positions, **common)
+                            positions=m.positions, remat=remat, **common)
   if m.architecture == 'lstm':
     return PixelLSTM(hidden=m.hidden, num_layers=m.num_layers, embed_dim=m.embed_dim,
                      image_channels=channels, **common)

@@ -22,17 +22,22 @@ class Classifier(nn.Module):
   conv_channels: Sequence[int] = (32, 64)
   hidden: int = 256
   dropout: float = 0.3
+  dtype: str = 'float32'  # the layers' computation; params, features and logits float32
 
   def setup(self):
+    # The convs compute in their input's dtype.
     self.convs = [(Conv(c, (3, 3)), Conv(c, (3, 3))) for c in self.conv_channels]
     self.conv_dropout = nn.Dropout(self.dropout / 2)
-    self.dense = nn.Dense(self.hidden)
+    self.dense = nn.Dense(self.hidden, dtype=self.dtype)
     self.head_dropout = nn.Dropout(self.dropout)
-    self.head = nn.Dense(self.num_classes)
+    self.head = nn.Dense(self.num_classes, dtype=self.dtype)
 
   def features(self, x: jax.Array, train: bool = False) -> jax.Array:
     """Penultimate features [B, hidden] of images x [B, H, W, C] in [0, 1]."""
-    h = 2.0 * x - 1.0
+    return self._features(x, train).astype(jnp.float32)
+
+  def _features(self, x: jax.Array, train: bool) -> jax.Array:
+    h = (2.0 * x - 1.0).astype(self.dtype)
     for a, b in self.convs:
       h = nn.relu(b(nn.relu(a(h))))
       h = nn.max_pool(h, (2, 2), (2, 2), padding='SAME')
@@ -40,9 +45,9 @@ class Classifier(nn.Module):
     return nn.relu(self.dense(h.reshape(h.shape[0], -1)))
 
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-    """Class logits [B, num_classes]."""
-    h = self.head_dropout(self.features(x, train), deterministic=not train)
-    return self.head(h)
+    """Class logits [B, num_classes], float32: the cross-entropy is computed from them."""
+    h = self.head_dropout(self._features(x, train), deterministic=not train)
+    return self.head(h).astype(jnp.float32)
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -50,8 +55,9 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
   return -jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=-1)[:, 0]
 
 
-def make_model(model_config, num_classes: int) -> Classifier:
-  """The classifier that a run's model config (or saved signature['model']) describes."""
+def make_model(model_config, num_classes: int, dtype: str = 'float32') -> Classifier:
+  """The classifier that a run's model config (or saved signature['model']) describes,
+  computing in `dtype`."""
   m = model_config
   return Classifier(num_classes=num_classes, conv_channels=tuple(m['conv_channels']),
-                    hidden=int(m['hidden']), dropout=float(m['dropout']))
+                    hidden=int(m['hidden']), dropout=float(m['dropout']), dtype=dtype)

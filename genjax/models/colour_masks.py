@@ -41,11 +41,13 @@ def channel_mask(in_groups: np.ndarray, out_groups: np.ndarray, mask_type: str) 
 
 class ColourDense(nn.Module):
   """A 1x1 layer whose weights respect the colour groups (mask B): output group j reads
-  input groups <= j. Parameters as flax's Dense ('kernel' [in, out], 'bias' [out])."""
+  input groups <= j. Parameters as flax's Dense ('kernel' [in, out], 'bias' [out]),
+  float32; `dtype` is the computation's, as flax's."""
   features: int
   colours: int
   in_blocks: int = 1
   out_blocks: int = 1
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -53,12 +55,14 @@ class ColourDense(nn.Module):
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     mask = channel_mask(colour_groups(x.shape[-1], self.colours, self.in_blocks),
                         colour_groups(self.features, self.colours, self.out_blocks), 'B')
-    return x @ (kernel * jnp.asarray(mask)) + bias
+    masked = (kernel * jnp.asarray(mask)).astype(self.dtype)
+    return x.astype(self.dtype) @ masked + bias.astype(self.dtype)
 
 
-def dense(features: int, colours: int, in_blocks: int = 1, out_blocks: int = 1, **kw):
+def dense(features: int, colours: int, in_blocks: int = 1, out_blocks: int = 1,
+          dtype: str = 'float32', **kw):
   """flax's Dense for one colour (grayscale parameters and numbers unchanged), else a
-  ColourDense."""
+  ColourDense; either computes in `dtype`."""
   if colours == 1:
-    return nn.Dense(features, **kw)
-  return ColourDense(features, colours, in_blocks, out_blocks, **kw)
+    return nn.Dense(features, dtype=dtype, **kw)
+  return ColourDense(features, colours, in_blocks, out_blocks, dtype=dtype, **kw)

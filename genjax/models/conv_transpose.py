@@ -56,7 +56,8 @@ def conv_transpose_4x4_stride2(x: jax.Array, kernel: jax.Array) -> jax.Array:
 class ConvTranspose4x4Stride2(nn.Module):
   """`nn.ConvTranspose(features, (4, 4), strides=(2, 2))` with its params and initialisers
   ('kernel' [4, 4, C_in, features], 'bias'), so either loads the other's checkpoints.
-  use_bias=False drops the bias (a layer followed by BatchNorm, as DCGAN's)."""
+  use_bias=False drops the bias (a layer followed by BatchNorm, as DCGAN's). It computes
+  in its input's dtype, as `conv.Conv` does; the params are float32."""
   features: int
   use_bias: bool = True
   kernel_init: Callable = nn.initializers.lecun_normal()
@@ -64,7 +65,7 @@ class ConvTranspose4x4Stride2(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features))
-    y = conv_transpose_4x4_stride2(x, kernel)
+    y = conv_transpose_4x4_stride2(x, kernel.astype(x.dtype))
     if not self.use_bias:
       return y
-    return y + self.param('bias', nn.initializers.zeros_init(), (self.features,))
+    return y + self.param('bias', nn.initializers.zeros_init(), (self.features,)).astype(y.dtype)

@@ -30,6 +30,11 @@ BatchNorm's statistics are the `batch_stats` collection: the train state's model
 Sampling uses running statistics (train=False), so a sample does not depend on the other
 samples of its batch; `calibrate` recomputes them for weights whose statistics were never
 tracked (the generator's EMA).
+
+`dtype` 'bfloat16' computes both networks in bfloat16 (BatchNorm's statistics are float32
+whatever the dtype, flax's); the params, the statistics, G's images and D's logits, from
+which the losses are computed, are float32, and so is spectral norm's power iteration on
+the weights.
 """
 
 from __future__ import annotations
@@ -50,10 +55,10 @@ def _bn_scale_init(key, shape, dtype=jnp.float32):
   return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
 
 
-def _batch_norm(train: bool, momentum: float) -> nn.BatchNorm:
+def _batch_norm(train: bool, momentum: float, dtype: str) -> nn.BatchNorm:
   # PyTorch's momentum 0.1 is flax's 0.9: running = 0.9 running + 0.1 batch.
   return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=1e-5,
-                      scale_init=_bn_scale_init)
+                      scale_init=_bn_scale_init, dtype=dtype)
 
 
 def num_upsamplings(side: int) -> int:
@@ -88,6 +93,7 @@ class Generator(nn.Module):
   channels: int = 64  # at H/2; doubled at each coarser layer
   num_classes: int = 0
   bn_momentum: float = 0.9
+  dtype: str = 'float32'  # the layers' computation; the images are float32
 
   @nn.compact
   def __call__(self, z: jax.Array, y: jax.Array | None = None, train: bool = True):
@@ -97,13 +103,15 @@ class Generator(nn.Module):
       z = jnp.concatenate([z, nn.Embed(self.num_classes, z.shape[-1], embedding_init=INIT,
                                        name='class_embed')(y)], axis=-1)
     start = (h // 2**n, w // 2**n, self.channels * 2**(n - 1))
-    x = nn.Dense(start[0] * start[1] * start[2], use_bias=False, kernel_init=INIT)(z)
+    x = nn.Dense(start[0] * start[1] * start[2], use_bias=False, kernel_init=INIT,
+                 dtype=self.dtype)(z)
     x = x.reshape((z.shape[0],) + start)
-    x = nn.relu(_batch_norm(train, self.bn_momentum)(x))
+    x = nn.relu(_batch_norm(train, self.bn_momentum, self.dtype)(x))
     for i in range(n - 2, -1, -1):  # widths 2^i c, down to c at H/2
+      # The transposed convolutions compute in their input's dtype.
       x = ConvTranspose4x4Stride2(self.channels * 2**i, use_bias=False, kernel_init=INIT)(x)
-      x = nn.relu(_batch_norm(train, self.bn_momentum)(x))
-    return jnp.tanh(ConvTranspose4x4Stride2(c_out, kernel_init=INIT)(x))
+      x = nn.relu(_batch_norm(train, self.bn_momentum, self.dtype)(x))
+    return jnp.tanh(ConvTranspose4x4Stride2(c_out, kernel_init=INIT)(x).astype(jnp.float32))
 
 
 class Discriminator(nn.Module):
@@ -112,6 +120,7 @@ class Discriminator(nn.Module):
   num_classes: int = 0
   spectral_norm: bool = False
   bn_momentum: float = 0.9
+  dtype: str = 'float32'  # the layers' computation; the logits are float32
 
   @nn.compact
   def __call__(self, x: jax.Array, y: jax.Array | None = None, train: bool = True):
@@ -124,18 +133,20 @@ class Discriminator(nn.Module):
       return layer(Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
                         use_bias=use_bias, kernel_init=INIT), inputs)
 
-    h = nn.leaky_relu(conv(self.channels, x, use_bias=True), 0.2)
+    # The convolutions compute in their input's dtype.
+    h = nn.leaky_relu(conv(self.channels, x.astype(self.dtype), use_bias=True), 0.2)
     for i in range(1, _depth(*x.shape[1:3])):
       h = conv(self.channels * 2**i, h, use_bias=self.spectral_norm)
       if not self.spectral_norm:
-        h = _batch_norm(train, self.bn_momentum)(h)
+        h = _batch_norm(train, self.bn_momentum, self.dtype)(h)
       h = nn.leaky_relu(h, 0.2)
     h = h.reshape(x.shape[0], -1)
-    logit = layer(nn.Dense(1, kernel_init=INIT), h)[:, 0]
+    logit = layer(nn.Dense(1, kernel_init=INIT, dtype=self.dtype), h)[:, 0]
+    logit = logit.astype(jnp.float32)
     if self.num_classes:
       embed = nn.Embed(self.num_classes, h.shape[-1], embedding_init=INIT,
                        name='class_embed')(y)
-      logit = logit + jnp.sum(embed * h, axis=-1)
+      logit = logit + jnp.sum(embed * h.astype(jnp.float32), axis=-1)
     return logit
 
 
@@ -153,9 +164,10 @@ def calibrate(generator: Generator, params, z: jax.Array, y: jax.Array | None = 
 class DCGANNetworks:
   """The generator and discriminator a GAN run's model config sizes, and the latent and
   class counts a sampler needs: what the GAN family's trainer and a reader of its runs
-  share."""
+  share. `train_generator` and `train_discriminator` are the same networks computing in
+  `dtype`, for the train step; the others compute in float32."""
 
-  def __init__(self, m, image_shape, num_classes: int):
+  def __init__(self, m, image_shape, num_classes: int, dtype: str = 'float32'):
     h, w, _ = image_shape
     n = _depth(h, w)
     if h % 2**n or w % 2**n:
@@ -167,6 +179,8 @@ class DCGANNetworks:
     self.latent = m.get('latent', 'normal')  # older runs lack it
     self.generator = Generator(tuple(image_shape), m.channels, self.num_classes)
     self.discriminator = Discriminator(m.channels, self.num_classes, m.spectral_norm)
+    self.train_generator = self.generator.clone(dtype=dtype)
+    self.train_discriminator = self.discriminator.clone(dtype=dtype)
 
   def latents(self, rng: jax.Array, num: int) -> jax.Array:
     """num latents [num, latent_dim] from the prior this model was trained with."""

@@ -29,6 +29,9 @@ one pixel of the horizontal stack and, averaged over a row, one pixel of the ver
 In colour each pixel takes C steps, each computing the horizontal stack at it with the
 colours drawn so far; the first step of the next pixel computes the finished one once more,
 so that every group of the cached row holds its final values.
+
+`dtype` 'bfloat16' computes both stacks in bfloat16 from the input features on; the
+params and the logits are float32.
 """
 
 from __future__ import annotations
@@ -89,19 +92,20 @@ class GatedLayer(nn.Module):
   first: bool = False
   conditional: bool = False
   colours: int = 1  # colour groups of the horizontal stack
+  dtype: str = 'float32'  # the dense layers'; the convs compute in their inputs' dtype
 
   def setup(self):
     # Named as the compact form of this layer named them, so checkpoints keep loading.
-    c = self.channels
+    c, dtype = self.channels, self.dtype
     self.vertical = VerticalConv(2 * c, self.kernel, name='VerticalConv_0')
     self.horizontal = HorizontalConv(2 * c, self.kernel, self.first, self.colours,
                                      name='HorizontalConv_0')
     # Vertical features (rows above) and labels may reach every colour group: no masks.
-    self.down = nn.Dense(2 * c, name='Dense_0')  # vertical features into the row below
+    self.down = nn.Dense(2 * c, dtype=dtype, name='Dense_0')  # vertical into the row below
     if self.conditional:
-      self.cond_v = nn.Dense(2 * c, name='Dense_1')
-      self.cond_h = nn.Dense(2 * c, name='Dense_2')
-    self.out = colour_masks.dense(c, self.colours,
+      self.cond_v = nn.Dense(2 * c, dtype=dtype, name='Dense_1')
+      self.cond_h = nn.Dense(2 * c, dtype=dtype, name='Dense_2')
+    self.out = colour_masks.dense(c, self.colours, dtype=dtype,
                                   name='Dense_3' if self.conditional else 'Dense_1')
 
   @property
@@ -155,6 +159,7 @@ class GatedPixelCNN(nn.Module):
   num_codes: int = 0  # K for likelihood='codes'
   image_channels: int = 1  # C: 1 (grayscale, codes) or 3 (RGB)
   num_mixtures: int = 0  # M for likelihood='logistic_mixture'
+  dtype: str = 'float32'  # the layers' computation; params and logits float32
 
   @property
   def colours(self) -> int:
@@ -164,16 +169,17 @@ class GatedPixelCNN(nn.Module):
   def setup(self):
     width = pixels.head_width(self.likelihood, self.num_codes, self.image_channels,
                               self.num_mixtures)
-    conditional, g = bool(self.num_classes), self.colours
-    self.layers = [GatedLayer(self.channels, self.first_kernel, True, conditional, g)] + [
-        GatedLayer(self.channels, self.kernel, False, conditional, g)
-        for _ in range(self.num_layers)]
-    self.out_hidden = colour_masks.dense(self.output_hidden, g)
-    self.out_logits = colour_masks.dense(width, g)
+    conditional, g, dtype = bool(self.num_classes), self.colours, self.dtype
+    self.layers = [
+        GatedLayer(self.channels, self.first_kernel, True, conditional, g, dtype)] + [
+            GatedLayer(self.channels, self.kernel, False, conditional, g, dtype)
+            for _ in range(self.num_layers)]
+    self.out_hidden = colour_masks.dense(self.output_hidden, g, dtype=dtype)
+    self.out_logits = colour_masks.dense(width, g, dtype=dtype)
     if self.num_classes:
-      self.label_embed = nn.Embed(self.num_classes, self.channels)
+      self.label_embed = nn.Embed(self.num_classes, self.channels, dtype=dtype)
     if self.likelihood == 'codes':
-      self.code_embed = nn.Embed(self.num_codes, self.channels)
+      self.code_embed = nn.Embed(self.num_codes, self.channels, dtype=dtype)
 
   @property
   def feature_width(self) -> int:
@@ -193,11 +199,12 @@ class GatedPixelCNN(nn.Module):
     return self.label_embed(y)
 
   def _head(self, h: jax.Array) -> jax.Array:
-    return self.out_logits(nn.relu(self.out_hidden(nn.relu(h))))
+    """Logits in float32: the log-likelihood is computed from them."""
+    return self.out_logits(nn.relu(self.out_hidden(nn.relu(h)))).astype(jnp.float32)
 
   def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
     cond = self._label(y)
-    v, h = f, f
+    v = h = f.astype(self.dtype)
     for layer in self.layers:
       v, h = layer(v, h, cond)
     return self._head(h)

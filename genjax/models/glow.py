@@ -13,6 +13,10 @@ Calling the module gives the exact log p(x): the base log-densities of every fac
 the steps' log-determinants. `encode` gives the latents (a list, finest first) and
 `decode` inverts them exactly; `sample` draws latents at a temperature T (each Gaussian's
 scale times T) and decodes them.
+
+`dtype` 'bfloat16' computes the couplings' networks and the split priors' convolutions in
+bfloat16; the flow, the log-determinants, the base log-densities and so log p(x) stay
+float32 (`genjax.models.glow_layers`).
 """
 
 from __future__ import annotations
@@ -35,13 +39,15 @@ def gaussian_log_prob(z: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.
 
 
 class SplitPrior(nn.Module):
-  """The kept half -> (mean, log_std) of the factored-out half, zero-initialised."""
+  """The kept half -> (mean, log_std) of the factored-out half, zero-initialised; the conv
+  computes in `dtype`, the mean and log_std are float32."""
   channels: int
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, kept: jax.Array):
     h = Conv(2 * self.channels, (3, 3), kernel_init=nn.initializers.zeros,
-             bias_init=nn.initializers.zeros)(kept)
+             bias_init=nn.initializers.zeros)(kept.astype(self.dtype)).astype(jnp.float32)
     return h[..., 0::2], h[..., 1::2]
 
 
@@ -52,16 +58,17 @@ class Glow(nn.Module):
   hidden: int = 64
   scale: str = 'sigmoid'  # the couplings' bounded scale (`glow_layers.SCALES`)
   coupling: str = 'affine'  # `glow_layers.COUPLINGS`
+  dtype: str = 'float32'  # the coupling networks' and split priors' computation
 
   def setup(self):
     h, w, _ = self.image_shape
     if h % 2**self.levels or w % 2**self.levels:
       raise ValueError(f'{self.levels} levels halve the sides {self.levels} times: '
                        f'{self.image_shape} does not divide; change model.levels.')
-    self.level_steps = [[gl.GlowStep(self.hidden, self.scale, self.coupling,
+    self.level_steps = [[gl.GlowStep(self.hidden, self.scale, self.coupling, self.dtype,
                                      name=f'level{i}_step{k}')
                          for k in range(self.steps)] for i in range(self.levels)]
-    self.split_priors = [SplitPrior(shape[-1], name=f'split_prior{i}')
+    self.split_priors = [SplitPrior(shape[-1], self.dtype, name=f'split_prior{i}')
                          for i, shape in enumerate(self.latent_shapes[:-1])]
     top = self.latent_shapes[-1]
     self.top_mean = self.param('top_mean', nn.initializers.zeros, top)

@@ -19,6 +19,13 @@ sum to zero.
 - `AdditiveCoupling`: the shift alone (NICE's coupling, Glow's `--flow_coupling 0`):
   volume-preserving, log-determinant 0.
 - `squeeze` / `unsqueeze`: 2x2 spatial blocks to channels (a permutation: log-det 0).
+
+`dtype` 'bfloat16' computes the couplings' networks in bfloat16, and only them: the flow
+itself stays float32 (ActNorm, the 1x1 convolution, the couplings' shift and scale of x_b,
+every log-determinant), so that log|det| is the determinant of the map actually applied.
+The 1x1 convolution's W = P L U and its product with x run at full float32 precision
+(`Precision.HIGHEST`), where an accelerator's default float32 product takes bfloat16 or
+TF32 passes: its log-determinant H W sum(s) is then that of the W applied.
 """
 
 from __future__ import annotations
@@ -66,6 +73,9 @@ class ActNorm(nn.Module):
     return (x + loc) * jnp.exp(log_scale), logdet
 
 
+FULL_FLOAT32 = jax.lax.Precision.HIGHEST
+
+
 class InvConv1x1(nn.Module):
 
   @nn.compact
@@ -83,23 +93,27 @@ class InvConv1x1(nn.Module):
     if reverse:
       # W^-1 = U^-1 L^-1 P^T by triangular solves, not a general inverse.
       l_inv = jax.scipy.linalg.solve_triangular(l_unit, eye, lower=True, unit_diagonal=True)
-      w_inv = jax.scipy.linalg.solve_triangular(u_full, l_inv, lower=False) @ perm.T
-      return jnp.einsum('...j,ij->...i', x, w_inv), -logdet
-    w = perm @ l_unit @ u_full
-    return jnp.einsum('...j,ij->...i', x, w), logdet
+      w_inv = jnp.matmul(jax.scipy.linalg.solve_triangular(u_full, l_inv, lower=False),
+                         perm.T, precision=FULL_FLOAT32)
+      return jnp.einsum('...j,ij->...i', x, w_inv, precision=FULL_FLOAT32), -logdet
+    w = jnp.matmul(jnp.matmul(perm, l_unit, precision=FULL_FLOAT32), u_full,
+                   precision=FULL_FLOAT32)
+    return jnp.einsum('...j,ij->...i', x, w, precision=FULL_FLOAT32), logdet
 
 
 class CouplingNet(nn.Module):
-  """x_a -> what the coupling applies to x_b: 3x3, ReLU, 1x1, ReLU, zero-init 3x3."""
+  """x_a -> what the coupling applies to x_b: 3x3, ReLU, 1x1, ReLU, zero-init 3x3,
+  computed in `dtype`, returned in float32."""
   hidden: int
   out_channels: int
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x: jax.Array):
-    h = nn.relu(Conv(self.hidden, (3, 3))(x))
+    h = nn.relu(Conv(self.hidden, (3, 3))(x.astype(self.dtype)))  # convs: their input's dtype
     h = nn.relu(Conv(self.hidden, (1, 1))(h))
     return Conv(self.out_channels, (3, 3), kernel_init=nn.initializers.zeros,
-                bias_init=nn.initializers.zeros, name='zero_init')(h)
+                bias_init=nn.initializers.zeros, name='zero_init')(h).astype(jnp.float32)
 
 
 SCALES = ('sigmoid', 'tanh')
@@ -117,12 +131,13 @@ def coupling_log_scale(raw: jax.Array, scale: str) -> jax.Array:
 class AffineCoupling(nn.Module):
   hidden: int = 64
   scale: str = 'sigmoid'
+  dtype: str = 'float32'  # the network's
 
   @nn.compact
   def __call__(self, x: jax.Array, reverse: bool = False):
     c = x.shape[-1]
     xa, xb = x[..., :c // 2], x[..., c // 2:]
-    out = CouplingNet(self.hidden, 2 * (c - c // 2))(xa)
+    out = CouplingNet(self.hidden, 2 * (c - c // 2), self.dtype)(xa)
     shift, raw = out[..., 0::2], out[..., 1::2]  # openai/glow's interleaving
     log_scale = coupling_log_scale(raw, self.scale)
     logdet = _per_example(log_scale)
@@ -133,22 +148,24 @@ class AffineCoupling(nn.Module):
 
 class AdditiveCoupling(nn.Module):
   hidden: int = 64
+  dtype: str = 'float32'  # the network's
 
   @nn.compact
   def __call__(self, x: jax.Array, reverse: bool = False):
     c = x.shape[-1]
     xa, xb = x[..., :c // 2], x[..., c // 2:]
-    shift = CouplingNet(self.hidden, c - c // 2)(xa)
+    shift = CouplingNet(self.hidden, c - c // 2, self.dtype)(xa)
     logdet = jnp.zeros(x.shape[:1], x.dtype)
     return jnp.concatenate([xa, xb - shift if reverse else xb + shift], axis=-1), logdet
 
 
-def make_coupling(coupling: str, hidden: int, scale: str) -> nn.Module:
-  """The coupling layer named `coupling` (one of COUPLINGS); `scale` bounds an affine one."""
+def make_coupling(coupling: str, hidden: int, scale: str, dtype: str = 'float32') -> nn.Module:
+  """The coupling layer named `coupling` (one of COUPLINGS); `scale` bounds an affine one;
+  `dtype` is its network's computation."""
   if coupling == 'affine':
-    return AffineCoupling(hidden, scale)
+    return AffineCoupling(hidden, scale, dtype)
   if coupling == 'additive':
-    return AdditiveCoupling(hidden)
+    return AdditiveCoupling(hidden, dtype)
   raise ValueError(f'Unknown coupling {coupling!r}; use one of {COUPLINGS}.')
 
 
@@ -157,10 +174,11 @@ class GlowStep(nn.Module):
   hidden: int = 64
   scale: str = 'sigmoid'
   coupling: str = 'affine'
+  dtype: str = 'float32'  # the coupling network's
 
   def setup(self):
     self.layers = [ActNorm(), InvConv1x1(),
-                   make_coupling(self.coupling, self.hidden, self.scale)]
+                   make_coupling(self.coupling, self.hidden, self.scale, self.dtype)]
 
   def __call__(self, x: jax.Array, reverse: bool = False):
     total = jnp.zeros(x.shape[:1], x.dtype)

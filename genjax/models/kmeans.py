@@ -17,8 +17,11 @@ import jax.numpy as jnp
 
 
 def squared_distances(x: jax.Array, centres: jax.Array) -> jax.Array:
-  """||x_n - c_k||^2: [N, K], as one matrix product."""
-  d2 = (jnp.sum(x * x, -1)[:, None] - 2.0 * x @ centres.T
+  """||x_n - c_k||^2: [N, K], as one matrix product, at full float32 precision: the three
+  terms nearly cancel for a near centre, and accelerators round a default-precision
+  float32 product through bfloat16, which would pick the wrong nearest centre."""
+  cross = jnp.matmul(x, centres.T, precision=jax.lax.Precision.HIGHEST)
+  d2 = (jnp.sum(x * x, -1)[:, None] - 2.0 * cross
         + jnp.sum(centres * centres, -1)[None])
   return jnp.maximum(d2, 0.0)
 

@@ -12,6 +12,10 @@ A colour image is the raster sequence of its sub-pixels, R, G, B within each pix
 Oord et al., 2016, PixelRNN sec. 3.4): H * W * C positions, each input carrying a learned
 embedding of the colour it predicts (a recurrence has no positions to tell it), and the
 logits of colour k of a pixel at [k * L, (k + 1) * L) of its outputs.
+
+`dtype` 'bfloat16' computes the input, recurrent and head matmuls in bfloat16; the state
+(h, c) and the gates stay float32, since the cell state carries its sum over the whole
+sequence, and so do the logits.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ from flax import linen as nn
 from genjax.models import pixels
 
 
-def lstm_cell(gates_x: jax.Array, carry, recurrent: jax.Array):
-  """One step: gates_x = W x_t + b [B, 4H]; carry = (h, c); returns the new (h, c)."""
+def lstm_cell(gates_x: jax.Array, carry, recurrent: jax.Array, dtype: str = 'float32'):
+  """One step: gates_x = W x_t + b [B, 4H]; carry = (h, c); returns the new (h, c).
+  `dtype` is the product h @ recurrent's; the gates and the new (h, c) are float32."""
   h, c = carry
-  i, f, g, o = jnp.split(gates_x + h @ recurrent, 4, axis=-1)
+  gates = gates_x.astype(jnp.float32) + (h.astype(dtype) @ recurrent.astype(dtype)).astype(
+      jnp.float32)
+  i, f, g, o = jnp.split(gates, 4, axis=-1)
   c = nn.sigmoid(f) * c + nn.sigmoid(i) * jnp.tanh(g)
   h = nn.sigmoid(o) * jnp.tanh(c)
   return h, c
@@ -40,6 +47,7 @@ class PixelLSTM(nn.Module):
   num_classes: int = 0
   num_codes: int = 0  # K for likelihood='codes'
   image_channels: int = 1  # C: sub-pixels per pixel
+  dtype: str = 'float32'  # the matmuls'; the state and the logits are float32
 
   def setup(self):
     if self.likelihood == pixels.MIXTURE:
@@ -52,12 +60,12 @@ class PixelLSTM(nn.Module):
     # Forget-gate bias 1 (Jozefowicz et al., 2015).
     bias_init = lambda key, shape, dtype=jnp.float32: jnp.zeros(shape, dtype).at[
         self.hidden:2 * self.hidden].set(1.0)
-    self.input_proj = [nn.Dense(4 * self.hidden, bias_init=bias_init)
+    self.input_proj = [nn.Dense(4 * self.hidden, bias_init=bias_init, dtype=self.dtype)
                        for _ in range(self.num_layers)]
     self.recurrent = [self.param(f'recurrent_{i}', nn.initializers.orthogonal(),
                                  (self.hidden, 4 * self.hidden))
                       for i in range(self.num_layers)]
-    self.head = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes))
+    self.head = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes), dtype=self.dtype)
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, self.embed_dim)
     if self.image_channels > 1:
@@ -89,17 +97,17 @@ class PixelLSTM(nn.Module):
     h = jnp.concatenate([start, seq[:, :-1]], axis=1)
     h = h + (self._label(y)[:, None, :] if self.num_classes else 0.0)
     h = h + self._colour(jnp.arange(seq.shape[1]))
-    zeros = jnp.zeros((b, self.hidden), h.dtype)
+    zeros = jnp.zeros((b, self.hidden), jnp.float32)
     for proj, recurrent in zip(self.input_proj, self.recurrent):
       gates = jnp.swapaxes(proj(h), 0, 1)  # [N, B, 4H]
 
       def body(carry, g, recurrent=recurrent):
-        carry = lstm_cell(g, carry, recurrent)
+        carry = lstm_cell(g, carry, recurrent, self.dtype)
         return carry, carry[0]
 
       _, outs = jax.lax.scan(body, (zeros, zeros), gates)
       h = jnp.swapaxes(outs, 0, 1)
-    return self.head(h).reshape(b, hh, ww, -1)
+    return self.head(h).astype(jnp.float32).reshape(b, hh, ww, -1)
 
   def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
     return self.logits_from_features(self.features(x), y)

@@ -55,6 +55,8 @@ class TapConv(nn.Module):
 
   With colours > 1 the centre tap's weights are masked by colour group, by rule
   `centre_mask` ('A' or 'B'), with `in_blocks`/`out_blocks` as in `colour_masks`.
+  It computes in its input's dtype (bfloat16 inputs: a bfloat16 product), as
+  `genjax.models.conv.Conv` does; the parameters are float32.
   """
   features: int
   taps: tuple[tuple[int, int], ...]
@@ -79,7 +81,7 @@ class TapConv(nn.Module):
     kernel = self.param('kernel', nn.initializers.lecun_normal(),
                         (len(self.taps) * x.shape[-1], self.features))
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
-    return stacked @ self._masked(kernel) + bias
+    return stacked @ self._masked(kernel).astype(x.dtype) + bias.astype(x.dtype)
 
   def _masked(self, kernel: jax.Array) -> jax.Array:
     """The kernel with the centre tap's colour mask applied (unchanged for one colour)."""
@@ -117,8 +119,8 @@ class TapConv(nn.Module):
         (padded.shape[0], up + down + 1, left + right + width, padded.shape[3]))
     stacked = jnp.concatenate(
         [window[:, up + dy, left + dx:left + dx + width] for dy, dx in self.taps], axis=-1)
-    return (stacked @ self._masked(self.get_variable('params', 'kernel'))
-            + self.get_variable('params', 'bias'))
+    kernel = self._masked(self.get_variable('params', 'kernel')).astype(padded.dtype)
+    return stacked @ kernel + self.get_variable('params', 'bias').astype(padded.dtype)
 
 
 class TapConvLayer(nn.Module):

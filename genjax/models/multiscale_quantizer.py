@@ -86,9 +86,11 @@ def bicubic_matrix(p: int, side: int, a: float = BICUBIC_A) -> np.ndarray:
 
 
 def _resample(f: jax.Array, rows: np.ndarray) -> jax.Array:
-  """f [B, H, W, D] -> [B, R, R, D] by the same [R, H] map on both axes."""
+  """f [B, H, W, D] -> [B, R, R, D] by the same [R, H] map on both axes, at full float32
+  precision like the quantizer's distances: the residual it resamples is what the next
+  scale's codes are chosen for."""
   r = jnp.asarray(rows, f.dtype)
-  return jnp.einsum('ih,bhwd,jw->bijd', r, f, r)
+  return jnp.einsum('ih,bhwd,jw->bijd', r, f, r, precision=jax.lax.Precision.HIGHEST)
 
 
 def downsample(f: jax.Array, p: int) -> jax.Array:

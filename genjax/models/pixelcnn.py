@@ -30,6 +30,9 @@ network per step, with the kernels of the full pass. In colour, each of a pixel'
 computes the network at that pixel with the colours drawn so far; the colour masks keep
 the undrawn ones out of the logits asked for, but not out of the other groups' cached
 values, so the first step of the next pixel computes the finished pixel once more.
+
+`dtype` 'bfloat16' computes every layer in bfloat16 from the input features on; the
+params and the logits are float32.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class PixelCNN(nn.Module):
   num_codes: int = 0  # K for likelihood='codes'
   image_channels: int = 1  # C: 1 (grayscale, codes) or 3 (RGB)
   num_mixtures: int = 0  # M for likelihood='logistic_mixture'
+  dtype: str = 'float32'  # the layers' computation; params and logits float32
 
   @property
   def colours(self) -> int:
@@ -62,18 +66,19 @@ class PixelCNN(nn.Module):
   def setup(self):
     width = pixels.head_width(self.likelihood, self.num_codes, self.image_channels,
                               self.num_mixtures)
-    h, g = self.channels, self.colours
+    h, g, dtype = self.channels, self.colours, self.dtype
+    # The masked convs compute in their inputs' dtype.
     self.first = masked_conv.MaskedConv2D(2 * h, self.first_kernel, 'A', colours=g)
-    self.block_in = [colour_masks.dense(h, g) for _ in range(self.num_blocks)]
+    self.block_in = [colour_masks.dense(h, g, dtype=dtype) for _ in range(self.num_blocks)]
     self.block_mid = [masked_conv.MaskedConv2D(h, self.kernel, 'B', colours=g)
                       for _ in range(self.num_blocks)]
-    self.block_out = [colour_masks.dense(2 * h, g) for _ in range(self.num_blocks)]
-    self.out_hidden = colour_masks.dense(self.output_hidden, g)
-    self.out_logits = colour_masks.dense(width, g)
+    self.block_out = [colour_masks.dense(2 * h, g, dtype=dtype) for _ in range(self.num_blocks)]
+    self.out_hidden = colour_masks.dense(self.output_hidden, g, dtype=dtype)
+    self.out_logits = colour_masks.dense(width, g, dtype=dtype)
     if self.num_classes:
-      self.label_embed = nn.Embed(self.num_classes, 2 * h)
+      self.label_embed = nn.Embed(self.num_classes, 2 * h, dtype=dtype)
     if self.likelihood == 'codes':
-      self.code_embed = nn.Embed(self.num_codes, h)
+      self.code_embed = nn.Embed(self.num_codes, h, dtype=dtype)
 
   @property
   def feature_width(self) -> int:
@@ -98,10 +103,11 @@ class PixelCNN(nn.Module):
     return h + self.block_out[i](nn.relu(masked(nn.relu(self.block_in[i](nn.relu(h))))))
 
   def _head(self, h: jax.Array) -> jax.Array:
-    return self.out_logits(nn.relu(self.out_hidden(nn.relu(h))))
+    """Logits in float32: the log-likelihood is computed from them."""
+    return self.out_logits(nn.relu(self.out_hidden(nn.relu(h)))).astype(jnp.float32)
 
   def logits_from_features(self, f: jax.Array, y: jax.Array | None = None) -> jax.Array:
-    h = self.first(f)
+    h = self.first(f.astype(self.dtype))
     if self.num_classes:
       h = h + self._label(y)[:, None]
     for i in range(self.num_blocks):

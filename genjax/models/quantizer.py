@@ -12,6 +12,9 @@ encoder outputs of the batch when their EMA count falls below a threshold.
 
 The batch is one global array under `jit` on the mesh, so the one-hot sums below are
 already summed across devices (big_vision's `psum` of the counts, done by XLA).
+
+Everything here is float32 at full precision whatever the network's compute dtype: the
+distances to the codebook, the EMA statistics and the VQ losses.
 """
 
 from __future__ import annotations
@@ -125,7 +128,9 @@ def ema_update(state: EMACodebook, z: jax.Array, codes: jax.Array, decay: float,
   flat = jax.lax.stop_gradient(z).reshape(-1, d)
   one_hot = jax.nn.one_hot(codes.reshape(-1), k, dtype=flat.dtype)
   counts = decay * state.counts + (1.0 - decay) * jnp.sum(one_hot, axis=0)
-  sums = decay * state.sums + (1.0 - decay) * (one_hot.T @ flat)
+  # Full float32: the sums of many vectors, which a bfloat16 pass would round.
+  assigned = jnp.matmul(one_hot.T, flat, precision=jax.lax.Precision.HIGHEST)
+  sums = decay * state.sums + (1.0 - decay) * assigned
   n = jnp.sum(counts)
   smoothed = (counts + eps) / (n + k * eps) * n
   return EMACodebook(sums / smoothed[:, None], counts, sums)

@@ -16,6 +16,10 @@ reshaped to [k * L, (k + 1) * L) of its outputs.
 layer, so sampling costs O(N) attention per position instead of a full O(N^2) pass. The
 caches are separate arrays, not one stacked array, so that each step writes its keys and
 values in place instead of copying every layer's whole cache.
+
+`dtype` 'bfloat16' computes the blocks' and the head's matmuls in bfloat16; the residual
+stream between them, LayerNorm's statistics, the attention softmax and the logits stay
+float32. `remat` recomputes each block in the backward pass (`genjax.models.remat`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 from flax import linen as nn
 
 from genjax.models import pixels
+from genjax.models.remat import remat_block
 
 
 def sinusoidal_positions(num: int, dim: int) -> np.ndarray:
@@ -44,14 +49,15 @@ class Block(nn.Module):
   dim: int
   num_heads: int
   mlp_ratio: int = 4
+  dtype: str = 'float32'  # the matmuls'; the residual stream h keeps its own (float32)
 
   def setup(self):
-    self.ln1 = nn.LayerNorm()
-    self.qkv = nn.Dense(3 * self.dim)
-    self.proj = nn.Dense(self.dim)
-    self.ln2 = nn.LayerNorm()
-    self.mlp_in = nn.Dense(self.mlp_ratio * self.dim)
-    self.mlp_out = nn.Dense(self.dim)
+    self.ln1 = nn.LayerNorm(dtype=self.dtype)
+    self.qkv = nn.Dense(3 * self.dim, dtype=self.dtype)
+    self.proj = nn.Dense(self.dim, dtype=self.dtype)
+    self.ln2 = nn.LayerNorm(dtype=self.dtype)
+    self.mlp_in = nn.Dense(self.mlp_ratio * self.dim, dtype=self.dtype)
+    self.mlp_out = nn.Dense(self.dim, dtype=self.dtype)
 
   def _heads(self, h):
     q, k, v = jnp.split(self.qkv(self.ln1(h)), 3, axis=-1)
@@ -83,10 +89,13 @@ class Block(nn.Module):
 
 
 def _attend(q, k, v, mask):
-  """Softmax attention; q [B, Nq, H, d], k/v [B, Nk, H, d], mask broadcast to [B, H, Nq, Nk]."""
-  scores = jnp.einsum('bqhd,bkhd->bhqk', q, k) / math.sqrt(q.shape[-1])
+  """Softmax attention; q [B, Nq, H, d], k/v [B, Nk, H, d], mask broadcast to [B, H, Nq, Nk].
+  The softmax is float32 whatever the inputs' dtype: summed in bfloat16 over a long row,
+  its normaliser would lose the small weights."""
+  scores = jnp.einsum('bqhd,bkhd->bhqk', q, k).astype(jnp.float32) / math.sqrt(q.shape[-1])
   scores = jnp.where(mask, scores, jnp.finfo(scores.dtype).min)
-  return jnp.einsum('bhqk,bkhd->bqhd', jax.nn.softmax(scores, axis=-1), v)
+  weights = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
+  return jnp.einsum('bhqk,bkhd->bqhd', weights, v)
 
 
 class PixelTransformer(nn.Module):
@@ -99,6 +108,8 @@ class PixelTransformer(nn.Module):
   positions: str = 'learned'  # 'learned' | 'sinusoidal'
   num_classes: int = 0
   num_codes: int = 0  # K for likelihood='codes'
+  dtype: str = 'float32'  # the blocks' and the head's matmuls; the logits are float32
+  remat: str = 'none'  # `genjax.models.remat.REMAT`: recompute blocks in the backward pass
 
   @property
   def colours(self) -> int:
@@ -120,10 +131,11 @@ class PixelTransformer(nn.Module):
       self.pos_table = jnp.asarray(sinusoidal_positions(n, self.dim))
     else:
       raise ValueError(f"positions must be 'learned' or 'sinusoidal', got {self.positions!r}.")
-    self.blocks = [Block(self.dim, self.num_heads, self.mlp_ratio)
+    block = remat_block(Block, self.remat)
+    self.blocks = [block(self.dim, self.num_heads, self.mlp_ratio, self.dtype)
                    for _ in range(self.num_layers)]
-    self.ln_f = nn.LayerNorm()
-    self.head = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes))
+    self.ln_f = nn.LayerNorm(dtype=self.dtype)
+    self.head = nn.Dense(pixels.num_outputs(self.likelihood, self.num_codes), dtype=self.dtype)
     if self.num_classes:
       self.label_embed = nn.Embed(self.num_classes, self.dim)
     if self.colours > 1:
@@ -159,7 +171,7 @@ class PixelTransformer(nn.Module):
     h = self._inputs(jnp.concatenate([start, seq[:, :-1]], axis=1), y)
     for block in self.blocks:
       h = block(h)
-    return self.head(self.ln_f(h)).reshape(b, hh, ww, -1)
+    return self.head(self.ln_f(h)).astype(jnp.float32).reshape(b, hh, ww, -1)
 
   def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
     return self.logits_from_features(self.features(x), y)

@@ -11,12 +11,14 @@ their 35.7M parameters. Upsampling goes to the skip connection's own size, so od
 released code divides by half - 1: the same parameters, a slightly different embedding.
 Optional class conditioning adds a learned class embedding to the time embedding; index
 `num_classes` is the "no label" class that classifier-free guidance trains with label
-dropout.
+dropout. `remat` recomputes each residual and attention block in the backward pass
+(`genjax.models.remat`).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from typing import Sequence
 
@@ -25,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax.models.conv import Conv
+from genjax.models.remat import remat_block
 
 
 def timestep_embedding(t: jax.Array, dim: int, max_period: float = 10000.0) -> jax.Array:
@@ -90,6 +93,7 @@ class UNet(nn.Module):
   conv: str = 'auto'  # genjax.models.conv's formulation: 'auto', 'xla' or 'taps'
   # Activations and matmul inputs ('float32' or 'bfloat16'); params and the output float32.
   dtype: str = 'float32'
+  remat: str = 'none'  # `genjax.models.remat.REMAT`: recompute blocks in the backward pass
 
   @nn.compact
   def __call__(self, x, t, y=None, train: bool = False):
@@ -102,9 +106,16 @@ class UNet(nn.Module):
       if y is None:
         y = jnp.full((x.shape[0],), self.num_classes, jnp.int32)
       emb = emb + nn.Embed(self.num_classes + 1, 4 * ch, dtype=dtype)(y)
-    block = lambda c: ResBlock(c, g, self.dropout, self.conv, dtype)
+    # Named as flax names the unwrapped blocks (ResBlock_0, ...), so that every remat
+    # choice has the same parameter tree.
+    res_blocks, attn_blocks = itertools.count(), itertools.count()
+    res_block = remat_block(ResBlock, self.remat, static_argnums=(3,))  # train
+    attn_block = remat_block(AttnBlock, self.remat)
+    block = lambda c: res_block(c, g, self.dropout, self.conv, dtype,
+                                name=f'ResBlock_{next(res_blocks)}')
+    attention = lambda: attn_block(g, dtype, name=f'AttnBlock_{next(attn_blocks)}')
     conv = functools.partial(Conv, formulation=self.conv)
-    attend = lambda h: AttnBlock(g, dtype)(h) if h.shape[1] in self.attn_resolutions else h
+    attend = lambda h: attention()(h) if h.shape[1] in self.attn_resolutions else h
 
     h = conv(ch, (3, 3))(x)
     skips = [h]
@@ -116,7 +127,7 @@ class UNet(nn.Module):
         h = conv(h.shape[-1], (3, 3), strides=(2, 2))(h)
         skips.append(h)
     h = block(h.shape[-1])(h, emb, train)
-    h = AttnBlock(g, dtype)(h)
+    h = attention()(h)
     h = block(h.shape[-1])(h, emb, train)
     for level, mult in reversed(list(enumerate(self.channel_mults))):
       for _ in range(self.num_res_blocks + 1):
@@ -131,11 +142,11 @@ class UNet(nn.Module):
     return out.astype(jnp.float32)  # the loss is computed in float32
 
 
-def make_model(m, num_classes: int, dtype: str = 'float32') -> UNet:
+def make_model(m, num_classes: int, dtype: str = 'float32', remat: str = 'none') -> UNet:
   """The U-Net of a diffusion run's model config (or saved signature['model']) `m`,
-  computing in `dtype`."""
+  computing in `dtype`, its blocks recomputed in the backward pass as `remat` asks."""
   return UNet(channels=m['channels'], channel_mults=tuple(m['channel_mults']),
               num_res_blocks=m['num_res_blocks'], attn_resolutions=tuple(m['attn_resolutions']),
               dropout=m['dropout'], norm_groups=m['norm_groups'],
               num_classes=num_classes if m['conditional'] else 0,
-              conv=m.get('conv', 'auto'), dtype=dtype)
+              conv=m.get('conv', 'auto'), dtype=dtype, remat=remat)

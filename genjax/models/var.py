@@ -16,7 +16,9 @@ before the head: the official architecture of `build_vae_var`, parameter for par
 (d16: 310,283,520 with V=4096, Cvae=32, 1,000 classes and its ten scales).
 
 `decode_scale` runs one whole scale against the blocks' key/value caches, S steps a
-sample.
+sample. `dtype` 'bfloat16' computes the blocks' and the head's linear maps in bfloat16, the
+residual stream and the logits staying float32 (`genjax.models.var_block`); `remat`
+recomputes each block in the backward pass (`genjax.models.remat`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from flax import linen as nn
 
 from genjax.models import multiscale_quantizer as multiscale
+from genjax.models.remat import remat_block
 from genjax.models.var_block import AdaLNBeforeHead, AdaLNSelfAttention, init_std
 
 HEAD_GAIN = 0.02  # VAR's init_head: the head's kernel starts 50x smaller
@@ -58,6 +61,8 @@ class VARTransformer(nn.Module):
   num_classes: int = 0  # 0: unconditional; else classes 0..C-1 and the null class C
   attn_l2_norm: bool = True  # VAR's default: cosine attention with a learned scale
   drop_path: float = 0.0  # the last block's stochastic-depth rate (VAR: 0.1 depth / 24)
+  dtype: str = 'float32'  # the linear maps' computation; params and logits float32
+  remat: str = 'none'  # `genjax.models.remat.REMAT`: recompute blocks in the backward pass
 
   def setup(self):
     if self.dim % self.num_heads:
@@ -67,15 +72,15 @@ class VARTransformer(nn.Module):
     normal = nn.initializers.truncated_normal(std)
     self.class_embed = nn.Embed(self.num_classes + 1, self.dim, embedding_init=normal)
     self.pos_start = self.param('pos_start', normal, (self.scales[0] ** 2, self.dim))
-    self.word_embed = nn.Dense(self.dim, kernel_init=normal)
+    self.word_embed = nn.Dense(self.dim, kernel_init=normal, dtype=self.dtype)
     self.positions = self.param('positions', normal, (length, self.dim))
     self.level_embed = nn.Embed(len(self.scales), self.dim, embedding_init=normal)
-    self.blocks = [AdaLNSelfAttention(self.dim, self.num_heads, self.mlp_ratio,
-                                      depth=self.num_layers, attn_l2_norm=self.attn_l2_norm,
-                                      drop_path=rate)
+    block = remat_block(AdaLNSelfAttention, self.remat, static_argnums=(4,))  # train
+    self.blocks = [block(self.dim, self.num_heads, self.mlp_ratio, depth=self.num_layers,
+                         attn_l2_norm=self.attn_l2_norm, drop_path=rate, dtype=self.dtype)
                    for rate in drop_path_rates(self.drop_path, self.num_layers)]
-    self.head_norm = AdaLNBeforeHead(self.dim)
-    self.head = nn.Dense(self.num_codes,
+    self.head_norm = AdaLNBeforeHead(self.dim, self.dtype)
+    self.head = nn.Dense(self.num_codes, dtype=self.dtype,
                          kernel_init=nn.initializers.truncated_normal(HEAD_GAIN * std))
 
   @property
@@ -108,7 +113,7 @@ class VARTransformer(nn.Module):
     mask = jnp.asarray(block_causal_mask(self.scales))
     for block in self.blocks:
       h = block(h, cond, mask, train)
-    return self.head(self.head_norm(h, cond))
+    return self.head(self.head_norm(h, cond)).astype(jnp.float32)
 
   def decode_init(self, batch_size: int):
     length = multiscale.sequence_length(self.scales)
@@ -129,4 +134,4 @@ class VARTransformer(nn.Module):
       h, ck, cv = block.step(h, cond, state['k'][i], state['v'][i], first)
       ks.append(ck)
       vs.append(cv)
-    return self.head(self.head_norm(h, cond)), {'k': ks, 'v': vs}
+    return self.head(self.head_norm(h, cond)).astype(jnp.float32), {'k': ks, 'v': vs}

@@ -19,6 +19,10 @@ Initialisation is VAR's `init_weights`: every linear map and embedding from a tr
 normal of std sqrt(1 / (3 C)), biases zero; the output maps of attention and MLP divided
 by sqrt(2 depth); the AdaLN maps' gamma columns times 1e-5 and the others times 0.5, so
 each block starts near the identity.
+
+`dtype` 'bfloat16' computes the linear maps and the attention products in bfloat16; the
+residual stream h, LayerNorm's statistics, the L2 normalisation of q and k and the
+attention softmax stay float32.
 """
 
 from __future__ import annotations
@@ -48,15 +52,17 @@ def adaln_init(std: float, gamma_columns: int, gamma_gain: float = ADALN_GAMMA_G
   return init
 
 
-def layer_norm() -> nn.LayerNorm:
-  return nn.LayerNorm(epsilon=1e-6, use_bias=False, use_scale=False)
+def layer_norm(dtype: str = 'float32') -> nn.LayerNorm:
+  return nn.LayerNorm(epsilon=1e-6, use_bias=False, use_scale=False, dtype=dtype)
 
 
 def attend(q, k, v, mask, scale: float):
-  """Softmax attention; q [B, Nq, H, d], k/v [B, Nk, H, d], mask broadcast to [B, H, Nq, Nk]."""
-  scores = jnp.einsum('bqhd,bkhd->bhqk', q, k) * scale
+  """Softmax attention; q [B, Nq, H, d], k/v [B, Nk, H, d], mask broadcast to [B, H, Nq, Nk].
+  The softmax is float32 whatever the inputs' dtype."""
+  scores = jnp.einsum('bqhd,bkhd->bhqk', q, k).astype(jnp.float32) * scale
   scores = jnp.where(mask, scores, jnp.finfo(scores.dtype).min)
-  return jnp.einsum('bhqk,bkhd->bqhd', jax.nn.softmax(scores, axis=-1), v)
+  weights = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
+  return jnp.einsum('bhqk,bkhd->bqhd', weights, v)
 
 
 def _l2_normalize(x):
@@ -71,23 +77,24 @@ class AdaLNSelfAttention(nn.Module):
   depth: int = 1  # blocks in the stack (the output maps' init)
   attn_l2_norm: bool = True
   drop_path: float = 0.0
+  dtype: str = 'float32'  # the linear maps' and attention products'; h stays float32
 
   def setup(self):
-    c = self.dim
+    c, dtype = self.dim, self.dtype
     std = init_std(c)
     normal = nn.initializers.truncated_normal(std)
     deep = nn.initializers.truncated_normal(std / math.sqrt(2 * self.depth))
-    self.qkv = nn.Dense(3 * c, use_bias=False, kernel_init=normal)
+    self.qkv = nn.Dense(3 * c, use_bias=False, kernel_init=normal, dtype=dtype)
     self.q_bias = self.param('q_bias', nn.initializers.zeros_init(), (c,))
     self.v_bias = self.param('v_bias', nn.initializers.zeros_init(), (c,))
     if self.attn_l2_norm:
       self.log_scale = self.param('log_scale', nn.initializers.constant(math.log(4.0)),
                                   (self.num_heads,))
-    self.proj = nn.Dense(c, kernel_init=deep)
-    self.fc1 = nn.Dense(self.mlp_ratio * c, kernel_init=normal)
-    self.fc2 = nn.Dense(c, kernel_init=deep)
-    self.ada_lin = nn.Dense(6 * c, kernel_init=adaln_init(std, 2 * c))
-    self.norm = layer_norm()
+    self.proj = nn.Dense(c, kernel_init=deep, dtype=dtype)
+    self.fc1 = nn.Dense(self.mlp_ratio * c, kernel_init=normal, dtype=dtype)
+    self.fc2 = nn.Dense(c, kernel_init=deep, dtype=dtype)
+    self.ada_lin = nn.Dense(6 * c, kernel_init=adaln_init(std, 2 * c), dtype=dtype)
+    self.norm = layer_norm(dtype)
 
   def modulation(self, cond):
     """cond [B, C] -> six [B, 1, C]: gamma1, gamma2, scale1, scale2, shift1, shift2."""
@@ -97,11 +104,15 @@ class AdaLNSelfAttention(nn.Module):
   def _heads(self, x):
     bias = jnp.concatenate([self.q_bias, jnp.zeros_like(self.q_bias), self.v_bias])
     heads = (self.num_heads, self.dim // self.num_heads)
+    qkv = self.qkv(x)
     q, k, v = (t.reshape(t.shape[:-1] + heads)
-               for t in jnp.split(self.qkv(x) + bias, 3, axis=-1))
+               for t in jnp.split(qkv + bias.astype(qkv.dtype), 3, axis=-1))
     if self.attn_l2_norm:
-      q = _l2_normalize(q) * jnp.exp(jnp.minimum(self.log_scale, MAX_LOG_SCALE))[:, None]
-      k = _l2_normalize(k)
+      # Normalised in float32: the learned scale, up to 100, multiplies any rounding here.
+      f32 = jnp.float32
+      scale = jnp.exp(jnp.minimum(self.log_scale, MAX_LOG_SCALE))[:, None]
+      q = (_l2_normalize(q.astype(f32)) * scale).astype(self.dtype)
+      k = _l2_normalize(k.astype(f32)).astype(self.dtype)
     return q, k, v
 
   @property
@@ -141,12 +152,13 @@ class AdaLNSelfAttention(nn.Module):
 
 
 class AdaLNBeforeHead(nn.Module):
-  """The final norm: LN(h) * (1 + scale) + shift, both from SiLU(cond)."""
+  """The final norm: LN(h) * (1 + scale) + shift, both from SiLU(cond), in `dtype`."""
   dim: int
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, h, cond):
     m = nn.Dense(2 * self.dim, kernel_init=adaln_init(init_std(self.dim), 0),
-                 name='ada_lin')(nn.silu(cond))
+                 dtype=self.dtype, name='ada_lin')(nn.silu(cond))
     scale, shift = m[:, None, :self.dim], m[:, None, self.dim:]
-    return layer_norm()(h) * (1.0 + scale) + shift
+    return layer_norm(self.dtype)(h) * (1.0 + scale) + shift

@@ -22,12 +22,19 @@ The codebook is not part of this module: it is a parameter (codebook loss) or a 
 (EMA), handled by `genjax.models.quantizer`. With `scales` (VAR's multi-scale residual
 tokenizer, `genjax.models.multiscale_quantizer`) the module also holds one 3x3 conv phi_k
 per scale, blended half and half with the identity; its tokens are one code a position.
+
+`dtype` 'bfloat16' computes the encoder, the decoder and the phi_k convolutions in
+bfloat16 (every conv computes in its input's dtype); what they hand on is float32: the
+encoder's z_e, so that the distances to the codebook and the VQ losses are float32
+(`genjax.models.quantizer`), phi_k's output, and the decoder's mean and log-scale, from
+which the likelihood is computed.
 """
 
 from __future__ import annotations
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 from genjax.models.conv import Conv
 from genjax.models.conv_transpose import ConvTranspose4x4Stride2
@@ -93,6 +100,7 @@ class VQVAE(nn.Module):
   code_groups: int = 1  # G codes per position; the grid is [h, w * G]
   scales: tuple[int, ...] = ()  # () one code map; else VAR's schedule, ending at the side
   phi_blend: float = 0.5  # VAR's quant_resi: phi_k(h) = (1 - r) h + r conv_k(h)
+  dtype: str = 'float32'  # the convolutions' computation; params and outputs float32
 
   def setup(self):
     factor = 2**self.downsamples
@@ -118,19 +126,21 @@ class VQVAE(nn.Module):
 
   def encode(self, x: jax.Array) -> jax.Array:
     """Images [B, H, W, C] -> code vectors z_e [B, h, w * G, D]."""
-    z = self.encoder(x)
+    z = self.encoder(x.astype(self.dtype)).astype(jnp.float32)
     b, h, w, _ = z.shape
     return z.reshape(b, h, w * self.code_groups, self.code_dim)
 
   def decode(self, z_q: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Code vectors [B, h, w * G, D] -> the decoder's (mean, log_scale) [B, H, W, C] each."""
     b, h, wg, d = z_q.shape
-    out = self.decoder(z_q.reshape(b, h, wg // self.code_groups, self.code_groups * d))
+    out = self.decoder(z_q.reshape(b, h, wg // self.code_groups, self.code_groups * d)
+                       .astype(self.dtype)).astype(jnp.float32)
     c = self.image_shape[-1]
     return out[..., :c], out[..., c:]
 
   def phi(self, h: jax.Array, k: int) -> jax.Array:
-    return (1.0 - self.phi_blend) * h + self.phi_blend * self.phis[k](h)
+    conv = self.phis[k](h.astype(self.dtype)).astype(h.dtype)
+    return (1.0 - self.phi_blend) * h + self.phi_blend * conv
 
   def __call__(self, x: jax.Array):
     z = self.encode(x)

@@ -204,12 +204,14 @@ def summarise_codes(means: dict) -> dict:
 ENCODE_BATCH = 1000
 
 
-def make_objective(m, o, image_shape) -> VQObjective:
-  """The objective (and its VQ-VAE) of a run's model and objective config sections."""
+def make_objective(m, o, image_shape, dtype: str = 'float32') -> VQObjective:
+  """The objective (and its VQ-VAE) of a run's model and objective config sections; the
+  network computes in `dtype`, the quantizer and the losses in float32."""
   model = VQVAE(image_shape=tuple(image_shape), channels=m.channels, res_hidden=m.res_hidden,
                 num_res_blocks=m.num_res_blocks, downsamples=m.downsamples,
                 code_dim=m.code_dim, code_groups=m.get('code_groups', 1),
-                scales=tuple(int(p) for p in m.get('scales', ())))  # older runs lack them
+                scales=tuple(int(p) for p in m.get('scales', ())),  # older runs lack them
+                dtype=dtype)
   return VQObjective(model=model, num_codes=m.num_codes, likelihood=m.likelihood,
                      beta=o.beta, codebook=o.codebook, ema_decay=o.ema_decay,
                      dead_code_threshold=o.dead_code_threshold)

@@ -25,9 +25,10 @@ from genjax.tools import gan_parzen
 from genjax.training.assemble import assemble
 from genjax.training.family import StepContext
 from genjax.training.state import create_train_state
-from tests.families.random_classifier import random_digits_classifier
+from tests.families.random_classifier import session_random_digits_classifier
 from tests.families.run_config import unlocked
 from tests.numpy_init import numpy_variables
+from tests.smoke_runs import trained
 from tests.training.checks import assert_bitwise_equal
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -96,15 +97,12 @@ def test_a_score_without_a_classifier_names_the_remedy():
 
 
 @pytest.fixture(scope='module')
-def smoke_run(tmp_path_factory):
-  root = tmp_path_factory.mktemp('gan')
-  classifier = random_digits_classifier(root / 'classifier.msgpack')
-  workdir = root / 'run'
-  result = _run('experiments.gan', '--config=configs/gan.py:smoke', f'--workdir={workdir}',
-                f'--config.eval.classifier={classifier}', '--config.eval.frechet_samples=40')
-  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-  assert 'ETA' in result.stdout + result.stderr  # progress is shown
-  return workdir
+def smoke_run():
+  """The session's run, which every worker reads (tests/smoke_runs.py)."""
+  run = trained('gan', f'--config.eval.classifier={session_random_digits_classifier()}',
+                '--config.eval.frechet_samples=40')
+  assert 'ETA' in run.stdout + run.stderr  # progress is shown
+  return run.workdir
 
 
 @pytest.mark.slow
@@ -169,8 +167,8 @@ def test_the_initial_state_initialises_each_network_once(monkeypatch):
     monkeypatch.setattr(cls, 'init', lambda self, *a, _o=original, **k: (
         calls.append(type(self).__name__), _o(self, *a, **k))[1])
   for variant in ('smoke', 'smoke,sn'):
-    calls.clear()
     assembled = assemble(gan.FAMILY, unlocked(gan_config, variant))
+    calls.clear()  # assemble traced the inits for the state's shapes only (its layout)
     state = assembled.initial_state()
     assert sorted(calls) == ['Discriminator', 'Generator']
     g_stats = state.model_state['generator']
