@@ -33,8 +33,15 @@ from genjax.launch import use_compilation_cache  # noqa: E402  (after sys.path h
 _SESSION_PID = os.getppid() if 'PYTEST_XDIST_WORKER' in os.environ else os.getpid()
 _CACHE = os.path.join(tempfile.gettempdir(), f'genjax-test-compilation-cache-{_SESSION_PID}')
 os.environ['GENJAX_COMPILATION_CACHE'] = _CACHE
+# Every program, not only those that compile in over 0.5 s: at optimisation level 0 most
+# of a smoke run's programs compile faster than that, and every main a test starts would
+# compile them again (a rerun of the glow smoke run took 5.8 s of CPU against 8.3 s).
+os.environ.setdefault('GENJAX_CACHE_MIN_COMPILE_SECONDS', '0')
 # Tests that train in process use it too (the mains' own setting, genjax.launch).
 use_compilation_cache(_CACHE)
+# The smoke runs that several tests read (tests/smoke_runs.py), trained once per session
+# and removed with the cache.
+SMOKE_RUNS = os.path.join(tempfile.gettempdir(), f'genjax-test-smoke-runs-{_SESSION_PID}')
 
 
 # The longest tests, slowest first as CI measured them, each without module fixtures: run
@@ -68,6 +75,7 @@ def pytest_sessionfinish(session, exitstatus):
   del session, exitstatus
   if 'PYTEST_XDIST_WORKER' not in os.environ:
     shutil.rmtree(_CACHE, ignore_errors=True)
+    shutil.rmtree(SMOKE_RUNS, ignore_errors=True)
 
 
 @pytest.fixture

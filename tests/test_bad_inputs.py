@@ -212,8 +212,12 @@ def _try(argv, finished, scratch_parent):
 
 
 @pytest.fixture(scope='module')
-def finished_run(tmp_path_factory):
-  return _finished_run(str(tmp_path_factory.mktemp('finished')))
+def finished_run():
+  """The session's VAE smoke run, `_finished_run`'s command (tests/smoke_runs.py): each
+  case works on a copy."""
+  # Imported here: `python -m tests.test_bad_inputs` runs outside a test session.
+  from tests.smoke_runs import trained  # pylint: disable=g-import-not-at-top
+  return str(trained('vae').workdir)
 
 
 @pytest.mark.slow

@@ -113,6 +113,26 @@ def assemble(family_def: FamilyDef, config: ml_collections.ConfigDict) -> Assemb
   if family.name != family_def.name:
     raise TypeError(f"The '{family_def.name}' family's build returned a Family named "
                     f"'{family.name}'; the two names must agree.")
+  step = train_program(family, config, mesh, data.train.batch(0))
+  return Assembled(config=config, family=family, data=data, mesh=mesh,
+                   optimizer=step.optimizer,
+                   frozen=jax.device_put(family.training.frozen, mesh_lib.replicated(mesh)),
+                   state_sharding=step.state_sharding, train_step=step.train_step)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainProgram:
+  """A built family's optimiser, its train state's shapes and layout, and its jitted step."""
+  optimizer: object
+  abstract_state: TrainState  # of jax.ShapeDtypeStructs
+  state_sharding: object
+  train_step: object
+
+
+def train_program(family: Family, config: ml_collections.ConfigDict, mesh: Mesh,
+                  example) -> TrainProgram:
+  """What `assemble` compiles for `family` over `mesh`, from one example batch alone, so
+  that `genjax.tools.aot` compiles the same step for devices it does not have."""
   optimizer = family_optimizer(family, config)
   training = family.training
   accumulation.check(family.name, config.grad_accum_steps, config.batch_size,
@@ -120,12 +140,10 @@ def assemble(family_def: FamilyDef, config: ml_collections.ConfigDict) -> Assemb
                      model_state=training.init_model_state is not None)
   update = training.update_fn or gradient_update(training.loss_fn, optimizer,
                                                  config.ema_decay, config.grad_accum_steps)
-  abstract_state = jax.eval_shape(_state_factory(family, optimizer, config,
-                                                 data.train.batch(0)),
+  abstract_state = jax.eval_shape(_state_factory(family, optimizer, config, example),
                                   run_keys(config.seed)['init'])
   state_sharding = sharding_rules.state_shardings(abstract_state, mesh, config.mesh.rules)
-  return Assembled(config=config, family=family, data=data, mesh=mesh, optimizer=optimizer,
-                   frozen=jax.device_put(training.frozen, mesh_lib.replicated(mesh)),
-                   state_sharding=state_sharding,
-                   train_step=make_train_step(update, mesh, state_sharding=state_sharding,
-                                              unroll=config.unroll_steps))
+  return TrainProgram(optimizer=optimizer, abstract_state=abstract_state,
+                      state_sharding=state_sharding,
+                      train_step=make_train_step(update, mesh, state_sharding=state_sharding,
+                                                 unroll=config.unroll_steps))

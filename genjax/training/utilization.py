@@ -25,8 +25,8 @@ class Chip(NamedTuple):
 # Matched by substring of `jax.Device.device_kind`, the first that matches.
 CHIPS = (
     ('TPU v6', Chip(918e12, 32 * 2**30)),
-    ('TPU v5p', Chip(459e12, 95 * 2**30)),
-    ('TPU v5', Chip(197e12, 16 * 2**30)),  # v5e: device_kind 'TPU v5 lite'
+    ('TPU v5 lite', Chip(197e12, 16 * 2**30)),  # v5e
+    ('TPU v5', Chip(459e12, 95 * 2**30)),  # v5p: device_kind 'TPU v5', as libtpu names it
     ('TPU v4', Chip(275e12, 32 * 2**30)),
     ('TPU v3', Chip(123e12, 32 * 2**30)),
     ('H200', Chip(989e12, 141e9)),

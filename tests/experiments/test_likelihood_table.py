@@ -12,7 +12,8 @@ import pytest
 from configs import likelihood_table as table_config
 from genjax.tools import likelihood_table as table_lib
 from genjax.training.progress import read_metrics
-from tests.experiments.test_smoke import REPO, _check_smoke_run, _run, _train_smoke
+from tests.experiments.test_smoke import REPO, _check_smoke_run, _run
+from tests.smoke_runs import trained
 
 
 def _last_test(workdir):
@@ -29,11 +30,13 @@ def _train(name, variant, workdir, *flags):
 
 def _train_runs(root):
   """Smoke runs under the names configs/likelihood_table.py gives its rows (one test trains
-  them: with `-n 2` a module fixture would train them once per worker)."""
+  them: with `-n 2` a module fixture would train them once per worker). The plain smoke
+  runs are the session's shared ones (tests/smoke_runs.py), linked in."""
   root.mkdir()
-  _check_smoke_run('glow', _train_smoke('glow', root / 'glow'), root / 'glow')
-  _check_smoke_run('vae', _train_smoke('vae', root / 'vae_elbo'), root / 'vae_elbo')
-  _check_smoke_run('autoregressive', _train_smoke('autoregressive', root / 'ar'), root / 'ar')
+  for name, row in (('glow', 'glow'), ('vae', 'vae_elbo'), ('autoregressive', 'ar')):
+    run = trained(name)
+    _check_smoke_run(name, run, run.workdir)
+    os.symlink(run.workdir, root / row)
   _train('vae', 'smoke,iwae5', root / 'iwae5')
   _train('autoregressive', 'smoke,gray8', root / 'pixelcnn_gray8')
   _train('gmm', 'smoke,pixels8', root / 'gmm_pixels8', '--config.objective.reg_covar=1e-4')

@@ -1,7 +1,8 @@
 """Every paper variant (configs/<name>.py's PAPER_VARIANTS) builds at the paper's size, and
 its smoke counterpart trains end to end on the paper's dataset, here TFDS's mock data:
 source, host rows, background prefetch, model, likelihood, colour figures, and samples of
-the saved run at the dataset's image shape."""
+the saved run at the dataset's image shape. Each run is trained once (a VQ-VAE's may be the
+stage 1 a second stage trains first) and read by its test."""
 
 import glob
 import importlib
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 import genjax
+from tests.smoke_runs import trained_in_process
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Second stages train their VQ-VAE (data.stage1_config) into <workdir>/stage1 first.
@@ -66,22 +68,43 @@ def mock_tfds(tmp_path, monkeypatch):
     yield
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('name,paper,smoke', PAPER, ids=[f'{n}:{s}' for n, _, s in PAPER])
-def test_a_paper_variants_smoke_counterpart_trains_on_mock_colour_data(
-    name, paper, smoke, mock_tfds, tmp_path):
-  del paper
+def _trained(name, smoke):
+  """configs/<name>.py:<smoke> trained on the mock data, once per session: by the first
+  test that reads it, in its process (where the mock data is)."""
   from genjax import launch  # pylint: disable=g-import-not-at-top
   from genjax.families import vqvae  # pylint: disable=g-import-not-at-top
-  module = importlib.import_module(f'configs.{name}')
-  config = module.get_config(smoke)
+  config = importlib.import_module(f'configs.{name}').get_config(smoke)
   family = importlib.import_module(f'genjax.families.{config.family}').FAMILY
   upstream = None
   if name in SECOND_STAGES:
     code_prior_config = importlib.import_module('configs.code_prior')
     upstream = (vqvae.FAMILY, code_prior_config.stage1_config)
-  workdir = str(tmp_path / 'run')
-  launch.experiment(family, upstream=upstream)(config, workdir)
+  return trained_in_process(f'paper-{name}-{smoke}',
+                            lambda workdir: launch.experiment(family, upstream=upstream)(
+                                config, workdir))
+
+
+def _second_stage_over(smoke):
+  """(config name, smoke counterpart) of the second stage whose smoke counterpart trains
+  configs/vqvae.py:<smoke> first, as its stage 1, or None."""
+  return next(((name, stage2) for name, _, stage2 in PAPER if name in SECOND_STAGES and
+               importlib.import_module(f'configs.{name}').get_config(
+                   stage2).data.stage1_config == smoke), None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name,paper,smoke', PAPER, ids=[f'{n}:{s}' for n, _, s in PAPER])
+def test_a_paper_variants_smoke_counterpart_trains_on_mock_colour_data(
+    name, paper, smoke, mock_tfds):
+  del paper, mock_tfds  # the data of a run trained here
+  config = importlib.import_module(f'configs.{name}').get_config(smoke)
+  second_stage = _second_stage_over(smoke) if name == 'vqvae' else None
+  if second_stage:
+    # Trained first as its stage 1, as `python -m experiments.vqvae` trains it
+    # (genjax.launch.experiment): the same run, trained once.
+    workdir = str(_trained(*second_stage).workdir / 'stage1')
+  else:
+    workdir = str(_trained(name, smoke).workdir)
   with open(os.path.join(workdir, 'final_metrics.json')) as f:
     final = json.load(f)
   numbers = [v for v in jax.tree.leaves(final) if isinstance(v, (int, float))]

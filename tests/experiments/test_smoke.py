@@ -14,6 +14,7 @@ import pytest
 from genjax.errors import UserError
 from genjax.tools import bound as bound_lib
 from genjax.tools import fd_vs_steps
+from tests.smoke_runs import trained
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -72,6 +73,7 @@ TOOLS = {
     'paper_variants': 'test_paper_variants.py',
     'fid': 'tests/tools/test_fid.py',
     'fid_stats': 'tests/tools/test_fid.py',
+    'aot': 'tests/tools/test_aot.py',
 }
 
 # Mains whose smoke runs from the command line in their family's test, because one reads
@@ -139,22 +141,24 @@ def _check_smoke_run(name, result, workdir):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(set(SMOKE) - set(STAGED) - set(TRAINED_BY_TOOL_TEST)))
-def test_smoke_variant_runs_end_to_end(tmp_path, name):
-  result = _train_smoke(name, tmp_path)
-  _check_smoke_run(name, result, tmp_path)
+def test_smoke_variant_runs_end_to_end(name):
+  result = trained(name)
+  workdir = result.workdir
+  _check_smoke_run(name, result, workdir)
   if name == 'autoencoder_pca':  # each model's final test error at each code size
-    summary = json.load(open(os.path.join(tmp_path, 'summary.json')))
+    summary = json.load(open(os.path.join(workdir, 'summary.json')))
     assert summary['code_sizes'] == [2, 5]
     assert {m: len(v) for m, v in summary['squared_error'].items()} == {
         'pca': 2, 'linear_autoencoder': 2, 'autoencoder': 2}
     assert summary['squared_error']['pca'][1] < summary['squared_error']['pca'][0]
   if name == 'bayes_classifier':  # ten digit mixtures, by Bayes' rule, on 297 test digits
-    summary = json.load(open(os.path.join(tmp_path, 'summary.json')))['models']
+    summary = json.load(open(os.path.join(workdir, 'summary.json')))['models']
     assert list(summary) == ['GMM per class (PCA features)']
     assert summary['GMM per class (PCA features)']['accuracy'] > 0.8
-    assert sorted(os.listdir(tmp_path))[:2] == ['figures', 'gmm_class0']
+    assert sorted(os.listdir(workdir))[:2] == ['figures', 'gmm_class0']
   if name in UPSTREAM:
-    _check_upstream_trained_first(name, result, tmp_path)
+    _check_upstream_trained_first(name, result, workdir)
+    result.assert_unchanged()  # the rerun found both stages done and only read them
 
 
 def _check_upstream_trained_first(name, result, workdir):
@@ -177,8 +181,10 @@ def _check_upstream_trained_first(name, result, workdir):
 
 @pytest.mark.slow
 def test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier(tmp_path):
-  ddpm, classifier, out = tmp_path / 'ddpm', tmp_path / 'classifier', tmp_path / 'out'
-  _check_smoke_run('classifier', _train_smoke('classifier', classifier), classifier)
+  ddpm, out = tmp_path / 'ddpm', tmp_path / 'out'
+  classified = trained('classifier')
+  classifier = classified.workdir
+  _check_smoke_run('classifier', classified, classifier)
   _check_smoke_run('diffusion', _train_smoke('diffusion', ddpm,
                                              f'--config.eval.classifier={classifier}',
                                              '--config.eval.frechet_samples=24'), ddpm)
@@ -205,6 +211,7 @@ def test_diffusion_tools_score_a_smoke_run_with_a_smoke_classifier(tmp_path):
   refusal = tool(classifier)
   assert refusal.returncode == 2 and 'Traceback' not in refusal.stderr
   assert 'error:' in refusal.stderr and 'not a diffusion run' in refusal.stderr
+  classified.assert_unchanged()  # the diffusion run and the tools only read it
   (tmp_path / 'empty').mkdir()
   for workdir, steps, message in ((tmp_path / 'empty', [2], 'no genjax run'),
                                   (ddpm, [50], 'outside 1..T = 20')):

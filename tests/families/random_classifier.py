@@ -2,12 +2,14 @@
 enough to exercise the scores' code in a family's smoke run, not to judge samples."""
 
 import json
+import os
 
 import flax
 import jax
 import jax.numpy as jnp
 
 from genjax.models.classifier import Classifier
+from tests.conftest import SMOKE_RUNS
 from tests.numpy_init import numpy_variables
 
 
@@ -21,4 +23,16 @@ def random_digits_classifier(path):
           'params': flax.serialization.to_state_dict(jax.device_get(params))}
   with open(path, 'wb') as f:
     f.write(flax.serialization.msgpack_serialize(blob))
+  return path
+
+
+def session_random_digits_classifier():
+  """The same export at one path for the whole session: a run that names it can be shared
+  by every worker (tests/smoke_runs.py keys runs on their flags, this path among them).
+  Each worker may write it; the bytes are the same, and each write replaces it whole."""
+  os.makedirs(SMOKE_RUNS, exist_ok=True)
+  path = os.path.join(SMOKE_RUNS, 'random_digits_classifier.msgpack')
+  if not os.path.exists(path):
+    written = random_digits_classifier(f'{path}.{os.getpid()}')
+    os.replace(written, path)
   return path

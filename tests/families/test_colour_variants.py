@@ -20,6 +20,7 @@ from genjax.training import restore
 from genjax.training.loop import train_and_evaluate
 from tests.families.colour_runs import (is_colour_png, last_artifacts, last_metrics,
                                         samples_of_saved_run, use_random_cifar10)
+from tests.smoke_runs import trained_in_process
 
 pytestmark = pytest.mark.slow  # each test trains runs end to end
 
@@ -43,12 +44,14 @@ def _assert_samples(workdir, shape):
 
 
 @pytest.fixture(scope='module')
-def cifar_vqvae(tmp_path_factory):
-  """configs/vqvae.py:cifar10_smoke trained on random CIFAR-shaped images: its 8x8x10 codes."""
-  with pytest.MonkeyPatch.context() as monkeypatch:
-    use_random_cifar10(monkeypatch)
-    return _train(vqvae.FAMILY, vqvae_config.get_config('cifar10_smoke'),
-                  tmp_path_factory.mktemp('vqvae_cifar10'))
+def cifar_vqvae():
+  """configs/vqvae.py:cifar10_smoke trained on random CIFAR-shaped images: its 8x8x10 codes.
+  One run, which every worker reads (tests/smoke_runs.py)."""
+  def train(workdir):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+      use_random_cifar10(monkeypatch)
+      _train(vqvae.FAMILY, vqvae_config.get_config('cifar10_smoke'), workdir)
+  return str(trained_in_process('random-cifar10-vqvae-cifar10_smoke', train).workdir)
 
 
 def test_the_vqvae_has_ten_codes_a_position_and_reconstructs_colour(cifar_vqvae):

@@ -26,6 +26,7 @@ from genjax.training.family import StepContext
 from genjax.training.loop import train_and_evaluate
 from tests.families.run_config import unlocked
 from tests.families.random_classifier import random_digits_classifier
+from tests.smoke_runs import trained
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHORT = dict(total_steps=4, steps_per_call=2, eval_every=4, ckpt_every=4, log_every=2)
@@ -48,9 +49,12 @@ def _last_test_row(workdir):
 
 
 @pytest.fixture(scope='module')
-def tokenizer(tmp_path_factory):
-  return _command_line('vqvae', tmp_path_factory.mktemp('tokenizer'), 'smoke,multiscale',
-                       '--config.model.scales=(1,2)')  # the 8x8 digits' 2x2 latent
+def tokenizer():
+  """The session's run, which every worker reads (tests/smoke_runs.py)."""
+  run = trained('vqvae', *FLAGS, '--config.model.scales=(1,2)',  # the digits' 2x2 latent
+                variant='smoke,multiscale')
+  assert 'ETA' in run.stderr + run.stdout  # progress is shown
+  return run.workdir
 
 
 @pytest.mark.slow

@@ -37,6 +37,7 @@ from genjax.stage2.first_stage import codes_path, load_stage1
 from genjax.training.family import StepContext
 from genjax.training.loop import train_and_evaluate
 from tests.families.run_config import unlocked
+from tests.smoke_runs import trained
 from tests.training.checks import assert_bitwise_equal, raw_state
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -61,9 +62,12 @@ def _rows(workdir, split):
 
 
 @pytest.fixture(scope='module')
-def stage1(tmp_path_factory):
-  """Stage 1's smoke variant from its command line, 6 steps."""
-  return _command_line('vqvae', tmp_path_factory.mktemp('stage1'))
+def stage1():
+  """Stage 1's smoke variant from its command line, 6 steps: the session's run, which
+  every worker reads (tests/smoke_runs.py)."""
+  run = trained('vqvae', *FLAGS)
+  assert 'ETA' in run.stderr + run.stdout  # progress is shown
+  return run.workdir
 
 
 @pytest.mark.slow

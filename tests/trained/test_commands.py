@@ -14,7 +14,7 @@ import pytest
 import genjax
 from genjax.figures import grid
 from tests.conftest import REPO
-from tests.trained.test_every_family import train_smoke
+from tests.smoke_runs import trained
 
 
 def _run(*args):
@@ -24,11 +24,9 @@ def _run(*args):
   return result.stdout
 
 
-@pytest.fixture(scope='module')
-def vae_run(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp('vae') / 'run')
-  train_smoke('vae', workdir)
-  return workdir
+@pytest.fixture
+def vae_run():
+  return str(trained('vae').workdir)
 
 
 @pytest.mark.slow
@@ -93,8 +91,7 @@ def test_a_run_saved_over_four_devices_samples_and_scores_on_one(tmp_path):
 
 @pytest.mark.slow
 def test_a_text_model_completes_prompts_from_the_command_line(tmp_path):
-  workdir = str(tmp_path / 'char_lm')
-  train_smoke('char_lm', workdir)
+  workdir = str(trained('char_lm').workdir)
   out = tmp_path / 'completions.txt'
   _run('genjax.sample', f'--workdir={workdir}', '--prompt=The ,A', '--seed=2',
        '--temperature=0.5', f'--out={out}')

@@ -1,9 +1,9 @@
-"""Every family's smoke run, trained through the loop, is a model `genjax.load` can use:
-it samples as a function of the key, scores its test batches as its `Likelihood` says
-(log_prob where exact, bound where a bound, the other refused), and its export loads
-without Orbax to the same samples and scores."""
+"""Every family's smoke run, trained from its command line (tests/smoke_runs.py: the run
+the other tests read), is a model `genjax.load` can use: it samples as a function of the
+key, scores its test batches as its `Likelihood` says (log_prob where exact, bound where a
+bound, the other refused), and its export loads without Orbax to the same samples and
+scores."""
 
-import importlib
 import os
 
 import jax
@@ -11,33 +11,20 @@ import numpy as np
 import pytest
 
 import genjax
-from genjax import launch
 from genjax.trained import export
 from genjax.trained.model import UnsupportedError
 from tests.conftest import REPO
+from tests.smoke_runs import trained
 
 FAMILIES = sorted(f[:-3] for f in os.listdir(os.path.join(REPO, 'genjax', 'families'))
                   if f.endswith('.py') and not f.startswith('_'))
-SECOND_STAGES = ('code_prior', 'var')
+SECOND_STAGES = ('code_prior', 'var')  # their smoke runs train their stage 1 first
 # Smoke fields left out here: a GAN's Fréchet distance needs a trained classifier.
-FIELDS = {'gan': {'eval.frechet_samples': 0, 'eval.classifier': ''}}
-
-
-def train_smoke(name: str, workdir: str) -> None:
-  """configs/<name>.py:smoke trained into workdir (a second stage trains its stage 1 into
-  workdir/stage1 first, as its main does)."""
-  config = importlib.import_module(f'configs.{name}').get_config('smoke')
-  config.unlock()
-  for field, value in FIELDS.get(name, {}).items():
-    section, key = field.split('.')
-    config[section][key] = value
-  family_def = importlib.import_module(f'genjax.families.{name}').FAMILY
-  upstream = None
-  if name in SECOND_STAGES:
-    from configs import code_prior  # pylint: disable=g-import-not-at-top
-    from genjax.families import vqvae  # pylint: disable=g-import-not-at-top
-    upstream = (vqvae.FAMILY, code_prior.stage1_config)  # as both mains name it
-  launch.experiment(family_def, upstream=upstream)(config, workdir)
+FLAGS = {'gan': ('--config.eval.frechet_samples=0', '--config.eval.classifier=')}
+# The VQ-VAE's smoke run is the one the code prior's smoke run trains first, as
+# `python -m experiments.vqvae --config=configs/vqvae.py:smoke` trains it
+# (genjax.launch.experiment): the same run, trained once.
+STAGE1_OF = {'vqvae': 'code_prior'}
 
 
 def _first_batch(model, n=8):
@@ -51,8 +38,8 @@ def test_every_family_module_is_listed():
 @pytest.mark.slow
 @pytest.mark.parametrize('name', FAMILIES)
 def test_a_smoke_run_loads_samples_scores_and_round_trips_its_export(name, tmp_path):
-  workdir = str(tmp_path / 'run')
-  train_smoke(name, workdir)
+  run = trained(STAGE1_OF.get(name, name), *FLAGS.get(name, ()))
+  workdir = str(run.workdir / 'stage1' if name in STAGE1_OF else run.workdir)
   model = genjax.load(workdir)
   assert model.family == name and model.finished
   inference = model.inference
@@ -108,3 +95,4 @@ def test_a_smoke_run_loads_samples_scores_and_round_trips_its_export(name, tmp_p
   if encoded is not None:
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
                  shared.encode(_first_batch(shared)), encoded)
+  run.assert_unchanged()  # loading, scoring and exporting only read the run
