@@ -9,7 +9,8 @@ step and collectives (genjax/tools/aot.py).
 TPU slices need libtpu (pip install -e '.[aot]'); cpu:N needs nothing. The last line says
 whether the step fits, or by how much it does not and which settings would help; the exit
 status is 0 when it fits and 1 when it does not. --table compiles the paper variants on
-v5e-8, v5e-256 and v4-32 and prints docs/results/aot.md's table.
+v5e-8, v5e-256 and v4-32 and prints docs/results/aot.md's table; with --out, a rerun keeps
+the rows the file already holds and compiles the rest.
 """
 
 from __future__ import annotations

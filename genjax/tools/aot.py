@@ -110,7 +110,7 @@ def compile_step(config: ml_collections.ConfigDict, target: aot_devices.Target, 
   seconds = time.monotonic() - start
   steps = config.steps_per_call
   if flops is not None:
-    counted = aot_report.steps_counted(steps, config.unroll_steps or default_unroll(steps))
+    counted = utilization.steps_counted(steps, config.unroll_steps or default_unroll(steps))
     # Accumulation runs its micro-batches in a loop, whose body XLA counts once too.
     flops = flops / counted * config.grad_accum_steps
   where = f'a {target.kind} ({target.memory_source()})'
@@ -155,12 +155,12 @@ def report(result: Compiled) -> list[str]:
   if result.flops_per_step is not None:
     flops = result.flops_per_step
     lines.append(f'FLOPs per step per device (compiled.cost_analysis()): {flops:.3e}'
-                 + (f' (x {c.grad_accum_steps} micro-batches)' if c.grad_accum_steps > 1
-                    else ''))
+                 + (f' (its {c.grad_accum_steps} micro-batches together)'
+                    if c.grad_accum_steps > 1 else ''))
     if t.peak_flops:
-      lines.append(f'step time lower bound at the chip\'s peak bf16 rate ({t.peak_flops / 1e12:.0f} '
-                   f'TFLOP/s): {duration(flops / t.peak_flops)} (FLOPs / peak; the real '
-                   'step is slower by memory traffic and collectives)')
+      lines.append(f'step time lower bound at the chip\'s peak bf16 rate '
+                   f'({t.peak_flops / 1e12:.0f} TFLOP/s): {duration(flops / t.peak_flops)} '
+                   '(FLOPs / peak; the real step is slower by memory traffic and collectives)')
   if result.collectives:
     parts = [f'{n} {op} ({size(total)})'
              for op, (n, total) in sorted(result.collectives.items())]

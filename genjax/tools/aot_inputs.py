@@ -128,8 +128,8 @@ def _second_stage(family_def, config, stage1_config) -> tuple[Family, ArrayStrea
   d = config.data
   if d.stage1_workdir:
     data = family_def.data(config)  # the trained stage 1's codes, as training reads them
-    return family_def.build(config, dataclasses.replace(data.info, test_images=None)), \
-        data.train
+    info = dataclasses.replace(data.info, test_images=None)  # built as genjax.load builds it
+    return family_def.build(config, info), data.train
   if not d.stage1_config or stage1_config is None:
     raise UserError(f"The '{family_def.name}' family compiles over a stage-1 VQ-VAE; name "
                     'one with --config.data.stage1_config (its configs/vqvae.py variants) '

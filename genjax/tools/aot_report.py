@@ -114,15 +114,6 @@ def _dtype_bytes(dtype: str) -> float:
   return int(re.sub(r'\D', '', dtype)) / 8
 
 
-def steps_counted(steps: int, unroll: int) -> int:
-  """How many of a call's `steps` XLA's cost analysis counts: it counts a loop's body once,
-  and `lax.scan` unrolled by u runs a body of u steps (plus the remainder outside the
-  loop); unroll 0 or >= steps is no loop at all."""
-  if unroll == 0 or unroll >= steps:
-    return steps
-  return unroll + steps % unroll
-
-
 def fit_line(used: float, hbm: float | None, where: str, memory: Memory | None = None,
              options: Sequence[object] = ()) -> tuple[bool | None, str]:
   """(fits, one line): how much of `hbm` the step uses, or by how much it is over and

@@ -100,14 +100,20 @@ def row(label: str, config: ml_collections.ConfigDict, slice_name: str,
 
 def table(rows: Sequence[tuple[str, ml_collections.ConfigDict]], *,
           stage1_config: Callable | None = None, slices: Sequence[str] = tuple(TOPOLOGIES),
-          emit=print, log=lambda line: print(line, file=sys.stderr, flush=True)) -> None:
+          done: dict[tuple[str, str], str] | None = None, emit=print,
+          log=lambda line: print(line, file=sys.stderr, flush=True)) -> None:
   """Emits the markdown table of `rows` ((label, config)) on `slices` a row at a time, each
-  slice's rows together, then a line saying where and how long it took."""
+  slice's rows together, then a line saying where and how long it took. `done`: rows
+  already compiled, by (label, slice), emitted as they are."""
   start, load = time.monotonic(), os.getloadavg()[0]
+  done = done or {}
   for line in HEADER:
     emit(line)
   for slice_name in slices:
     for label, config in rows:
+      if (label, slice_name) in done:
+        emit(done[label, slice_name])
+        continue
       try:
         emit(row(label, config, slice_name, stage1_config, log))
       except Exception as e:  # pylint: disable=broad-except
@@ -118,21 +124,44 @@ def table(rows: Sequence[tuple[str, ml_collections.ConfigDict]], *,
   minutes = (time.monotonic() - start) / 60
   emit('')
   emit(f'Compiled ahead of time on this host\'s CPU ({os.cpu_count()} cores) in '
-       f'{minutes:.0f} min; load average {load:.1f} at the start, '
-       f'{os.getloadavg()[0]:.1f} at the end.')
+       f'{minutes:.0f} min{_kept(len(done))}; '
+       f'load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.')
+
+
+def _kept(n: int) -> str:
+  return f' (and {n} row{"s" * (n != 1)} kept from an earlier run of it)' if n else ''
+
+
+def rows_in(path: str) -> dict[tuple[str, str], str]:
+  """The finished rows of a table written before, by (label, slice); a failed one is not
+  finished."""
+  if not os.path.exists(path):
+    return {}
+  found = {}
+  with open(path) as f:
+    for line in f:
+      cells = [c.strip() for c in line.strip().split('|')[1:-1]]
+      if (len(cells) == len(HEADER[0].split('|')) - 2 and cells[1] in TOPOLOGIES
+          and not cells[2].startswith('failed:')):
+        found[cells[0], cells[1]] = line.rstrip('\n')
+  return found
 
 
 def print_table(rows, *, stage1_config=None, slices: Sequence[str] = tuple(TOPOLOGIES),
                 out: str = '') -> None:
-  """The table on stdout, and in `out` as each row is done."""
+  """The table on stdout, and in `out` as each row is done. The rows `out` already holds
+  are kept, not compiled again: a table that takes hours continues where it stopped."""
+  done = rows_in(out) if out else {}
   sink = open(out, 'w') if out else None  # pylint: disable=consider-using-with
+
   def emit(line: str) -> None:
     print(line, flush=True)
     if sink:
       sink.write(line + '\n')
       sink.flush()
+
   try:
-    table(rows, stage1_config=stage1_config, slices=slices, emit=emit)
+    table(rows, stage1_config=stage1_config, slices=slices, done=done, emit=emit)
   finally:
     if sink:
       sink.close()

@@ -18,7 +18,7 @@ import numpy as np
 from etils import epath
 
 from genjax import config as config_lib
-from genjax.training import host_agreement
+from genjax.training import host_agreement, utilization
 from genjax.training import workdir as workdir_lib
 from genjax.training.assemble import Assembled, assemble, check_family, run_keys
 from genjax.training.checkpoint import Checkpointer
@@ -29,7 +29,7 @@ from genjax.training.profile_window import ProfileWindow
 from genjax.training.progress import MetricsWriter, Progress
 from genjax.training.run import Run, restore_or_init
 from genjax.training.state import TrainState
-from genjax.training.step import make_eval_step
+from genjax.training.step import default_unroll, make_eval_step
 from genjax.training.workdir import WorkdirLock, WorkdirLostError
 
 logger = logging.getLogger(__name__)
@@ -87,8 +87,7 @@ def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped
       pending.append(metrics, positions)
       if step == start:
         jax.block_until_ready(metrics)
-        flops = assembled.train_step.flops_per_call(state, batches, run.frozen)
-        progress.first_call_done(step + k, flops and flops / k)
+        progress.first_call_done(step + k, _flops_per_step(assembled, state, batches, run))
       step += k
       if 'converged' in metrics and bool(jax.device_get(metrics['converged'])[-1]):
         logger.info('converged at step %d (the family\'s stopping rule); finishing.', step)
@@ -142,6 +141,17 @@ def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped
   pending.drain(step)
   run.save(checkpointer, state, step, skipped)
   return state, step, False
+
+
+def _flops_per_step(assembled: Assembled, state, batches, run: Run) -> float | None:
+  """One step's FLOPs on one device. XLA counts a loop's body once: the scan over a call's
+  steps (a loop unless unrolled whole, as on accelerators) and the one over micro-batches."""
+  flops = assembled.train_step.flops_per_call(state, batches, run.frozen)
+  if flops is None:
+    return None
+  k, config = assembled.config.steps_per_call, assembled.config
+  counted = utilization.steps_counted(k, config.unroll_steps or default_unroll(k))
+  return flops / counted * config.grad_accum_steps
 
 
 def _roll_back(run: Run, checkpointer: Checkpointer, state: TrainState, bad_position: int,

@@ -40,6 +40,15 @@ def chip(device_kind: str) -> Chip | None:
   return next((c for name, c in CHIPS if name in device_kind), None)
 
 
+def steps_counted(steps: int, unroll: int) -> int:
+  """How many of a call's `steps` XLA's cost analysis counts: it counts a loop's body once,
+  and `lax.scan` unrolled by u runs a body of u steps (plus the remainder outside the
+  loop); unroll 0 or >= steps is no loop at all."""
+  if unroll == 0 or unroll >= steps:
+    return steps
+  return unroll + steps % unroll
+
+
 def compiled_flops(compiled) -> float | None:
   """FLOPs of one call of a compiled program on one device (XLA's cost analysis of the
   partitioned program); None where the backend gives none."""

@@ -12,7 +12,8 @@ import jax
 import pytest
 
 from genjax.errors import UserError
-from genjax.tools import aot_devices, aot_levers, aot_report
+from genjax.tools import aot_devices, aot_levers, aot_report, aot_table
+from genjax.training import utilization
 from tests.conftest import REPO
 
 _HAS_LIBTPU = importlib.util.find_spec('libtpu') is not None
@@ -120,7 +121,7 @@ def test_the_tpu_compilers_refusal_gives_the_memory_the_program_needs():
 @pytest.mark.parametrize('steps,unroll,counted', [(10, 1, 1), (10, 0, 10), (10, 10, 10),
                                                   (10, 4, 6), (3, 5, 3)])
 def test_the_steps_xla_counts_are_one_loop_body(steps, unroll, counted):
-  assert aot_report.steps_counted(steps, unroll) == counted
+  assert utilization.steps_counted(steps, unroll) == counted
 
 
 def test_arguments_that_dominate_ask_for_fsdp_first_temporaries_for_recompute_first():
@@ -149,3 +150,16 @@ def test_a_lever_sets_its_field_on_a_copy():
   config = var.get_config('d16')
   changed = aot_levers.Lever('mesh.fsdp', 8).apply(config)
   assert (changed.mesh.fsdp, config.mesh.fsdp) == (8, 1)
+
+
+def test_a_table_continues_from_the_rows_it_wrote(tmp_path):
+  path = tmp_path / 'table.md'
+  finished = '| `a.py:x` | v5e-8 | fits | as given | 1.00 GiB | 1.00e+12 | 5.08 ms | 60 s |'
+  path.write_text('\n'.join(aot_table.HEADER + [
+      finished, '| `b.py:y` | v5e-8 | failed: JaxRuntimeError: INTERNAL | | | | | |']) + '\n')
+  assert aot_table.rows_in(str(path)) == {('`a.py:x`', 'v5e-8'): finished}
+  emitted = []
+  aot_table.table([('`a.py:x`', None)], slices=['v5e-8'], done=aot_table.rows_in(str(path)),
+                  emit=emitted.append, log=lambda line: None)
+  assert emitted[:3] == aot_table.HEADER + [finished]
+  assert '(and 1 row kept from an earlier run of it)' in emitted[-1]
