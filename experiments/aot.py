@@ -51,6 +51,7 @@ def paper_rows() -> list[tuple[str, object]]:
   return [('`var.py:d16` (VAR-d16)', var.get_config('d16')),
           ('`var.py:d16` at depth 30 (VAR-d30)', d30),
           ('`diffusion.py:cifar10` (DDPM)', diffusion.get_config('cifar10')),
+          ('`diffusion.py:church256` (DDPM 256x256)', diffusion.get_config('church256')),
           ('`glow.py:cifar10` (Glow)', glow.get_config('cifar10')),
           ('`code_prior.py:cifar10,transformer` (Transformer prior)',
            code_prior.get_config('cifar10,transformer'))]

@@ -12,7 +12,7 @@ from genjax.data.family_data import DataInfo
 from genjax.data.sources import ImageArrays
 
 # Training-set sizes of the datasets the paper variants name, for their epochs.
-NUM_TRAIN = {'cifar10': 50000, 'lsun/bedroom': 3033042, 'imagenet2012': 1281167,
+NUM_TRAIN = {'cifar10': 50000, 'lsun/bedroom': 3033042, 'lsun/church_outdoor': 126227, 'imagenet2012': 1281167,
              'imagenet_resized/32x32': 1281167, 'imagenet_resized/64x64': 1281167,
              'celeb_a': 162770}
 HEADER = ['| variant | dataset | images | parameters | batch x steps | smoke counterpart |',

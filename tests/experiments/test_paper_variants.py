@@ -138,3 +138,14 @@ def test_the_table_of_paper_variants_counts_each_ones_parameters():
   assert '| 128 x 800,000 |' in rows['diffusion:cifar10']
   assert '| 32x32x3 |' in rows['glow:cifar10'] and '| 512 x 1000 epochs |' in rows['glow:cifar10']
   assert '| 256x256x3 | over a stage 1 |' in rows['var:d16']
+
+
+def test_the_256x256_ddpm_has_the_papers_114m_parameters():
+  """Ho et al. (2020, Appendix B): the LSUN and CelebA-HQ models have 114M parameters; the
+  AOT table compiles this variant, which cannot be trained here."""
+  from configs import diffusion  # pylint: disable=g-import-not-at-top
+  from genjax.evals import paper_variants  # pylint: disable=g-import-not-at-top
+  from genjax.families import diffusion as family  # pylint: disable=g-import-not-at-top
+  config = diffusion.get_config('church256')
+  assert paper_variants.image_shape(config) == (256, 256, 3)
+  assert round(paper_variants.parameter_count(family.FAMILY, config) / 1e6) == 114
