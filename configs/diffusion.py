@@ -7,7 +7,9 @@ cpu (a small U-Net that trains in about 45 minutes on 2 CPU cores; see `_cpu`), 
 cosine (Nichol & Dhariwal's (2021) schedule), v / x0 (v- or x0-prediction), cond
 (class-conditional with label dropout 0.1, for classifier-free guidance), fixedsmall
 (reverse variance beta~_t instead of beta_t), cifar10 (Ho et al.'s CIFAR-10 model and
-run; see `_cifar10`), cifar10_smoke (its colour data and U-Net shape in seconds).
+run; see `_cifar10`), cifar10_smoke (its colour data and U-Net shape in seconds),
+church256 (their 256x256 LSUN Church model, 114M parameters; compiled ahead of time, not
+trained here).
 Default: U-Net 64 channels, mults (1, 2, 2) (28 -> 14 -> 7), 2 residual blocks a level,
 attention at 7x7 and in the middle, dropout 0.1; T = 1000, beta 1e-4..0.02; Adam 2e-4
 after a linear warmup of 5000 steps (Ho et al.'s released CIFAR-10 script; the paper, Sec. 4
