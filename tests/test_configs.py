@@ -173,7 +173,7 @@ OUT_OF_RANGE = [
     ('vae:smoke', 'data.binarize', 'maybe', "is not one of ('none', 'dynamic', 'static')"),
     ('vae:smoke', 'model.conv_channels', (), 'must be a non-empty list of positive numbers'),
     ('vae:smoke', 'eval.iwae_k', -1, 'must be a non-negative integer'),
-    ('diffusion:smoke', 'objective.schedule', 'quadratic', "is not one of ('linear', 'cosine')"),
+    ('diffusion:smoke', 'objective.schedule', 'quadratic', "is not one of ('linear', 'cosine',"),
     ('diffusion:smoke', 'model.channel_mults', (1, 0), 'must be a non-empty list of positive'),
     ('diffusion:smoke', 'model.label_dropout', 1.0, 'must be a number in [0, 1)'),
     ('diffusion:smoke', 'objective.prediction', 'epsilon', "is not one of ('eps', 'x0', 'v')"),

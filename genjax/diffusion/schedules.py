@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-SCHEDULES = ('linear', 'cosine')
+SCHEDULES = ('linear', 'cosine', 'scaled_linear')
 
 
 @flax.struct.dataclass
@@ -51,6 +51,17 @@ def linear_betas(num_timesteps: int = 1000, beta_start: float = 1e-4,
   scale = 1000.0 / num_timesteps
   betas = np.linspace(scale * beta_start, scale * beta_end, num_timesteps, dtype=np.float64)
   return np.minimum(betas, max_beta)
+
+
+def scaled_linear_betas(num_timesteps: int = 1000, beta_start: float = 0.0015,
+                        beta_end: float = 0.0195, max_beta: float = 0.999) -> np.ndarray:
+  """Rombach et al. (2022), latent diffusion: sqrt(beta_t) linear from sqrt(0.0015) to
+  sqrt(0.0195) over T = 1000 steps (abar_T ~ 1.4e-4). Scaled by 1000 / T for other T, as
+  `linear_betas`, capped at `max_beta`."""
+  scale = 1000.0 / num_timesteps
+  roots = np.linspace(math.sqrt(scale * beta_start), math.sqrt(scale * beta_end),
+                      num_timesteps, dtype=np.float64)
+  return np.minimum(roots**2, max_beta)
 
 
 def cosine_betas(num_timesteps: int = 1000, s: float = 0.008,
@@ -88,6 +99,8 @@ def make_schedule(name: str, num_timesteps: int = 1000, beta_start: float = 1e-4
     return from_betas(linear_betas(num_timesteps, beta_start, beta_end))
   if name == 'cosine':
     return from_betas(cosine_betas(num_timesteps))
+  if name == 'scaled_linear':
+    return from_betas(scaled_linear_betas(num_timesteps, beta_start, beta_end))
   raise ValueError(f"Unknown noise schedule '{name}'; choose one of {SCHEDULES} with "
                    '--config.objective.schedule.')
 

@@ -2,5 +2,7 @@
 
 `first_stage`: a finished VQ-VAE run read back (checked, its objective rebuilt) and its
 stored code grids. `codes`: the data, test terms and Fréchet reference shared by the priors
-over those codes (the raster code prior and VAR, in `genjax.families`).
+over those codes (the raster code prior and VAR, in `genjax.families`). `latents`: a
+finished VAE or VQ-VAE run as latent diffusion reads it, continuous latents in and images
+out.
 """

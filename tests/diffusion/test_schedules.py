@@ -9,8 +9,12 @@ from scipy import stats
 
 from genjax.diffusion import schedules as sch
 
+# The pixel DDPM's schedules, checked against their papers' constants below; latent
+# diffusion's scaled_linear has its own test.
+DDPM_SCHEDULES = ('linear', 'cosine')
 
-@pytest.mark.parametrize('name', sch.SCHEDULES)
+
+@pytest.mark.parametrize('name', DDPM_SCHEDULES)
 def test_schedule_constants(name):
   s = sch.make_schedule(name, 1000)
   chex.assert_shape([s.betas, s.alphas_cumprod, s.posterior_variance], (1000,))
@@ -27,8 +31,23 @@ def test_schedule_constants(name):
     np.testing.assert_allclose(s.alphas_cumprod[499], f(500) / f(0), rtol=1e-4)
 
 
+
+def test_scaled_linear_is_rombachs_latent_schedule():
+  """Rombach et al. (2022): sqrt(beta) linear in t from sqrt(0.0015) to sqrt(0.0195), T = 1000."""
+  s = sch.make_schedule('scaled_linear', 1000, 0.0015, 0.0195)
+  b = np.asarray(s.betas, np.float64)
+  np.testing.assert_allclose([b[0], b[-1]], [0.0015, 0.0195], rtol=1e-6)
+  np.testing.assert_allclose(np.diff(np.sqrt(b)), (np.sqrt(0.0195) - np.sqrt(0.0015)) / 999,
+                             rtol=1e-4)
+  assert np.all(np.diff(b) > 0) and np.all(np.diff(np.diff(b)) > 0)  # convex in t
+  np.testing.assert_allclose(s.alphas_cumprod, np.cumprod(1 - b), rtol=1e-5, atol=1e-7)
+  assert 1e-4 < float(s.alphas_cumprod[-1]) < 2e-4  # a trace of x_0 is left at T
+  short = np.asarray(sch.make_schedule('scaled_linear', 100, 0.0015, 0.0195).betas)
+  np.testing.assert_allclose(short[[0, -1]], [0.015, 0.195], rtol=1e-5)  # x 1000 / T
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize('name', sch.SCHEDULES)
+@pytest.mark.parametrize('name', DDPM_SCHEDULES)
 def test_closed_form_matches_the_chain(name):
   """Iterating q(x_t|x_{t-1}) from x_0 matches N(sqrt(abar_t) x_0, (1 - abar_t) I) at every t.
 
@@ -69,7 +88,7 @@ def test_q_sample_is_the_closed_form():
                              atol=1e-6)
 
 
-@pytest.mark.parametrize('name', sch.SCHEDULES)
+@pytest.mark.parametrize('name', DDPM_SCHEDULES)
 @pytest.mark.parametrize('t', [1, 10, 250, 999])
 def test_posterior_is_bayes_rule_in_1d(name, t):
   """q(x_{t-1}|x_t,x_0) ∝ q(x_{t-1}|x_0) q(x_t|x_{t-1}), integrated on a fine grid."""
