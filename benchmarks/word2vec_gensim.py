@@ -5,13 +5,20 @@ Command (from the repository root, with the `bench` extra; the .txt is this outp
   .venv/bin/python -m benchmarks.word2vec_gensim \
       --out results/benchmarks/word2vec_gensim.json | tee results/benchmarks/word2vec_gensim.txt
 
+and the samplers side by side (pairs drawn on the host, and inside the step):
+
+  .venv/bin/python -m benchmarks.word2vec_gensim --samplers host,device --workers 2 \
+      --out results/benchmarks/word2vec_samplers.json | tee results/benchmarks/word2vec_samplers.txt
+
 Every side trains from scratch on the same text with configs/word2vec.py's settings (100-d,
 window 5, 5 negatives, sample 1e-4, min_count 5, 5 epochs, rate 0.025 decaying linearly),
 and is scored by genjax's own evaluators:
 
 * genjax: the loop's own program (`assemble` of the word2vec family: its initial state,
   its compiled step, and `.batches(step)` drawn inside the timed loop, as the loop does);
-  every repeat trains from the config's seed;
+  every repeat trains from the config's seed; one side per batch size and sampler
+  (`data.sampler`: 'host' draws the pairs in NumPy beside the step, 'device' inside it,
+  where `.batches` is only the steps' positions);
 * gensim's `Word2Vec` (sg=1, hs=0) with 1 and 2 worker threads, `build_vocab` before the
   clock starts; its vectors are reordered into genjax's vocabulary (the same words).
 
@@ -49,14 +56,20 @@ def parse(argv=None):
   p.add_argument('--batch-sizes', default='', help='genjax batch sizes, comma-separated '
                  '(default: the config\'s); each is a side of its own')
   p.add_argument('--workers', default='1,2', help='gensim worker counts')
+  p.add_argument('--samplers', default='', help="genjax's data.sampler values, "
+                 "comma-separated: host, device (default: the config's); each is a side")
+  p.add_argument('--steps-per-call', type=int, default=0,
+                 help="genjax steps fused per call; 0: the config's")
   return p.parse_args(argv)
 
 
-def _config(args, batch_size: int = 0):
+def _config(args, batch_size: int = 0, sampler: str = ''):
   return loop_step.benchmark_config(word2vec_config.get_config, '',
                                     total_epochs=args.epochs or None,
                                     batch_size=batch_size or None,
-                                    **{'data.max_chars': args.max_chars or None})
+                                    steps_per_call=args.steps_per_call or None,
+                                    **{'data.max_chars': args.max_chars or None,
+                                       'data.sampler': sampler or None})
 
 
 class Genjax:
@@ -130,8 +143,12 @@ def main(argv=None):
   d = base.data
   train_words, held_words = corpus.split(corpus.words(corpus.read_text(d.corpus, d.max_chars)),
                                          block=d.block, held_out_every=d.held_out_every)
-  genjax_sides = {f'genjax (batch {b})': Genjax(_config(args, b)) for b in
-                  [int(x) for x in args.batch_sizes.split(',') if x] or [base.batch_size]}
+  samplers = [x for x in args.samplers.split(',') if x] or [base.data.sampler]
+  named = lambda sampler: f'{sampler} sampler, ' if args.samplers else ''  # names kept
+  genjax_sides = {
+      f'genjax ({named(sampler)}batch {b})': Genjax(_config(args, b, sampler))
+      for b in [int(x) for x in args.batch_sizes.split(',') if x] or [base.batch_size]
+      for sampler in samplers}
   vocabulary = next(iter(genjax_sides.values())).assembled.data.info.vocabulary
   held = vocabulary.encode(held_words)
   seed = word2vec._EVAL_PAIRS_SEED  # pylint: disable=protected-access

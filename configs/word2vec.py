@@ -12,7 +12,9 @@ Table 4: 53.3% for a 300-d skip-gram on 783M words). A 5.4M-word corpus does far
 Variants, comma-separated after ':': smoke (seconds, on the tiny corpus of the tests),
 softmax (the full-softmax objective instead of negative sampling), sqrt_keep
 (subsampling keeps a word with probability sqrt(t/f), Mikolov et al., 2013b, Sec. 2.3,
-instead of word2vec.c's sqrt(t/f) + t/f).
+instead of word2vec.c's sqrt(t/f) + t/f), device_sampler (the pairs drawn inside the
+compiled step from the text held on the device, from the same distribution, instead of
+on the host beside it; `benchmarks/word2vec_gensim.py --samplers host,device` times both).
 """
 
 from configs import variants
@@ -62,5 +64,6 @@ _VARIANTS = {
     'smoke': _smoke,
     'softmax': lambda c: setattr(c.objective, 'name', 'softmax'),
     'sqrt_keep': lambda c: setattr(c.data, 'subsample_formula', 'paper'),
+    'device_sampler': lambda c: setattr(c.data, 'sampler', 'device'),
 }
 VARIANTS = tuple(_VARIANTS)

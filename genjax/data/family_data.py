@@ -52,6 +52,8 @@ class DataInfo:
     features: both splits as feature vectors and the map back to pixels (feature data).
     held_out: the held-out text windows and their character vocabulary (character data).
     vocabulary: the word vocabulary with its counts (word data).
+    tokens: the training text as word ids, for a family that draws its examples from it
+      inside the step (word data with `data.sampler='device'`); never saved with a run.
   """
   num_train: int
   num_classes: int = 0
@@ -61,6 +63,7 @@ class DataInfo:
   features: Features | None = None
   held_out: HeldOut | None = None
   vocabulary: Vocabulary | None = None
+  tokens: np.ndarray | None = None
 
   @property
   def image_shape(self) -> tuple[int, ...]:

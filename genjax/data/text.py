@@ -6,7 +6,8 @@ Compositionality" (NeurIPS 2013), and the word2vec C code that both describe.
 
 The C code reads the corpus in order; here every batch is drawn afresh, as a pure
 function of (seed, step), from the distribution of the pairs that code trains on, so
-batches are host-sharded and resumable like every other stream.
+batches are host-sharded and resumable like every other stream. `skipgram_device` draws
+the same pairs inside the compiled step instead.
 """
 
 from __future__ import annotations
@@ -250,6 +251,11 @@ class SkipGramStream(StepStream):
     return {'center': corpus[center[rows]].astype(np.int32),
             'context': corpus[context[rows]].astype(np.int32),
             'negatives': negatives[rows].astype(np.int32)}
+
+  def pairs(self, step: int) -> dict[str, np.ndarray]:
+    """This host's pairs of batch `step`, as NumPy: `batch`'s here; a stream whose step
+    draws its pairs (`skipgram_device`) draws them as the step would."""
+    return self.batch(step)
 
 
 def skipgram_eval_pairs(tokens: np.ndarray, *, window: int, num_pairs: int,

@@ -4,7 +4,9 @@ A model of the context given a word: p(c | w) = softmax_c(W[w] . C[c]). Trained 
 word2vec.c trains it: negative sampling with K negatives from counts^0.75 (or, for small
 vocabularies, the full softmax), subsampling of frequent words, a window of random size
 up to `window`, and plain SGD whose rate decays linearly to 1e-4 of its start. The pairs
-of every step are drawn as a pure function of (seed, step) (`genjax.data.text`), and one
+of every step are drawn as a pure function of (seed, step), on the host
+(`genjax.data.text`) or, with `data.sampler='device'`, inside the compiled step from the
+text held on the device (`genjax.data.skipgram_device`), from the same distribution; one
 step updates only the rows its pairs touch (`genjax.training.sparse_sgd`), from the summed
 per-pair gradients; `batch_size` pairs share a step where word2vec.c takes one at a time.
 
@@ -32,7 +34,7 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.data import corpus, text
+from genjax.data import corpus, skipgram_device, text
 from genjax.data.arrays import padded_eval_batches
 from genjax.data.sources import DataError
 from genjax.evals import analogy
@@ -65,6 +67,7 @@ def schema() -> ml_collections.ConfigDict:
           window=5,
           subsample=1e-3,  # t; 0 keeps every word
           subsample_formula='c',  # 'c' (word2vec.c, gensim) | 'paper'
+          sampler='host',  # where pairs are drawn: 'host' (NumPy) | 'device' (in the step)
           block=1000,  # the held-out slice: every held_out_every-th block of words
           held_out_every=100,
           eval_pairs=20000),
@@ -77,7 +80,7 @@ def schema() -> ml_collections.ConfigDict:
 
 
 def data(config: ml_collections.ConfigDict, process_index: int, process_count: int) -> Data:
-  d, o = config.data, config.objective
+  d = config.data
   _questions(config.eval.analogies)  # a missing question file stops the run here
   train_words, held_out_words = corpus.split(corpus.words(corpus.read_text(d.corpus,
                                                                          d.max_chars)),
@@ -92,12 +95,9 @@ def data(config: ml_collections.ConfigDict, process_index: int, process_count: i
   held_out = vocabulary.encode(held_out_words)
   keep = (text.keep_probability(vocabulary.counts, d.subsample, d.subsample_formula)
           if d.subsample else None)
-  stream = text.SkipGramStream(
-      train, vocab_size=len(vocabulary), counts=vocabulary.counts, window=d.window,
-      num_negatives=o.num_negatives, global_batch_size=config.batch_size, seed=config.seed,
-      process_index=process_index, process_count=process_count, subsample=d.subsample,
-      subsample_formula=d.subsample_formula,
-      epoch_pairs=text.pairs_per_epoch(vocabulary.counts, d.window, keep))
+  stream = _stream(config, train, vocabulary.counts,
+                   epoch_pairs=text.pairs_per_epoch(vocabulary.counts, d.window, keep),
+                   process_index=process_index, process_count=process_count)
   pairs = text.skipgram_eval_pairs(held_out, window=d.window, num_pairs=d.eval_pairs,
                                    seed=_EVAL_PAIRS_SEED)
 
@@ -108,11 +108,24 @@ def data(config: ml_collections.ConfigDict, process_index: int, process_count: i
 
   return Data(
       info=DataInfo(num_train=stream.num_examples, vocab_size=len(vocabulary),
-                    vocabulary=vocabulary),
+                    vocabulary=vocabulary,
+                    tokens=train if d.sampler == 'device' else None),
       train=stream, splits={'test': test_split},
       description=(f'{d.corpus}: {len(train):,} training words ({len(train_words):,} before '
                    f'min_count={d.min_count}), {len(held_out):,} held out, vocabulary '
                    f'{len(vocabulary):,}; {stream.num_examples:,} pairs an epoch'))
+
+
+def _stream(config, tokens, counts, **kwargs) -> text.SkipGramStream:
+  """The pairs of training: drawn on the host, or (`data.sampler='device'`) only their
+  positions, the step drawing the pairs from the same distribution."""
+  d = config.data
+  make = (skipgram_device.DeviceSkipGramStream if d.sampler == 'device'
+          else text.SkipGramStream)
+  return make(tokens, vocab_size=len(counts), counts=counts, window=d.window,
+              num_negatives=config.objective.num_negatives,
+              global_batch_size=config.batch_size, seed=config.seed,
+              subsample=d.subsample, subsample_formula=d.subsample_formula, **kwargs)
 
 
 def held_out_summary(means: dict, num_pairs: int) -> dict[str, float]:
@@ -142,12 +155,23 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
     return jnp.sum(objectives.softmax_nll(rows['center'], rows['context'],
                                           batch['context'])), {}
 
+  # With the device sampler the text and the sampling tables are the step's `frozen`
+  # argument (replicated, never folded into the program); a model built without the
+  # text (genjax.load) trains nothing and needs neither.
+  device = (_stream(config, info.tokens, vocabulary.counts, epoch_pairs=info.num_train)
+            if config.data.sampler == 'device' and info.tokens is not None else None)
+
   def update_fn(state, batch, rng, frozen):
-    del rng, frozen
+    del rng
     # Every device updates the replicated tables from the whole batch: bitwise the same
     # vectors on any number of devices (a sharded scatter-add sums in another order), and
     # no all-reduce of table-sized deltas; the batch is a few kB of ids.
     batch = mesh_lib.replicate_in_step(batch)
+    valid = True
+    if device is not None:  # every device draws the whole batch, keyed by its position
+      batch = mesh_lib.replicate_in_step(
+          device.draw(frozen, batch['position'][0], batch['epoch'][0]))
+      valid = batch['valid']
     lr = sparse_sgd.linear_decay(state.step, total, start_lr, o.final_lr_fraction)
     if o.name == 'negative_sampling':
       ids = {'center': batch['center'],
@@ -163,7 +187,8 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
       params, loss, _ = sparse_sgd.sparse_sgd_step(
           state.params, ids, lambda rows: softmax(rows, batch), lr)
     pairs = batch['center'].shape[0]
-    return state.replace(params=params), {'loss': loss / pairs, 'learning_rate': lr}
+    loss = jnp.where(valid, loss / pairs, jnp.nan)  # a batch not drawn stops the run
+    return state.replace(params=params), {'loss': loss, 'learning_rate': lr}
 
   log_noise = jnp.log(jnp.asarray(text.noise_distribution(vocabulary.counts), jnp.float32))
   log_unigram = jnp.log(jnp.asarray(vocabulary.counts / vocabulary.counts.sum(), jnp.float32))
@@ -189,7 +214,8 @@ def build(config: ml_collections.ConfigDict, info: DataInfo) -> Family:
       name='word2vec',
       signature={'model': m.to_dict(), 'objective': o.to_dict(), 'vocab_size': v},
       training=Training(init_params=init_params, update_fn=update_fn,
-                        make_optimizer=lambda: None),
+                        make_optimizer=lambda: None,
+                        frozen=None if device is None else device.tables),
       reporting=Reporting(eval_fn=eval_fn,
                           eval_summary=lambda means: held_out_summary(means, num_pairs),
                           artifacts_fn=artifacts_fn, render_figures=figures.render_run),
@@ -267,6 +293,7 @@ RANGES = {
     'data.window': 'positive',
     'data.subsample': 'non_negative',
     'data.subsample_formula': text.SUBSAMPLE_FORMULAS,
+    'data.sampler': skipgram_device.SAMPLERS,
     'data.block': 'positive',
     'data.eval_pairs': 'positive',
     'eval.analogy_vocab': 'non_negative',

@@ -52,13 +52,18 @@ FIGURES = {
     'bayes_classifier': ['least_likely.png', 'confusion.png'],
     'glow': ['samples.png', 'interpolations.png'],
     'code_prior': ['samples.png'],
+    'latent_diffusion': ['samples.png'],
     'var': ['samples.png', 'class_grids.png', 'scale_by_scale.png'],
+    'flow_matching': ['samples.png', 'steps.png'],
+    'maskgit': ['samples.png', 'class_grid.png', 'decoding_steps.png'],
 }
 # Second stages whose smoke run, named no stage-1 run, trains its upstream VQ-VAE's smoke run
 # into <workdir>/stage1 first (data.stage1_config), and the figures that upstream draws.
 UPSTREAM = {
     'code_prior': ['reconstructions.png', 'code_usage.png'],
+    'latent_diffusion': ['reconstructions.png', 'code_usage.png'],
     'var': ['reconstructions.png', 'coarse_to_fine.png'],
+    'maskgit': ['reconstructions.png', 'code_usage.png'],
 }
 # Mains that train nothing (they read trained runs or draw a figure), and their tests.
 TOOLS = {
@@ -74,6 +79,7 @@ TOOLS = {
     'fid': 'tests/tools/test_fid.py',
     'fid_stats': 'tests/tools/test_fid.py',
     'aot': 'tests/tools/test_aot.py',
+    'ode_likelihood': 'tests/tools/test_ode_likelihood.py',
 }
 
 # Mains whose smoke runs from the command line in their family's test, because one reads

@@ -1,5 +1,6 @@
 """word2vec's skip-gram family: the Levy-Goldberg optimum on a tiny corpus, the smoke run
-from its command line, bitwise identity on 1 and 2 devices, and its refusals."""
+from its command line, bitwise identity on 1 and 2 devices (with either sampler), and its
+refusals."""
 
 import json
 import os
@@ -148,6 +149,19 @@ def test_smoke_run_reports_likelihood_and_analogies_and_is_bitwise_on_two_device
   for name in ('center', 'context'):
     np.testing.assert_array_equal(np.asarray(a.eval_params[name]),
                                   np.asarray(b.eval_params[name]))
+
+
+def test_device_sampler_steps_are_bitwise_equal_on_one_and_two_devices():
+  # Every device draws the whole batch from its position and updates the replicated
+  # tables from it, so two devices give bitwise one device's vectors.
+  script = os.path.join(os.path.dirname(__file__), 'word2vec_devices_check.py')
+  result = subprocess.run([sys.executable, script], cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  out = json.loads(result.stdout.strip().splitlines()[-1])
+  assert out['devices'] == 2 and out['shards'] == 2  # the batch was split over both
+  assert out['moved'] and all(np.isfinite(out['loss_one']))
+  assert out['bitwise_equal'] and out['loss_one'] == out['loss_two'], out
 
 
 def test_refusals_name_the_fix(tmp_path):
