@@ -102,11 +102,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     raise config_lib.ConfigError(f'eval.steps={e.steps} is more than the solvers take; set '
                                  f'--config.eval.steps to at most {samplers.MAX_STEPS}.')
   k = info.num_classes
-  # The solvers call the network inside a loop body, where XLA:CPU's convolution is
-  # pathologically slow (`genjax.models.conv`): there 'auto' means the taps formulation,
-  # the same parameters and function.
-  loop_conv = 'taps' if m.conv == 'auto' and jax.default_backend() == 'cpu' else m.conv
-  model = make_model({**m.to_dict(), 'conv': loop_conv}, k)
+  # The solvers call the network inside a loop body (`conv.in_loop_body`).
+  model = make_model({**m.to_dict(), 'conv': conv.in_loop_body(m.conv)}, k)
   # Training computes in compute_dtype; evaluation and sampling in float32.
   train_model = make_model(m, k, config.compute_dtype, m.remat)
   # Evaluation and every solver call the network through one jit, so it is traced once

@@ -86,6 +86,14 @@ def choose(formulation: str, kernel_shape: Sequence[int], strides: Sequence[int]
   return 'taps' if max(strides) > 1 else 'xla'
 
 
+def in_loop_body(formulation: str, backend: str | None = None) -> str:
+  """The formulation for a network called inside a loop body (an ODE solver's, a
+  sampler's): 'auto' there is taps on XLA:CPU, where XLA's convolution inside a loop runs
+  several times slower at every shape (`choose`). The same parameters and function."""
+  backend = backend or jax.default_backend()
+  return 'taps' if formulation == 'auto' and backend == 'cpu' else formulation
+
+
 def convolve(x: jax.Array, kernel: jax.Array, strides: Sequence[int],
              pads: Sequence[tuple[int, int]], formulation: str = 'auto') -> jax.Array:
   """x [B, H, W, C_in] (NHWC) convolved with kernel [kh, kw, C_in, C_out] (HWIO), explicit

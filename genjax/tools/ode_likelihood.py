@@ -34,6 +34,7 @@ import numpy as np
 
 from genjax import commands
 from genjax.errors import UserError
+from genjax.models import conv
 from genjax.models.unet import make_model
 from genjax.objectives import ode_likelihood as ode
 from genjax.objectives import probability_flow
@@ -62,7 +63,8 @@ def diffusion_flow(model: TrainedModel) -> Flow:
   m, o = model.config.model, model.config.objective
   sde = probability_flow.vp_sde_of(o)
   k = model.info.num_classes
-  network = make_model(m, k)
+  # The solver calls the network inside a loop body (`conv.in_loop_body`).
+  network = make_model({**m.to_dict(), 'conv': conv.in_loop_body(m.conv)}, k)
 
   def velocity(params, x, t):
     null = jnp.full((x.shape[0],), k, jnp.int32) if m.conditional else None
