@@ -82,7 +82,7 @@ def _cpu(c):
   2 cores. Samples and the final likelihood use the adaptive solver at rtol = atol =
   1e-5, as the papers do. The likelihood costs a forward and a backward pass of each
   image at each of its ~100-200 evaluations, so the evaluation reads 200 test images
-  (DDPM's cpu variant 500), about ten minutes here."""
+  (DDPM's cpu variant 500)."""
   c.batch_size = CPU_BATCH_SIZE
   c.total_steps = CPU_STEPS
   c.steps_per_call = 10

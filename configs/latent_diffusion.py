@@ -32,10 +32,9 @@ from genjax.config import ConfigError, lock
 from genjax.families import latent_diffusion
 
 
-# The cpu variant's length. Over the VQ-VAE, its step (the U-Net's update and the frozen
-# encoder's forward pass at batch 64) ran at 0.6 steps/s beside other jobs on a shared
-# 2-core machine (load average 5); alone, about twice that: 3,000 steps in 30 to 45 minutes.
-# The VAE's MLP step is several times cheaper.
+# The cpu variant's length, sized from its step over the VQ-VAE (the U-Net's update and the
+# frozen encoder's forward pass at batch 64) to train in under an hour on 2 cores; not yet
+# run to the end. The VAE's MLP step is several times cheaper.
 CPU_STEPS = 3000
 
 
