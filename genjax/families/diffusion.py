@@ -35,8 +35,7 @@ from genjax.diffusion import schedules as sch
 from genjax.data.image_data import image_data
 from genjax.evals import frechet_setup
 from genjax.figures import diffusion as diffusion_figures
-from genjax.models import conv
-from genjax.models.remat import REMAT
+from genjax.models import unet
 from genjax.models.unet import make_model
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
@@ -255,15 +254,7 @@ def _artifacts(o, e, m, k, schedule, ddpm, ddim, noise, to01, test_images):
 
 
 RANGES = {
-    'model.channels': 'positive',
-    'model.channel_mults': 'positive_each',
-    'model.num_res_blocks': 'positive',
-    'model.attn_resolutions': 'positive_each_or_empty',  # (): no attention
-    'model.dropout': 'unit_interval',
-    'model.norm_groups': 'positive',
-    'model.label_dropout': 'unit_interval',
-    'model.conv': conv.FORMULATIONS,
-    'model.remat': REMAT,
+    **unet.RANGES,
     'objective.schedule': sch.SCHEDULES,
     'objective.timesteps': 'positive',
     'objective.beta_start': 'unit_interval',

@@ -53,7 +53,7 @@ from genjax.errors import OptionError
 from genjax.evals import frechet_setup
 from genjax.figures import flow_matching as figures
 from genjax.models import conv
-from genjax.models.remat import REMAT
+from genjax.models import unet
 from genjax.models.unet import make_model
 from genjax.objectives import flow_matching as objectives
 from genjax.objectives import ode_likelihood
@@ -294,15 +294,7 @@ def _artifacts(e, m, k, draw, noise, test_images):
 
 
 RANGES = {
-    'model.channels': 'positive',
-    'model.channel_mults': 'positive_each',
-    'model.num_res_blocks': 'positive',
-    'model.attn_resolutions': 'positive_each_or_empty',  # (): no attention
-    'model.dropout': 'unit_interval',
-    'model.norm_groups': 'positive',
-    'model.label_dropout': 'unit_interval',
-    'model.conv': conv.FORMULATIONS,
-    'model.remat': REMAT,
+    **unet.RANGES,
     'objective.sigma_min': 'unit_interval',
     'objective.time_sampling': objectives.TIME_SAMPLING,
     'objective.logit_std': 'positive',

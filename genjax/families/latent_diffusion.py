@@ -47,10 +47,8 @@ from genjax.diffusion import schedules as sch
 from genjax.distributions import standard_normal_kl
 from genjax.errors import OptionError
 from genjax.figures import latent_diffusion as figures
-from genjax.models import conv
 from genjax.models import mlp_denoiser
 from genjax.models import unet
-from genjax.models.remat import REMAT
 from genjax.objectives import diffusion as objectives
 from genjax.objectives import latent_diffusion as latent_objectives
 from genjax.samplers import diffusion as samplers
@@ -269,14 +267,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
 
 
 RANGES = {
-    'model.channels': 'positive',
-    'model.channel_mults': 'positive_each',
-    'model.num_res_blocks': 'positive',
-    'model.attn_resolutions': 'positive_each_or_empty',  # (): attention in the middle only
-    'model.dropout': 'unit_interval',
-    'model.norm_groups': 'positive',
-    'model.conv': conv.FORMULATIONS,
-    'model.remat': REMAT,
+    **unet.RANGES,
     'model.mlp_hidden': 'positive',
     'model.mlp_blocks': 'non_negative',
     'model.label_dropout': 'unit_interval',

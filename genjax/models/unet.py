@@ -26,8 +26,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genjax.models import conv
 from genjax.models.conv import Conv
-from genjax.models.remat import remat_block
+from genjax.models.remat import REMAT, remat_block
 
 
 def timestep_embedding(t: jax.Array, dim: int, max_period: float = 10000.0) -> jax.Array:
@@ -150,3 +151,18 @@ def make_model(m, num_classes: int, dtype: str = 'float32', remat: str = 'none')
               dropout=m['dropout'], norm_groups=m['norm_groups'],
               num_classes=num_classes if m['conditional'] else 0,
               conv=m.get('conv', 'auto'), dtype=dtype, remat=remat)
+
+
+# The `model` fields of a U-Net config and the values each takes, for the families built on
+# it (`FamilyDef.ranges`).
+RANGES = {
+    'model.channels': 'positive',
+    'model.channel_mults': 'positive_each',
+    'model.num_res_blocks': 'positive',
+    'model.attn_resolutions': 'positive_each_or_empty',  # (): attention in the middle only
+    'model.dropout': 'unit_interval',
+    'model.norm_groups': 'positive',
+    'model.label_dropout': 'unit_interval',
+    'model.conv': conv.FORMULATIONS,
+    'model.remat': REMAT,
+}
