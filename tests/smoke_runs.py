@@ -72,6 +72,35 @@ def trained(name: str, *flags: str, variant: str = 'smoke') -> SmokeRun:
                            (entry / 'stderr.txt').read_text()))
 
 
+def scored_gan() -> SmokeRun:
+  """The GAN smoke run that scores its samples (40) in a random digits classifier's features:
+  the one GAN run the tests share."""
+  from tests.families.random_classifier import session_random_digits_classifier  # pylint: disable=g-import-not-at-top
+  return trained('gan', f'--config.eval.classifier={session_random_digits_classifier()}',
+                 '--config.eval.frechet_samples=40')
+
+
+def scored_ddpm() -> SmokeRun:
+  """The DDPM smoke run that scores its samples (24) in the classifier smoke run's features:
+  the one DDPM run the tests share."""
+  classifier = trained('classifier').workdir
+  return trained('diffusion', f'--config.eval.classifier={classifier}',
+                 '--config.eval.frechet_samples=24')
+
+
+def shared_vqvae() -> pathlib.Path:
+  """configs/vqvae.py:smoke's run, which the code prior's smoke run trains first into
+  <its workdir>/stage1 as a user's `python -m experiments.code_prior` does."""
+  return trained('code_prior').workdir / 'stage1'
+
+
+def over_shared_vqvae(name: str) -> SmokeRun:
+  """configs/<name>.py:smoke over `shared_vqvae()` rather than a stage 1 of its own: the
+  second stages whose own training of stage 1 is not under test here (MaskGIT, latent
+  diffusion; the code prior's and VAR's is, in tests/experiments/test_smoke.py)."""
+  return trained(name, f'--config.data.stage1_workdir={shared_vqvae()}')
+
+
 def trained_in_process(key: str, train: Callable[[str], object]) -> SmokeRun:
   """The run `train(workdir)` makes, trained by the first test that asks for `key`."""
   entry = _shared(key, lambda entry: train(str(entry / 'run')))

@@ -25,10 +25,9 @@ from genjax.tools import gan_parzen
 from genjax.training.assemble import assemble
 from genjax.training.family import StepContext
 from genjax.training.state import create_train_state
-from tests.families.random_classifier import session_random_digits_classifier
 from tests.families.run_config import unlocked
 from tests.numpy_init import numpy_variables
-from tests.smoke_runs import trained
+from tests.smoke_runs import scored_gan
 from tests.training.checks import assert_bitwise_equal
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -99,8 +98,7 @@ def test_a_score_without_a_classifier_names_the_remedy():
 @pytest.fixture(scope='module')
 def smoke_run():
   """The session's run, which every worker reads (tests/smoke_runs.py)."""
-  run = trained('gan', f'--config.eval.classifier={session_random_digits_classifier()}',
-                '--config.eval.frechet_samples=40')
+  run = scored_gan()
   assert 'ETA' in run.stdout + run.stderr  # progress is shown
   return run.workdir
 

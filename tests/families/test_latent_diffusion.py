@@ -1,6 +1,6 @@
 """Latent diffusion over a frozen first stage: the scale factor whitens the latents, the
 first stage stays frozen, a first stage it cannot read is refused in one line, and the
-smoke run (its VQ-VAE trained first, tests/experiments/test_smoke.py) trains, lowers its
+smoke run (over the session's VQ-VAE smoke run) trains, lowers its
 loss and samples images; over a VAE (built, not trained) the pixel bound adds up and is
 what `genjax.load` scores. The bounds' math is in tests/objectives/test_latent_diffusion.py."""
 
@@ -23,14 +23,14 @@ from genjax.stage2.latents import load_latent_stage1, scale_by_std
 from genjax.training import restore
 from genjax.training.family import StepContext
 from tests.families.run_config import unlocked
-from tests.smoke_runs import trained
+from tests.smoke_runs import over_shared_vqvae, shared_vqvae, trained
 
 
 @pytest.fixture(scope='module')
 def smoke():
   """configs/latent_diffusion.py:smoke from its command line: the session's run (the one
-  test_smoke.py checks), its VQ-VAE smoke run trained first into <workdir>/stage1."""
-  return trained('latent_diffusion')
+  test_smoke.py checks), over the session's VQ-VAE smoke run."""
+  return over_shared_vqvae('latent_diffusion')
 
 
 def _rows(workdir, split):
@@ -71,7 +71,7 @@ def test_a_first_stage_of_another_family_or_unfinished_is_refused_in_one_line(
   other.mkdir()
   (other / 'config.json').write_text(json.dumps({'family': 'diffusion'}))
   assert "holds a 'diffusion' run; latent diffusion reads a VAE or a VQ-VAE" in _refusal(other)
-  stage1 = smoke.workdir / 'stage1'
+  stage1 = shared_vqvae()
   assert "set --config.data.stage1_family=vqvae" in _refusal(stage1, 'vae')
   unfinished = tmp_path / 'unfinished'
   shutil.copytree(stage1, unfinished)
@@ -94,7 +94,7 @@ def test_the_smoke_run_trains_over_its_frozen_vqvae_and_samples_images(smoke):
   assert samples.shape == (3, 8, 8, 1) and 0.0 <= samples.min() <= samples.max() <= 1.0
   # The first stage is frozen: what the model decodes with is the stage-1 checkpoint, bit
   # for bit, and the run's own params are the denoiser's alone.
-  stage1 = restore.load_run(str(workdir / 'stage1'))
+  stage1 = restore.load_run(str(shared_vqvae()))
   jax.tree.map(np.testing.assert_array_equal, jax.device_get(model.context.frozen),
                {'params': stage1.eval_params, 'model_state': stage1.model_state})
   run = restore.load_run(str(workdir))

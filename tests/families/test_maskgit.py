@@ -1,4 +1,4 @@
-"""MaskGIT through the one loop: the smoke run (which trains its stage 1 first) learns, draws
+"""MaskGIT through the one loop: the smoke run (over the session's VQ-VAE smoke run) learns, draws
 its figures and the canvas after each decoding step, and a trained MaskGIT samples with
 its options and refuses a step count its code grid cannot take."""
 
@@ -15,13 +15,13 @@ from genjax.config import ConfigError
 from genjax.errors import OptionError
 from genjax.families import maskgit
 from genjax.trained.model import UnsupportedError
-from tests.smoke_runs import trained
+from tests.smoke_runs import over_shared_vqvae
 
 
 @pytest.fixture(scope='module')
 def run():
   """The session's smoke run, which tests/experiments/test_smoke.py also reads."""
-  return trained('maskgit')
+  return over_shared_vqvae('maskgit')
 
 
 def test_the_smoke_run_learns_the_masked_codes(run):

@@ -12,11 +12,11 @@ import pytest
 from genjax.errors import UserError
 from genjax.tools import ode_likelihood
 from tests.conftest import REPO
-from tests.smoke_runs import trained
+from tests.smoke_runs import scored_ddpm, trained
 
 
 def test_the_tool_scores_a_diffusion_run_and_writes_its_json_beside_it(tmp_path):
-  smoke = trained('diffusion')
+  smoke = scored_ddpm()  # the session's DDPM run
   out = tmp_path / 'ode.json'  # by default beside the run, which is shared: elsewhere
   result = subprocess.run(
       [sys.executable, '-m', 'experiments.ode_likelihood', f'--workdir={smoke.workdir}',

@@ -4,6 +4,7 @@ key, scores its test batches as its `Likelihood` says (log_prob where exact, bou
 bound, the other refused), and its export loads without Orbax to the same samples and
 scores."""
 
+import functools
 import os
 
 import jax
@@ -14,13 +15,16 @@ import genjax
 from genjax.trained import export
 from genjax.trained.model import UnsupportedError
 from tests.conftest import REPO
-from tests.smoke_runs import trained
+from tests.smoke_runs import over_shared_vqvae, scored_ddpm, scored_gan, trained
 
 FAMILIES = sorted(f[:-3] for f in os.listdir(os.path.join(REPO, 'genjax', 'families'))
                   if f.endswith('.py') and not f.startswith('_'))
 SECOND_STAGES = ('code_prior', 'var')  # their smoke runs train their stage 1 first
-# Smoke fields left out here: a GAN's Fréchet distance needs a trained classifier.
-FLAGS = {'gan': ('--config.eval.frechet_samples=0', '--config.eval.classifier=')}
+# The runs other tests read with flags (that score their samples, or name the session's
+# stage 1): each trained once.
+SHARED = {'gan': scored_gan, 'diffusion': scored_ddpm,
+          **{name: functools.partial(over_shared_vqvae, name)
+             for name in ('latent_diffusion', 'maskgit')}}
 # The VQ-VAE's smoke run is the one the code prior's smoke run trains first, as
 # `python -m experiments.vqvae --config=configs/vqvae.py:smoke` trains it
 # (genjax.launch.experiment): the same run, trained once.
@@ -38,7 +42,7 @@ def test_every_family_module_is_listed():
 @pytest.mark.slow
 @pytest.mark.parametrize('name', FAMILIES)
 def test_a_smoke_run_loads_samples_scores_and_round_trips_its_export(name, tmp_path):
-  run = trained(STAGE1_OF.get(name, name), *FLAGS.get(name, ()))
+  run = SHARED[name]() if name in SHARED else trained(STAGE1_OF.get(name, name))
   workdir = str(run.workdir / 'stage1' if name in STAGE1_OF else run.workdir)
   model = genjax.load(workdir)
   assert model.family == name and model.finished

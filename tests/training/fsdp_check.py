@@ -9,9 +9,9 @@ import os
 import sys
 
 DEVICES = 2 if sys.argv[1] == 'resume' else 8
-# Compiled at optimisation level 0, as the tests compile everything: the same numbers, sooner.
+# Compiled as the tests compile everything (tests/conftest.py): the same numbers, sooner.
 os.environ['XLA_FLAGS'] = (f'--xla_force_host_platform_device_count={DEVICES} '
-                           '--xla_backend_optimization_level=0')
+                           '--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import jax  # noqa: E402

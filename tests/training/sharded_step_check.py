@@ -5,7 +5,9 @@ import json
 import os
 import sys
 
-os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=8'
+# Compiled as the tests compile everything (tests/conftest.py): the same numbers, sooner.
+os.environ['XLA_FLAGS'] = ('--xla_force_host_platform_device_count=8 '
+                           '--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import jax  # noqa: E402
