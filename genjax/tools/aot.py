@@ -92,12 +92,17 @@ def compile_step(config: ml_collections.ConfigDict, target: aot_devices.Target, 
                                                                 sharding=sharding),
                        program.abstract_state, program.state_sharding)
   memory, flops, collectives = None, None, {}
+  hbm, refused = target.hbm_bytes, False
   try:
     compiled = program.train_step.lower(state, built.batches, built.frozen).compile()
   except jax.errors.JaxRuntimeError as e:
     used = aot_report.used_bytes_from_error(str(e))
     if used is None:
       raise
+    # The compiler keeps part of the chip's memory for itself: what it says it could give
+    # is the limit the program missed.
+    refused = True
+    hbm = aot_report.available_bytes_from_error(str(e)) or hbm
     # The compiler names the total only; the arguments are the inputs' shards.
     arguments = aot_report.bytes_on_one_device((state, built.batches, built.frozen))
     estimate = aot_report.Memory(arguments=arguments, outputs=0, aliased=0,
@@ -118,13 +123,13 @@ def compile_step(config: ml_collections.ConfigDict, target: aot_devices.Target, 
   if estimate is None:
     fits, line = None, f'fits: unknown, XLA gives no memory analysis for {where}'
   else:
-    if target.hbm_bytes is not None and used > target.hbm_bytes:
+    if hbm is not None and (refused or used > hbm):
       training = built.family.training
       options = aot_levers.levers(
-          config, estimate, devices, used - target.hbm_bytes,
+          config, estimate, devices, max(used - hbm, 0.0),
           compute_dtypes=family_def.compute_dtypes,
           can_accumulate=training.update_fn is None and training.init_model_state is None)
-    fits, line = aot_report.fit_line(used, target.hbm_bytes, where, estimate, options)
+    fits, line = aot_report.fit_line(used, hbm, where, estimate, options, refused=refused)
   return Compiled(config=config, target=target, mesh_shape=dict(mesh.shape), memory=memory,
                   used_bytes=used, fits=fits, levers=tuple(options), fit_line=line,
                   flops_per_step=flops, collectives=collectives, seconds=seconds)

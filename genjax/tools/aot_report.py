@@ -29,6 +29,11 @@ _ARRAY = re.compile(r'\b(?P<dtype>pred|[subf]\d+|bf16|f8e\w+|c64|c128)\[(?P<dims
 _OUT_OF_MEMORY = re.compile(r'\((?P<a>[\d.]+)(?P<a_unit>[KMGT])\) exceeds available HBM'
                             r'|Requires (?P<b>[\d.]+)(?P<b_unit>[KMGT])B?, has '
                             r'|Used (?P<c>[\d.]+)(?P<c_unit>[KMGT])B? of ')
+# What the same refusals say the compiler could give the program: less than the chip's HBM,
+# so a program it refuses may need less than that.
+_AVAILABLE = re.compile(r'exceeds available HBM \((?P<a>[\d.]+)(?P<a_unit>[KMGT])\)'
+                        r'|, has (?P<b>[\d.]+)(?P<b_unit>[KMGT])B? available'
+                        r'|Used [\d.]+[KMGT]B? of (?P<c>[\d.]+)(?P<c_unit>[KMGT])B? hbm')
 
 
 def size(n: float) -> str:
@@ -84,7 +89,16 @@ def bytes_on_one_device(tree) -> float:
 def used_bytes_from_error(message: str) -> float | None:
   """What the TPU compiler says a program that does not fit would use; None when its
   message says no such thing."""
-  match = _OUT_OF_MEMORY.search(message)
+  return _bytes(_OUT_OF_MEMORY.search(message))
+
+
+def available_bytes_from_error(message: str) -> float | None:
+  """What the TPU compiler says it could give the program it refused; None when its
+  message says no such thing."""
+  return _bytes(_AVAILABLE.search(message))
+
+
+def _bytes(match: re.Match | None) -> float | None:
   if not match:
     return None
   value, unit = next((match.group(k), match.group(f'{k}_unit')) for k in 'abc'
@@ -115,12 +129,18 @@ def _dtype_bytes(dtype: str) -> float:
 
 
 def fit_line(used: float, hbm: float | None, where: str, memory: Memory | None = None,
-             options: Sequence[object] = ()) -> tuple[bool | None, str]:
+             options: Sequence[object] = (), refused: bool = False
+             ) -> tuple[bool | None, str]:
   """(fits, one line): how much of `hbm` the step uses, or by how much it is over and
-  which of `options` (settings, as flags) to try."""
+  which of `options` (settings, as flags) to try. `refused`: the compiler refused the
+  program for its size, so it does not fit whatever the numbers say."""
   if hbm is None:
     return None, (f'fits: unknown, no memory size is known for {where}; pass '
                   '--hbm_gib=<memory per device>')
+  if refused and used <= hbm:
+    return False, (f'does not fit: the compiler refused {size(used)} per device, under the '
+                   f'{size(hbm)} of {where} but over what it leaves the program'
+                   + (f'; try {", ".join(map(str, options))}' if options else ''))
   if used <= hbm:
     return True, (f'fits: {size(used)} of {size(hbm)} per device '
                   f'({used / hbm:.0%}) on {where}')

@@ -74,6 +74,10 @@ def _trained(name, smoke):
   from genjax import launch  # pylint: disable=g-import-not-at-top
   from genjax.families import vqvae  # pylint: disable=g-import-not-at-top
   config = importlib.import_module(f'configs.{name}').get_config(smoke)
+  # One evaluation and checkpoint, at the end: what the test reads, and a smoke run's
+  # periodic ones are tested on the digits.
+  config.unlock()
+  config.eval_every = config.ckpt_every = config.total_steps
   family = importlib.import_module(f'genjax.families.{config.family}').FAMILY
   upstream = None
   if name in SECOND_STAGES:

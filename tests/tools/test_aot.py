@@ -118,6 +118,28 @@ def test_the_tpu_compilers_refusal_gives_the_memory_the_program_needs():
   assert aot_report.used_bytes_from_error('INTERNAL: something else') is None
 
 
+def test_a_program_the_compiler_refuses_does_not_fit_though_under_the_chips_memory():
+  # The compiler keeps part of HBM: it may refuse 15.90G on a 16 GiB chip.
+  gib = 2**30
+  for refusal in ('RESOURCE_EXHAUSTED: Ran out of memory on HBM, the total memory required '
+                  'for HLO temporaries (15.90G) exceeds available HBM (15.75G).',
+                  'Aborting compilation early: Requires 15.90G, has 15.75G available',
+                  'Used 15.90G of 15.75G hbm. Exceeded hbm capacity by 153.6M.'):
+    assert aot_report.used_bytes_from_error(refusal) == 15.90 * gib
+    assert aot_report.available_bytes_from_error(refusal) == 15.75 * gib
+  assert aot_report.available_bytes_from_error('INTERNAL: something else') is None
+  fits, line = aot_report.fit_line(15.90 * gib, 16 * gib, 'a TPU v5 lite (HBM)',
+                                   options=['--config.mesh.fsdp=8'], refused=True)
+  assert fits is False
+  assert line == ('does not fit: the compiler refused 15.90 GiB per device, under the 16.00 '
+                  'GiB of a TPU v5 lite (HBM) but over what it leaves the program; try '
+                  '--config.mesh.fsdp=8')
+  fits, line = aot_report.fit_line(15.90 * gib, 15.75 * gib, 'a TPU v5 lite (HBM)',
+                                   refused=True)
+  assert fits is False and line.startswith('does not fit: 15.90 GiB per device is over the '
+                                           '15.75 GiB of a TPU v5 lite (HBM) by')
+
+
 @pytest.mark.parametrize('steps,unroll,counted', [(10, 1, 1), (10, 0, 10), (10, 10, 10),
                                                   (10, 4, 6), (3, 5, 3)])
 def test_the_steps_xla_counts_are_one_loop_body(steps, unroll, counted):

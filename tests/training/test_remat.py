@@ -91,8 +91,10 @@ def test_remat_gives_the_gradients_of_keeping_everything(name, digits_info):
   for remat in REMAT[1:]:
     _, loss_remat = CASES[name](remat, digits_info)
     grads = jax.jit(jax.grad(loss_remat))(params)  # the same parameter tree
+    # To float32 rounding, relative to each leaf's scale: XLA may fuse the recomputed
+    # forward pass differently, so sums of many terms round differently.
     for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
-      np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
 
 @pytest.mark.parametrize('name', CASES)
