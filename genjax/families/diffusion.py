@@ -39,6 +39,7 @@ from genjax.models import unet
 from genjax.models.unet import make_model
 from genjax.objectives import diffusion as objectives
 from genjax.samplers import diffusion as samplers
+from genjax.samplers.labels import sample_labels
 from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
                                     Training)
 
@@ -152,16 +153,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     del context
     if not 1 <= steps <= o.timesteps:
       raise OptionError(f'steps={steps}: DDIM takes 1..T = {o.timesteps} of the timesteps.')
-    y = None
-    if label is not None:
-      if not m.conditional:
-        raise OptionError('label: this model is unconditional (model.conditional=False).')
-      y = np.broadcast_to(np.asarray(label, np.int32), (num_samples,))
-      if y.min() < 0 or y.max() >= k:
-        raise OptionError(f'label={label}: the model\'s classes are 0..{k - 1}.')
-      y = jnp.asarray(y)
-    elif guidance != 1.0:
-      raise OptionError(f'guidance={guidance} scales towards a class: give label too.')
+    y = sample_labels(label, num_samples, k if m.conditional else 0, guidance=guidance,
+                      unguided=1.0)
     noise_rng, step_rng = jax.random.split(rng)
     return to01(ddim(params, noise(noise_rng, num_samples), step_rng, y,
                      float(guidance if y is not None else 0.0), steps=int(steps),

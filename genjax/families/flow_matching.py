@@ -59,6 +59,7 @@ from genjax.objectives import flow_matching as objectives
 from genjax.objectives import ode_likelihood
 from genjax.objectives.diffusion import to_model_space, to_unit_interval
 from genjax.samplers import flow_matching as samplers
+from genjax.samplers.labels import sample_labels
 from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
                                     Training)
 
@@ -193,16 +194,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     conditional model)."""
     del context
     samplers.check_options(solver, steps)
-    y = None
-    if label is not None:
-      if not m.conditional:
-        raise OptionError('label: this model is unconditional (model.conditional=False).')
-      y = np.broadcast_to(np.asarray(label, np.int32), (num_samples,))
-      if y.min() < 0 or y.max() >= k:
-        raise OptionError(f'label={label}: the model\'s classes are 0..{k - 1}.')
-      y = jnp.asarray(y)
-    elif guidance != 0.0:
-      raise OptionError(f'guidance={guidance} scales towards a class: give label too.')
+    y = sample_labels(label, num_samples, k if m.conditional else 0, guidance=guidance)
     return draw(params, noise(rng, num_samples), y, guidance, steps, solver)[0]
 
   def nll(params, batch, rng, context, divergence=e.divergence, rtol=e.likelihood_rtol,

@@ -52,6 +52,7 @@ from genjax.models import unet
 from genjax.objectives import diffusion as objectives
 from genjax.objectives import latent_diffusion as latent_objectives
 from genjax.samplers import diffusion as samplers
+from genjax.samplers.labels import sample_labels
 from genjax.stage2.first_stage import STAGE1_DATA_FIELDS
 from genjax.stage2.latents import (FAMILIES, latent_diffusion_data, load_latent_stage1,
                                    scale_by_std)
@@ -193,16 +194,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     per sample) with classifier-free guidance scale `guidance`."""
     if not 1 <= steps <= o.timesteps:
       raise OptionError(f'steps={steps}: DDIM takes 1..T = {o.timesteps} of the timesteps.')
-    y = None
-    if label is not None:
-      if not m.conditional:
-        raise OptionError('label: this model is unconditional (model.conditional=False).')
-      y = np.broadcast_to(np.asarray(label, np.int32), (num_samples,))
-      if y.min() < 0 or y.max() >= k:
-        raise OptionError(f'label={label}: the model\'s classes are 0..{k - 1}.')
-      y = jnp.asarray(y)
-    elif guidance != 1.0:
-      raise OptionError(f'guidance={guidance} scales towards a class: give label too.')
+    y = sample_labels(label, num_samples, k if m.conditional else 0, guidance=guidance,
+                      unguided=1.0)
     return draw(params, rng, num_samples, context, y, guidance if y is not None else 0.0,
                 steps, eta)
 

@@ -33,7 +33,7 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
-from genjax.errors import OptionError, UserError
+from genjax.errors import UserError
 from genjax.evals import frechet_setup
 from genjax.figures import maskgit as figures
 from genjax.models.bidirectional_transformer import BidirectionalTransformer
@@ -41,6 +41,7 @@ from genjax.models.remat import REMAT
 from genjax.objectives import maskgit as objectives
 from genjax.objectives import vqvae as vq_objectives
 from genjax.samplers import maskgit as samplers
+from genjax.samplers.labels import sample_labels
 from genjax.stage2.codes import code_prior_data, frechet_of, frechet_reference
 from genjax.stage2.first_stage import STAGE1_DATA_FIELDS, load_stage1
 from genjax.training.family import Family, FamilyDef, Inference, Reporting, Training
@@ -175,11 +176,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     classifier-free guidance at scale `guidance` (0: none)."""
     y = labels_for(num_samples)
     if label is not None:
-      if not num_classes:
-        raise OptionError('label: this model is unconditional (model.conditional=False).')
-      y = jnp.broadcast_to(jnp.asarray(label, jnp.int32), (num_samples,))
-      if not 0 <= int(jnp.min(y)) <= int(jnp.max(y)) < num_classes:
-        raise OptionError(f'label={label}: this model has classes 0..{num_classes - 1}.')
+      y = sample_labels(label, num_samples, num_classes)
     codes = draw(params, rng, num_samples, y, steps, temperature, guidance).codes
     return np.asarray(decode(context.frozen, codes))
 
