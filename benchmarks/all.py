@@ -11,12 +11,24 @@ otherwise, and writes its JSON and its printed output (.txt) into a folder named
 --out (all.json -> all/). One that fails, times out, or whose peer library is not
 installed gets a row that says so, and the rest still run. The table then gives, for each
 timed step: genjax's rate, the peer's (PyTorch, scikit-learn or gensim), the ratio
-genjax / peer (> 1: genjax faster), GFLOP/s where the benchmark measures it, and the
-seconds genjax took to compile (n/a where a benchmark does not record it). Each rate is
-the statistic the benchmark itself headlines (best or median of its repeats), so the
-ratios are the benchmark's own. --out gets the rows, each benchmark's status, time, busy
-flag and files, and the machine's facts. Its ratios under --quick come from one short
-repeat each, so they are rougher than a full run's (docs/results/performance.md).
+genjax / peer (> 1: genjax faster), GFLOP/s where the benchmark measures it, the seconds
+genjax took to compile (n/a where a benchmark does not record it), and the convolutions'
+share of the FLOPs of the genjax program it times (benchmarks/conv_share.py, recorded by
+each benchmark as genjax_conv_flop_share), with the verdict "convolution-bound" where that
+share is at least CONV_BOUND, one half. Each rate is the statistic the benchmark itself
+headlines (best or median of its repeats), so the ratios are the benchmark's own. --out
+gets the rows, each benchmark's status, time, busy flag and files, and the machine's
+facts. Its ratios under --quick come from one short repeat each, so they are rougher than
+a full run's (docs/results/performance.md).
+
+The share counts a convolution in either of genjax's formulations: XLA's `convolution`
+instruction, and taps (one matmul over the kernel's shifted views of the input,
+genjax/models/conv.py and masked_conv.py), whose part the cell gives as "as taps". It is a
+share of FLOPs as XLA's cost analysis counts them, not of time: XLA:CPU runs its
+convolutions at a lower rate than its matmuls, so their share of a step's time is higher
+still (docs/results/performance.md's U-Net profile measures the time share for the U-Net).
+The convolution families' remaining gap to PyTorch is in their convolutions; the verdict
+says which rows that explains.
 """
 
 from __future__ import annotations
@@ -37,6 +49,7 @@ from benchmarks import harness
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK_TIMEOUT_S = 300.0
+CONV_BOUND = 0.5  # the convolutions' share of a step's FLOPs from which it is convolution-bound
 FULL_TIMEOUT_S = 3 * 3600.0
 
 
@@ -50,6 +63,8 @@ class Row:
   peer_side: str = ''  # which of the peer's variants, e.g. 'preloaded', '2 workers'
   gflops: float | None = None
   compile_s: float | None = None
+  conv_share: float | None = None  # the convolutions' share of genjax's FLOPs; None: unknown
+  conv_share_taps: float | None = None  # the part of it in convolutions computed as taps
   note: str = ''
 
   @property
@@ -73,27 +88,38 @@ GENSIM = Peer('gensim', 'gensim', 'pip install -e ".[bench]"')
 # One function a benchmark: its JSON (as its own main writes it) -> its rows.
 
 
+def _conv(record: dict | None) -> dict:
+  """A Row's conv_share and conv_share_taps from a genjax_conv_flop_share record
+  (benchmarks/conv_share.py's ConvShare.record()); none where it was not recorded."""
+  return {} if record is None else {'conv_share': record['total'],
+                                    'conv_share_taps': record['taps']}
+
+
 def _per_second(fit: dict | None) -> float | None:
   return None if fit is None else 1 / fit['seconds_best']
 
 
 def vae_rows(r: dict) -> list[Row]:
   best, train = r['examples_per_sec_best'], r['best_genjax_train']
+  share = r.get('genjax_conv_flop_share', {})
   return [Row('VAE train', 'ex/s', best[train], best.get('torch train, preloaded'),
               'preloaded', r['genjax_train_gflops'][train],
-              r.get('genjax_compile_s', {}).get(train)),
-          Row('VAE eval', 'ex/s', best['genjax eval'], best.get('torch eval'))]
+              r.get('genjax_compile_s', {}).get(train), **_conv(share.get(train))),
+          Row('VAE eval', 'ex/s', best['genjax eval'], best.get('torch eval'),
+              **_conv(share.get('genjax eval')))]
 
 
 def autoregressive_rows(r: dict) -> list[Row]:
   steps = {'pixelcnn': 'PixelCNN train', 'gated_pixelcnn': 'Gated PixelCNN train'}
   return [Row(steps.get(name, f'{name} train'), 'ex/s', m['genjax_examples_per_sec'],
-              m.get('torch_examples_per_sec'), compile_s=m.get('genjax_compile_s'))
+              m.get('torch_examples_per_sec'), compile_s=m.get('genjax_compile_s'),
+              **_conv(m.get('genjax_conv_flop_share')))
           for name, m in r['models'].items()]
 
 
 def diffusion_rows(r: dict) -> list[Row]:
   best, compile_s = r['images_per_sec_best'], r.get('genjax_compile_s', {})
+  share = r.get('genjax_conv_flop_share', {})
   rows = []
   for key, rate in best.items():
     if key.startswith('genjax '):
@@ -101,7 +127,7 @@ def diffusion_rows(r: dict) -> list[Row]:
       kind, _, steps = task.partition(' ')
       step = 'U-Net train' if kind == 'train' else f'{kind} sampling, {steps}'
       rows.append(Row(step, 'img/s', rate, best.get(f'torch {task}'),
-                      compile_s=compile_s.get(kind)))
+                      compile_s=compile_s.get(kind), **_conv(share.get(kind))))
   return rows
 
 
@@ -110,7 +136,8 @@ def one_train_step(step: str) -> Callable[[dict], list[Row]]:
   def rows(r: dict) -> list[Row]:
     median = r['examples_per_sec_median']
     return [Row(step, 'ex/s', median['genjax'], median.get('torch'),
-                compile_s=r.get('genjax_compile_s'))]
+                compile_s=r.get('genjax_compile_s'),
+                **_conv(r.get('genjax_conv_flop_share')))]
   return rows
 
 
@@ -122,7 +149,8 @@ def gmm_rows(r: dict) -> list[Row]:
   for kind in dict.fromkeys(key.split(':')[0] for key in fits):
     genjax = fits[f'{kind}: genjax family step']
     rows.append(Row(f'GMM EM fit, {kind} covariance', 'fits/s', _per_second(genjax),
-                    _per_second(fits.get(f'{kind}: sklearn')), compile_s=genjax['compile_s']))
+                    _per_second(fits.get(f'{kind}: sklearn')), compile_s=genjax['compile_s'],
+                    **_conv(genjax.get('genjax_conv_flop_share'))))
   return rows
 
 
@@ -134,7 +162,7 @@ def pca_rows(r: dict) -> list[Row]:
                else max(0.0, genjax['first_call_s'] - genjax['seconds_best']))
   step = f"PCA fit, {r['settings']['n_components']} components"
   return [Row(step, 'fits/s', _per_second(genjax), _per_second(fit), key[len('sklearn '):],
-              compile_s=compile_s)
+              compile_s=compile_s, **_conv(genjax.get('genjax_conv_flop_share')))
           for key, fit in fits.items() if key.startswith('sklearn ')]
 
 
@@ -145,7 +173,8 @@ def word2vec_rows(r: dict) -> list[Row]:
   peer = max(gensims, key=lambda name: int(re.search(r'\d+', name).group()), default=None)
   return [Row(f"word2vec train, {name[len('genjax '):].strip('()')}", 'words/s',
               side['words_per_sec'], peer and sides[peer]['words_per_sec'],
-              peer[len('gensim '):].strip('()') if peer else '')
+              peer[len('gensim '):].strip('()') if peer else '',
+              **_conv(side.get('genjax_conv_flop_share')))
           for name, side in sides.items() if name.startswith('genjax')]
 
 
@@ -273,17 +302,33 @@ def _number(value: float | None, unit: str = '') -> str:
   return f'{shown} {unit}'.strip()
 
 
+def _percent(share: float) -> str:
+  return f'{share:.0%}' if share >= 0.01 else f'{share:.1e}'
+
+
+def conv_verdict(share: float | None, taps: float | None = None) -> str:
+  """The table's cell for the convolutions' share of a step's FLOPs, and how much of it is
+  in convolutions computed as taps."""
+  if share is None or not math.isfinite(share):
+    return 'n/a'
+  if share == 0:
+    return '0 (no convolutions)'
+  shown = _percent(share) + (f' ({_percent(taps)} as taps)' if taps else '')
+  return f'{shown}, convolution-bound' if share >= CONV_BOUND else shown
+
+
 def format_table(rows: list[tuple[Benchmark, Row]]) -> str:
   """A Markdown table, its columns padded to line up in a terminal too."""
   header = ('step', 'genjax', 'peer', 'peer rate', 'genjax/peer', 'GFLOP/s', 'compile s',
-            'note')
+            "convolutions' share of FLOPs", 'note')
   lines = [header]
   for bench, row in rows:
     peer = bench.peer.name + (f' ({row.peer_side})' if row.peer_side else '')
     ratio = 'n/a' if row.ratio is None else f'{row.ratio:.2f}x'
     compile_s = 'n/a' if row.compile_s is None else f'{row.compile_s:.1f}'
     lines.append((row.step, _number(row.genjax, row.unit), peer, _number(row.peer, row.unit),
-                  ratio, _number(row.gflops), compile_s, row.note))
+                  ratio, _number(row.gflops), compile_s,
+                  conv_verdict(row.conv_share, row.conv_share_taps), row.note))
   widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
   pad = lambda line: '| ' + ' | '.join(c.ljust(w) for c, w in zip(line, widths)) + ' |'
   rule = '|' + '|'.join('-' * (w + 2) for w in widths) + '|'

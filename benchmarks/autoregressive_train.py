@@ -85,7 +85,8 @@ def main(argv=None):
   for name in names:
     g, step = median[name, 'genjax'], sides[name, 'genjax']
     rows[name] = row = {'genjax_examples_per_sec': g, 'parameters': step.num_params,
-                        'genjax_last_loss': step.last(), 'genjax_compile_s': step.compile_s}
+                        'genjax_last_loss': step.last(), 'genjax_compile_s': step.compile_s,
+                        'genjax_conv_flop_share': step.conv_flop_share.record()}
     if args.skip_torch:
       print(f'{name:16s} {g:12.1f}')
       continue

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import loop_step
+from benchmarks.conv_share import conv_flop_share
 from benchmarks.harness import (CallTimer, Timer, arguments, begin, best_and_median,
                                 command_line, finish, interleaved_repeats)
 from configs import diffusion as diffusion_config
@@ -66,6 +67,7 @@ class GenjaxDiffusion:
     self.image_shape, self.num_classes = tuple(info.image_shape), info.num_classes
     self.num_params = self.train.num_params
     self.compile_seconds = {'train': self.train.compile_s}
+    self.conv_flop_shares = {'train': self.train.conv_flop_share.record()}
     self.model = make_model(config.model, self.num_classes)
     self.schedule = sch.schedule_of(config.objective)
 
@@ -86,6 +88,7 @@ class GenjaxDiffusion:
     t0 = time.perf_counter()
     sample = jax.jit(fn).lower(params, x_T, rng).compile()
     self.compile_seconds[kind] = time.perf_counter() - t0
+    self.conv_flop_shares[kind] = conv_flop_share(sample).record()
     calls = itertools.count()
     return CallTimer(lambda: sample(params, x_T, jax.random.fold_in(rng, next(calls))), batch,
                      min_time, warm_up=0)
@@ -270,6 +273,7 @@ def main(argv=None):
                      'torch': None if args.skip_torch else torch_side.num_params},
       'forward_max_abs_diff': None if args.skip_torch else torch_side.forward_max_abs_diff,
       'genjax_compile_s': compile_s,
+      'genjax_conv_flop_share': genjax_side.conv_flop_shares,
       'images_per_sec_best': {f'{side} {task}': v for (task, side), v in best.items()},
       'images_per_sec_raw': {f'{side} {task}': v for (task, side), v in raw.items()},
       'ratios_genjax_over_torch': ratios,

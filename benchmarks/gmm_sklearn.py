@@ -60,6 +60,7 @@ class FamilyFit:
 
   def __init__(self, step: loop_step.LoopStep, max_iter: int):
     self.step, self.max_iter, self.compile_s = step, max_iter, step.compile_s
+    self.conv_flop_share = step.conv_flop_share.record()
     self.start = jax.device_get(step.state)  # each fit starts from a fresh copy
     self.replicated = mesh_lib.replicated(step.assembled.mesh)
 
@@ -213,7 +214,8 @@ def main(argv=None):
                       'seconds_median': float(np.median(raw[name])),
                       'iterations': f.iterations, 'log_likelihood': f.log_likelihood,
                       'seconds_per_iteration': min(raw[name]) / f.iterations,
-                      'compile_s': getattr(f, 'compile_s', None)}
+                      'compile_s': getattr(f, 'compile_s', None),
+                      'genjax_conv_flop_share': getattr(f, 'conv_flop_share', None)}
     compile_s = '' if r['compile_s'] is None else f"{r['compile_s']:10.2f}"
     print(f"{name:32s} {r['seconds_best']:8.2f} {r['seconds_median']:9.2f} "
           f"{r['iterations']:6d} {r['seconds_per_iteration']:8.3f} "

@@ -19,6 +19,7 @@ import numpy as np
 
 from benchmarks.harness import (Timer, arguments, begin, best_and_median, command_line, finish,
                                 interleaved_repeats, load_images)
+from benchmarks.conv_share import conv_flop_share
 from genjax.training.assemble import assemble
 
 GOAL = 0.8  # genjax / torch examples/s
@@ -32,7 +33,8 @@ class LoopStep:
   """The loop's compiled step for `config`, its initial state and `calls` calls' worth of
   its batches. Compiled ahead of time (`compile_s`: lowering and compiling, no call), so
   that whatever a lever swaps in while the step is traced must be in place while this is
-  built.
+  built. `conv_flop_share`: the convolutions' share of the compiled step's FLOPs
+  (benchmarks/conv_share.py).
   """
 
   def __init__(self, family_def, config, calls: int = 8):
@@ -47,6 +49,7 @@ class LoopStep:
     t0 = time.perf_counter()
     self.step = a.train_step.lower(self.state, self.batches[0], a.frozen).compile()
     self.compile_s = time.perf_counter() - t0
+    self.conv_flop_share = conv_flop_share(self.step)
     self.per_call = k * config.batch_size
     self.calls, self.metrics = 0, None
 
@@ -209,6 +212,7 @@ def main(bench: OneStep, doc: str, argv=None, add_args=None, before=None):
                    'torch_threads': threads},
       'parameters': genjax.num_params, 'parameters_per_part': counts, **facts,
       'genjax_compile_s': genjax.compile_s,
+      'genjax_conv_flop_share': genjax.conv_flop_share.record(),
       'examples_per_sec_best': best, 'examples_per_sec_median': median,
       'examples_per_sec_raw': raw, 'ratio_genjax_over_torch': ratio,
       'per_repeat_ratios': per_repeat, 'goal': f'genjax >= {GOAL}x torch',

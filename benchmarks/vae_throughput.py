@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks import loop_step
+from benchmarks.conv_share import conv_flop_share
 from benchmarks.harness import (CallTimer, arguments, begin, best_and_median, command_line,
                                 finish, interleaved_repeats, load_images)
 from configs import vae as vae_config
@@ -64,7 +65,8 @@ def train_step(steps_per_call: int, compute_dtype: str = 'float32') -> loop_step
 
 def eval_timer(step: loop_step.LoopStep, min_time: float) -> CallTimer:
   """The loop's eval step over the test split in batches of EVAL_BATCH, on a copy of the
-  step's params (the train step donates its state); compiled by the first call."""
+  step's params (the train step donates its state); compiled by the first call. Its
+  `conv_flop_share` is that of the program compiled for the first batch."""
   a = step.assembled
   run = make_eval_step(a.family.reporting.eval_fn, a.mesh)
   batches = [mesh_lib.global_batch(b, a.mesh)
@@ -72,8 +74,11 @@ def eval_timer(step: loop_step.LoopStep, min_time: float) -> CallTimer:
   keys = list(jax.random.split(jax.random.PRNGKey(2), len(batches)))
   params = jax.tree.map(jnp.copy, step.state.params)
   model_state = step.state.model_state
-  return CallTimer(lambda: [run(params, model_state, b, k, None) for b, k in zip(batches, keys)],
-                   len(batches) * EVAL_BATCH, min_time)
+  timer = CallTimer(lambda: [run(params, model_state, b, k, None) for b, k in zip(batches, keys)],
+                    len(batches) * EVAL_BATCH, min_time)
+  timer.conv_flop_share = conv_flop_share(
+      run.lower(params, model_state, batches[0], keys[0], None).compile())
+  return timer
 
 
 def matmul_gflops(size: int, min_time: float):
@@ -171,6 +176,9 @@ def main(argv=None):
       'matmul_gflops_best': best['matmul'], 'matmul_gflops_raw': raw['matmul'],
       'flops_per_train_example': flops_ex, 'genjax_train_gflops': gflops,
       'genjax_compile_s': {n: steps[n].compile_s for n in train_names},
+      'genjax_conv_flop_share': {
+          **{n: steps[n].conv_flop_share.record() for n in train_names},
+          'genjax eval': timers['genjax eval'].conv_flop_share.record()},
       'best_genjax_train': best_train, 'ratios': ratios, 'goals': goals,
       'genjax_last_train_loss': {n: steps[n].last() for n in train_names},
   }, machine, others, env)

@@ -1,6 +1,7 @@
-"""benchmarks/all.py: rows read from every benchmark's committed JSON, the table, and a
-failing or missing benchmark reported as a row instead of stopping the run. Offline: no
-benchmark is run (the runner is replaced)."""
+"""benchmarks/all.py: rows read from every benchmark's committed JSON, the table (with the
+convolutions' share of FLOPs and its verdict), and a failing or missing benchmark reported
+as a row instead of stopping the run. Offline: no benchmark is run (the runner is
+replaced)."""
 
 import json
 import math
@@ -9,6 +10,7 @@ import os
 import pytest
 
 from benchmarks import all as run_all
+from benchmarks.conv_share import ConvShare
 
 RESULTS = os.path.join(run_all.REPO, 'results', 'benchmarks')
 BY_NAME = {b.name: b for b in run_all.BENCHMARKS}
@@ -51,6 +53,7 @@ def test_rows_from_the_committed_json_have_positive_rates_and_their_ratio(name):
       assert math.isfinite(rate) and rate > 0, row
     assert row.ratio == pytest.approx(row.genjax / row.peer)
     assert row.compile_s is None or row.compile_s >= 0
+    assert row.conv_share is None or 0 <= row.conv_share <= 1
 
 
 @pytest.mark.parametrize('name', sorted(OWN_RATIO))
@@ -76,15 +79,49 @@ def test_rows_without_the_peer_have_no_ratio():
 
 def test_table_lines_up_and_says_n_a_for_what_is_missing():
   rows = [(BY_NAME['vae_throughput'], run_all.Row('VAE train', 'ex/s', 36261.6, 29011.9,
-                                                  'preloaded', 141.7, 12.34)),
+                                                  'preloaded', 141.7, 12.34, 0.0)),
           (BY_NAME['gan_train'], run_all.Row('gan_train', note='exit 1: boom'))]
   lines = run_all.format_table(rows).splitlines()
   assert len({len(line) for line in lines}) == 1  # every line as wide as the header
+  assert "convolutions' share of FLOPs" in lines[0]
   cells = [c.strip() for c in lines[2].split('|')[1:-1]]
   assert cells == ['VAE train', '36,262 ex/s', 'PyTorch (preloaded)', '29,012 ex/s', '1.25x',
-                   '142', '12.3', '']
+                   '142', '12.3', '0 (no convolutions)', '']
   cells = [c.strip() for c in lines[3].split('|')[1:-1]]
-  assert cells == ['gan_train', 'n/a', 'PyTorch', 'n/a', 'n/a', 'n/a', 'n/a', 'exit 1: boom']
+  assert cells == ['gan_train', 'n/a', 'PyTorch', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a',
+                   'exit 1: boom']
+
+
+@pytest.mark.parametrize('share, cell', [
+    ((0.93, 0.0), '93%, convolution-bound'), ((run_all.CONV_BOUND, 0.0), '50%, convolution-bound'),
+    ((0.9, 0.6), '90% (60% as taps), convolution-bound'), ((0.49, 0.0), '49%'),
+    ((0.002, 0.0), '2.0e-03'), ((0.0, 0.0), '0 (no convolutions)'), ((None, None), 'n/a')])
+def test_the_share_column_says_convolution_bound_from_one_half(share, cell):
+  row = run_all.Row('DCGAN train (D and G)', 'ex/s', 100.0, 200.0, conv_share=share[0],
+                    conv_share_taps=share[1])
+  lines = run_all.format_table([(BY_NAME['gan_train'], row)]).splitlines()
+  header = [c.strip() for c in lines[0].split('|')[1:-1]]
+  cells = dict(zip(header, (c.strip() for c in lines[2].split('|')[1:-1])))
+  assert cells["convolutions' share of FLOPs"] == cell
+
+
+def test_rows_carry_each_timed_steps_share_from_the_json():
+  share = lambda total, taps: ConvShare(xla=total - taps, taps=taps).record()
+  diffusion = {'images_per_sec_best': {'genjax train': 2.0, 'torch train': 4.0,
+                                       'genjax DDIM 50 steps': 8.0},
+               'genjax_compile_s': {'train': 30.0, 'DDIM': 9.0},
+               'genjax_conv_flop_share': {'train': share(0.8, 0.8), 'DDIM': share(0.7, 0.7)}}
+  shares = {r.step: (r.conv_share, r.conv_share_taps) for r in run_all.diffusion_rows(diffusion)}
+  assert shares == {'U-Net train': (0.8, 0.8), 'DDIM sampling, 50 steps': (0.7, 0.7)}
+  one = {'examples_per_sec_median': {'genjax': 10.0}, 'genjax_conv_flop_share': share(0.6, 0.1)}
+  (row,) = run_all.one_train_step('GAN')(one)
+  assert (row.conv_share, row.conv_share_taps) == (pytest.approx(0.6), pytest.approx(0.1))
+  word2vec = {'sides': {name: {**side, 'genjax_conv_flop_share': share(0.0, 0.0)}
+                        for name, side in WORD2VEC['sides'].items()}}
+  (row,) = run_all.word2vec_rows(word2vec)
+  assert row.conv_share == 0.0
+  (row,) = run_all.word2vec_rows(WORD2VEC)  # a JSON from before the share was recorded
+  assert row.conv_share is None
 
 
 def _main_with(monkeypatch, tmp_path, run, installed=True, only='gan_train,pca_sklearn'):
