@@ -26,7 +26,7 @@ from genjax.training.family import FamilyDef
 from genjax.training.pending import NonFiniteError, PendingMetrics
 from genjax.training.preemption import Preempted, PreemptionGuard
 from genjax.training.profile_window import ProfileWindow
-from genjax.training.progress import MetricsWriter, Progress
+from genjax.training.progress import COMPUTE_SPLIT, MetricsWriter, Progress
 from genjax.training.run import Run, restore_or_init
 from genjax.training.state import TrainState
 from genjax.training.step import default_unroll, make_eval_step
@@ -87,7 +87,11 @@ def train(assembled: Assembled, run: Run, state: TrainState, start: int, skipped
       pending.append(metrics, positions)
       if step == start:
         jax.block_until_ready(metrics)
-        progress.first_call_done(step + k, _flops_per_step(assembled, state, batches, run))
+        flops = _flops_per_step(assembled, state, batches, run)
+        progress.first_call_done(step + k, flops)
+        if flops is not None and start == 0:  # once a run: a resume keeps the first row
+          run.writer.write(step + k, COMPUTE_SPLIT,
+                           {'flops_per_step': flops, 'devices': jax.device_count()})
       step += k
       if 'converged' in metrics and bool(jax.device_get(metrics['converged'])[-1]):
         logger.info('converged at step %d (the family\'s stopping rule); finishing.', step)

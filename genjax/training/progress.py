@@ -18,6 +18,12 @@ from genjax.training.event_files import TensorBoardWriter
 
 logger = logging.getLogger(__name__)
 
+# The split of the metrics row the loop writes once a run, after its first compiled call:
+# `flops_per_step`, one device's FLOPs a train step by the compiled step's cost analysis,
+# and `devices`, how many ran it; their product by the steps is the run's training compute
+# (genjax.tools.paradigms).
+COMPUTE_SPLIT = 'compute'
+
 
 class Progress:
   """Progress lines with rates and ETA, from the first seconds of a run.

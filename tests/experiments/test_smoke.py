@@ -81,6 +81,7 @@ TOOLS = {
     'fid_stats': 'tests/tools/test_fid.py',
     'aot': 'tests/tools/test_aot.py',
     'ode_likelihood': 'tests/tools/test_ode_likelihood.py',
+    'paradigms': 'tests/tools/test_paradigms.py',
 }
 
 # Mains whose smoke runs from the command line in their family's test, because one reads
