@@ -47,7 +47,7 @@ SMOKE_RUNS = os.path.join(tempfile.gettempdir(), f'genjax-test-smoke-runs-{_SESS
 
 
 # The longest tests, slowest first as CI measured them, each without module fixtures: run
-# first, so that with `-n 3` no worker is left with a long one at the end while the
+# first, so that with `-n 2` neither worker is left with a long one at the end while the
 # other idles (longest-processing-time-first). xdist hands the first quarter of the tests
 # out in turn, the rest to whichever worker is free.
 SLOW_FIRST = (
