@@ -27,6 +27,7 @@ import sys
 from typing import Callable
 
 from tests.conftest import REPO, SMOKE_RUNS
+from tests.families.random_classifier import session_random_digits_classifier
 
 # What readers may write in a run, so no part of what the run holds: the workdir lock a
 # main takes (a rerun of a finished run takes it too, finds the run done and reads only),
@@ -75,7 +76,6 @@ def trained(name: str, *flags: str, variant: str = 'smoke') -> SmokeRun:
 def scored_gan() -> SmokeRun:
   """The GAN smoke run that scores its samples (40) in a random digits classifier's features:
   the one GAN run the tests share."""
-  from tests.families.random_classifier import session_random_digits_classifier  # pylint: disable=g-import-not-at-top
   return trained('gan', f'--config.eval.classifier={session_random_digits_classifier()}',
                  '--config.eval.frechet_samples=40')
 
