@@ -40,8 +40,8 @@ def main(argv):
   options = paradigms.Options(
       tolerance=_TOLERANCE.value, frechet_samples=_FRECHET_SAMPLES.value,
       likelihood_examples=_LIKELIHOOD_EXAMPLES.value, batch_size=_BATCH_SIZE.value,
-      throughput_batches=tuple(int(b) for b in _THROUGHPUT.value),
-      steps=tuple(int(n) for n in _STEPS.value), figure_samples=_FIGURE_SAMPLES.value,
+      throughput_batches=paradigms.integers('throughput_batches', _THROUGHPUT.value),
+      steps=paradigms.integers('steps', _STEPS.value), figure_samples=_FIGURE_SAMPLES.value,
       seed=_SEED.value)
   rows, samples = paradigms.build(_CONFIG.value, options)
   print(paradigms.markdown(rows, options.tolerance))

@@ -49,6 +49,30 @@ class Options:
   figure_samples: int = 8
   seed: int = 0
 
+  def __post_init__(self):
+    if self.tolerance < 0:
+      raise UserError(f'--tolerance={self.tolerance}: a fraction of the median, 0 or more '
+                      '(0.1: within 10%).')
+    for flag in ('frechet_samples', 'batch_size', 'figure_samples'):
+      if getattr(self, flag) < 1:
+        raise UserError(f'--{flag}={getattr(self, flag)}: give a positive number.')
+    if self.likelihood_examples < 0:
+      raise UserError(f'--likelihood_examples={self.likelihood_examples}: give 0 (all the '
+                      'test images) or a positive number.')
+    for flag in ('throughput_batches', 'steps'):
+      if not getattr(self, flag) or min(getattr(self, flag)) < 1:
+        raise UserError(f'--{flag}={",".join(map(str, getattr(self, flag)))}: give '
+                        'positive integers, comma-separated.')
+
+
+def integers(flag: str, values) -> tuple[int, ...]:
+  """A comma-separated flag's values as integers, or one line naming the flag."""
+  try:
+    return tuple(int(v) for v in values)
+  except ValueError:
+    raise UserError(f'--{flag}={",".join(values)}: give integers, comma-separated '
+                    '(e.g. 16,256).') from None
+
 
 def read_row(spec: Mapping[str, Any], runs_dir: str) -> dict[str, Any]:
   """The row's budget, read from its run's files without building its model, of spec

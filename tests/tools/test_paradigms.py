@@ -254,3 +254,17 @@ def test_the_rows_name_their_paradigms_and_cpu_commands():
   assert all(':cpu' in r['command'] and r['departures'] for r in rows)
   assert 'configs/code_prior.py:cpu,transformer' in rows[3]['command']
   assert math.isclose(paradigms.Options().tolerance, 0.1)
+
+
+@pytest.mark.parametrize('flag,message', [
+    ('--tolerance=-0.1', 'a fraction of the median, 0 or more'),
+    ('--frechet_samples=0', 'give a positive number'),
+    ('--steps=4,x', 'give integers, comma-separated'),
+    ('--throughput_batches=0', 'give positive integers'),
+])
+def test_a_bad_option_is_refused_in_one_line_before_any_run_is_read(flag, message, tmp_path):
+  result = _tool('--config.runs_dir=' + str(tmp_path / 'none'), f'--out_dir={tmp_path / "out"}',
+                 flag)
+  assert result.returncode == 2 and 'Traceback' not in result.stderr
+  assert message in result.stderr and flag.split('=')[0] in result.stderr
+  assert not (tmp_path / 'out').exists()
