@@ -5,13 +5,21 @@
 Each row names its run (`workdir`, under `runs_dir`), the family that run must be, the
 command that trains it and its `departures` from its paper. The tool refuses rows whose
 parameters or training FLOPs lie outside --tolerance of the rows' median, so the runs that
-fill it share one data set (Fashion-MNIST), one parameter budget and one training compute;
-the `cpu` variants named here are the starting point, not yet matched to one budget.
+fill it share one data set (Fashion-MNIST), one parameter budget and one training compute.
+
+The budget is small enough for 2 CPU cores: networks of about 280k parameters (each row's
+width chosen for it) and 12 TFLOP of training each, a run's steps being 12e12 over its
+compiled step's FLOPs (the `compute` row the loop records), rounded to the 10 steps of a
+call. The families' `cpu` variants are the starting point; the flags after them resize the
+network, set the steps and evaluate once, at the end.
+
 The second stages read the VQ-VAE of `python -m experiments.vqvae
 --config=configs/vqvae.py:cpu --workdir=runs/vqvae` (VAR its multi-scale tokenizer,
 `--config=configs/vqvae.py:cpu,multiscale --workdir=runs/var_tokenizer`), whose parameters
-are not counted: a row's budget is the network it trains. No variants. --config.runs_dir
-moves every workdir (the tool's test points it at smoke runs).
+are not counted: a row's budget is the network it trains. The rows that score their own samples
+while training do so in the classifier's features (`python -m experiments.classifier
+--config=configs/classifier.py --workdir=runs/classifier --config.total_epochs=6`). No
+variants. --config.runs_dir moves every workdir (the tool's test points it at smoke runs).
 """
 
 import ml_collections
@@ -20,10 +28,17 @@ from configs import variants
 
 VARIANTS = ()
 
-_STAGE2 = ('python -m experiments.{main} --config=configs/{main}.py:{variant} '
-           '--config.data.stage1_workdir=runs/{stage1}{scored} --workdir=runs/paradigms/{name}')
+_PIXEL = ('python -m experiments.{main} --config=configs/{main}.py:cpu{flags} '
+          '--config.total_steps={steps} --config.eval_every={steps} '
+          '--workdir=runs/paradigms/{name}')
+_STAGE2 = ('python -m experiments.{main} --config=configs/{main}.py:{variant}{flags} '
+           '--config.data.stage1_workdir=runs/{stage1} --config.total_steps={steps} '
+           '--config.eval_every={steps} '
+           '--workdir=runs/paradigms/{name}')
 # The priors score their samples while training, in the classifier's features.
 _SCORED = ' --config.eval.classifier=runs/classifier'
+# The DDPM row's U-Net at half the cpu variant's width, shared by pixel flow matching.
+_UNET16 = ' --config.model.channels=16'
 
 
 def get_config(arg: str | None = None):
@@ -33,42 +48,50 @@ def get_config(arg: str | None = None):
   c.classifier = 'runs/classifier'  # the feature space of the Fréchet distances
   c.rows = (
       dict(name='pixel DDPM', family='diffusion', workdir='ddpm',
-           command='python -m experiments.diffusion --config=configs/diffusion.py:cpu '
-                   '--workdir=runs/paradigms/ddpm',
-           departures='Ho et al. (2020, Table 1): a 1.1M-parameter U-Net (32 channels, one '
-                      'residual block a level, no dropout), batch 64 for 2,000 steps, Adam '
-                      '1e-3, EMA 0.995; 50 DDIM steps (eta = 0), not 1,000 ancestral ones'),
+           command=_PIXEL.format(main='diffusion', flags=_UNET16, steps=630, name='ddpm'),
+           departures='Ho et al. (2020, Table 1): a 280k-parameter U-Net (16 channels, one '
+                      'residual block a level, attention at 7x7, no dropout), batch 64 for '
+                      '630 steps, Adam 1e-3, EMA 0.995; 50 DDIM steps (eta = 0), not 1,000 '
+                      'ancestral ones'),
       dict(name='pixel flow matching', family='flow_matching', workdir='flow_matching',
-           command='python -m experiments.flow_matching --config=configs/flow_matching.py:cpu '
-                   '--workdir=runs/paradigms/flow_matching',
+           command=_PIXEL.format(main='flow_matching', flags=_UNET16, steps=630,
+                                 name='flow_matching'),
            departures='Lipman et al. (2023, Table 1): the DDPM row\'s U-Net, batch and steps; '
                       'sigma_min = 0 (rectified flow); one dequantisation draw per image'),
       dict(name='latent diffusion', family='latent_diffusion', workdir='latent_diffusion',
-           command=_STAGE2.format(main='latent_diffusion', variant='cpu', stage1='vqvae',
-                                  scored='', name='latent_diffusion'),
+           command=_STAGE2.format(main='latent_diffusion', variant='cpu',
+                                  flags=' --config.model.channels=20 '
+                                        '--config.model.norm_groups=4 --config.model.conv=taps',
+                                  stage1='vqvae', steps=4290, name='latent_diffusion'),
            departures='Rombach et al. (2022, Table 1): over a small VQ-VAE\'s 7x7 latents, '
-                      'a 32-channel U-Net, batch 64 for 3,000 steps; no likelihood over a '
+                      'a 20-channel U-Net, batch 64 for 4,290 steps; no likelihood over a '
                       'VQ-VAE'),
       dict(name='raster Transformer prior', family='code_prior', workdir='raster_prior',
            command=_STAGE2.format(main='code_prior', variant='cpu,transformer',
-                                  stage1='vqvae', scored=_SCORED, name='raster_prior'),
-           departures='van den Oord et al. (2017): a causal Transformer (4 layers, width 128) '
-                      'in place of their PixelCNN prior, batch 64 for 8,000 steps'),
+                                  flags=' --config.model.dim=64' + _SCORED, stage1='vqvae',
+                                  steps=2400,
+                                  name='raster_prior'),
+           departures='van den Oord et al. (2017): a causal Transformer (4 layers, width 64) '
+                      'in place of their PixelCNN prior, batch 64 for 2,400 steps'),
       dict(name='VAR', family='var', workdir='var',
-           command=_STAGE2.format(main='var', variant='cpu', stage1='var_tokenizer',
-                                  scored=_SCORED, name='var'),
-           departures='Tian et al. (2024, Table 1): 4 blocks of width 64 over scales (1, 2, 3, '
-                      '4, 5, 7) of a small multi-scale VQ-VAE, batch 64 for 5,000 steps'),
+           command=_STAGE2.format(main='var', variant='cpu',
+                                  flags=' --config.model.dim=56' + _SCORED,
+                                  stage1='var_tokenizer', steps=1210, name='var'),
+           departures='Tian et al. (2024, Table 1): 4 blocks of width 56 over scales (1, 2, 3, '
+                      '4, 5, 7) of a small multi-scale VQ-VAE, batch 64 for 1,210 steps'),
       dict(name='MaskGIT', family='maskgit', workdir='maskgit',
-           command=_STAGE2.format(main='maskgit', variant='cpu', stage1='vqvae',
-                                  scored=_SCORED, name='maskgit'),
-           departures='Chang et al. (2022, Table 1): 4 blocks of width 128 over 7x7 codes '
-                      '(K = 512), batch 64 for 6,000 steps; T = 8 decoding steps'),
+           command=_STAGE2.format(main='maskgit', variant='cpu',
+                                  flags=' --config.model.dim=64' + _SCORED,
+                                  stage1='vqvae', steps=2390, name='maskgit'),
+           departures='Chang et al. (2022, Table 1): 4 blocks of width 64 over 7x7 codes '
+                      '(K = 512), batch 64 for 2,390 steps; T = 8 decoding steps'),
       dict(name='Glow', family='glow', workdir='glow',
-           command='python -m experiments.glow --config=configs/glow.py:cpu '
-                   '--workdir=runs/paradigms/glow',
-           departures='Kingma & Dhariwal (2018, Table 2): 2 levels of 4 steps, 64-channel '
-                      'couplings with a tanh-bounded scale, 20,000 steps of 64'),
+           command=_PIXEL.format(main='glow', flags=' --config.model.hidden=152 '
+                                                    '--config.optimizer.warmup_steps=100',
+                                 steps=990, name='glow'),
+           departures='Kingma & Dhariwal (2018, Table 2): 2 levels of 4 steps, 152-channel '
+                      'couplings with a tanh-bounded scale, 990 steps of 64 after 100 warmup '
+                      'steps'),
   )
   c.lock()
   return c

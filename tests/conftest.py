@@ -14,13 +14,9 @@ if REPO not in sys.path:
 
 flags.FLAGS.mark_as_parsed()
 
-# The tests compile far more than they compute (smoke runs of a few steps), so XLA's
-# backend compiles at optimisation level 0, and XLA:CPU emits its fusions by its older
-# loop emitter rather than the MLIR fusion emitters, which take longer to compile: the
-# smoke runs compile several times faster, with the same metrics, and the pinned
-# regression metrics hold. Every test process and every main a test starts inherits it;
-# tests that set XLA_FLAGS themselves add it (FAST_COMPILE).
-FAST_COMPILE = '--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false'
+# Every test process, and every main a test starts, compiles for speed (tests/xla_flags.py).
+from tests.xla_flags import FAST_COMPILE  # noqa: E402  (after sys.path has REPO)
+
 if FAST_COMPILE not in os.environ.get('XLA_FLAGS', ''):
   os.environ['XLA_FLAGS'] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE}".strip()
 

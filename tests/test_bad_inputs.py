@@ -20,6 +20,8 @@ import sys
 import pytest
 from absl.testing import flagsaver
 
+from tests import xla_flags
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VAE = ['experiments.vae', '--config=configs/vae.py:smoke']
 
@@ -205,7 +207,7 @@ def _try(argv, finished, scratch_parent):
     return s
 
   before = _tree_digest(workdir)
-  env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=2'}
+  env = {**os.environ, 'XLA_FLAGS': xla_flags.flags(devices=2)}
   result = subprocess.run([sys.executable, '-m', *map(fill, argv)], cwd=REPO,
                           capture_output=True, text=True, timeout=600, env=env)
   return result.returncode, result.stderr, fill, _tree_digest(workdir) == before

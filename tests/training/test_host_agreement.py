@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from genjax.training.restore import load_run
+from tests import xla_flags
 from tests.training.checks import assert_bitwise_equal, raw_state
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -34,7 +35,7 @@ def _launch(workdir, num_processes, *flags, only=None, extra=None):
   process index to flags of its own. Their output goes to files: a pipe left unread
   would stall a process in a write while the others wait for it in a collective."""
   port, extra = _free_port(), extra or {}
-  env = {**os.environ, 'XLA_FLAGS': ''}  # one CPU device per process
+  env = {**os.environ, 'XLA_FLAGS': xla_flags.flags()}  # one CPU device per process
   logs = os.path.join(os.path.dirname(str(workdir)), f'{os.path.basename(str(workdir))}_logs')
   os.makedirs(logs, exist_ok=True)
   procs = []

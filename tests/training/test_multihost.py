@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests import xla_flags
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -21,7 +23,7 @@ def _free_port() -> int:
 def _train(workdir, num_processes, total_steps=8):
   base = [sys.executable, '-m', 'experiments.vae', '--config=configs/vae.py:smoke',
           f'--workdir={workdir}', f'--config.total_steps={total_steps}']
-  env = {**os.environ, 'XLA_FLAGS': ''}
+  env = {**os.environ, 'XLA_FLAGS': xla_flags.flags()}  # one CPU device per process
   if num_processes == 1:
     subprocess.run(base, cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
     return
