@@ -16,8 +16,8 @@ network, set the steps and evaluate once, at the end.
 The second stages read the VQ-VAE of `python -m experiments.vqvae
 --config=configs/vqvae.py:cpu --workdir=runs/vqvae` (VAR its multi-scale tokenizer,
 `--config=configs/vqvae.py:cpu,multiscale --workdir=runs/var_tokenizer`), whose parameters
-are not counted: a row's budget is the network it trains. The rows that score their own samples
-while training do so in the classifier's features (`python -m experiments.classifier
+are not counted: a row's budget is the network it trains. The rows that score their own
+samples while training do so in the classifier's features (`python -m experiments.classifier
 --config=configs/classifier.py --workdir=runs/classifier --config.total_epochs=6`). No
 variants. --config.runs_dir moves every workdir (the tool's test points it at smoke runs).
 """
@@ -75,8 +75,7 @@ def get_config(arg: str | None = None):
       dict(name='raster Transformer prior', family='code_prior', workdir='raster_prior',
            command=_STAGE2.format(main='code_prior', variant='cpu,transformer',
                                   flags=' --config.model.dim=64' + _SCORED, stage1='vqvae',
-                                  steps=2400,
-                                  name='raster_prior'),
+                                  steps=2400, name='raster_prior'),
            departures='van den Oord et al. (2017): a causal Transformer (4 layers, width 64) '
                       'in place of their PixelCNN prior, batch 64 for 2,400 steps'),
       dict(name='VAR', family='var', workdir='var',
