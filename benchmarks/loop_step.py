@@ -75,11 +75,17 @@ class LoopStep:
 def benchmark_config(get_config, variant: str, **changes):
   """configs/<name>.py's config for `variant`, unlocked, with `changes` ({'batch_size':
   64, 'model.conv': 'taps'}; None values are left alone) and no Fréchet distance (that is
-  evaluation, never the step)."""
+  evaluation, never the step).
+
+  The loop's intervals are zeroed: a benchmark times the step alone, and an interval the
+  config sets for its own steps_per_call (eval_every=2340) would be refused under the
+  benchmark's."""
   c = get_config(variant)
   c.unlock()
   if 'frechet_samples' in c.get('eval', {}):
     c.eval.frechet_samples = 0
+  for interval in ('log_every', 'eval_every', 'ckpt_every', 'figures_every'):
+    c[interval] = 0
   for path, value in changes.items():
     if value is not None:
       *parents, field = path.split('.')

@@ -33,8 +33,14 @@ in nats, bits/dim as the DDPM and Glow families give them
 (`objectives.flow_matching.dequantize`). With eval.final_likelihood the final evaluation
 reports it as `bpd`.
 
-Inference (`genjax.load`): samples with options `steps` and `solver` (and `label` and
-`guidance` for a conditional model); the likelihood with options `divergence`, `rtol` and
+Reflow (Liu et al., 2023): with data.reflow_teacher naming a finished flow-matching run,
+the run trains on data.reflow_pairs pairs (X0, X1) of that run's ODE, X1 its end point from
+noise X0 by data.reflow_solver, in place of independent noise and images, starting from
+the teacher's weights (`genjax.stage2.reflow`): one round makes the 2-rectified flow, whose
+straighter paths take fewer Euler steps. It evaluates on the teacher's images.
+
+Inference (`genjax.load`): samples with options `steps`, `solver` and `noise` (the start
+at t = 0; drawn when not given) (and `label` and `guidance` for a conditional model); the likelihood with options `divergence`, `rtol` and
 `atol` (eval.divergence, eval.likelihood_rtol and eval.likelihood_atol by default).
 """
 
@@ -48,6 +54,7 @@ import ml_collections
 import numpy as np
 
 from genjax import config as config_lib
+from genjax.data.family_data import DataInfo
 from genjax.data.image_data import image_data
 from genjax.errors import OptionError
 from genjax.evals import frechet_setup
@@ -60,6 +67,7 @@ from genjax.objectives import ode_likelihood
 from genjax.objectives.diffusion import to_model_space, to_unit_interval
 from genjax.samplers import flow_matching as samplers
 from genjax.samplers.labels import sample_labels
+from genjax.stage2 import reflow
 from genjax.training.family import (Family, FamilyDef, Inference, Likelihood, Reporting,
                                     Training)
 
@@ -67,7 +75,7 @@ DIVERGENCES = ode_likelihood.DIVERGENCES
 
 
 def schema() -> ml_collections.ConfigDict:
-  return config_lib.with_family_schema(
+  s = config_lib.with_family_schema(
       model=dict(channels=64, channel_mults=(1, 2, 2), num_res_blocks=2,
                  attn_resolutions=(7,), dropout=0.1, norm_groups=32, conditional=False,
                  label_dropout=0.1,
@@ -92,6 +100,37 @@ def schema() -> ml_collections.ConfigDict:
           likelihood_rtol=1e-5, likelihood_atol=1e-5,
           **frechet_setup.FIELDS,  # its feature space (eval.features) and what it needs
           frechet_samples=0))  # samples scored against the test set; 0: none
+  s.data.update(
+      reflow_teacher='',  # a finished flow-matching run: train on its pairs (reflow)
+      reflow_pairs=10000,  # (noise, end point) pairs drawn from the teacher
+      reflow_solver='adaptive',  # the teacher's solver for the pairs: SOLVERS
+      reflow_steps=100)  # the fixed-step solvers' steps for the pairs
+  return s
+
+
+def flow_matching_data(config: ml_collections.ConfigDict, process_index: int = 0,
+                       process_count: int = 1):
+  """The images of config.data, or with data.reflow_teacher the teacher's reflow pairs
+  (`genjax.stage2.reflow`), drawn by the teacher's own sampler."""
+  d = config.data
+  if not d.get('reflow_teacher'):  # runs saved before reflow have no such field
+    return image_data(config, process_index, process_count)
+  if d.reflow_steps > samplers.MAX_STEPS:
+    raise config_lib.ConfigError(f'data.reflow_steps={d.reflow_steps} is more than the solvers '
+                                 f'take; set it to at most {samplers.MAX_STEPS}.')
+  teacher = reflow.load_teacher(d.reflow_teacher)
+  reflow.check_same_network(config.model, teacher)
+  shape = tuple(teacher.signature['image_shape'])
+  sample = build(teacher.config, DataInfo(num_train=0, example_shape=shape)).inference.sample
+
+  def endpoints(rng, x0):
+    return sample(teacher.eval_params, rng, len(x0), None, steps=d.reflow_steps,
+                  solver=d.reflow_solver, noise=x0)
+
+  pairs = reflow.reflow_pairs(teacher, endpoints, num=d.reflow_pairs, solver=d.reflow_solver,
+                              steps=d.reflow_steps, seed=config.seed,
+                              write=process_index == 0)
+  return reflow.reflow_data(config, teacher, pairs, process_index, process_count)
 
 
 def build(config: ml_collections.ConfigDict, info) -> Family:
@@ -120,6 +159,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   as_net_time = lambda t: objectives.TIME_SCALE * t
 
   def init_params(rng, batch):
+    if config.data.get('reflow_teacher'):  # Liu et al. start the 2-rectified flow from the teacher
+      return jax.tree.map(jnp.asarray, reflow.teacher_weights(config.data.reflow_teacher))
     x = jnp.asarray(batch['image'][:1])
     return model.init(rng, x, jnp.zeros((1,), jnp.float32), null(1))
 
@@ -131,7 +172,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       y = objectives.drop_labels(label_rng, batch['label'], k, m.label_dropout)
     net = lambda x, t: train_model.apply(params, x, as_net_time(t), y, train=True,
                                          rngs={'dropout': drop_rng})
-    loss = fm_loss(net, to_model_space(batch['image']), rng)
+    # Reflow's batches pair each end point with the noise it came from.
+    loss = fm_loss(net, to_model_space(batch['image']), rng, x0=batch.get('noise'))
     return jnp.mean(loss), {}
 
   def unconditional_velocity(params):
@@ -183,19 +225,24 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
     x, nfe = solve(params, x_noise, y, jnp.float32(w), jnp.int32(steps), solver=solver)
     return np.asarray(x), int(nfe)
 
-  noise = lambda rng, n: jax.random.normal(rng, (n,) + shape)
+  draw_noise = lambda rng, n: jax.random.normal(rng, (n,) + shape)
 
   def sample(params, rng, num_samples, context, steps=e.steps, solver=e.solver,
-             label=None, guidance=0.0):
+             label=None, guidance=0.0, noise=None):
     """Samples [n, H, W, C] in [0, 1], the ODE integrated by `solver` ('euler' and
-    'heun' on `steps` equal steps; 'adaptive' at the config's tolerances). Without a
-    label, of p(x) (a conditional model's null label); a conditional model draws class
-    `label` (one, or one per sample) with classifier-free guidance `guidance` (0: the
-    conditional model)."""
+    'heun' on `steps` equal steps; 'adaptive' at the config's tolerances) from `noise`
+    [n, H, W, C] at t = 0, or from noise drawn with `rng`. Without a label, of p(x) (a
+    conditional model's null label); a conditional model draws class `label` (one, or one
+    per sample) with classifier-free guidance `guidance` (0: the conditional model)."""
     del context
     samplers.check_options(solver, steps)
     y = sample_labels(label, num_samples, k if m.conditional else 0, guidance=guidance)
-    return draw(params, noise(rng, num_samples), y, guidance, steps, solver)[0]
+    if noise is None:
+      noise = draw_noise(rng, num_samples)
+    elif np.shape(noise) != (num_samples,) + shape:
+      raise OptionError(f'noise of shape {np.shape(noise)}: give one {shape} array a sample, '
+                        f'[{num_samples}, {", ".join(map(str, shape))}].')
+    return draw(params, jnp.asarray(noise, jnp.float32), y, guidance, steps, solver)[0]
 
   def nll(params, batch, rng, context, divergence=e.divergence, rtol=e.likelihood_rtol,
           atol=e.likelihood_atol):
@@ -209,7 +256,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
       raise OptionError(f'rtol={rtol}, atol={atol}: the tolerances must be positive.')
     return likelihood_nats(params, batch['image'], rng, divergence, rtol, atol)[0]
 
-  sample_options = {'steps': e.steps, 'solver': e.solver}
+  sample_options = {'steps': e.steps, 'solver': e.solver, 'noise': None}
   if m.conditional:
     sample_options.update(label=None, guidance=0.0)
   inference = Inference(
@@ -226,7 +273,7 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
   if info.test_images is None:  # built without the data (genjax.load): no figures
     artifacts_fn = None
   else:
-    artifacts_fn = _artifacts(e, m, k, draw, noise, info.test_images.images)
+    artifacts_fn = _artifacts(e, m, k, draw, draw_noise, info.test_images.images)
 
   return Family(
       name='flow_matching',
@@ -302,7 +349,10 @@ RANGES = {
     'eval.likelihood_rtol': 'positive',
     'eval.likelihood_atol': 'positive',
     'eval.frechet_samples': 'non_negative',
+    'data.reflow_pairs': 'positive',
+    'data.reflow_solver': samplers.SOLVERS,
+    'data.reflow_steps': 'positive',
 }
 
-FAMILY = FamilyDef(name='flow_matching', schema=schema, build=build, data=image_data,
+FAMILY = FamilyDef(name='flow_matching', schema=schema, build=build, data=flow_matching_data,
                    ranges=RANGES, compute_dtypes=config_lib.COMPUTE_DTYPES)

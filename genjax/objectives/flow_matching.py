@@ -72,12 +72,16 @@ def sample_time(rng: jax.Array, n: int, time_sampling: str = 'uniform',
 
 def loss_terms(velocity: VelocityNet, x1: jax.Array, rng: jax.Array, *,
                sigma_min: float = 0.0, time_sampling: str = 'uniform',
-               logit_mean: float = 0.0, logit_std: float = 1.0) -> jax.Array:
+               logit_mean: float = 0.0, logit_std: float = 1.0,
+               x0: jax.Array | None = None) -> jax.Array:
   """Per-example flow-matching loss [B]: the mean over pixels of ||v(x_t, t) - u||^2, for
-  data x1, noise x0 ~ N(0, I) and t from `sample_time`; `velocity` takes t in [0, 1]."""
+  data x1, noise x0 ~ N(0, I) and t from `sample_time`; `velocity` takes t in [0, 1].
+  Given x0, each x1 is paired with its own x0 instead of independent noise: reflow's
+  coupling (Liu et al., 2023), x1 the end point of a trained flow's ODE from x0."""
   t_rng, noise_rng = jax.random.split(rng)
   t = sample_time(t_rng, x1.shape[0], time_sampling, logit_mean, logit_std)
-  x0 = jax.random.normal(noise_rng, x1.shape, x1.dtype)
+  if x0 is None:
+    x0 = jax.random.normal(noise_rng, x1.shape, x1.dtype)
   err = (velocity(interpolant(x0, x1, t, sigma_min), t)
          - velocity_target(x0, x1, sigma_min)) ** 2
   return err.reshape(err.shape[0], -1).mean(-1)

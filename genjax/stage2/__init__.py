@@ -4,5 +4,6 @@
 stored code grids. `codes`: the data, test terms and Fréchet reference shared by the priors
 over those codes (the raster code prior and VAR, in `genjax.families`). `latents`: a
 finished VAE or VQ-VAE run as latent diffusion reads it, continuous latents in and images
-out.
+out. `reflow`: a finished flow-matching run's (noise, end point) pairs, the data of its
+reflow (a second flow trained on the first one's couplings).
 """

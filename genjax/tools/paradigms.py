@@ -142,6 +142,17 @@ def check_budget(rows: list[dict[str, Any]], tolerance: float) -> None:
           'knowingly.')
 
 
+def check_sample_count(frechet_samples: int, feature_dims: int, classifier: str) -> None:
+  """Refuses, in one line and before anything is sampled, fewer samples than the
+  classifier has features: their covariance would be singular and the distance would
+  mostly measure the sample count."""
+  if frechet_samples < feature_dims:
+    raise UserError(f'--frechet_samples={frechet_samples}: the classifier at {classifier} has '
+                    f'{feature_dims} features, and the Fréchet distance needs at least as '
+                    f'many samples; pass --frechet_samples={feature_dims} or more (1000: '
+                    'the table\'s default).')
+
+
 def build(config, options: Options, log=print) -> tuple[list[dict[str, Any]], dict]:
   """(rows, samples by row name) of configs/paradigms.py's `config`: every row read and
   its budget checked first, then each model measured."""
@@ -152,6 +163,8 @@ def build(config, options: Options, log=print) -> tuple[list[dict[str, Any]], di
   read = [(row, load_model(row)) for row in rows]
   data_config = measures.image_data_config(read[0][1].config)
   scorer = measures.frechet_scorer(config.classifier, data_config)
+  check_sample_count(options.frechet_samples, scorer.reference[0].shape[-1],
+                     config.classifier)
   floor = measures.floor(scorer, data_config, options.frechet_samples, options.seed)
   log(f'floor: Fréchet distance of {options.frechet_samples} train images = {floor:.3f}')
   samples = {}

@@ -97,14 +97,14 @@ def test_inference_takes_the_solver_options_and_refuses_others_in_one_line(tmp_p
   info_file.write(data.info, str(tmp_path))
   family = flow_matching.build(config, info_file.read(str(tmp_path)))  # as genjax.load does
   inference = family.inference
-  assert inference.sample_options == {'steps': 4, 'solver': 'euler', 'label': None,
-                                      'guidance': 0.0}
+  assert inference.sample_options == {'steps': 4, 'solver': 'euler', 'noise': None,
+                                      'label': None, 'guidance': 0.0}
   assert inference.likelihood.exact and inference.likelihood.dims == 64
   assert inference.likelihood.options == {'divergence': 'hutchinson', 'rtol': 1e-3,
                                           'atol': 1e-3}
   assert 'ODE likelihood' in inference.likelihood.description
   for bad in ({'solver': 'rk4'}, {'steps': 0}, {'steps': 1.5}, {'label': 10},
-              {'guidance': 2.0}):
+              {'guidance': 2.0}, {'noise': np.zeros((3, 8, 8, 1))}):
     with pytest.raises(UserError) as e:
       inference.sample(None, jax.random.PRNGKey(0), 2, None, **bad)
     assert '\n' not in str(e.value), bad

@@ -69,3 +69,21 @@ def test_dequantisation_fills_each_bin_and_uniform_noise_is_eight_bits():
   log_p_uniform = -dims * math.log(2.0 + 2.0 / 255.0)
   nats = fm.nats_of_pixels(jnp.full((2,), log_p_uniform), dims)
   np.testing.assert_allclose(fm.bits_per_dim(nats, dims), 8.0, rtol=1e-6)
+
+
+def test_reflows_coupled_noise_replaces_the_drawn_noise_and_straight_pairs_cost_nothing():
+  x1 = jax.random.normal(jax.random.PRNGKey(3), (32, 4, 4, 1))
+  rng = jax.random.PRNGKey(4)
+  net = lambda x, t: 0.5 * x + t[:, None, None, None]
+  # The noise the loss draws itself, given as the pair's x0: the same loss, term for term.
+  _, noise_rng = jax.random.split(rng)
+  drawn = jax.random.normal(noise_rng, x1.shape, x1.dtype)
+  np.testing.assert_array_equal(fm.loss_terms(net, x1, rng),
+                                fm.loss_terms(net, x1, rng, x0=drawn))
+  # Pairs a constant shift apart lie on parallel straight lines: v(x, t) = shift fits every
+  # point of every path, while with independent noise no velocity field fits them all.
+  shift = jnp.linspace(-0.5, 0.5, 16).reshape(1, 4, 4, 1)
+  x0 = jax.random.normal(jax.random.PRNGKey(5), x1.shape)
+  constant = lambda x, t: jnp.broadcast_to(shift, x.shape)
+  np.testing.assert_allclose(fm.loss_terms(constant, x0 + shift, rng, x0=x0), 0.0, atol=1e-10)
+  assert fm.loss_terms(constant, x0 + shift, rng).mean() > 1.0

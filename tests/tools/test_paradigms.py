@@ -25,8 +25,9 @@ from tests.smoke_runs import over_shared_vqvae, scored_ddpm, trained
 
 # Tiny on purpose: one batch size for the samples, the timing and the likelihood, so that
 # each model's sampler compiles once, and one step count, the smoke runs' own for flow
-# matching, latent diffusion and MaskGIT (DDPM's draws in 5).
-_FLAGS = ('--frechet_samples=8', '--likelihood_examples=4', '--batch_size=8',
+# matching, latent diffusion and MaskGIT (DDPM's draws in 5). 32 samples: the smoke
+# classifier's feature count, the fewest the tool takes.
+_FLAGS = ('--frechet_samples=32', '--likelihood_examples=4', '--batch_size=8',
           '--throughput_batches=8', '--steps=4', '--figure_samples=4', '--tolerance=100')
 _DEFAULT_STEPS = {'pixel DDPM': 5, 'pixel flow matching': 4, 'latent diffusion': 4,
                   'MaskGIT': 4}
@@ -267,6 +268,22 @@ def test_a_bad_option_is_refused_in_one_line(options, message):
   with pytest.raises(UserError) as refusal:
     paradigms.Options(**options)
   assert str(refusal.value).startswith(message) and '\n' not in str(refusal.value)
+
+
+def test_fewer_samples_than_the_classifier_has_features_are_refused_before_sampling(
+    smoke, tmp_path, monkeypatch):
+  def draw(*args, **kwargs):
+    raise AssertionError('sampled before refusing')
+
+  monkeypatch.setattr(measures, 'draw', draw)
+  config = _config(_runs_dir(tmp_path / 'runs', smoke))
+  with pytest.raises(UserError) as refusal:
+    paradigms.build(config, paradigms.Options(frechet_samples=31, tolerance=100),
+                    log=lambda line: None)
+  assert str(refusal.value) == (
+      f'--frechet_samples=31: the classifier at {config.classifier} has 32 features, and the '
+      'Fréchet distance needs at least as many samples; pass --frechet_samples=32 or more '
+      "(1000: the table's default).")
 
 
 def test_a_bad_flag_is_refused_in_one_line_before_any_run_is_read(tmp_path):
