@@ -19,9 +19,21 @@ each part timed alone, in milliseconds per step (a call's time over its steps):
 The parts, jitted alone, each pay a call's dispatch and lose the fusion of the whole step,
 so they need not sum to it. Measurements are interleaved (`benchmarks/harness.py`);
 medians over repeats. `--batch-size` and `--steps-per-call` time a larger fused call.
+
+Levers, timed beside the parts they would replace:
+* scatter-adds, one stacked table: the two tables laid out as one [2V, d] table (C's rows
+  after W's), so one scatter takes all of a step's rows; the ids and row gradients are
+  concatenated inside the timed call, as a step would have to;
+* scatter-adds, rows padded to 128: the tables' rows padded from d to a multiple of 128
+  floats (512-byte rows), the row gradients given already padded, so this times the
+  scatter alone, an upper bound on what the layout could buy;
+* whole step, host sampler, FUSED_CALLS x the steps a call: a larger fused call, the host
+  drawing that many more steps' pairs at once.
 """
 
 from __future__ import annotations
+
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +50,7 @@ from genjax.training import sparse_sgd
 from genjax.training.assemble import assemble
 
 CALLS = 4  # distinct calls' batches cycled through by the timed steps
+FUSED_CALLS = 5  # the larger fused call's steps, in calls of the config's
 
 
 def parse(argv=None):
@@ -113,6 +126,40 @@ def host_parts(host: Sampler, min_time: float) -> dict:
     jax.block_until_ready(tables['params'])
 
   timers['scatter-adds'] = Timer(scatter_n, 1, min_time)
+  timers.update(scatter_layouts(params, ids, row_grads, min_time))
+  return timers
+
+
+def scatter_layouts(params, ids, row_grads, min_time: float) -> dict:
+  """Timers of the scatter-adds in the two other layouts (the module's levers)."""
+  v, d = params['center'].shape
+  lr = 1e-3
+
+  def stacked_add(table, ids, grads):
+    rows = jnp.concatenate([ids['center'], ids['context'].reshape(-1) + v])
+    step = jnp.concatenate([grads['center'], grads['context'].reshape(-1, d)])
+    return table.at[rows].add(-lr * step, mode='promise_in_bounds')
+
+  width = -(-d // 128) * 128
+  pad = lambda x: jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, width - d)])
+  padded_grads = {name: pad(g) for name, g in row_grads.items()}
+  layouts = {
+      'one stacked table': (jax.jit(stacked_add, donate_argnums=0),
+                            jnp.concatenate([params['center'], params['context']]),
+                            row_grads),
+      f'rows padded to {width}': (
+          jax.jit(lambda p, i, g: sparse_sgd.apply_row_grads(p, i, g, lr), donate_argnums=0),
+          {name: pad(t) for name, t in params.items()}, padded_grads)}
+  timers = {}
+  for name, (scatter, table, grads) in layouts.items():
+    held = {'table': table}
+
+    def scatter_n(n, scatter=scatter, held=held, grads=grads):
+      for _ in range(n):
+        held['table'] = scatter(held['table'], ids, grads)
+      jax.block_until_ready(held['table'])
+
+    timers[f'scatter-adds, {name}'] = Timer(scatter_n, 1, min_time)
   return timers
 
 
@@ -129,6 +176,10 @@ def main(argv=None):
   env, machine = begin(__doc__)
   samplers = {name: Sampler(config_for(args, name)) for name in ('host', 'device')}
   host = samplers['host']
+  given = sys.argv[1:] if argv is None else list(argv)
+  fused = parse([*given, '--steps-per-call', str(FUSED_CALLS * host.k)])
+  samplers[f'host sampler, {FUSED_CALLS * host.k} steps a call'] = Sampler(
+      config_for(fused, 'host'))
   c = host.a.config
   print(f"{c.data.corpus}: vocabulary {host.a.data.info.vocab_size:,}, batch {c.batch_size} "
         f'pairs, {c.steps_per_call} steps a call, {c.objective.num_negatives} negatives, '
@@ -136,8 +187,9 @@ def main(argv=None):
   timers = host_parts(host, args.min_time)
   timers['device draw'] = device_draw(samplers['device'], args.min_time)
   for name, s in samplers.items():
-    timers[f'whole step, {name} sampler'] = Timer(s.run_step, s.k, args.min_time)
-    timers[f'whole step as the loop runs it, {name} sampler'] = Timer(
+    name = name if ' ' in name else f'{name} sampler'
+    timers[f'whole step, {name}'] = Timer(s.run_step, s.k, args.min_time)
+    timers[f'whole step as the loop runs it, {name}'] = Timer(
         lambda n, s=s: s.run_step(n, draw=True), s.k, args.min_time)
   measures = {name: (lambda t=t: 1e3 * t.seconds()) for name, t in timers.items()}
   raw, others = interleaved_repeats(measures, args.repeats)
