@@ -7,6 +7,9 @@ variant's U-Net, batch, steps and optimiser, so the two compare; see `_cpu`), co
 (class-conditional with label dropout 0.1, for classifier-free guidance), logit_normal
 (t drawn logit-normal, Esser et al., 2024), cifar10 (Lipman et al.'s CIFAR-10 model and run
 by the torchcfm recipe; see `_cifar10`).
+One round of reflow (Liu et al., 2023) over a finished run of the same variant:
+--config.data.reflow_teacher=<its workdir>, with data.reflow_pairs pairs of its ODE by
+data.reflow_solver (configs/paradigms.py:reflow runs one).
 Default: sigma_min = 0 (rectified flow, Liu et al., 2023), t uniform; U-Net 64 channels,
 mults (1, 2, 2), 2 residual blocks a level, attention at 7x7 and in the middle, dropout
 0.1; Adam 2e-4 after 5000 warmup steps, batch 128, gradient clipping 1, EMA 0.9999, 100k

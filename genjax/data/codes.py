@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from genjax.data import npz_file
 from genjax.data.arrays import ArrayStream
 from genjax.data.sources import DatasetNotFoundError
 
@@ -62,17 +63,7 @@ def save_code_grids(path: str, codes: np.ndarray, labels: np.ndarray | None, *,
     arrays['labels'] = labels.astype(np.int32)
   arrays['metadata'] = np.asarray(json.dumps(
       {'format': FORMAT_VERSION, 'num_codes': int(num_codes), 'source': dict(source)}))
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  tmp = f'{path}.tmp.{os.getpid()}'
-  try:
-    with open(tmp, 'wb') as f:
-      np.savez(f, **arrays)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+  npz_file.write_atomically(path, arrays)
 
 
 def load_code_grids(path: str, *, make_command: str = '') -> CodeGrids:

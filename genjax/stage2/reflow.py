@@ -31,6 +31,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from genjax.data import npz_file
 from genjax.data.arrays import ArrayStream
 from genjax.data.family_data import Data
 from genjax.data.image_data import image_data
@@ -119,21 +120,6 @@ def draw_pairs(endpoints: Endpoints, image_shape, num: int, seed: int,
   return {'noise': np.concatenate(noise), 'image': np.concatenate(images)}
 
 
-def save_pairs(path: str, pairs: dict[str, np.ndarray]) -> None:
-  """Writes the pairs atomically: a reader sees no file or the whole one."""
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = f'{path}.tmp{os.getpid()}'
-  try:
-    with open(tmp, 'wb') as f:
-      np.savez(f, **pairs)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-
-
 def reflow_pairs(teacher: restore.SavedRun, endpoints: Endpoints, *, num: int, solver: str,
                  steps: int, seed: int, write: bool = True) -> dict[str, np.ndarray]:
   """The stored pairs of the teacher's checkpoint, drawn and stored first when missing
@@ -146,7 +132,7 @@ def reflow_pairs(teacher: restore.SavedRun, endpoints: Endpoints, *, num: int, s
               '%s for later runs.', num, teacher.workdir, teacher.step, solver, path)
   pairs = draw_pairs(endpoints, teacher.signature['image_shape'], num, seed)
   if write:
-    save_pairs(path, pairs)
+    npz_file.write_atomically(path, pairs)
   return pairs
 
 

@@ -46,23 +46,6 @@ def test_the_pairs_are_end_points_of_their_own_noise_and_a_function_of_the_seed(
   assert abs(noise.var() - 1) < 4 * np.sqrt(2 / n)
 
 
-def test_pairs_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
-  path = str(tmp_path / 'reflow_pairs' / 'p.npz')
-  pairs = reflow.draw_pairs(_squash, _SHAPE, 6, seed=0, log=lambda line: None)
-
-  def fail(*args, **kwargs):
-    raise OSError('disk full')
-
-  monkeypatch.setattr(os, 'replace', fail)
-  with pytest.raises(OSError):
-    reflow.save_pairs(path, pairs)
-  assert os.listdir(tmp_path / 'reflow_pairs') == []
-  monkeypatch.undo()
-  reflow.save_pairs(path, pairs)
-  with np.load(path) as stored:
-    np.testing.assert_array_equal(stored['image'], pairs['image'])
-
-
 @pytest.fixture(scope='module')
 def teacher(tmp_path_factory):
   """A copy of the flow-matching smoke run: reflow writes its pairs beside the teacher."""
