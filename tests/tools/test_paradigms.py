@@ -257,6 +257,19 @@ def test_the_rows_name_their_paradigms_and_cpu_commands():
   assert math.isclose(paradigms.Options().tolerance, 0.1)
 
 
+def test_the_reflow_variant_pairs_the_flow_matching_row_with_its_reflow():
+  flow, reflow = paradigms_config.get_config('reflow').rows
+  assert flow == paradigms_config.get_config().rows[1]
+  assert reflow['family'] == 'flow_matching'
+  teacher = f"runs/paradigms/{flow['workdir']}"
+  assert f'--config.data.reflow_teacher={teacher} ' in reflow['command']
+  assert f"--workdir=runs/paradigms/{reflow['workdir']}" in reflow['command']
+  # The same network and steps as the teacher's run: its command's flags, with reflow's.
+  for flag in flow['command'].split():
+    if not flag.startswith('--workdir'):
+      assert flag in reflow['command'].split(), flag
+
+
 @pytest.mark.parametrize('options,message', [
     (dict(tolerance=-0.1), '--tolerance=-0.1: a fraction of the median, 0 or more'),
     (dict(frechet_samples=0), '--frechet_samples=0: give a positive number'),
