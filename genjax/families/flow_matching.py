@@ -40,8 +40,9 @@ the teacher's weights (`genjax.stage2.reflow`): one round makes the 2-rectified 
 straighter paths take fewer Euler steps. It evaluates on the teacher's images.
 
 Inference (`genjax.load`): samples with options `steps`, `solver` and `noise` (the start
-at t = 0; drawn when not given) (and `label` and `guidance` for a conditional model); the likelihood with options `divergence`, `rtol` and
-`atol` (eval.divergence, eval.likelihood_rtol and eval.likelihood_atol by default).
+at t = 0, drawn when not given), and `label` and `guidance` for a conditional model; the
+likelihood with options `divergence`, `rtol` and `atol` (eval.divergence,
+eval.likelihood_rtol and eval.likelihood_atol by default).
 """
 
 from __future__ import annotations

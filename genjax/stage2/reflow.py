@@ -14,9 +14,9 @@ reflow run over the same checkpoint reads the same pairs. `reflow_data` is the r
 run's data: a stream of the pairs, and the teacher's own test and train splits for
 evaluation, so the reflow run's test loss and likelihood are of the real images.
 
-The pairs' end points are images as the teacher's sampler gives them, in [0, 1]; the
-sampler clips to [0, 1] where Liu et al. keep the raw end point (the clipped pixels are the
-few the teacher overshoots, and every sample is clipped anyway).
+The pairs' end points are images as the teacher's sampler gives them, clipped to [0, 1],
+where Liu et al. keep the raw end point: the reflowed flow learns the paths to the images
+the teacher's samples are.
 """
 
 from __future__ import annotations
