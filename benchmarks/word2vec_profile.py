@@ -33,7 +33,7 @@ Levers, timed beside the parts they would replace:
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import jax
 import jax.numpy as jnp
@@ -176,8 +176,7 @@ def main(argv=None):
   env, machine = begin(__doc__)
   samplers = {name: Sampler(config_for(args, name)) for name in ('host', 'device')}
   host = samplers['host']
-  given = sys.argv[1:] if argv is None else list(argv)
-  fused = parse([*given, '--steps-per-call', str(FUSED_CALLS * host.k)])
+  fused = argparse.Namespace(**{**vars(args), 'steps_per_call': FUSED_CALLS * host.k})
   samplers[f'host sampler, {FUSED_CALLS * host.k} steps a call'] = Sampler(
       config_for(fused, 'host'))
   c = host.a.config

@@ -56,7 +56,6 @@ class UnfinishedTeacherError(UserError):
 def load_teacher(workdir: str) -> restore.SavedRun:
   """The finished, unconditional flow-matching run in `workdir`; UserError in one line
   otherwise."""
-  restore.read_run_config(workdir, 'flow_matching', TEACHER_COMMAND)
   run = restore.load_run(workdir, family='flow_matching', train_command=TEACHER_COMMAND)
   if not run.finished:
     raise UnfinishedTeacherError(
@@ -73,7 +72,7 @@ def teacher_weights(workdir: str):
   """The teacher's EMA (or trained) params, read from its checkpoint even while a caller is
   being traced: a family's init_params runs under jit, where Orbax cannot build arrays."""
   with jax.ensure_compile_time_eval():
-    return jax.tree.map(np.asarray, load_teacher(workdir).eval_params)
+    return load_teacher(workdir).eval_params  # NumPy arrays on the host
 
 
 def check_same_network(model: ml_collections.ConfigDict, teacher: restore.SavedRun) -> None:
