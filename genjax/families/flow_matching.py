@@ -119,6 +119,9 @@ def flow_matching_data(config: ml_collections.ConfigDict, process_index: int = 0
   if d.reflow_steps > samplers.MAX_STEPS:
     raise config_lib.ConfigError(f'data.reflow_steps={d.reflow_steps} is more than the solvers '
                                  f'take; set it to at most {samplers.MAX_STEPS}.')
+  if d.reflow_pairs < config.batch_size:  # refused before the pairs are drawn, not after
+    raise config_lib.ConfigError(f'data.reflow_pairs={d.reflow_pairs} is fewer than a batch '
+                                 f'(batch_size={config.batch_size}); draw at least that many.')
   teacher = reflow.load_teacher(d.reflow_teacher)
   reflow.check_same_network(config.model, teacher)
   shape = tuple(teacher.signature['image_shape'])

@@ -107,6 +107,7 @@ def test_a_teacher_it_cannot_use_is_refused_in_one_line(teacher, tmp_path):
       (dict(reflow_teacher=str(scored_ddpm().workdir)), "holds a 'diffusion' run"),
       (dict(reflow_teacher=str(unfinished)), 'is unfinished'),
       (dict(reflow_steps=5000), 'data.reflow_steps=5000 is more than the solvers take'),
+      (dict(reflow_pairs=3), 'data.reflow_pairs=3 is fewer than a batch'),
   ]
   for data, message in cases:
     with pytest.raises(UserError) as refusal:
