@@ -5,8 +5,12 @@ against sampling steps (`genjax.tools.paradigms`).
     python -m experiments.paradigms --config=configs/paradigms.py --out_dir=results/paradigms
 
 Writes table.md, table.json, samples.png and fd_vs_steps.png into --out_dir. A row whose
-parameters or training FLOPs lie outside --tolerance of the rows' median is refused.
+parameters or training FLOPs lie outside --tolerance of the rows' median is refused. Each
+row's measurements are kept in --out_dir/measured/ as it finishes, so a stopped table run
+again with the same runs and options starts at the row it was on.
 """
+
+import os
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -43,7 +47,8 @@ def main(argv):
       throughput_batches=paradigms.integers('throughput_batches', _THROUGHPUT.value),
       steps=paradigms.integers('steps', _STEPS.value), figure_samples=_FIGURE_SAMPLES.value,
       seed=_SEED.value)
-  rows, samples = paradigms.build(_CONFIG.value, options)
+  rows, samples = paradigms.build(_CONFIG.value, options,
+                                  cache_dir=os.path.join(_OUT_DIR.value, 'measured'))
   print(paradigms.markdown(rows, options.tolerance))
   for path in paradigms.write(_OUT_DIR.value, rows, samples, options.tolerance):
     print(f'wrote {path}')

@@ -151,13 +151,16 @@ def images_per_second(model: TrainedModel, batch_sizes: list[int],
 
 
 def fd_against_steps(model: TrainedModel, scorer: Callable[[np.ndarray], float],
-                     steps: list[int], num_samples: int, batch_size: int,
-                     seed: int) -> list[dict[str, Any]]:
+                     steps: list[int], num_samples: int, batch_size: int, seed: int,
+                     fixed_fd: float | None = None,
+                     log: Callable[[str], None] = lambda _: None) -> list[dict[str, Any]]:
   """[{'steps', 'evaluations', 'fd'}]: each step count within the sampler's range (flow
-  matching on Euler steps); one point at the fixed evaluations of the others."""
+  matching on Euler steps); one point at the fixed evaluations of the others, which is
+  `fixed_fd` when given: the distance of the same draw (the run's own options, `seed`)."""
   limit = step_limit(model)
   if limit is None:
-    fd = scorer(draw(model, num_samples, batch_size, seed))
+    fd = fixed_fd if fixed_fd is not None else scorer(
+        draw(model, num_samples, batch_size, seed))
     n = network_evaluations(model, {})
     return [{'steps': n, 'evaluations': n, 'fd': float(fd)}]
   extra = {'solver': 'euler'} if model.family == 'flow_matching' else {}
@@ -167,4 +170,5 @@ def fd_against_steps(model: TrainedModel, scorer: Callable[[np.ndarray], float],
     fd = scorer(draw(model, num_samples, batch_size, seed, **options))
     points.append({'steps': n, 'evaluations': network_evaluations(model, options),
                    'fd': float(fd)})
+    log(f'Fréchet distance {fd:.3f} at {n} steps')
   return points

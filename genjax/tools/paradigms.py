@@ -19,12 +19,14 @@ import dataclasses
 import json
 import math
 import os
+import time
 from typing import Any, Mapping
 
 import numpy as np
 
 from genjax.errors import UserError
 from genjax.figures import paradigms as paradigm_figures
+from genjax.tools import paradigm_cache
 from genjax.tools import paradigm_measures as measures
 from genjax.tools import runs
 from genjax.tools.likelihood_table import RowError, count_params
@@ -153,9 +155,16 @@ def check_sample_count(frechet_samples: int, feature_dims: int, classifier: str)
                     'the table\'s default).')
 
 
-def build(config, options: Options, log=print) -> tuple[list[dict[str, Any]], dict]:
+_MEASURED = ('frechet_samples', 'fd', 'fd_floor', 'evaluations', 'likelihood',
+             'images_per_sec', 'fd_vs_steps')
+
+
+def build(config, options: Options, log=print,
+          cache_dir: str | None = None) -> tuple[list[dict[str, Any]], dict]:
   """(rows, samples by row name) of configs/paradigms.py's `config`: every row read and
-  its budget checked first, then each model measured."""
+  its budget checked first, then each model measured. With `cache_dir`, each row's
+  measurements are kept there as they finish and reused while its run and the options
+  are unchanged (`genjax.tools.paradigm_cache`)."""
   rows = [read_row(spec, config.runs_dir) for spec in config.rows]
   check_budget(rows, options.tolerance)
   log(f"{len(rows)} rows on {rows[0]['data']} within {options.tolerance:.0%} of the median "
@@ -167,23 +176,50 @@ def build(config, options: Options, log=print) -> tuple[list[dict[str, Any]], di
                      config.classifier)
   floor = measures.floor(scorer, data_config, options.frechet_samples, options.seed)
   log(f'floor: Fréchet distance of {options.frechet_samples} train images = {floor:.3f}')
+  measuring = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)
+               if f.name != 'tolerance'}
   samples = {}
   for row, model in read:
-    images = measures.draw(model, options.frechet_samples, options.batch_size, options.seed)
-    samples[row['name']] = images[:options.figure_samples]
-    row.update(
-        frechet_samples=options.frechet_samples, fd=float(scorer(images)), fd_floor=floor,
-        evaluations=measures.network_evaluations(model, {}),
-        likelihood=measures.likelihood(model, options.likelihood_examples,
-                                       options.batch_size),
-        images_per_sec=measures.images_per_second(model, list(options.throughput_batches),
-                                                  options.seed),
-        fd_vs_steps=measures.fd_against_steps(model, scorer, list(options.steps),
-                                              options.frechet_samples, options.batch_size,
-                                              options.seed))
-    log(f"{row['name']}: Fréchet distance {row['fd']:.3f}, {row['evaluations']} network "
-        'evaluations a sample')
+    name = row['name']
+    row_key = paradigm_cache.key(row, config.classifier, measuring)
+    kept = paradigm_cache.read(cache_dir, name, row_key) if cache_dir else None
+    if kept is not None:
+      measured, samples[name] = kept
+      measured['images_per_sec'] = {int(b): v for b, v in
+                                    measured['images_per_sec'].items()}
+      row.update(measured)
+      log(f"{name}: measured by an earlier run of the table with these runs and options "
+          f"({paradigm_cache.path(cache_dir, name)}); kept")
+      continue
+    samples[name] = _measure(row, model, scorer, floor, options, log)
+    if cache_dir:
+      paradigm_cache.write(cache_dir, name, row_key, {k: row[k] for k in _MEASURED},
+                           samples[name])
   return rows, samples
+
+
+def _measure(row: dict[str, Any], model: TrainedModel, scorer, floor: float,
+             options: Options, log) -> np.ndarray:
+  """Fills in the row's measurements, with a progress line at each; the figure's samples."""
+  name, start = row['name'], time.perf_counter()
+  say = lambda what: log(f'{name}: {what} ({time.perf_counter() - start:.0f} s)')
+  say(f'drawing {options.frechet_samples:,} samples')
+  images = measures.draw(model, options.frechet_samples, options.batch_size, options.seed)
+  row.update(frechet_samples=options.frechet_samples, fd=float(scorer(images)),
+             fd_floor=floor, evaluations=measures.network_evaluations(model, {}))
+  say(f"Fréchet distance {row['fd']:.3f}; scoring the likelihood")
+  row['likelihood'] = measures.likelihood(model, options.likelihood_examples,
+                                          options.batch_size)
+  say('timing images/s')
+  row['images_per_sec'] = measures.images_per_second(
+      model, list(options.throughput_batches), options.seed)
+  say('Fréchet distance against steps')
+  row['fd_vs_steps'] = measures.fd_against_steps(
+      model, scorer, list(options.steps), options.frechet_samples, options.batch_size,
+      options.seed, fixed_fd=row['fd'], log=say)
+  say(f"done: Fréchet distance {row['fd']:.3f}, {row['evaluations']} network evaluations "
+      'a sample')
+  return images[:options.figure_samples]
 
 
 def _number(value, digits: int = 3) -> str:

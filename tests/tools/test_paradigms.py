@@ -141,6 +141,11 @@ def test_a_curve_keeps_to_the_step_counts_its_sampler_takes(smoke):
   # 5 steps are beyond MaskGIT's 4 codes: no point, and nothing drawn.
   assert measures.fd_against_steps(load('maskgit'), None, [5], num_samples=2, batch_size=2,
                                    seed=0) == []
+  # A fixed sampler's one point is the table's own draw: given its distance, nothing is
+  # drawn or scored again (no scorer here).
+  assert measures.fd_against_steps(load('glow'), None, [4], num_samples=2, batch_size=2,
+                                   seed=0, fixed_fd=7.5) == [
+                                       {'steps': 1, 'evaluations': 1, 'fd': 7.5}]
 
 
 def test_each_likelihood_has_its_kind_and_scores_the_first_test_images(table, smoke):
@@ -212,6 +217,31 @@ def test_a_budget_the_runs_do_not_match_is_refused_in_one_line(smoke, tmp_path):
     paradigms.build(_config(runs_dir), paradigms.Options(),
                     log=lambda line: pytest.fail(f'went on past the budget: {line}'))
   assert isinstance(refusal.value, UserError) and str(refusal.value) == message
+
+
+def _options():
+  """The Options of _FLAGS."""
+  return paradigms.Options(frechet_samples=32, likelihood_examples=4, batch_size=8,
+                           throughput_batches=(8,), steps=(4,), figure_samples=4,
+                           tolerance=100)
+
+
+def test_a_second_table_keeps_each_rows_measurements(table, smoke, tmp_path, monkeypatch):
+  rows, out, _ = table
+  # The same runs through other links, and the same options: every row is the first
+  # table's, and nothing is drawn again.
+  monkeypatch.setattr(measures, 'draw', lambda *a, **k: pytest.fail('drew samples again'))
+  lines = []
+  again, samples = paradigms.build(_config(_runs_dir(tmp_path / 'runs', smoke)), _options(),
+                                   log=lines.append, cache_dir=str(out / 'measured'))
+  assert sum(line.endswith('; kept') for line in lines) == len(rows)
+  for row in again:
+    first = rows[row['name']]
+    for key in ('fd', 'fd_floor', 'evaluations', 'likelihood', 'fd_vs_steps'):
+      assert row[key] == first[key], (row['name'], key)
+    assert row['images_per_sec'] == {8: first['images_per_sec']['8']}
+    assert samples[row['name']].shape[0] == 4
+  assert paradigms.markdown(again, 100) == open(out / 'table.md').read()
 
 
 def _read_glow(runs_dir):
