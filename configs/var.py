@@ -111,7 +111,7 @@ def _d16(c):
   c.eval_every = 16680  # 10 epochs of 1,281,167 images
   c.ckpt_every = 1000
   c.eval.test_examples = 10000
-  c.eval.samples_per_class = 1  # a class grid of 1,000 classes
+  c.eval.samples_per_class = 8  # of 10 classes spread over the 1,000 (eval.grid_classes)
   c.eval.guidance_scales = (1.0, 2.5)
   c.eval.guidance_ramp = True
   c.eval.top_k = 900
@@ -138,7 +138,7 @@ def _smoke_of(paper, stage1_config):
     c.eval.test_examples = 96
     if paper is _d16:
       c.data.image_size = 32  # as configs/vqvae.py:imagenet256_smoke; 256 is not seconds
-      c.eval.samples_per_class = 1  # 1,000 classes
+      c.eval.samples_per_class = 1  # of 10 of the 1,000 classes
       c.eval.guidance_scales = (1.0, 2.5)
   return smoke
 

@@ -70,6 +70,9 @@ def schema() -> ml_collections.ConfigDict:
           test_examples=0,  # 0: the whole test set
           num_samples=64,
           samples_per_class=10,
+          # Classes a class grid shows, spread evenly over the labels (0: every class): a
+          # figure of ImageNet's 1,000 classes would be 1,000 rows no one reads.
+          grid_classes=10,
           guidance_scales=(1.0, 2.0, 4.0),  # w of u + w (c - u): a class grid and FD each
           guidance_ramp=False,  # w rises from 1 at the first scale to w at the last (VAR)
           top_k=0,  # 0: no top-k filtering
@@ -89,6 +92,14 @@ def make_model(m: ml_collections.ConfigDict, scales, num_codes: int, num_classes
                         drop_path=m.drop_path,
                         num_classes=num_classes if m.conditional else 0, dtype=dtype,
                         remat=remat)
+
+
+def grid_classes(num_classes: int, shown: int) -> jax.Array:
+  """The labels a class grid shows: `shown` of them (every one when 0 or more than there
+  are), spread evenly from label 0."""
+  if not shown or shown >= num_classes:
+    return jnp.arange(num_classes)
+  return jnp.arange(shown) * (num_classes // shown)
 
 
 def check_config(config: ml_collections.ConfigDict, frechet: bool = True) -> None:
@@ -227,7 +238,8 @@ def build(config: ml_collections.ConfigDict, info) -> Family:
            'scales': np.asarray(scales),
            'guidance_scales': np.asarray(e.guidance_scales, np.float64)}
     if num_classes:
-      grid_y = jnp.repeat(jnp.arange(info.num_classes), e.samples_per_class)
+      grid_y = jnp.repeat(grid_classes(info.num_classes, e.grid_classes),
+                          e.samples_per_class)
       out['class_grid_labels'] = np.asarray(grid_y)
       out['class_grids'] = np.stack([
           np.asarray(decode(frozen, draw(params, frozen, rngs[1], len(grid_y), grid_y, w)[0]))
@@ -274,6 +286,7 @@ RANGES = {
     'model.class_dropout': 'unit_interval',
     'eval.num_samples': 'positive',
     'eval.samples_per_class': 'positive',
+    'eval.grid_classes': 'non_negative',
     'eval.guidance_scales': 'positive_each',
     'eval.top_k': 'non_negative',
     'eval.frechet_samples': 'non_negative',

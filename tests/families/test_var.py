@@ -118,6 +118,15 @@ def test_var_and_the_raster_prior_train_on_the_same_tokens_and_the_tool_compares
   assert '| VAR | 2 |' in open(f'{out}.md').read()
 
 
+def test_a_class_grid_shows_at_most_its_classes_spread_over_the_labels():
+  np.testing.assert_array_equal(var.grid_classes(1000, 10), np.arange(0, 1000, 100))
+  for num_classes, shown in ((10, 10), (7, 10), (12, 0)):  # every class
+    np.testing.assert_array_equal(var.grid_classes(num_classes, shown), np.arange(num_classes))
+  # ImageNet's paper variant draws 10 classes, not 1,000 rows.
+  e = var_config.get_config('d16').eval
+  assert len(var.grid_classes(1000, e.grid_classes)) * e.samples_per_class == 80
+
+
 def test_bad_sampling_settings_name_their_fix():
   for field, value, fix in (('top_p', 0.0, '--config.eval.top_p=1.0'),
                             ('top_p', 1.5, '--config.eval.top_p=1.0')):

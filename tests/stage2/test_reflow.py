@@ -102,10 +102,19 @@ def test_a_teacher_it_cannot_use_is_refused_in_one_line(teacher, tmp_path):
   unfinished = tmp_path / 'unfinished'
   shutil.copytree(teacher, unfinished)
   (unfinished / 'final_metrics.json').unlink()
+  # A class-conditional teacher: the same run with its checkpoints' signature saying so.
+  conditional = tmp_path / 'conditional'
+  shutil.copytree(teacher, conditional)
+  for meta in conditional.glob('checkpoints/*/meta/metadata'):
+    text = meta.read_text()
+    assert '"conditional": false' in text
+    meta.write_text(text.replace('"conditional": false', '"conditional": true'))
   cases = [
       (dict(reflow_teacher=str(tmp_path / 'none')), 'holds no genjax run'),
       (dict(reflow_teacher=str(scored_ddpm().workdir)), "holds a 'diffusion' run"),
       (dict(reflow_teacher=str(unfinished)), 'is unfinished'),
+      (dict(reflow_teacher=str(conditional)), 'is class-conditional; reflow draws its pairs '
+       'from p(x): train the teacher without model.conditional'),
       (dict(reflow_steps=5000), 'data.reflow_steps=5000 is more than the solvers take'),
       (dict(reflow_pairs=3), 'data.reflow_pairs=3 is fewer than a batch'),
   ]

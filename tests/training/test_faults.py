@@ -131,7 +131,10 @@ def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, sm
 
 @pytest.mark.slow
 def test_sigterm_saves_at_the_next_boundary_and_the_resumed_run_is_bitwise_the_same(tmp_path):
-  interrupted = _start(tmp_path / 'interrupted')
+  # 50 steps a call, not the smoke run's 2: the straight and the resumed run train
+  # their thousands of steps in fewer calls, and the boundary is still a call's end.
+  calls = '--config.steps_per_call=50'
+  interrupted = _start(tmp_path / 'interrupted', calls)
   _wait_for(interrupted, 'compiled the train step')
   interrupted.send_signal(signal.SIGTERM)
   output = interrupted.stdout.read()
@@ -140,7 +143,7 @@ def test_sigterm_saves_at_the_next_boundary_and_the_resumed_run_is_bitwise_the_s
   stopped_at = load_run(str(tmp_path / 'interrupted')).step
   assert 0 < stopped_at < 4000
   for workdir in ('interrupted', 'straight'):
-    process = _start(tmp_path / workdir)
+    process = _start(tmp_path / workdir, calls)
     process.stdout.read()
     assert process.wait(timeout=300) == 0
   assert_bitwise_equal(raw_state(tmp_path / 'interrupted'), raw_state(tmp_path / 'straight'))
