@@ -12,7 +12,7 @@ every workdir (the tool's test points it at smoke runs).
 
 import ml_collections
 
-from configs import variants
+from configs import paradigms, variants
 
 VARIANTS = ()
 
@@ -20,6 +20,9 @@ _AR_SUMMARY = 'results/autoregressive/summary.json'
 _AR = ('python -m experiments.autoregressive --config=configs/autoregressive.py:{},cpu '
        '--workdir=runs/ar/{}')
 _VAE = 'python -m experiments.vae --config=configs/vae.py:burda,cpu{} --workdir=runs/{}'
+_DDPM_PARADIGMS = 'results/likelihood/records/ddpm_paradigms'
+_DDPM_PARADIGMS_TRAIN = next(r['command'] for r in paradigms.get_config().rows
+                             if r['workdir'] == 'ddpm')
 
 
 def get_config(arg: str | None = None):
@@ -38,6 +41,17 @@ def get_config(arg: str | None = None):
            command='python -m experiments.diffusion --config=configs/diffusion.py:cpu '
                    '--workdir=runs/ddpm_cpu, then python -m experiments.diffusion_bound '
                    '--workdir=runs/ddpm_cpu --timesteps=32 --num_examples=500'),
+      # The paradigms table's DDPM (a 280k-parameter U-Net): its bound and its
+      # probability-flow likelihood on the same first 50 test images.
+      dict(name='DDPM (paradigms U-Net)', record=_DDPM_PARADIGMS,
+           command=f'{_DDPM_PARADIGMS_TRAIN}, then python -m experiments.diffusion_bound '
+                   '--workdir=runs/paradigms/ddpm --timesteps=32 --num_examples=50 '
+                   f'--out={_DDPM_PARADIGMS}/bound_32.json'),
+      dict(name='DDPM (paradigms U-Net), probability-flow ODE', record=_DDPM_PARADIGMS,
+           ode='ode_likelihood.json',
+           command=f'{_DDPM_PARADIGMS_TRAIN}, then python -m experiments.ode_likelihood '
+                   '--workdir=runs/paradigms/ddpm --examples=50 --rtol=1e-3 --atol=1e-3 '
+                   f'--out={_DDPM_PARADIGMS}/ode_likelihood.json'),
       dict(name='VQ-VAE + Gated PixelCNN prior (prior params)', workdir='code_prior',
            command='python -m experiments.vqvae --config=configs/vqvae.py:cpu '
                    '--workdir=runs/vqvae, then python -m experiments.code_prior '

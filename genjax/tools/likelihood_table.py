@@ -86,6 +86,28 @@ def _bits_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
                  'diffusion run.')
 
 
+def _ode_bits(spec: Mapping[str, Any], family: str, workdir: str,
+              table: str) -> tuple[float, float, bool, str, int]:
+  """The row of a diffusion or flow-matching run's probability-flow likelihood: the JSON
+  `python -m experiments.ode_likelihood --workdir=<run> --out=<workdir>/<spec['ode']>` wrote
+  (bits/dim of the dequantised images, as the densities' rows)."""
+  if table != EIGHT_BIT:
+    raise RowError(f"{spec['name']}: a probability-flow likelihood is in bits/dim of 8-bit "
+                   'images; its row belongs in the 8-bit table.')
+  path = os.path.join(workdir, spec['ode'])
+  if not os.path.exists(path):
+    raise RowError(f"{spec['name']}: no {path}; write it with python -m "
+                   f'experiments.ode_likelihood --workdir=<the run> --out={path}')
+  with open(path) as f:
+    ode = json.load(f)
+  if canonical_family(ode['family']) != family:
+    raise RowError(f"{spec['name']}: {path} scores a {ode['family']!r} run, not the "
+                   f'{family} run of {workdir}.')
+  what = (f"density of y through the probability-flow ODE ({ode['divergence']}, "
+          f"{ode['nfe_mean']:.0f} evaluations)")
+  return ode['bpd'], ode['bpd_standard_error'], True, what, ode['examples']
+
+
 def _nats_of(family: str, config: Mapping[str, Any], test: dict, final: dict,
              workdir: str) -> tuple[float, None, bool, str, None]:
   """(nats per image, None, exact, what it is, None) of a binarised run: minus its test
@@ -161,9 +183,12 @@ def run_row(spec: Mapping[str, Any], table: str) -> dict[str, Any]:
     final = json.load(f)
   read = _bits_of if table == EIGHT_BIT else _nats_of
   family = canonical_family(config['family'])  # runs saved under a family's old name
-  value, se, exact, what, images = read(family, config, tests[-1], final, workdir)
+  if spec.get('ode'):
+    value, se, exact, what, images = _ode_bits(spec, family, workdir, table)
+  else:
+    value, se, exact, what, images = read(family, config, tests[-1], final, workdir)
   model = trained_model(workdir)
-  if model is not None and model.inference.likelihood is not None:
+  if model is not None and model.inference.likelihood is not None and not spec.get('ode'):
     exact = model.inference.likelihood.exact  # the family's own word; a record has ours
   kind = ('exact' if exact else 'bound') + (f' {what}' if what else '')
   return {'test_images': images or config.get('eval', {}).get('test_examples', 0) or 'all',

@@ -140,3 +140,27 @@ def test_each_row_is_its_runs_own_number_and_a_misplaced_run_is_refused(tmp_path
   with pytest.raises(table_lib.RowError, match='python -m experiments.glow'):
     table_lib.run_row(dict(name='glow', workdir=str(runs / 'nowhere'),
                            command='python -m experiments.glow ...'), table_lib.EIGHT_BIT)
+
+
+def test_the_probability_flow_row_is_its_tools_number_beside_the_models_bound():
+  ode_name = 'DDPM (paradigms U-Net), probability-flow ODE'
+  ode_spec = _row('eight_bit', ode_name)
+  rows = {name: table_lib.run_row(_row('eight_bit', name), table_lib.EIGHT_BIT)
+          for name in ('DDPM (paradigms U-Net)', ode_name)}
+  record = os.path.join(REPO, ode_spec['record'])
+  ode = json.load(open(os.path.join(record, 'ode_likelihood.json')))
+  row = rows[ode_name]
+  assert (row['value'], row['se'], row['test_images']) == (ode['bpd'],
+                                                           ode['bpd_standard_error'], 50)
+  assert row['kind'].startswith('exact density of y through the probability-flow ODE')
+  # Beside it, the same model's bound on the same 50 images, from the bound tool's file.
+  bound = json.load(open(os.path.join(record, 'bound_32.json')))
+  row = rows['DDPM (paradigms U-Net)']
+  assert (row['value'], row['se']) == (bound['bpd'], bound['bpd_standard_error'])
+  assert row['kind'].startswith('bound') and row['test_images'] == bound['num_examples'] == 50
+  # In the binarised table, or without its file: one line each, with the remedy.
+  with pytest.raises(table_lib.RowError, match='belongs in the 8-bit table'):
+    table_lib.run_row(ode_spec, table_lib.BINARIZED)
+  with pytest.raises(table_lib.RowError, match='write it with python -m '
+                     'experiments.ode_likelihood'):
+    table_lib.run_row({**ode_spec, 'ode': 'elsewhere.json'}, table_lib.EIGHT_BIT)
