@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from genjax.figures.grid import save
+from genjax.figures.grid import plt, save
 
 
 def least_likely(rows: Mapping[str, tuple[np.ndarray, Sequence[float], Sequence[str]]],

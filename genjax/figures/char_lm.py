@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.offsetbox import AnchoredOffsetbox, HPacker, TextArea, VPacker
 
-from genjax.figures.grid import save
+from genjax.figures.grid import plt, save
 
 _COLUMNS = 80  # characters per line of the picture; longer windows wrap
 _VISIBLE = {'\n': '↵', '\t': '→', '\r': '␍'}  # drawn as symbols, so every character shows

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from genjax.figures.grid import save
+from genjax.figures.grid import plt, save
 
 
 def render_run(artifacts_path: str, out_dir: str) -> list[str]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-import matplotlib.pyplot as plt
 from matplotlib import ticker
 
-from genjax.figures.grid import save
+from genjax.figures.grid import plt, save
 
 _STYLE = {'ddim': ('DDIM (eta = 0)', 'o-'), 'ddpm': ('strided ancestral DDPM', 's--')}
 

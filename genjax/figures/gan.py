@@ -10,10 +10,9 @@ import json
 import os
 from typing import Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from genjax.figures.grid import save, show_image, show_tiles, tile
+from genjax.figures.grid import plt, save, show_image, show_tiles, tile
 
 PROGRESS_COLUMNS = 10
 MAX_PROGRESS_ROWS = 12

@@ -5,13 +5,25 @@ from __future__ import annotations
 import os
 
 import matplotlib
+import numpy as np
 
 # Figures are files and no display is assumed, unless a backend was chosen (a notebook's
 # kernel sets its inline one in MPLBACKEND, and its plots should show).
 if not os.environ.get('MPLBACKEND'):
   matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+
+class _Pyplot:
+  """matplotlib.pyplot, imported when a figure is first drawn rather than when its family
+  is: pyplot takes a good part of a main's start, and a main refused at its flags, or a
+  tool that draws nothing, never needs it."""
+
+  def __getattr__(self, name):
+    from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
+    return getattr(pyplot, name)
+
+
+plt = _Pyplot()
 
 
 def tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import ticker
 
-from genjax.figures.grid import save, show_tiles
+from genjax.figures.grid import plt, save, show_tiles
 
 
 def plot_samples(names: list[str], samples: list[np.ndarray], png_path: str) -> str:

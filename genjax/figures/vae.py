@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import os
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from genjax.figures.grid import save, show_tiles
+from genjax.figures.grid import plt, save, show_tiles
 
 FASHION_CLASSES = ('T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
                    'Sneaker', 'Bag', 'Boot')

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from genjax.figures.grid import save, show_tiles
+from genjax.figures.grid import plt, save, show_tiles
 from genjax.figures.vqvae import coarse_to_fine
 
 

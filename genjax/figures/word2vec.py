@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from genjax.figures.grid import save
+from genjax.figures.grid import plt, save
 
 _PANELS = (('capital', 'country and capital'), ('tense', 'present participle and past tense'))
 

@@ -31,8 +31,13 @@ from typing import Any, Mapping
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
+from etils import epy
 from jax.experimental import multihost_utils
+
+# Imported at its first use: a main refused at its flags, or a tool that reads no
+# checkpoint, starts without Orbax.
+with epy.lazy_imports():
+  import orbax.checkpoint as ocp
 
 from genjax.commands import canonical_signature
 from genjax.errors import UserError

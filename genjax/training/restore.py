@@ -21,8 +21,10 @@ from typing import Any, Mapping
 import jax
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
-from etils import epath
+from etils import epath, epy
+
+with epy.lazy_imports():  # at first use, as genjax.training.checkpoint does
+  import orbax.checkpoint as ocp
 
 from genjax.commands import canonical_family, canonical_signature
 from genjax.errors import UserError
