@@ -12,7 +12,7 @@ from tests.smoke_runs import trained
 
 @pytest.mark.slow
 def test_table_reports_the_runs_final_test_nll_and_its_figures(tmp_path):
-  run = trained('autoregressive')  # the session's PixelCNN smoke run, only read here
+  run = trained('autoregressive')  # the shared PixelCNN smoke run, only read here
   out = tmp_path / 'table'
   result = _run('experiments.autoregressive_table', f'--runs=PixelCNN smoke={run.workdir}',
                 f'--out_dir={out}')
