@@ -6,24 +6,18 @@ import os
 
 import matplotlib
 import numpy as np
+from etils import epy
 
 # Figures are files and no display is assumed, unless a backend was chosen (a notebook's
 # kernel sets its inline one in MPLBACKEND, and its plots should show).
 if not os.environ.get('MPLBACKEND'):
   matplotlib.use('Agg')
 
-
-class _Pyplot:
-  """matplotlib.pyplot, imported when a figure is first drawn rather than when its family
-  is: pyplot takes a good part of a main's start, and a main refused at its flags, or a
-  tool that draws nothing, never needs it."""
-
-  def __getattr__(self, name):
-    from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
-    return getattr(pyplot, name)
-
-
-plt = _Pyplot()
+# pyplot is imported when a figure is first drawn rather than when its family is: it takes
+# a good part of a main's start, and a main refused at its flags, or a tool that draws
+# nothing, never needs it. The figure modules take `plt` from here.
+with epy.lazy_imports():
+  import matplotlib.pyplot as plt
 
 
 def tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
